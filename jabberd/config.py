@@ -1,0 +1,209 @@
+# -*- test-case-name: tests.test_config -*-
+"""
+The configuration file (C{etc/jabberd.ini}), read in one place into small
+typed objects.  A bad value is a L{ConfigError} naming the section and key,
+raised at start-up, never a surprise later.
+
+Listeners are Twisted endpoint strings (C{tcp:5222:interface=127.0.0.1}).
+"""
+
+import configparser
+import os
+from dataclasses import dataclass, field
+
+__all__ = ["ConfigError", "Config", "ServerConfig", "C2SConfig",
+           "ComponentConfig", "load", "parse"]
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong; the message says where."""
+
+
+@dataclass
+class ServerConfig:
+    """C{[server]}: the domains served and where data lives."""
+
+    domains: list
+    datadir: str
+    database: str
+    certificate: str = ""
+    privateKey: str = ""
+    maxStanzaSize: int = 262144
+    idleTimeout: int = 600
+    keepaliveInterval: int = 60
+    logTraffic: bool = False
+
+
+@dataclass
+class C2SConfig:
+    """C{[c2s]}: the client listeners (RFC 6120) and authentication policy."""
+
+    listen: str = "tcp:5222"
+    listenTLS: str = "tcp:5223"
+    requireTLS: bool = True
+    mechanisms: list = field(default_factory=lambda: ["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"])
+    legacyAuth: bool = True
+    storePlaintext: bool = False
+    scramIterations: int = 4096
+
+
+@dataclass
+class ComponentConfig:
+    """
+    C{[component:DOMAIN]}: a component allowed to attach (XEP-0114).
+
+    @ivar trusted: may send from any address (XEP-0355/0356 spirit).
+    @ivar plugin: name of a bundled component run in process, or empty for
+        one that connects over TCP with C{secret}.
+    """
+
+    domain: str
+    secret: str = ""
+    trusted: bool = False
+    plugin: str = ""
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class Config:
+    """The whole configuration."""
+
+    path: str
+    server: ServerConfig
+    c2s: C2SConfig
+    componentListen: str
+    components: dict
+    sections: dict
+
+
+_TRUE = {"1", "yes", "true", "on"}
+_FALSE = {"0", "no", "false", "off", ""}
+
+
+class _Section:
+    """Typed access to one section, with errors naming section and key."""
+
+    def __init__(self, parser, name):
+        self.name = name
+        self.values = dict(parser[name]) if parser.has_section(name) else {}
+
+    def str(self, key, default):
+        return self.values.get(key, default).strip()
+
+    def int(self, key, default):
+        raw = self.values.get(key)
+        if raw is None:
+            return default
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"[{self.name}] {key}: expected a whole number, got {raw!r}")
+        if value < 0:
+            raise ConfigError(f"[{self.name}] {key}: must not be negative, got {value}")
+        return value
+
+    def bool(self, key, default):
+        raw = self.values.get(key)
+        if raw is None:
+            return default
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(f"[{self.name}] {key}: expected yes or no, got {raw!r}")
+
+    def list(self, key, default):
+        raw = self.values.get(key)
+        if raw is None:
+            return list(default)
+        return raw.replace(",", " ").split()
+
+
+def parse(text, path="<string>", overrides=None):
+    """Parse configuration C{text}; relative paths resolve against C{path}."""
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";",))
+    try:
+        parser.read_string(text, source=path)
+    except configparser.Error as e:
+        raise ConfigError(f"{path}: {e}")
+    for (section, key), value in (overrides or {}).items():
+        if not parser.has_section(section):
+            parser.add_section(section)
+        parser[section][key] = value
+    base = os.path.dirname(os.path.abspath(path)) if path != "<string>" else os.getcwd()
+
+    s = _Section(parser, "server")
+    domains = [d.lower() for d in s.list("domains", ["localhost"])]
+    if not domains:
+        raise ConfigError("[server] domains: at least one domain is required")
+    datadir = os.path.join(base, s.str("datadir", "data"))
+    database = s.str("database", "") or "sqlite:///" + os.path.join(datadir, "jabberd.db")
+    server = ServerConfig(
+        domains=domains,
+        datadir=datadir,
+        database=database,
+        certificate=_path(base, s.str("certificate", "")),
+        privateKey=_path(base, s.str("private_key", "")),
+        maxStanzaSize=s.int("max_stanza_size", 262144),
+        idleTimeout=s.int("idle_timeout", 600),
+        keepaliveInterval=s.int("keepalive_interval", 60),
+        logTraffic=s.bool("log_traffic", False),
+    )
+
+    c = _Section(parser, "c2s")
+    mechanisms = [m.upper() for m in c.list("mechanisms", C2SConfig().mechanisms)]
+    known = {"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}
+    for m in mechanisms:
+        if m not in known:
+            raise ConfigError(f"[c2s] mechanisms: unknown SASL mechanism {m!r}")
+    c2s = C2SConfig(
+        listen=c.str("listen", "tcp:5222"),
+        listenTLS=c.str("listen_tls", "tcp:5223"),
+        requireTLS=c.bool("require_tls", True),
+        mechanisms=mechanisms,
+        legacyAuth=c.bool("legacy_auth", True),
+        storePlaintext=c.bool("store_plaintext", False),
+        scramIterations=c.int("scram_iterations", 4096),
+    )
+
+    components = {}
+    for name in parser.sections():
+        if not name.startswith("component:"):
+            continue
+        domain = name.split(":", 1)[1].strip().lower()
+        sec = _Section(parser, name)
+        comp = ComponentConfig(
+            domain=domain,
+            secret=sec.str("secret", ""),
+            trusted=sec.bool("trusted", False),
+            plugin=sec.str("plugin", ""),
+            options={k: v for k, v in sec.values.items()
+                     if k not in ("secret", "trusted", "plugin")},
+        )
+        if not comp.plugin and not comp.secret:
+            raise ConfigError(f"[{name}] secret: an external component needs a secret")
+        components[domain] = comp
+
+    return Config(
+        path=path,
+        server=server,
+        c2s=c2s,
+        componentListen=_Section(parser, "components").str("listen", "tcp:5347:interface=127.0.0.1"),
+        components=components,
+        sections={n: dict(parser[n]) for n in parser.sections()},
+    )
+
+
+def _path(base, value):
+    return os.path.join(base, value) if value else ""
+
+
+def load(path, overrides=None):
+    """Read and parse the configuration file at C{path}."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError(f"cannot read configuration {path}: {e.strerror}")
+    return parse(text, path, overrides)

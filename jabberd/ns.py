@@ -1,0 +1,56 @@
+"""
+XML namespaces used across jabberd, in one place (RFC 6120, RFC 6121, XEPs).
+"""
+
+NS_STREAMS = "http://etherx.jabber.org/streams"
+NS_CLIENT = "jabber:client"
+NS_SERVER = "jabber:server"
+NS_COMPONENT = "jabber:component:accept"
+NS_XML = "http://www.w3.org/XML/1998/namespace"
+
+# RFC 6120
+NS_XMPP_STREAMS = "urn:ietf:params:xml:ns:xmpp-streams"
+NS_XMPP_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
+NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session"
+NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing"
+
+# RFC 6121
+NS_ROSTER = "jabber:iq:roster"
+NS_ROSTERVER_FEATURE = "urn:xmpp:features:rosterver"
+NS_PRESENCE_PREAPPROVAL = "urn:xmpp:features:pre-approval"
+
+# XEPs
+NS_AUTH = "jabber:iq:auth"  # XEP-0078
+NS_AUTH_FEATURE = "http://jabber.org/features/iq-auth"
+NS_REGISTER = "jabber:iq:register"  # XEP-0077
+NS_REGISTER_FEATURE = "http://jabber.org/features/iq-register"
+NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"  # XEP-0030
+NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
+NS_BROWSE = "jabber:iq:browse"  # XEP-0011
+NS_VERSION = "jabber:iq:version"  # XEP-0092
+NS_TIME = "urn:xmpp:time"  # XEP-0202
+NS_LAST = "jabber:iq:last"  # XEP-0012
+NS_PING = "urn:xmpp:ping"  # XEP-0199
+NS_VCARD = "vcard-temp"  # XEP-0054
+NS_PRIVATE = "jabber:iq:private"  # XEP-0049
+NS_DELAY = "urn:xmpp:delay"  # XEP-0203
+NS_DELAY_LEGACY = "jabber:x:delay"  # XEP-0091
+NS_OFFLINE = "http://jabber.org/protocol/offline"  # XEP-0013
+NS_MSGOFFLINE = "msgoffline"  # XEP-0160
+NS_X_OOB = "jabber:x:oob"
+NS_IQ_OOB = "jabber:iq:oob"
+NS_DATA = "jabber:x:data"  # XEP-0004
+NS_CAPS = "http://jabber.org/protocol/caps"
+NS_MUC = "http://jabber.org/protocol/muc"
+NS_MUC_USER = "http://jabber.org/protocol/muc#user"
+NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin"
+NS_MUC_OWNER = "http://jabber.org/protocol/muc#owner"
+NS_CONFERENCE = "jabber:iq:conference"
+NS_X_CONFERENCE = "jabber:x:conference"  # XEP-0249
+NS_UPLOAD = "urn:xmpp:http:upload:0"  # XEP-0363
+NS_DELEGATION = "urn:xmpp:delegation:2"  # XEP-0355
+NS_PRIVILEGE = "urn:xmpp:privilege:2"  # XEP-0356
+NS_TLS_DIRECT = "urn:xmpp:directtls"  # XEP-0368 (no element; listed for docs)

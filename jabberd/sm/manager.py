@@ -1,0 +1,118 @@
+# -*- test-case-name: tests.sm.test_manager -*-
+"""
+The session manager host: the session table and the two directions of
+stanza processing of RFC 6121.
+
+ - outbound: a stanza from a local client, C{from} stamped by the server
+   (RFC 6120 section 8.1.2.1), offered to the handlers' C{onOutbound} hooks
+   and otherwise routed on;
+ - inbound: a stanza routed to a local domain, offered to the handlers'
+   C{onInbound} hooks; an iq to the server or to a bare account JID is
+   answered on the account's behalf by the iq handlers (RFC 6120 section
+   10.3.3, RFC 6121 section 8.5).
+
+The delivery rules themselves (messages, presence, iqs to full JIDs) live in
+handler modules, as every other protocol area does.
+"""
+
+from twisted.logger import Logger
+
+from jabberd.error import errorReply, isErrorable
+from jabberd.host import Host
+
+__all__ = ["SessionManager"]
+
+
+class SessionManager(Host):
+    """
+    @ivar storage: the L{jabberd.storage} object.
+    @ivar sessions: bare JID string -> {resource: L{Session}}.
+    @ivar router: the router this manager routes through.
+    """
+
+    log = Logger()
+
+    def __init__(self, domains, storage, router=None):
+        Host.__init__(self, domains)
+        self.storage = storage
+        self.router = router
+        self.sessions = {}
+
+    def isLocal(self, domain):
+        """Whether C{domain} is one of the local domains."""
+        return domain in self.domains
+
+    # the session table
+
+    def bindSession(self, session):
+        """
+        Add C{session}; a session already bound to the same full JID is
+        replaced and gets a C{conflict} stream error (RFC 6120 section
+        7.7.2.2).
+        """
+        resources = self.sessions.setdefault(session.bare, {})
+        old = resources.get(session.resource)
+        if old is not None:
+            self.unbindSession(old)
+            old.close("conflict", "Replaced by new connection")
+        resources[session.resource] = session
+        for hook in self.hooks("sessionBound"):
+            hook(session)
+
+    def unbindSession(self, session):
+        """Remove C{session} (clean close or abrupt disconnect) and tell the handlers."""
+        resources = self.sessions.get(session.bare)
+        if not resources or resources.get(session.resource) is not session:
+            return
+        del resources[session.resource]
+        if not resources:
+            del self.sessions[session.bare]
+        for hook in self.hooks("sessionEnded"):
+            hook(session)
+        session.active = False
+
+    def sessionsOf(self, bare):
+        """All bound sessions of the account C{bare}, as a list."""
+        return list(self.sessions.get(bare, {}).values())
+
+    def session(self, full):
+        """The session bound to full JID string C{full}, or None."""
+        bare, _, resource = full.partition("/")
+        return self.sessions.get(bare, {}).get(resource)
+
+    def userDeleted(self, username):
+        """Tell every handler that C{username}'s account is gone."""
+        for hook in self.hooks("userDeleted"):
+            hook(username)
+
+    # stanza flow
+
+    def outbound(self, session, stanza):
+        """
+        A stanza from client C{session}: stamp C{from}, let the handlers see
+        it, and route it on if none consumed it.
+        """
+        stanza["from"] = session.full
+        for hook in self.hooks("onOutbound"):
+            if hook(session, stanza):
+                return
+        if not stanza.getAttribute("to"):
+            # RFC 6120 section 10.3.3: no 'to' means the account itself.
+            self.receive(stanza)
+            return
+        self.send(stanza)
+
+    def receive(self, stanza):
+        """A stanza routed to a local domain: handlers, then the defaults."""
+        for hook in self.hooks("onInbound"):
+            if hook(stanza):
+                return
+        if stanza.name == "iq":
+            self.handleIQ(stanza)
+        else:
+            self.unhandled(stanza)
+
+    def unhandled(self, stanza):
+        """Nobody claimed it: a message to the server gets service-unavailable."""
+        if stanza.name == "message" and isErrorable(stanza):
+            self.send(errorReply(stanza, "service-unavailable"))

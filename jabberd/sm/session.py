@@ -1,0 +1,54 @@
+# -*- test-case-name: tests.sm.test_manager -*-
+"""
+A bound client session (RFC 6120 section 7): one resource of a local user.
+
+The session knows its full JID, its presence and the stream it writes to;
+the stream is anything with C{send(element)} and C{closeWithError(condition)}
+(TCP, BOSH and WebSocket streams alike).
+"""
+
+__all__ = ["Session"]
+
+
+class Session:
+    """
+    @ivar jid: the bound full L{JID}.
+    @ivar presence: the last broadcast available presence element, or None
+        while the session has not sent initial presence (RFC 6121 section
+        4.2: not yet "available").
+    @ivar priority: the priority of that presence (section 4.7.2.3).
+    @ivar interested: whether the session requested the roster (section
+        2.1.6: roster pushes go to interested resources).
+    @ivar directed: full JIDs this session sent directed presence to
+        (section 4.6); they get unavailable presence when it ends.
+    """
+
+    def __init__(self, stream, jid):
+        self.stream = stream
+        self.jid = jid
+        self.full = jid.full()
+        self.bare = jid.userhost()
+        self.username = jid.user
+        self.resource = jid.resource
+        self.presence = None
+        self.priority = 0
+        self.interested = False
+        self.directed = set()
+        self.active = True
+
+    @property
+    def available(self):
+        """Whether initial presence was sent and the session is still open."""
+        return self.active and self.presence is not None
+
+    def deliver(self, stanza):
+        """Write C{stanza} to the client."""
+        if self.active:
+            self.stream.send(stanza)
+
+    def close(self, condition="conflict", text=None):
+        """End the stream with a stream error (e.g. replaced by a new login)."""
+        self.stream.closeWithError(condition, text)
+
+    def __repr__(self):
+        return f"<Session {self.full}>"

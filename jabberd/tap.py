@@ -1,0 +1,151 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+C{twistd jabberd -c etc/jabberd.ini}: builds the server as a tree of small
+named services around one router (the shape of jabberd 1.4).
+
+ - C{router}: the L{Router}, with the session manager attached for the local
+   domains;
+ - C{c2s} / C{c2s-tls}: client listeners (RFC 6120 STARTTLS, XEP-0368 direct
+   TLS);
+ - C{components}: the XEP-0114 listener for components connecting over TCP;
+ - one service per in-process component (C{[component:DOMAIN] plugin = ...}).
+
+When a listener is given port 0 the bound ports are written to
+C{DATADIR/ports.json} so tests and tools can find them.
+"""
+
+import json
+import os
+
+from twisted.application import service, strports
+from twisted.internet import endpoints, reactor
+from twisted.logger import Logger
+from twisted.python import usage
+
+import jabberd
+from jabberd import config as configmod
+from jabberd import tls
+from jabberd.router import Router
+
+__all__ = ["Options", "makeService", "buildServer"]
+
+log = Logger()
+
+
+class Options(usage.Options):
+    """Command line of C{twistd jabberd}."""
+
+    optParameters = [
+        ["config", "c", "etc/jabberd.ini", "Path of the configuration file."],
+    ]
+
+    def postOptions(self):
+        try:
+            self["parsed"] = configmod.load(self["config"])
+        except configmod.ConfigError as e:
+            raise usage.UsageError(str(e))
+
+
+class ListenerService(service.Service):
+    """
+    Listens on a Twisted endpoint string and records the bound port, so a
+    configuration may ask for port 0 (tests use ephemeral ports).
+    """
+
+    def __init__(self, description, factory, registry, name):
+        self.description = description
+        self.factory = factory
+        self.registry = registry
+        self.setName(name)
+        self.port = None
+
+    def startService(self):
+        service.Service.startService(self)
+        endpoint = endpoints.serverFromString(reactor, self.description)
+        d = endpoint.listen(self.factory)
+
+        def listening(port):
+            self.port = port
+            self.registry.portBound(self.name, port.getHost().port)
+
+        def failed(failure):
+            log.failure("cannot listen on {desc}", failure, desc=self.description)
+            reactor.stop()
+
+        d.addCallbacks(listening, failed)
+        return d
+
+    def stopService(self):
+        service.Service.stopService(self)
+        if self.port is not None:
+            return self.port.stopListening()
+
+
+class Server(service.MultiService):
+    """
+    The whole server: router, storage, session manager and listeners.
+
+    @ivar ports: listener name -> bound port number.
+    """
+
+    def __init__(self, config):
+        service.MultiService.__init__(self)
+        self.config = config
+        self.ports = {}
+        self.router = Router()
+        self.storage = None
+        self.sm = None
+
+    def portBound(self, name, port):
+        """Record a listener's port and publish all of them in ports.json."""
+        self.ports[name] = port
+        path = os.path.join(self.config.server.datadir, "ports.json")
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.ports, f)
+        os.replace(tmp, path)
+
+    def stopService(self):
+        d = service.MultiService.stopService(self)
+        if self.storage is not None:
+            d.addBoth(lambda _: self.storage.close())
+        return d
+
+
+def buildServer(config):
+    """Assemble the L{Server} for C{config} (blocking start-up work included)."""
+    from jabberd.c2s.listener import C2SFactory
+    from jabberd.component import ComponentServerFactory, startInternalComponents
+    from jabberd.sm.modules import buildSessionManager
+    from jabberd.storage import openStorage
+
+    os.makedirs(config.server.datadir, exist_ok=True)
+    try:
+        os.unlink(os.path.join(config.server.datadir, "ports.json"))
+    except FileNotFoundError:
+        pass
+    server = Server(config)
+    server.storage = openStorage(config.server.database)
+    server.sm = buildSessionManager(config, server.storage, server.router)
+    server.router.attachHost(server.sm, trusted=True)
+
+    contextFactory = tls.serverContextFactory(config)
+    c2s = C2SFactory(config, server.sm, contextFactory)
+    ListenerService(config.c2s.listen, c2s, server, "c2s").setServiceParent(server)
+    if config.c2s.listenTLS:
+        direct = C2SFactory(config, server.sm, contextFactory, directTLS=True)
+        description = tls.wrapEndpoint(config.c2s.listenTLS, config)
+        ListenerService(description, direct, server, "c2s-tls").setServiceParent(server)
+    if config.componentListen:
+        factory = ComponentServerFactory(server.router, config)
+        ListenerService(config.componentListen, factory, server,
+                        "components").setServiceParent(server)
+    startInternalComponents(server)
+    log.info("jabberd {version} serving {domains}", version=jabberd.__version__,
+             domains=", ".join(config.server.domains))
+    return server
+
+
+def makeService(options):
+    """The twistd entry point."""
+    return buildServer(options["parsed"])
