@@ -29,6 +29,8 @@ def bareOf(address):
 
 def parseJID(address):
     """Parse C{address} into a prepared L{JID}, or return None if invalid."""
+    if not address:
+        return None
     try:
         return internJID(address)
     except (InvalidFormat, UnicodeError, ValueError):

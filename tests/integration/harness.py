@@ -1,0 +1,132 @@
+"""
+A real jabberd for integration tests: started with C{twistd jabberd} in a
+child process on ephemeral loopback ports with a temporary data dir, on
+SQLite or on a fresh schema of the local PostgreSQL server.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PG_URL = os.environ.get("JABBERD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+BASE_CONFIG = """
+[server]
+domains = localhost
+datadir = {datadir}
+database = {database}
+keepalive_interval = 0
+idle_timeout = 0
+max_stanza_size = 65536
+
+[c2s]
+listen = tcp:0:interface=127.0.0.1
+listen_tls = tcp:0:interface=127.0.0.1
+scram_iterations = 64
+
+[components]
+listen = tcp:0:interface=127.0.0.1
+
+[component:echo.localhost]
+secret = echo-secret
+"""
+
+
+class PostgresSchema:
+    """A throw-away schema on the local PostgreSQL server."""
+
+    def __init__(self):
+        self.name = "jdtest_" + uuid.uuid4().hex[:12]
+
+    def url(self):
+        return f"{PG_URL}?options=-csearch_path%3D{self.name}"
+
+    def _execute(self, sql):
+        import psycopg
+
+        dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def create(self):
+        self._execute(f"CREATE SCHEMA {self.name}")
+        return self
+
+    def drop(self):
+        self._execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+
+
+class ServerProcess:
+    """
+    One jabberd child process.
+
+    @ivar ports: listener name -> port, read from the server's ports.json.
+    """
+
+    def __init__(self, tmpdir, database=None, extra=""):
+        self.datadir = os.path.join(str(tmpdir), "data")
+        self.configPath = os.path.join(str(tmpdir), "jabberd.ini")
+        self.logPath = os.path.join(str(tmpdir), "jabberd.log")
+        database = database or "sqlite:///" + os.path.join(self.datadir, "jabberd.db")
+        with open(self.configPath, "w") as f:
+            f.write(BASE_CONFIG.format(datadir=self.datadir, database=database) + extra)
+        self.process = None
+        self.ports = {}
+
+    def start(self, timeout=20):
+        """Start the server and wait until every listener is bound."""
+        portsFile = os.path.join(self.datadir, "ports.json")
+        if os.path.exists(portsFile):
+            os.unlink(portsFile)
+        self.log = open(self.logPath, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+             "-n", "--pidfile=", "-l", "-", "jabberd", "-c", self.configPath],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("jabberd exited at start:\n" + self.logText())
+            try:
+                with open(portsFile) as f:
+                    self.ports = json.load(f)
+            except (OSError, ValueError):
+                self.ports = {}
+            if {"c2s", "c2s-tls", "components"} <= set(self.ports):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("jabberd did not start listening:\n" + self.logText())
+
+    def logText(self):
+        with open(self.logPath, errors="replace") as f:
+            return f.read()[-5000:]
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stop the server (SIGKILL for a crash) and wait for it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+
+    def ctl(self, *args, input=None):
+        """Run jabberdctl on this server's configuration."""
+        return subprocess.run(
+            [sys.executable, "-m", "jabberd.ctl", "-c", self.configPath, *args],
+            cwd=ROOT, input=input, capture_output=True, text=True, timeout=60)
+
+    def adduser(self, username, password):
+        result = self.ctl("adduser", username, "--password", password)
+        assert result.returncode == 0, result.stderr

@@ -1,0 +1,44 @@
+"""Tests for L{jabberd.config}: typed values and errors naming section and key."""
+
+import pytest
+
+from jabberd.config import ConfigError, parse
+
+
+def test_defaults():
+    """An empty file yields a working localhost configuration on SQLite."""
+    config = parse("")
+    assert config.server.domains == ["localhost"]
+    assert config.server.database.startswith("sqlite:///")
+    assert config.c2s.requireTLS is True
+    assert config.c2s.mechanisms == ["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"]
+    assert config.server.maxStanzaSize == 262144
+
+
+def test_values():
+    """Values are converted to their types."""
+    config = parse("[server]\ndomains = a.example, B.example\nmax_stanza_size = 1000\n"
+                   "[c2s]\nrequire_tls = no\nmechanisms = PLAIN\n")
+    assert config.server.domains == ["a.example", "b.example"]
+    assert config.server.maxStanzaSize == 1000
+    assert config.c2s.requireTLS is False and config.c2s.mechanisms == ["PLAIN"]
+
+
+@pytest.mark.parametrize("text, where", [
+    ("[server]\nmax_stanza_size = big\n", "[server] max_stanza_size"),
+    ("[c2s]\nrequire_tls = maybe\n", "[c2s] require_tls"),
+    ("[c2s]\nmechanisms = DIGEST-MD5\n", "[c2s] mechanisms"),
+    ("[component:x.localhost]\ntrusted = yes\n", "[component:x.localhost] secret"),
+])
+def test_errorsNameSectionAndKey(text, where):
+    """A bad value raises ConfigError naming its section and key."""
+    with pytest.raises(ConfigError) as e:
+        parse(text)
+    assert where in str(e.value)
+
+
+def test_components():
+    """component:DOMAIN sections declare components with secret and trust."""
+    config = parse("[component:Echo.localhost]\nsecret = s\ntrusted = yes\nfoo = bar\n")
+    comp = config.components["echo.localhost"]
+    assert comp.secret == "s" and comp.trusted and comp.options == {"foo": "bar"}

@@ -1,0 +1,151 @@
+"""Tests for L{jabberd.host} and L{jabberd.handler}: iq dispatch and hooks."""
+
+from twisted.internet import defer
+from twisted.words.xish import domish
+
+from jabberd.error import StanzaError
+from jabberd.handler import Handler, IQHandler, iqGet, iqSet
+from jabberd.host import Host
+
+NS_TEST = "urn:example:test"
+
+
+class EchoIQ(IQHandler):
+    """Answers gets with a payload, sets with nothing, and fails on demand."""
+
+    @iqGet(NS_TEST)
+    def onGet(self, iq):
+        result = domish.Element((NS_TEST, "query"))
+        result.addElement("answer", content="42")
+        return result
+
+    @iqSet(NS_TEST)
+    def onSet(self, iq):
+        if iq.query.getAttribute("fail") == "stanza":
+            raise StanzaError("not-allowed")
+        if iq.query.getAttribute("fail") == "bug":
+            raise RuntimeError("bug")
+        return defer.succeed(None)
+
+
+def makeHost(*handlers):
+    host = Host(["example.localhost"])
+    sent = []
+    host.output = sent.append
+    for handler in handlers:
+        host.addHandler(handler)
+    return host, sent
+
+
+def iq(type, ns=NS_TEST, **attrs):
+    element = domish.Element((None, "iq"))
+    element["type"], element["id"] = type, "q1"
+    element["from"], element["to"] = "a@localhost/r", "example.localhost"
+    query = element.addElement((ns, "query"))
+    for key, value in attrs.items():
+        query[key] = value
+    return element
+
+
+def test_getReturnsPayload():
+    """A get is answered with the handler's payload in a result."""
+    host, sent = makeHost(EchoIQ())
+    host.receive(iq("get"))
+    [reply] = sent
+    assert reply["type"] == "result" and reply["id"] == "q1"
+    assert reply["to"] == "a@localhost/r" and reply["from"] == "example.localhost"
+    assert str(reply.query.answer) == "42"
+
+
+def test_setWithDeferredNone():
+    """A set whose handler returns a Deferred of None gets an empty result."""
+    host, sent = makeHost(EchoIQ())
+    host.receive(iq("set"))
+    [reply] = sent
+    assert reply["type"] == "result" and not list(reply.elements())
+
+
+def test_stanzaErrorBecomesErrorReply():
+    """A raised StanzaError becomes that error, with its legacy code."""
+    host, sent = makeHost(EchoIQ())
+    host.receive(iq("set", fail="stanza"))
+    [reply] = sent
+    assert reply["type"] == "error"
+    assert reply.error["code"] == "405"
+    assert reply.error.firstChildElement().name == "not-allowed"
+
+
+def test_bugBecomesInternalServerError(caplog=None):
+    """Any other exception is answered internal-server-error, never silence."""
+    host, sent = makeHost(EchoIQ())
+    host.receive(iq("set", fail="bug"))
+    [reply] = sent
+    assert reply.error.firstChildElement().name == "internal-server-error"
+
+
+def test_unknownNamespaceServiceUnavailable():
+    """A get for a namespace nobody handles is answered service-unavailable (503)."""
+    host, sent = makeHost(EchoIQ())
+    host.receive(iq("get", ns="urn:example:unknown"))
+    [reply] = sent
+    assert reply.error.firstChildElement().name == "service-unavailable"
+    assert reply.error["code"] == "503"
+
+
+def test_emptyIqIsAnswered():
+    """An iq get without a payload still gets an error, not silence."""
+    host, sent = makeHost()
+    element = domish.Element((None, "iq"))
+    element["type"], element["from"], element["id"] = "get", "a@localhost/r", "x"
+    host.receive(element)
+    [reply] = sent
+    assert reply["type"] == "error"
+
+
+def test_resultsAreNotAnswered():
+    """Results and errors are never answered (no loops)."""
+    host, sent = makeHost(EchoIQ())
+    host.receive(iq("result"))
+    host.receive(iq("error"))
+    assert sent == []
+
+
+def test_unclaimedMessageGetsError():
+    """A message nobody consumes bounces with service-unavailable; presence is dropped."""
+    host, sent = makeHost()
+    message = domish.Element((None, "message"))
+    message["from"], message["to"] = "a@localhost/r", "example.localhost"
+    host.receive(message)
+    presence = domish.Element((None, "presence"))
+    presence["from"], presence["to"] = "a@localhost/r", "example.localhost"
+    host.receive(presence)
+    [reply] = sent
+    assert reply.name == "message" and reply["type"] == "error"
+
+
+def test_inboundHooksInOrder():
+    """onInbound hooks run in attachment order and the first True stops dispatch."""
+    calls = []
+
+    class First(Handler):
+        def onInbound(self, stanza):
+            calls.append("first")
+            return stanza.name == "message"
+
+    class Second(Handler):
+        def onInbound(self, stanza):
+            calls.append("second")
+            return False
+
+    host, sent = makeHost(First(), Second(), EchoIQ())
+    host.receive(domish.Element((None, "message")))
+    assert calls == ["first"]
+    host.receive(iq("get"))
+    assert calls == ["first", "first", "second"] and sent[0]["type"] == "result"
+
+
+def test_handlerOf():
+    """handlerOf finds an attached handler by class."""
+    echo = EchoIQ()
+    host, _ = makeHost(Handler(), echo)
+    assert host.handlerOf(EchoIQ) is echo
