@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 
 __all__ = ["ConfigError", "Config", "ServerConfig", "C2SConfig",
-           "ComponentConfig", "load", "parse"]
+           "ComponentConfig", "HTTPConfig", "load", "parse"]
 
 
 class ConfigError(Exception):
@@ -55,13 +55,32 @@ class ComponentConfig:
     @ivar trusted: may send from any address (XEP-0355/0356 spirit).
     @ivar plugin: name of a bundled component run in process, or empty for
         one that connects over TCP with C{secret}.
+    @ivar external: the C{plugin} runs in its own process
+        (C{twistd jabberd-component}) and connects over TCP with C{secret}.
     """
 
     domain: str
     secret: str = ""
     trusted: bool = False
     plugin: str = ""
+    external: bool = False
     options: dict = field(default_factory=dict)
+
+
+@dataclass
+class HTTPConfig:
+    """
+    C{[http]}: the shared HTTP site (uploads; BOSH, WebSocket, web chat).
+
+    @ivar publicURL: base URL clients use, without a trailing slash; empty
+        means C{http://<first domain>:<bound port>}.
+    @ivar corsOrigins: origins allowed to call from browsers; C{*} for any.
+    """
+
+    listen: str = "tcp:5280"
+    listenTLS: str = ""
+    publicURL: str = ""
+    corsOrigins: list = field(default_factory=lambda: ["*"])
 
 
 @dataclass
@@ -74,6 +93,7 @@ class Config:
     componentListen: str
     components: dict
     sections: dict
+    http: HTTPConfig = field(default_factory=HTTPConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -178,10 +198,11 @@ def parse(text, path="<string>", overrides=None):
             secret=sec.str("secret", ""),
             trusted=sec.bool("trusted", False),
             plugin=sec.str("plugin", ""),
+            external=sec.bool("external", False),
             options={k: v for k, v in sec.values.items()
-                     if k not in ("secret", "trusted", "plugin")},
+                     if k not in ("secret", "trusted", "plugin", "external")},
         )
-        if not comp.plugin and not comp.secret:
+        if (comp.external or not comp.plugin) and not comp.secret:
             raise ConfigError(f"[{name}] secret: an external component needs a secret")
         components[domain] = comp
 
@@ -192,7 +213,17 @@ def parse(text, path="<string>", overrides=None):
         componentListen=_Section(parser, "components").str("listen", "tcp:5347:interface=127.0.0.1"),
         components=components,
         sections={n: dict(parser[n]) for n in parser.sections()},
+        http=_httpConfig(_Section(parser, "http")),
     )
+
+
+def _httpConfig(h):
+    publicURL = h.str("public_url", "").rstrip("/")
+    if publicURL and not publicURL.startswith(("http://", "https://")):
+        raise ConfigError(f"[http] public_url: expected an http:// or https:// URL, "
+                          f"got {publicURL!r}")
+    return HTTPConfig(listen=h.str("listen", "tcp:5280"), listenTLS=h.str("listen_tls", ""),
+                      publicURL=publicURL, corsOrigins=h.list("cors_origins", ["*"]))
 
 
 def _path(base, value):

@@ -32,6 +32,7 @@ NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
 NS_BROWSE = "jabber:iq:browse"  # XEP-0011
 NS_VERSION = "jabber:iq:version"  # XEP-0092
 NS_TIME = "urn:xmpp:time"  # XEP-0202
+NS_TIME_LEGACY = "jabber:iq:time"  # XEP-0090 (deprecated; jabberd 1.4 clients)
 NS_LAST = "jabber:iq:last"  # XEP-0012
 NS_PING = "urn:xmpp:ping"  # XEP-0199
 NS_VCARD = "vcard-temp"  # XEP-0054

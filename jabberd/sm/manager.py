@@ -55,6 +55,8 @@ class SessionManager(Host):
         if old is not None:
             self.unbindSession(old)
             old.close("conflict", "Replaced by new connection")
+            # unbindSession dropped the dict if it emptied: fetch it again.
+            resources = self.sessions.setdefault(session.bare, {})
         resources[session.resource] = session
         for hook in self.hooks("sessionBound"):
             hook(session)

@@ -74,7 +74,7 @@ offlineMessages = Table(
     Column("username", String(USERNAME), nullable=False),
     Column("stamp", Float, nullable=False),
     Column("xml", Text, nullable=False),
-    Index(None, "username", "id"),
+    Index("ix_offline_messages_username_id", "username", "id"),
 )
 
 vcards = Table(

@@ -90,6 +90,11 @@ def run(coroutine):
     try:
         return loop.run_until_complete(asyncio.wait_for(coroutine, 60))
     finally:
+        # slixmpp leaves filter tasks behind; end them before closing the loop.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
 

@@ -1,0 +1,178 @@
+"""
+The load generator: C{python -m bench.loadgen SCENARIO [options]}.
+
+One asyncio process, pinned to its own core (core 1 where the machine has
+two; the server under test is pinned to core 0), speaking to one server on
+127.0.0.1.  Each run prints one JSON line with the scenario's figures, its
+own CPU share (C{gen_cpu}: 1.0 = a full core, so a saturated generator is
+visible) and the server's (C{server_cpu}) when its pid is given.
+
+Scenarios (see C{bench/README.md}): C{register} and C{mesh} provision
+accounts and rosters; C{login}, C{throughput}, C{idle}, C{roster}, C{muc}
+and C{bosh} measure.  Every loop is bounded in count and time.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import sys
+import time
+
+from bench import xmpp
+from bench.measure import CpuMeter, percentile, treeRSS
+
+__all__ = ["main", "emit", "names", "ms"]
+
+
+def emit(record):
+    """Write one result line (the generator's product) to stdout."""
+    sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def names(prefix, count, start=0):
+    """The benchmark's account names: C{prefix0} .. C{prefix<count-1>}."""
+    return [f"{prefix}{i}" for i in range(start, start + count)]
+
+
+def ms(seconds):
+    """Seconds (or None) as milliseconds rounded for a report."""
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def pinToCore(core):
+    """Pin this process to C{core} if the machine has it; the core used or None."""
+    if core is None or core < 0 or core >= os.cpu_count():
+        return None
+    os.sched_setaffinity(0, {core})
+    return core
+
+
+def raiseFileLimit():
+    """Thousands of connections need more descriptors than the usual 1024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def runRegister(args, target, ctx):
+    """Create accounts by in-band registration (XEP-0077), a few at a time."""
+    gate = asyncio.Semaphore(args.concurrency)
+    errors = []
+
+    async def one(name):
+        async with gate:
+            try:
+                await xmpp.register(target, ctx, name, timeout=args.step_timeout)
+            except (xmpp.XMPPError, OSError, asyncio.TimeoutError) as e:
+                errors.append(f"{name}: {e}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in names(args.prefix, args.count)))
+    return {"registered": args.count - len(errors), "errors": len(errors),
+            "first_error": errors[0] if errors else None,
+            "seconds": round(time.perf_counter() - started, 2)}
+
+
+async def runLogin(args, target, ctx):
+    """N clients log in (STARTTLS, SCRAM-SHA-1, bind, presence): logins/s."""
+    meter = CpuMeter(args.server_pid)
+    started = time.perf_counter()
+    conns, latencies, errors = await xmpp.loginMany(
+        target, ctx, names(args.prefix, args.count), args.concurrency,
+        onLogin=lambda i, conn: conn.setHandler(_discard), timeout=args.step_timeout)
+    elapsed = time.perf_counter() - started
+    result = meter.result()
+    xmpp.closeAll(conns)
+    result.update({"clients": args.count, "concurrency": args.concurrency,
+                   "ok": len(latencies), "errors": len(errors),
+                   "first_error": errors[0] if errors else None,
+                   "logins_per_s": round(len(latencies) / elapsed, 1),
+                   "p50_ms": ms(percentile(latencies, 0.5)),
+                   "p99_ms": ms(percentile(latencies, 0.99))})
+    return result
+
+
+def _discard(data):
+    """Handler for clients whose input the scenario does not look at."""
+
+
+async def runIdle(args, target, ctx):
+    """N authenticated clients with presence: server RSS per connection."""
+    await asyncio.sleep(args.settle)
+    empty = treeRSS(args.server_pid)
+    conns, latencies, errors = await xmpp.loginMany(
+        target, ctx, names(args.prefix, args.count), args.concurrency,
+        onLogin=lambda i, conn: conn.setHandler(_discard), timeout=args.step_timeout)
+    await asyncio.sleep(args.settle)
+    loaded = treeRSS(args.server_pid)
+    alive = sum(1 for c in conns if c is not None and not c.lost)
+    xmpp.closeAll(conns)
+    return {"clients": args.count, "ok": len(latencies), "alive": alive,
+            "errors": len(errors), "first_error": errors[0] if errors else None,
+            "rss_empty_kb": empty // 1024, "rss_kb": loaded // 1024,
+            "kb_per_conn": round((loaded - empty) / 1024 / max(alive, 1), 1)}
+
+
+def scenarios():
+    """Scenario name -> coroutine function(args, target, context)."""
+    from bench import bosh, chat, roster
+
+    return {"register": runRegister, "login": runLogin, "idle": runIdle,
+            "throughput": chat.runThroughput, "muc": chat.runMuc,
+            "mesh": roster.runMesh, "roster": roster.runRoster,
+            "bosh": bosh.runBosh}
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__.split("\n\n")[0])
+    p.add_argument("scenario", choices=sorted(scenarios()))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5222, help="c2s port (STARTTLS)")
+    p.add_argument("--http-port", type=int, default=5280, help="BOSH port (plain HTTP)")
+    p.add_argument("--bosh-path", default="/http-bind")
+    p.add_argument("--domain", default="localhost")
+    p.add_argument("--muc-domain", default="conference.localhost")
+    p.add_argument("--password", default="benchpass1")
+    p.add_argument("--prefix", default="u", help="account names are PREFIX0..PREFIX<count-1>")
+    p.add_argument("--count", type=int, default=100, help="clients, occupants or sessions")
+    p.add_argument("--concurrency", type=int, default=50, help="logins in progress at once")
+    p.add_argument("--pairs", type=int, default=50)
+    p.add_argument("--window", type=int, default=10, help="messages in flight per pair/room")
+    p.add_argument("--duration", type=float, default=10.0, help="measured seconds")
+    p.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
+    p.add_argument("--rate", type=float, default=5.0, help="BOSH messages/s per sender")
+    p.add_argument("--settle", type=float, default=3.0, help="seconds to let memory settle")
+    p.add_argument("--server-pid", type=int, default=None, help="for server CPU and RSS")
+    p.add_argument("--label", default="", help="server name written in the result")
+    p.add_argument("--cpu", type=int, default=1, help="core to pin the generator to")
+    p.add_argument("--step-timeout", type=float, default=60.0, help="seconds per protocol step")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds for the whole scenario")
+    return p
+
+
+async def _run(args):
+    target = xmpp.Target(args.host, args.port, args.domain, args.muc_domain, args.password)
+    coroutine = scenarios()[args.scenario](args, target, xmpp.tlsContext())
+    return await asyncio.wait_for(coroutine, args.timeout)
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    core = pinToCore(args.cpu)
+    raiseFileLimit()
+    record = {"scenario": args.scenario, "server": args.label, "gen_core": core}
+    try:
+        record.update(asyncio.run(_run(args)))
+    except asyncio.TimeoutError:
+        record["error"] = f"scenario timed out after {args.timeout:.0f} s"
+    except (xmpp.XMPPError, OSError) as e:
+        record["error"] = str(e)
+    emit(record)
+    return 1 if "error" in record else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

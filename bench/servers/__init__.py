@@ -1,0 +1,190 @@
+"""
+Servers under test.  Each one is a L{ServerUnderTest}: it writes its own
+configuration (from a template beside this file) into its own data dir under
+a temporary directory, listens on its own loopback ports (never the system
+service's), and runs pinned to one core with C{taskset}.
+
+Configurations are fair by construction: STARTTLS required, SCRAM-SHA-1
+with salted hashes of 4096 PBKDF2 iterations, no rate limits or shapers,
+logging at warning, a listen backlog of 1024 where configurable, the same
+self-signed certificate, a MUC service at C{conference.localhost} and BOSH
+on plain HTTP (loopback; treated as secure, as behind a TLS proxy).
+"""
+
+import os
+import signal
+import socket
+import string
+import subprocess
+import time
+
+from bench.measure import processTree
+
+__all__ = ["ServerError", "ServerUnderTest", "makeCertificate", "registry", "portOpen"]
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class ServerError(Exception):
+    """A server could not be installed, configured, started or provisioned."""
+
+
+def portOpen(port, host="127.0.0.1"):
+    """Whether something accepts TCP connections on C{host:port}."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def makeCertificate(directory):
+    """A self-signed RSA-2048 certificate for localhost: (cert path, key path)."""
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+         "-subj", "/CN=localhost", "-keyout", key, "-out", cert,
+         "-addext", "subjectAltName=DNS:localhost,DNS:conference.localhost"],
+        check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+class ServerUnderTest:
+    """
+    One server: configuration, start, stop, provisioning.
+
+    @cvar name: short name used on the command line and in the table.
+    @cvar c2sPort: client port (STARTTLS).
+    @cvar httpPort: BOSH port (plain HTTP).
+    @ivar workdir: this server's own directory (config, data, log).
+    @ivar scenario: the scenario this instance serves (configs may differ).
+    """
+
+    name = ""
+    c2sPort = 0
+    httpPort = 0
+    boshPath = "/http-bind"
+    domain = "localhost"
+    mucDomain = "conference.localhost"
+    startTimeout = 60.0
+
+    def __init__(self, workdir, cert, key, core=0, scenario=""):
+        self.workdir = workdir
+        self.cert, self.key = cert, key
+        self.core = core
+        self.scenario = scenario
+        self.process = None
+        self.logPath = os.path.join(workdir, f"{self.name}.out")
+        os.makedirs(workdir, exist_ok=True)
+
+    @classmethod
+    def missing(cls):
+        """Why this server cannot run here (not installed ...), or None."""
+        return None
+
+    def template(self, filename, **values):
+        """Fill the template C{filename} (beside this module) with C{values}."""
+        with open(os.path.join(HERE, filename), encoding="utf-8") as f:
+            return string.Template(f.read()).substitute(values)
+
+    def configure(self):
+        """Write the configuration and create the data dirs."""
+        raise NotImplementedError
+
+    def command(self):
+        """(argv, environment or None, working directory) to run the server."""
+        raise NotImplementedError
+
+    def ports(self):
+        """The ports that must be open before the server counts as started."""
+        return [self.c2sPort] + ([self.httpPort] if self.scenario == "bosh" else [])
+
+    @property
+    def pid(self):
+        return self.process.pid if self.process is not None else None
+
+    def start(self):
+        """Start pinned to C{core}; wait until its ports answer."""
+        for port in self.ports():
+            if portOpen(port):
+                raise ServerError(f"{self.name}: port {port} is already in use")
+        argv, env, cwd = self.command()
+        with open(self.logPath, "ab") as log:
+            self.process = subprocess.Popen(
+                ["taskset", "-c", str(self.core)] + argv, cwd=cwd, env=env,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        deadline = time.monotonic() + self.startTimeout
+        waiting = list(self.ports())
+        while waiting:
+            if self.process.poll() is not None:
+                raise ServerError(f"{self.name} exited with {self.process.returncode}: "
+                                  + self.logTail())
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServerError(f"{self.name}: ports {waiting} not open after "
+                                  f"{self.startTimeout:.0f} s: " + self.logTail())
+            waiting = [p for p in waiting if not portOpen(p)]
+            time.sleep(0.2)
+        self.afterStart()
+
+    def afterStart(self):
+        """Hook for servers that need a moment after their ports open."""
+
+    def stop(self, timeout=20.0):
+        """SIGTERM the server's process group, then SIGKILL what is left of its tree."""
+        if self.process is None:
+            return
+        members = processTree(self.process.pid)
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.process = None
+        self.waitPortsClosed()
+
+    def waitPortsClosed(self, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while any(portOpen(p) for p in self.ports()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def logTail(self, size=1500):
+        try:
+            with open(self.logPath, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - size))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return "(no log)"
+
+    def provisionFallback(self, prefix, count, password):
+        """Create accounts without in-band registration (servers that need it)."""
+        raise ServerError(f"{self.name}: in-band registration failed and no fallback")
+
+    def loadgenArgs(self):
+        """Connection options for C{bench.loadgen}."""
+        return ["--port", str(self.c2sPort), "--http-port", str(self.httpPort),
+                "--bosh-path", self.boshPath, "--domain", self.domain,
+                "--muc-domain", self.mucDomain]
+
+
+def registry():
+    """Server name -> class, in the order of the table."""
+    from bench.servers.ejabberd import Ejabberd
+    from bench.servers.jabberd import Jabberd
+    from bench.servers.prosody import Prosody
+
+    return {cls.name: cls for cls in (Jabberd, Prosody, Ejabberd)}

@@ -1,0 +1,66 @@
+"""
+ejabberd (Debian package C{ejabberd}) under benchmark: its own config dir,
+spool (Mnesia) dir, log dir and Erlang node name, so nothing clashes with a
+system instance; ports c2s 25222 and HTTP/BOSH 25280.  Started with
+C{ejabberdctl ... foreground}, which runs the VM as the C{ejabberd} user;
+C{ERL_OPTIONS="+S 1:1"} in its own ejabberdctl.cfg gives it one scheduler.
+Accounts are made by in-band registration (XEP-0077, loopback only).
+"""
+
+import os
+import shutil
+import subprocess
+
+from bench.servers import ServerError, ServerUnderTest
+
+__all__ = ["Ejabberd"]
+
+
+class Ejabberd(ServerUnderTest):
+    """ejabberd 23.01, one Erlang VM with one scheduler, one core."""
+
+    name = "ejabberd"
+    c2sPort = 25222
+    httpPort = 25280
+    boshPath = "/http-bind"
+    user = "ejabberd"
+
+    @classmethod
+    def missing(cls):
+        return None if shutil.which("ejabberdctl") else "ejabberd is not installed (use --install)"
+
+    def configure(self):
+        self.spool = os.path.join(self.workdir, "spool")
+        self.logs = os.path.join(self.workdir, "logs")
+        for d in (self.spool, self.logs):
+            os.makedirs(d, exist_ok=True)
+        # ejabberd wants certificate and key in one PEM file.
+        self.certfile = os.path.join(self.workdir, "server.pem")
+        with open(self.certfile, "w") as out:
+            for part in (self.cert, self.key):
+                with open(part) as f:
+                    out.write(f.read())
+        self.node = f"bench-ejabberd-{os.getpid()}@localhost"
+        self.configPath = os.path.join(self.workdir, "ejabberd.yml")
+        self.ctlConfigPath = os.path.join(self.workdir, "ejabberdctl.cfg")
+        with open(self.configPath, "w") as f:
+            f.write(self.template("ejabberd.yml.in", domain=self.domain, certfile=self.certfile,
+                                  c2sPort=self.c2sPort, httpPort=self.httpPort,
+                                  boshPath=self.boshPath, mucDomain=self.mucDomain))
+        with open(self.ctlConfigPath, "w") as f:
+            f.write(self.template("ejabberdctl.cfg.in", node=self.node))
+        if os.path.exists("/etc/ejabberd/inetrc"):
+            shutil.copy("/etc/ejabberd/inetrc", os.path.join(self.workdir, "inetrc"))
+        if os.getuid() == 0:
+            # ejabberdctl run by root switches to the ejabberd user.
+            try:
+                subprocess.run(["chown", "-R", f"{self.user}:", self.workdir],
+                               check=True, capture_output=True, timeout=30)
+            except subprocess.CalledProcessError as e:
+                raise ServerError(f"chown for ejabberd failed: {e.stderr!r}")
+
+    def command(self):
+        argv = ["ejabberdctl", "--config-dir", self.workdir, "--config", self.configPath,
+                "--ctl-config", self.ctlConfigPath, "--spool", self.spool,
+                "--logs", self.logs, "--node", self.node, "foreground"]
+        return argv, None, self.workdir

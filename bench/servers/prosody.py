@@ -1,0 +1,39 @@
+"""
+Prosody (Debian package C{prosody}) under benchmark: its own config file,
+data dir and ports (c2s 15222, HTTP/BOSH 15280), started in the foreground
+with C{prosody -F --config FILE}, accounts made by in-band registration
+(XEP-0077, open to 127.0.0.1 only).
+"""
+
+import os
+import shutil
+
+from bench.servers import ServerUnderTest
+
+__all__ = ["Prosody"]
+
+
+class Prosody(ServerUnderTest):
+    """Prosody 0.12, one process, one core."""
+
+    name = "prosody"
+    c2sPort = 15222
+    httpPort = 15280
+    boshPath = "/http-bind"
+
+    @classmethod
+    def missing(cls):
+        return None if shutil.which("prosody") else "prosody is not installed (use --install)"
+
+    def configure(self):
+        datadir = os.path.join(self.workdir, "data")
+        os.makedirs(datadir, exist_ok=True)
+        self.configPath = os.path.join(self.workdir, "prosody.cfg.lua")
+        with open(self.configPath, "w", encoding="utf-8") as f:
+            f.write(self.template("prosody.cfg.lua.in", workdir=self.workdir, datadir=datadir,
+                                  c2sPort=self.c2sPort, httpPort=self.httpPort,
+                                  cert=self.cert, key=self.key, domain=self.domain,
+                                  mucDomain=self.mucDomain))
+
+    def command(self):
+        return ["prosody", "-F", "--config", self.configPath], None, self.workdir

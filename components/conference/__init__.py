@@ -1,0 +1,83 @@
+# -*- test-case-name: tests.components.conference.test_muc_service -*-
+"""
+The conference component: Multi-User Chat (XEP-0045) with the protocols
+of the jabberd 1.4 conference service it replaces, groupchat 1.0 and
+C{jabber:iq:conference} (section 7.2, "Groupchat 1.0 Protocol"), and Jabber
+Browsing (XEP-0011).
+
+The plugin entry point is L{makeHost}: it returns a L{jabberd.host.Host}
+for the component's domain with the conference handlers attached; the
+caller attaches it to the router in process or over XEP-0114.
+
+Modules, one concern each: L{room} (rules, no XML), L{roles}
+(permission tables), L{roomconfig}, L{history}, L{store} (persistence),
+L{service} (the rooms of a domain), and the protocol adapters
+L{presence}, L{message}, L{invitation}, L{voicerequest}, L{occupantiq},
+L{admin}, L{owner} (with L{configform}), L{disco}, L{browse}, L{legacy}.
+"""
+
+import jabberd  # noqa: F401  (installs the wokkel compatibility shim first)
+from jabberd.host import Host
+
+__all__ = ["makeHost", "handlerFactories"]
+
+
+def handlerFactories():
+    """
+    The component's handlers (factories taking the L{MUCService}), in
+    order: the start-up gate, the presence and message paths, iqs to
+    occupants, then the iq payload handlers.
+    """
+    from jabberd.component.info import ServiceInfoHandler
+    from components.conference import (admin, browse, disco, legacy, message,
+                                       occupantiq, owner, presence, service)
+
+    def serviceInfo(muc):
+        # Software Version (XEP-0092); its disco routes are shadowed by
+        # DiscoHandler's, attached first, which also answers for rooms.
+        return ServiceInfoHandler(muc.options.name, category=("conference", "text"))
+
+    return [
+        service.StartupGate,
+        presence.PresenceHandler,
+        message.MessageHandler,
+        occupantiq.OccupantIQHandler,
+        disco.DiscoHandler,
+        serviceInfo,
+        browse.BrowseHandler,
+        legacy.ConferenceHandler,
+        admin.AdminHandler,
+        owner.OwnerHandler,
+    ]
+
+
+def makeHost(config, componentConfig, storage=None, store=None):
+    """
+    Build the conference host for C{componentConfig.domain}.
+
+    @param config: the server's L{jabberd.config.Config}; its database URL
+        (C{config.server.database}) keeps the persistent rooms unless the
+        component section names another (C{database}).
+    @param componentConfig: the L{jabberd.config.ComponentConfig}; its
+        C{options} are the section's other keys (C{history_default},
+        C{max_history}, C{max_users}, C{name}, C{admins},
+        C{room_creation}, C{database}).
+    @param storage: the core storage object; unused, the rooms have their
+        own store.
+    @param store: a room store to use instead of opening one (tests).
+    @return: the L{Host}, with the L{MUCService} as its C{muc} attribute.
+    """
+    from components.conference.service import MUCService, parseOptions
+    from components.conference.store import openRoomStore
+
+    domain = componentConfig.domain
+    options = parseOptions(domain, componentConfig.options)
+    if store is None:
+        store = openRoomStore(options.database or config.server.database)
+    host = Host([domain])
+    service = MUCService(host, store, options)
+    host.muc = service
+    for factory in handlerFactories():
+        host.addHandler(factory(service))
+    service.start()
+    return host

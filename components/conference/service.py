@@ -1,0 +1,232 @@
+# -*- test-case-name: tests.components.conference.test_muc_persistence -*-
+"""
+The Multi-User Chat service (XEP-0045 section 4.1, "MUC service"): the
+rooms of one component domain, their creation and disposal, persistence
+of persistent rooms (section 4.2), and the service-wide options.
+
+The service is shared by the protocol handlers attached to the
+component's L{jabberd.host.Host}; it knows rooms and the store, not XML
+(except the shutdown presence of section 7.14 / status 332).
+"""
+
+from dataclasses import dataclass, field
+
+from twisted.logger import Logger
+
+from jabberd.config import ConfigError
+from jabberd.handler import Handler
+from components.conference.roles import OWNER
+from components.conference.room import MUCError, Room
+from components.conference.roomconfig import RoomConfig
+from components.conference import stanzas
+
+__all__ = ["ServiceOptions", "parseOptions", "MUCService", "StartupGate"]
+
+
+@dataclass
+class ServiceOptions:
+    """
+    The C{[component:DOMAIN]} keys of the conference component.
+
+    @ivar historyDefault: history messages sent on entering, unless the
+        client or the room asks otherwise (C{history_default}).
+    @ivar maxHistory: messages kept per room (C{max_history}).
+    @ivar admins: bare JIDs owning every room (C{admins}).
+    @ivar roomCreation: C{anyone} or C{admins} (C{room_creation}).
+    @ivar database: the rooms' database URL, if not the server's
+        (C{database}).
+    """
+
+    name: str = "Chatrooms"
+    historyDefault: int = 20
+    maxHistory: int = 50
+    maxUsers: int = 0
+    admins: tuple = ()
+    roomCreation: str = "anyone"
+    database: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def parseOptions(domain, options):
+    """Read the component section's C{options}; a bad value names its key."""
+    section = f"[component:{domain}]"
+    values = dict(options or {})
+
+    def number(key, default):
+        raw = values.pop(key, None)
+        if raw is None:
+            return default
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise ConfigError(f"{section} {key}: expected a whole number, got {raw!r}")
+        if value < 0:
+            raise ConfigError(f"{section} {key}: must not be negative, got {value}")
+        return value
+
+    parsed = ServiceOptions(
+        name=values.pop("name", "Chatrooms").strip() or "Chatrooms",
+        historyDefault=number("history_default", 20),
+        maxHistory=number("max_history", 50),
+        maxUsers=number("max_users", 0),
+        admins=tuple(a.lower() for a in values.pop("admins", "").replace(",", " ").split()),
+        roomCreation=values.pop("room_creation", "anyone").strip().lower(),
+        database=values.pop("database", "").strip(),
+    )
+    if parsed.roomCreation not in ("anyone", "admins"):
+        raise ConfigError(f"{section} room_creation: expected anyone or admins, "
+                          f"got {parsed.roomCreation!r}")
+    parsed.historyDefault = min(parsed.historyDefault, parsed.maxHistory)
+    parsed.extra = values
+    return parsed
+
+
+class MUCService:
+    """
+    @ivar rooms: room JID -> L{Room}.
+    @ivar ready: persistent rooms are loaded; until then stanzas wait.
+    @ivar started: the Deferred of L{start}, firing once they are.
+    @ivar legacyPresence: (room JID, real JID) -> presence children sent
+        to the bare room JID by a C{jabber:iq:conference} client before
+        its iq set (the old "availability" step).
+    """
+
+    log = Logger()
+
+    def __init__(self, host, store, options=None):
+        self.host = host
+        self.domain = host.domain
+        self.store = store
+        self.options = options or ServiceOptions()
+        self.rooms = {}
+        self.ready = False
+        self.pending = []
+        self.legacyPresence = {}
+        self.started = None
+
+    def send(self, stanza):
+        """Send C{stanza} out through the host."""
+        self.host.send(stanza)
+
+    # rooms
+
+    def room(self, roomJid):
+        """The room C{roomJid}, or None."""
+        return self.rooms.get(roomJid)
+
+    def newConfig(self):
+        """The configuration a new room starts with."""
+        return RoomConfig(maxHistory=self.options.historyDefault,
+                          maxUsers=self.options.maxUsers)
+
+    def makeRoom(self, roomJid, config=None):
+        """A L{Room} of this service, not yet registered."""
+        return Room(roomJid, config or self.newConfig(), self.options.maxHistory,
+                    self.options.admins)
+
+    def createRoom(self, roomJid, creator, locked=True):
+        """
+        Create the room C{roomJid} owned by the bare JID C{creator}
+        (section 10.1); locked until configured unless C{locked} is false
+        (groupchat 1.0 creators get an instant room).
+        """
+        if self.options.roomCreation == "admins" and creator not in self.options.admins:
+            raise MUCError("not-allowed", "room creation is restricted")
+        room = self.makeRoom(roomJid)
+        room.affiliations[creator] = OWNER
+        room.locked = locked
+        self.rooms[roomJid] = room
+        return room
+
+    def discardRoom(self, room):
+        """Forget C{room} (destroyed), and its stored state if persistent."""
+        if self.rooms.get(room.jid) is room:
+            del self.rooms[room.jid]
+        if room.config.persistent:
+            self._watch(self.store.deleteRoom(room.jid))
+
+    def occupantLeft(self, room):
+        """A temporary room vanishes with its last occupant (section 4.2)."""
+        if room.empty and not room.config.persistent and self.rooms.get(room.jid) is room:
+            del self.rooms[room.jid]
+
+    def visibleRooms(self):
+        """Public, unlocked rooms, by JID (section 6.3)."""
+        return [room for _jid, room in sorted(self.rooms.items())
+                if room.config.public and not room.locked]
+
+    # persistence
+
+    def persist(self, room):
+        """Store C{room}'s configuration and all its affiliations."""
+        affiliations = {bare: (a, room.reasons.get(bare, ""))
+                        for bare, a in room.affiliations.items()}
+        self._watch(self.store.saveRoom(room.jid, room.config.toDict(), affiliations))
+
+    def forget(self, room):
+        """C{room} is no longer persistent: drop its stored state."""
+        self._watch(self.store.deleteRoom(room.jid))
+
+    def persistAffiliation(self, room, bare, affiliation, reason=""):
+        """Store one affiliation change of a persistent room."""
+        if room.config.persistent:
+            self._watch(self.store.setAffiliation(room.jid, bare, affiliation, reason))
+
+    def _watch(self, d):
+        d.addErrback(lambda f: self.log.failure("room store write failed", f))
+        return d
+
+    def start(self):
+        """Load the persistent rooms; stanzas arriving meanwhile wait."""
+        d = self.started = self.store.loadRooms()
+        d.addCallback(self._loaded)
+        d.addErrback(self._loadFailed)
+        return d
+
+    def _loaded(self, stored):
+        for entry in stored:
+            room = self.makeRoom(entry.jid, RoomConfig.fromDict(entry.config))
+            for bare, (affiliation, reason) in entry.affiliations.items():
+                room.affiliations[bare] = affiliation
+                room.reasons[bare] = reason
+            self.rooms[room.jid] = room
+        self._open()
+
+    def _loadFailed(self, failure):
+        self.log.failure("cannot load persistent rooms", failure)
+        self._open()
+
+    def _open(self):
+        self.ready = True
+        pending, self.pending = self.pending, []
+        for stanza in pending:
+            self.host.receive(stanza)
+
+    def shutdown(self):
+        """
+        Tell every occupant the service is going away (status 332,
+        section 7.14), forget temporary rooms, and close the store.
+        """
+        for room in list(self.rooms.values()):
+            for occupant in room.removeAll():
+                presence = stanzas.occupantPresence(occupant, True, ("110", "332"),
+                                                    unavailable=True, children=[])
+                self.send(stanzas.stamped(presence, occupant.jid))
+            self.occupantLeft(room)
+        return self.store.close()
+
+
+class StartupGate(Handler):
+    """
+    First in the handler list: holds stanzas until the persistent rooms
+    are loaded, so nobody creates a room that exists in the store.
+    """
+
+    def __init__(self, service):
+        self.service = service
+
+    def onInbound(self, stanza):
+        if self.service.ready:
+            return False
+        self.service.pending.append(stanza)
+        return True

@@ -1,0 +1,104 @@
+# -*- test-case-name: tests.c2s.test_bind -*-
+"""
+Resource binding (RFC 6120 section 7) and the legacy session
+establishment iq (RFC 3921 section 3, kept as C{<optional/>} per
+draft-cridland-xmpp-session).
+
+A client-chosen resource is resourceprep'd (C{bad-request} if it cannot
+be); none gets a random one.  The session manager replaces a session bound
+to the same full JID (section 7.7.2.2).  After authentication the features
+also carry what the session manager's handlers advertise through an
+optional C{streamFeatures()} method (e.g. roster versioning, RFC 6121
+section 2.6).
+"""
+
+import secrets
+
+from twisted.words.protocols.jabber.xmpp_stringprep import resourceprep
+from twisted.words.xish import domish
+
+from jabberd.c2s.negotiation import Negotiator
+from jabberd.ns import NS_BIND, NS_SESSION
+
+__all__ = ["BindNegotiator", "SessionNegotiator", "prepResource", "newResource"]
+
+
+def prepResource(text):
+    """Return C{text} resourceprep'd, or None if it cannot be a resourcepart."""
+    try:
+        resource = resourceprep.prepare(text)
+    except UnicodeError:
+        return None
+    if not resource or len(resource.encode("utf-8")) > 1023:
+        return None
+    return resource
+
+
+def newResource():
+    """A server-generated resource (section 7.6: unique and unpredictable)."""
+    return "jabberd-" + secrets.token_hex(8)
+
+
+class BindNegotiator(Negotiator):
+    iqNamespaces = (NS_BIND,)
+
+    def features(self):
+        stream = self.stream
+        if stream.username is None or stream.session is not None:
+            return ()
+        features = [domish.Element((NS_BIND, "bind"))]
+        for handler in stream.sm.handlers:
+            extra = getattr(handler, "streamFeatures", None)
+            if extra is not None:
+                features.extend(extra())
+        return features
+
+    def onIQ(self, iq, payload):
+        stream = self.stream
+        if stream.username is None or not stream.isToServer(iq):
+            return False
+        if iq.getAttribute("type") != "set" or payload.name != "bind":
+            self.sendError(iq, "bad-request")
+        elif stream.session is not None:
+            # One resource per stream (section 7.7.2.1 lets a server refuse more).
+            self.sendError(iq, "not-allowed", "a resource is already bound")
+        else:
+            self.bind(iq, payload)
+        return True
+
+    def bind(self, iq, payload):
+        """Bind the requested (or a generated) resource and answer with the full JID."""
+        requested = "".join(str(c) for c in payload.elements(NS_BIND, "resource"))
+        resource = prepResource(requested) if requested else newResource()
+        if resource is None:
+            self.sendError(iq, "bad-request", "invalid resource")
+            return
+        full = "%s@%s/%s" % (self.stream.username, self.stream.domain, resource)
+        result = domish.Element((NS_BIND, "bind"))
+        result.addElement("jid", content=full)
+        self.sendResult(iq, result)
+        self.stream.bindResource(resource)
+
+
+class SessionNegotiator(Negotiator):
+    """COMPAT: RFC 3921 clients send a session iq after binding; it is a no-op."""
+
+    iqNamespaces = (NS_SESSION,)
+
+    def features(self):
+        stream = self.stream
+        if stream.username is None or stream.session is not None:
+            return ()
+        session = domish.Element((NS_SESSION, "session"))
+        session.addElement("optional")
+        return (session,)
+
+    def onIQ(self, iq, payload):
+        stream = self.stream
+        if stream.username is None or not stream.isToServer(iq):
+            return False
+        if iq.getAttribute("type") != "set" or payload.name != "session":
+            self.sendError(iq, "bad-request")
+        else:
+            self.sendResult(iq)
+        return True

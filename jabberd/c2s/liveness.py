@@ -1,0 +1,67 @@
+# -*- test-case-name: tests.c2s.test_liveness -*-
+"""
+Whitespace keepalives and the idle timeout of a stream (RFC 6120 section
+4.6.1 and section 4.9.3.4 C{connection-timeout}).
+
+Each direction keeps only a timestamp per read or write; one timer per
+direction wakes up when the deadline could have passed and re-arms itself
+for the remainder otherwise, so busy streams cost no timer churn.
+"""
+
+__all__ = ["Liveness"]
+
+
+class Liveness:
+    """
+    Watches a stream's traffic.
+
+    @ivar idleTimeout: seconds without input before C{onIdle} (0: never).
+    @ivar keepaliveInterval: seconds without output before C{onQuiet} (0:
+        never).
+    """
+
+    def __init__(self, clock, idleTimeout, keepaliveInterval, onIdle, onQuiet):
+        self.clock = clock
+        self.idleTimeout = idleTimeout
+        self.keepaliveInterval = keepaliveInterval
+        self.onIdle = onIdle
+        self.onQuiet = onQuiet
+        self.lastInput = self.lastOutput = clock.seconds()
+        self._idleCall = self._quietCall = None
+
+    def start(self):
+        """Arm the timers that are configured."""
+        if self.idleTimeout:
+            self._idleCall = self.clock.callLater(self.idleTimeout, self._checkIdle)
+        if self.keepaliveInterval:
+            self._quietCall = self.clock.callLater(self.keepaliveInterval, self._checkQuiet)
+
+    def stop(self):
+        """Cancel the timers (the stream is gone)."""
+        for call in (self._idleCall, self._quietCall):
+            if call is not None and call.active():
+                call.cancel()
+        self._idleCall = self._quietCall = None
+
+    def noteInput(self):
+        """Something was read from the peer."""
+        self.lastInput = self.clock.seconds()
+
+    def noteOutput(self):
+        """Something was written to the peer."""
+        self.lastOutput = self.clock.seconds()
+
+    def _checkIdle(self):
+        idle = self.clock.seconds() - self.lastInput
+        if idle >= self.idleTimeout:
+            self._idleCall = None
+            self.onIdle()
+        else:
+            self._idleCall = self.clock.callLater(self.idleTimeout - idle, self._checkIdle)
+
+    def _checkQuiet(self):
+        quiet = self.clock.seconds() - self.lastOutput
+        if quiet >= self.keepaliveInterval:
+            self.onQuiet()
+            quiet = 0
+        self._quietCall = self.clock.callLater(self.keepaliveInterval - quiet, self._checkQuiet)

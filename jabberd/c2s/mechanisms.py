@@ -1,0 +1,269 @@
+# -*- test-case-name: tests.c2s.test_mechanisms -*-
+"""
+The server side of the SASL mechanisms, free of XML: bytes in, a
+L{Challenge} or L{Success} out, or a L{SASLFailure} naming the RFC 6120
+section 6.5 condition.
+
+ - PLAIN (RFC 4616): authzid NUL authcid NUL password;
+ - SCRAM-SHA-1 (RFC 5802) and SCRAM-SHA-256 (RFC 7677) against the stored
+   salted keys of L{jabberd.auth}; no channel binding, so the gs2 flags
+   C{n} and C{y} are accepted and C{p} is refused.
+
+An unknown user gets a challenge with a salt derived from a per-process
+secret, indistinguishable from a real one, and fails only at the end; all
+secret comparisons are constant time.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+
+from twisted.internet import defer
+from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
+
+from jabberd.auth import SCRAM_HASHES, checkPassword, scramKeys
+
+__all__ = ["SASLFailure", "Challenge", "Success", "CredentialSource", "PlainMechanism",
+           "ScramMechanism", "prepUsername", "makeMechanism"]
+
+
+class SASLFailure(Exception):
+    """Authentication failed with the SASL C{condition} (RFC 6120 section 6.5)."""
+
+    def __init__(self, condition, text=None):
+        Exception.__init__(self, condition, text)
+        self.condition = condition
+        self.text = text
+
+
+class Challenge:
+    """The server needs another response; C{data} goes to the client."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+class Success:
+    """
+    Authenticated as C{username} (prepared localpart), asking to act as
+    C{authzid} (empty: itself); C{data} is the additional data with success.
+    """
+
+    def __init__(self, username, authzid="", data=None):
+        self.username = username
+        self.authzid = authzid
+        self.data = data
+
+
+def prepUsername(text):
+    """Return C{text} as a nodeprep'd localpart, or None if it cannot be one."""
+    try:
+        username = nodeprep.prepare(text)
+    except UnicodeError:
+        return None
+    if not username or len(username.encode("utf-8")) > 1023:
+        return None
+    return username
+
+
+def _utf8(data):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SASLFailure("malformed-request", "not UTF-8")
+
+
+def _b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+class CredentialSource:
+    """
+    Where mechanisms get credentials: the account store, plus stand-ins for
+    unknown users and SCRAM keys derived from a stored plaintext password.
+
+    @ivar secret: per-process key for the stand-in salts.
+    """
+
+    def __init__(self, storage, iterations, secret=None):
+        self.storage = storage
+        self.iterations = iterations
+        self.secret = secret or os.urandom(32)
+
+    def lookup(self, username):
+        """Deferred credentials dict of C{username}, or None."""
+        if username is None:
+            return defer.succeed(None)
+        return self.storage.getCredentials(username)
+
+    def _salt(self, mechanism, username):
+        message = (mechanism + "\0" + username).encode("utf-8")
+        return hmac.new(self.secret, message, "sha256").digest()[:16]
+
+    def scramEntry(self, credentials, mechanism, username):
+        """
+        Return (entry, real): the stored SCRAM entry for C{mechanism}, one
+        derived from a stored plaintext password, or a stand-in that can
+        never verify (real False).
+        """
+        credentials = credentials or {}
+        if credentials.get(mechanism):
+            return credentials[mechanism], True
+        salt = self._salt(mechanism, username)
+        if credentials.get("plain") is not None:
+            stored, server = scramKeys(SCRAM_HASHES[mechanism], credentials["plain"], salt,
+                                       self.iterations)
+            return self._entry(salt, stored, server), True
+        size = hashlib.new(SCRAM_HASHES[mechanism]).digest_size
+        return self._entry(salt, os.urandom(size), os.urandom(size)), False
+
+    def _entry(self, salt, storedKey, serverKey):
+        return {"salt": _b64(salt), "iterations": self.iterations,
+                "storedKey": _b64(storedKey), "serverKey": _b64(serverKey)}
+
+    def standIn(self, username):
+        """Credentials that fail any password, at the cost of a real check."""
+        entry, _ = self.scramEntry(None, "SCRAM-SHA-256", username or "")
+        return {"SCRAM-SHA-256": entry}
+
+
+class PlainMechanism:
+    """PLAIN (RFC 4616); the negotiator offers it only over TLS."""
+
+    name = "PLAIN"
+
+    def __init__(self, source):
+        self.source = source
+
+    def step(self, data):
+        """Deferred L{Success}; fails with L{SASLFailure}."""
+        return defer.maybeDeferred(self._step, data)
+
+    def _step(self, data):
+        fields = data.split(b"\0")
+        if len(fields) != 3:
+            raise SASLFailure("malformed-request")
+        authzid, authcid, password = (_utf8(f) for f in fields)
+        username = prepUsername(authcid)
+        d = self.source.lookup(username)
+        d.addCallback(self._check, username, authzid, password)
+        return d
+
+    def _check(self, credentials, username, authzid, password):
+        if username is None or credentials is None:
+            checkPassword(self.source.standIn(username), password)  # same cost either way
+            raise SASLFailure("not-authorized")
+        if not checkPassword(credentials, password):
+            raise SASLFailure("not-authorized")
+        return Success(username, authzid)
+
+
+def _saslname(value):
+    """Decode RFC 5802 saslname escapes (=2C and =3D); others are malformed."""
+    if "=" in value.replace("=2C", "").replace("=3D", ""):
+        raise SASLFailure("malformed-request", "bad escape in name")
+    return value.replace("=2C", ",").replace("=3D", "=")
+
+
+def _parseGS2(text):
+    """Split the client-first-message into (gs2 header, authzid, bare message)."""
+    flag, sep, rest = text.partition(",")
+    if flag.startswith("p="):
+        raise SASLFailure("malformed-request", "channel binding is not supported")
+    authzField, sep2, bare = rest.partition(",")
+    if flag not in ("n", "y") or not sep or not sep2:
+        raise SASLFailure("malformed-request")
+    if authzField and not authzField.startswith("a="):
+        raise SASLFailure("malformed-request")
+    authzid = _saslname(authzField[2:]) if authzField else ""
+    return text[:len(flag) + len(authzField) + 2], authzid, bare
+
+
+def _parseBare(bare):
+    """Return (name, nonce) of client-first-message-bare."""
+    attrs = bare.split(",")
+    if attrs[0].startswith("m="):
+        raise SASLFailure("malformed-request", "unsupported mandatory extension")
+    if len(attrs) < 2 or not attrs[0].startswith("n=") or not attrs[1].startswith("r="):
+        raise SASLFailure("malformed-request")
+    nonce = attrs[1][2:]
+    if not nonce or not all("!" <= c <= "~" for c in nonce):
+        raise SASLFailure("malformed-request", "bad nonce")
+    return _saslname(attrs[0][2:]), nonce
+
+
+class ScramMechanism:
+    """
+    SCRAM-SHA-1 / SCRAM-SHA-256 without channel binding (RFC 5802 section
+    5, RFC 7677): client-first, server-first, client-final, then success
+    carrying the server signature.
+    """
+
+    def __init__(self, name, source):
+        self.name = name
+        self.hashName = SCRAM_HASHES[name]
+        self.source = source
+        self._next = self._clientFirst
+
+    def step(self, data):
+        """Deferred L{Challenge} or L{Success}; fails with L{SASLFailure}."""
+        return defer.maybeDeferred(self._next, data)
+
+    def _clientFirst(self, data):
+        self._next = self._unexpected
+        self.gs2Header, self.authzid, self.bare = _parseGS2(_utf8(data))
+        name, clientNonce = _parseBare(self.bare)
+        self.username = prepUsername(name)
+        self.nonce = clientNonce + _b64(os.urandom(18))
+        d = self.source.lookup(self.username)
+        d.addCallback(self._serverFirst)
+        return d
+
+    def _serverFirst(self, credentials):
+        entry, self.real = self.source.scramEntry(credentials, self.name, self.username or "")
+        self.storedKey = base64.b64decode(entry["storedKey"])
+        self.serverKey = base64.b64decode(entry["serverKey"])
+        self.serverFirst = "r=%s,s=%s,i=%d" % (self.nonce, entry["salt"], int(entry["iterations"]))
+        self._next = self._clientFinal
+        return Challenge(self.serverFirst.encode("ascii"))
+
+    def _clientFinal(self, data):
+        self._next = self._unexpected
+        withoutProof, sep, proof = _utf8(data).rpartition(",p=")
+        attrs = withoutProof.split(",")
+        if not sep or len(attrs) < 2 or not attrs[0].startswith("c=") \
+                or not attrs[1].startswith("r="):
+            raise SASLFailure("malformed-request")
+        try:
+            binding = base64.b64decode(attrs[0][2:], validate=True)
+            proof = base64.b64decode(proof, validate=True)
+        except binascii.Error:
+            raise SASLFailure("malformed-request", "bad base64 in SCRAM message")
+        if binding != self.gs2Header.encode("utf-8") or attrs[1][2:] != self.nonce:
+            raise SASLFailure("not-authorized")
+        authMessage = ",".join((self.bare, self.serverFirst, withoutProof)).encode("utf-8")
+        if not (self._verify(proof, authMessage) and self.real and self.username):
+            raise SASLFailure("not-authorized")
+        verifier = hmac.new(self.serverKey, authMessage, self.hashName).digest()
+        return Success(self.username, self.authzid, b"v=" + base64.b64encode(verifier))
+
+    def _verify(self, proof, authMessage):
+        """ClientKey = proof XOR HMAC(StoredKey, AuthMessage); H(ClientKey) must be StoredKey."""
+        signature = hmac.new(self.storedKey, authMessage, self.hashName).digest()
+        if len(proof) != len(signature):
+            return False
+        clientKey = (int.from_bytes(proof, "big") ^ int.from_bytes(signature, "big")).to_bytes(
+            len(signature), "big")
+        return hmac.compare_digest(hashlib.new(self.hashName, clientKey).digest(), self.storedKey)
+
+    def _unexpected(self, data):
+        raise SASLFailure("malformed-request", "unexpected response")
+
+
+def makeMechanism(name, source):
+    """A fresh server mechanism object for the SASL mechanism C{name}."""
+    if name == "PLAIN":
+        return PlainMechanism(source)
+    return ScramMechanism(name, source)

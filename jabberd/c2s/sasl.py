@@ -1,0 +1,161 @@
+# -*- test-case-name: tests.c2s.test_sasl -*-
+"""
+SASL negotiation on a client stream (RFC 6120 section 6): the
+C{<mechanisms/>} feature, C{<auth/>}, C{<challenge/>}/C{<response/>},
+C{<abort/>}, C{<success/>} and C{<failure/>} with the section 6.5
+conditions.  The mechanisms themselves are in L{jabberd.c2s.mechanisms}.
+
+Policy: nothing is offered while TLS is required and missing (an attempt
+gets C{encryption-required}); PLAIN only over TLS; the list and its order
+come from C{[c2s] mechanisms}.  After C{maxAuthFailures} failures the
+stream ends with C{policy-violation} (section 6.4.5).
+"""
+
+import base64
+import binascii
+
+from twisted.words.xish import domish
+
+from jabberd.c2s.mechanisms import SASLFailure, Success, makeMechanism
+from jabberd.c2s.negotiation import Negotiator
+from jabberd.jidutil import parseJID
+from jabberd.ns import NS_SASL
+
+__all__ = ["SASLNegotiator"]
+
+
+class SASLNegotiator(Negotiator):
+    """
+    @ivar mechanism: the exchange in progress (a mechanism object), or None.
+    """
+
+    elements = ((NS_SASL, "auth"), (NS_SASL, "response"), (NS_SASL, "abort"))
+
+    def __init__(self, stream):
+        Negotiator.__init__(self, stream)
+        self.mechanism = None
+
+    def available(self):
+        """The mechanism names usable on the stream now, in configured order."""
+        stream = self.stream
+        if stream.username is not None or stream.needsTLS:
+            return []
+        return [m for m in stream.config.c2s.mechanisms if m != "PLAIN" or stream.secure]
+
+    def features(self):
+        names = self.available()
+        if not names:
+            return ()
+        mechanisms = domish.Element((NS_SASL, "mechanisms"))
+        for name in names:
+            mechanisms.addElement("mechanism", content=name)
+        return (mechanisms,)
+
+    def onElement(self, element):
+        if self.stream.username is not None:
+            self.stream.closeWithError("policy-violation", "already authenticated")
+        elif element.name == "auth":
+            self.onAuth(element)
+        elif element.name == "response":
+            self.onResponse(element)
+        else:
+            self.fail("aborted")
+
+    def onAuth(self, element):
+        """Start an exchange with the requested mechanism (section 6.4.2)."""
+        name = element.getAttribute("mechanism")
+        if self.stream.needsTLS or (name == "PLAIN" and not self.stream.secure):
+            return self.fail("encryption-required")
+        if name not in self.available():
+            return self.fail("invalid-mechanism")
+        data = self._decode(element, initial=True)
+        if data is False:
+            return None
+        self.mechanism = makeMechanism(name, self.stream.factory.credentials)
+        if data is None:
+            # No initial response: an empty challenge asks for it (section 6.4.2).
+            self.stream.send(domish.Element((NS_SASL, "challenge")))
+        else:
+            self.step(data)
+        return None
+
+    def onResponse(self, element):
+        """Continue the exchange (section 6.4.3)."""
+        if self.mechanism is None:
+            return self.fail("malformed-request", "no exchange in progress")
+        data = self._decode(element, initial=False)
+        if data is not False:
+            self.step(data)
+        return None
+
+    def _decode(self, element, initial):
+        """
+        The base64 payload as bytes; None for an absent initial response,
+        False after answering C{incorrect-encoding} (section 6.4.2: C{=} is
+        an empty response).
+        """
+        text = str(element)
+        if text == "=":
+            return b""
+        if not text:
+            return None if initial else b""
+        try:
+            return base64.b64decode(text, validate=True)
+        except binascii.Error:
+            self.fail("incorrect-encoding")
+            return False
+
+    def step(self, data):
+        """Feed C{data} to the mechanism; input waits until it answers."""
+        d = self.mechanism.step(data)
+        d.addCallbacks(self._stepped, self._stepFailed)
+        self.stream.waitFor(d)
+
+    def _stepped(self, outcome):
+        if self.stream.closing:
+            return
+        if not isinstance(outcome, Success):
+            self._sendData("challenge", outcome.data)
+            return
+        if not self._authzidAllowed(outcome):
+            self.fail("invalid-authzid")
+            return
+        self.mechanism = None
+        self._sendData("success", outcome.data)
+        self.stream.onAuthenticated(outcome.username)
+        self.stream.restart()
+
+    def _authzidAllowed(self, outcome):
+        """An authzid, if any, must be the user's own bare JID (section 6.3.8)."""
+        if not outcome.authzid:
+            return True
+        jid = parseJID(outcome.authzid)
+        return (jid is not None and jid.resource is None and jid.user == outcome.username
+                and jid.host == self.stream.domain)
+
+    def _stepFailed(self, failure):
+        if failure.check(SASLFailure):
+            self.fail(failure.value.condition, failure.value.text)
+        else:
+            self.log.failure("SASL step failed", failure)
+            self.fail("temporary-auth-failure")
+
+    def _sendData(self, name, data):
+        element = domish.Element((NS_SASL, name))
+        if data:
+            element.addContent(base64.b64encode(data).decode("ascii"))
+        elif data is not None and name == "success":
+            element.addContent("=")
+        self.stream.send(element)
+
+    def fail(self, condition, text=None):
+        """Answer C{<failure/>} and count it (section 6.4.5)."""
+        self.mechanism = None
+        if self.stream.closing:
+            return
+        failure = domish.Element((NS_SASL, "failure"))
+        failure.addElement(condition)
+        if text:
+            failure.addElement("text", content=text)
+        self.stream.send(failure)
+        self.stream.noteAuthFailure()

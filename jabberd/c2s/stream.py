@@ -1,0 +1,340 @@
+# -*- test-case-name: tests.c2s.test_stream -*-
+"""
+The client-to-server stream (RFC 6120 sections 4, 7 and 8).
+
+One implementation for every framing: TCP (with STARTTLS or direct TLS,
+XEP-0368) uses it as it is; BOSH (XEP-0206) and WebSocket (RFC 7395) feed
+it already parsed elements through L{ClientStream.onDocumentStart} and
+L{ClientStream.onElement} and override only the framing methods
+(C{sendHeader}, C{sendFooter}, C{send}, C{reset}, C{dropConnection},
+C{sendKeepalive}) and the C{secure} flag.  Feature negotiation lives in
+L{jabberd.c2s.negotiation.Negotiator} subclasses; stream restarts happen in
+L{ClientStream.restart} only.
+
+Once a resource is bound, a stanza goes from the parser to
+L{jabberd.sm.manager.SessionManager.outbound} with two attribute checks in
+between.
+"""
+
+import secrets
+
+from twisted.words.protocols.jabber.jid import JID
+from twisted.words.xish import domish
+
+from jabberd.c2s.liveness import Liveness
+from jabberd.jidutil import parseJID
+from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER, NS_STREAMS, NS_XML
+from jabberd.sm.session import Session
+from jabberd.xmlparser import HardenedXmlStream
+
+__all__ = ["ClientStream", "STANZAS", "toClientNamespace", "parseVersion"]
+
+STANZAS = frozenset(("message", "presence", "iq"))
+_FOREIGN = frozenset((NS_SERVER, NS_COMPONENT))
+
+
+def parseVersion(value):
+    """
+    The stream version as (major, minor); a missing or unreadable value is
+    a pre-XMPP 1.0 stream (RFC 6120 section 4.7.5: treat it as 0.9).
+    """
+    major, dot, minor = (value or "").partition(".")
+    if not dot or not major.isdigit() or not minor.isdigit():
+        return (0, 9)
+    return (int(major), int(minor))
+
+
+def toClientNamespace(element):
+    """
+    Move C{element} from C{jabber:server} / C{jabber:component:accept} to
+    C{jabber:client} in place (RFC 6120 section 4.8.3: stanzas reach the
+    client in its stream's namespace).
+    """
+    stack = [element]
+    while stack:
+        current = stack.pop()
+        if current.uri in _FOREIGN:
+            current.uri = NS_CLIENT
+        if current.defaultUri in _FOREIGN:
+            current.defaultUri = NS_CLIENT
+        stack.extend(c for c in current.children if isinstance(c, domish.Element))
+
+
+class ClientStream(HardenedXmlStream):
+    """
+    One client connection, from stream header to bound session.
+
+    @ivar factory: the L{jabberd.c2s.listener.C2SFactory}.
+    @ivar secure: whether the stream is encrypted (STARTTLS done, direct
+        TLS, or HTTPS for BOSH/WebSocket).
+    @ivar domain: the local domain the client addressed.
+    @ivar username: the authenticated (nodeprep'd) localpart, or None.
+    @ivar session: the bound L{Session}, or None.
+    @ivar negotiators: this stream's L{Negotiator}s, in feature order.
+    @ivar maxAuthFailures: failed authentications before the stream is
+        closed (RFC 6120 section 6.4.5).
+    @ivar maxHeld: elements kept while an asynchronous step (a storage
+        look-up) is pending; more is a C{policy-violation}.
+    """
+
+    namespace = NS_CLIENT
+    initiating = False
+    maxAuthFailures = 3
+    maxHeld = 100
+
+    def __init__(self, factory):
+        HardenedXmlStream.__init__(self)
+        self.factory = factory
+        self.config = factory.config
+        self.sm = factory.sm
+        self.maxStanzaSize = self.config.server.maxStanzaSize
+        self.logTraffic = self.config.server.logTraffic
+        self.secure = factory.directTLS
+        self.version = (1, 0)
+        self.domain = None
+        self.peer = None
+        self.username = None
+        self.session = None
+        self.authFailures = 0
+        self._held = None
+        self.liveness = Liveness(factory.clock, self.config.server.idleTimeout,
+                                 self.config.server.keepaliveInterval,
+                                 self.onIdle, self.sendKeepalive)
+        self.negotiators = [klass(self) for klass in factory.negotiators]
+        self._elementHandlers = {}
+        self._iqHandlers = {}
+        for negotiator in self.negotiators:
+            for key in negotiator.elements:
+                self._elementHandlers.setdefault(key, negotiator.onElement)
+            for uri in negotiator.iqNamespaces:
+                self._iqHandlers.setdefault(uri, negotiator.onIQ)
+
+    # state the negotiators ask about
+
+    @property
+    def needsTLS(self):
+        """Whether the policy requires TLS and the stream is not yet encrypted."""
+        return self.config.c2s.requireTLS and not self.secure
+
+    def canStartTLS(self):
+        """Whether STARTTLS can be offered on this framing."""
+        return self.factory.contextFactory is not None and hasattr(self.transport, "startTLS")
+
+    def isToServer(self, stanza):
+        """Whether C{stanza} is addressed to the server itself (no C{to}, or the domain)."""
+        to = stanza.getAttribute("to")
+        return not to or to.lower() == self.domain
+
+    # connection events
+
+    def connectionMade(self):
+        HardenedXmlStream.connectionMade(self)
+        self.factory.streams.add(self)
+        self.liveness.start()
+
+    def dataReceived(self, data):
+        self.liveness.noteInput()
+        HardenedXmlStream.dataReceived(self, data)
+
+    def noteInput(self):
+        """Framings that do not call L{dataReceived} report input here."""
+        self.liveness.noteInput()
+
+    def connectionLost(self, reason):
+        self.liveness.stop()
+        self.factory.streams.discard(self)
+        session, self.session = self.session, None
+        HardenedXmlStream.connectionLost(self, reason)
+        if session is not None:
+            self.sm.unbindSession(session)
+
+    # the stream header (RFC 6120 section 4.7)
+
+    def onDocumentStart(self, rootElement):
+        condition = self.checkHeader(rootElement)
+        self.sid = secrets.token_hex(8)
+        self.sendHeader()
+        if condition is not None:
+            self.closeWithError(condition)
+        elif self.version >= (1, 0):
+            self.sendFeatures()
+
+    def checkHeader(self, root):
+        """
+        Validate the client's header and adopt its version and domain;
+        return a stream error condition, or None when it is acceptable.
+        """
+        version = parseVersion(root.getAttribute("version"))
+        self.version = min(version, (1, 0))
+        if (root.uri, root.name) != (NS_STREAMS, "stream") or root.defaultUri != NS_CLIENT:
+            return "invalid-namespace"
+        if version[0] > 1:
+            return "unsupported-version"
+        self.peer = parseJID(root.getAttribute("from") or "")
+        return self.checkDomain(root.getAttribute("to"))
+
+    def checkDomain(self, to):
+        """Adopt the addressed domain; it must be local and never change on restart."""
+        domains = self.config.server.domains
+        domain = to.lower() if to else domains[0]  # COMPAT: pre-1.0 clients may omit 'to'
+        if domain not in domains or (self.domain is not None and domain != self.domain):
+            return "host-unknown"
+        self.domain = domain
+        return None
+
+    def sendHeader(self):
+        if self.sid is None:
+            self.sid = secrets.token_hex(8)
+        root = domish.Element((NS_STREAMS, "stream"), NS_CLIENT)
+        root["from"] = self.domain or self.config.server.domains[0]
+        if self.peer is not None:
+            root["to"] = self.peer.full()
+        root["id"] = self.sid
+        if self.version >= (1, 0):
+            root["version"] = "1.0"
+        root[(NS_XML, "lang")] = "en"
+        header = root.toXml(prefixes={NS_STREAMS: "stream"}, closeElement=0)
+        self.send("<?xml version='1.0'?>" + header)
+        self._headerSent = True
+
+    def sendFeatures(self):
+        """Advertise what each negotiator offers in the current phase (section 4.3.2)."""
+        features = domish.Element((NS_STREAMS, "features"))
+        for negotiator in self.negotiators:
+            for element in negotiator.features():
+                features.addChild(element)
+        self.send(features)
+
+    def restart(self):
+        """
+        Expect a new stream header over the same connection, after TLS or
+        SASL succeeded (RFC 6120 section 4.3.3).
+        """
+        self.reset()
+
+    def startTLS(self):
+        """Switch the TCP connection to TLS (the <proceed/> is already written)."""
+        self.transport.startTLS(self.factory.contextFactory)
+        self.secure = True
+        self.restart()
+
+    # input
+
+    def onElement(self, element):
+        if self.closing:
+            return  # the rest of a chunk read before the stream was closed
+        try:
+            session = self.session
+            if session is not None and element.uri == NS_CLIENT and element.name in STANZAS:
+                if element.name != "iq" or not self._negotiationIQ(element):
+                    self.sm.outbound(session, element)
+            elif self._held is not None:
+                self._hold(element)
+            else:
+                self._dispatch(element)
+        except Exception:
+            self.log.failure("error handling a {name} from {jid}", name=element.name,
+                             jid=self.session.full if self.session else self.username)
+            if self.session is None:
+                self.closeWithError("internal-server-error")
+
+    def _negotiationIQ(self, iq):
+        payload = iq.firstChildElement()
+        if payload is None:
+            return False
+        handler = self._iqHandlers.get(payload.uri)
+        return handler is not None and handler(iq, payload)
+
+    def _dispatch(self, element):
+        handler = self._elementHandlers.get((element.uri, element.name))
+        if handler is not None:
+            handler(element)
+        elif element.uri == NS_CLIENT and element.name in STANZAS:
+            if element.name != "iq" or not self._negotiationIQ(element):
+                self.onPreAuthStanza(element)
+        elif (element.uri, element.name) == (NS_STREAMS, "error"):
+            self.onStreamError(element)
+        else:
+            self.closeWithError("unsupported-stanza-type")
+
+    def onPreAuthStanza(self, element):
+        """
+        A stanza before a resource is bound is not processed (RFC 6120
+        section 7.1, stream error section 4.9.3.12).  Negotiators (in-band
+        registration, XEP-0077) take the iqs they serve before this is
+        called; a subclass may override it.
+        """
+        self.closeWithError("not-authorized")
+
+    def onStreamError(self, element):
+        """The client ended the stream with an error: close ours."""
+        self.log.info("stream error from client {peer}", peer=self._peer())
+        self.closeStream()
+
+    def waitFor(self, d):
+        """
+        Hold further input until C{d} fires, so an asynchronous step (a
+        credentials look-up) keeps elements in order.  Callbacks added to
+        C{d} before this call run before the held elements.
+        """
+        if self._held is None:
+            self._held = []
+        d.addBoth(self._release)
+        return d
+
+    def _hold(self, element):
+        if len(self._held) >= self.maxHeld:
+            self.closeWithError("policy-violation", "too many elements while authenticating")
+        else:
+            self._held.append(element)
+
+    def _release(self, _):
+        held, self._held = self._held, None
+        for element in held or ():
+            if self.closing:
+                break
+            self.onElement(element)
+
+    # authentication and binding
+
+    def onAuthenticated(self, username):
+        """The client proved to be C{username} (SASL or XEP-0078)."""
+        self.username = username
+        self.log.info("{user}@{domain} authenticated from {peer}", user=username,
+                      domain=self.domain, peer=self._peer())
+
+    def noteAuthFailure(self):
+        """Count a failed attempt; too many close the stream (RFC 6120 section 6.4.5)."""
+        self.authFailures += 1
+        if self.authFailures >= self.maxAuthFailures:
+            self.closeWithError("policy-violation", "too many failed authentication attempts")
+
+    def bindResource(self, resource):
+        """
+        Bind the prepared C{resource} to the authenticated user and hand
+        the session to the session manager, which replaces a session of
+        the same full JID (RFC 6120 section 7.7.2.2).
+        """
+        session = Session(self, JID(tuple=(self.username, self.domain, resource)))
+        self.session = session
+        self.sm.bindSession(session)
+        return session
+
+    # output
+
+    def send(self, obj):
+        if self.closing:
+            return
+        if isinstance(obj, domish.Element) and obj.uri in _FOREIGN:
+            toClientNamespace(obj)
+        HardenedXmlStream.send(self, obj)
+        self.liveness.noteOutput()
+
+    def sendKeepalive(self):
+        """A whitespace keepalive (RFC 6120 section 4.6.1), once the header is out."""
+        if self._headerSent:
+            self.send(" ")
+
+    def onIdle(self):
+        """No input for the idle timeout: RFC 6120 section 4.9.3.4."""
+        self.closeWithError("connection-timeout")

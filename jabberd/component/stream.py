@@ -1,0 +1,80 @@
+# -*- test-case-name: tests.test_component -*-
+"""
+The XML stream both ends of a XEP-0114 connection use (C{jabber:component:accept}).
+
+Inside the server every stanza is in C{jabber:client}, whatever stream it
+arrived on, so handlers see the same elements in process and over TCP.  This
+stream translates at the boundary: stanzas it parses are moved from the
+stream's namespace into C{jabber:client}, and stanzas it writes are
+serialised in the stream's default namespace, without an C{xmlns} that
+would put a client stanza into the wrong namespace on the wire (XEP-0114
+section 3: stanzas are qualified by C{jabber:component:accept}).
+"""
+
+from twisted.words.xish import domish
+
+from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER, NS_STREAMS
+from jabberd.xmlparser import HardenedXmlStream
+
+__all__ = ["ComponentStream", "STANZAS", "internalise"]
+
+#: The top-level elements that are stanzas (RFC 6120 section 8).
+STANZAS = frozenset(("message", "presence", "iq"))
+
+#: Namespaces a top-level stanza may carry when it is written to any stream
+#: (None: built without one, e.g. by C{toResponse}; it holds C{jabber:client}
+#: children copied from the stanza it answers).
+_STANZA_URIS = frozenset((None, NS_CLIENT, NS_SERVER, NS_COMPONENT))
+
+
+def internalise(element, uri=NS_COMPONENT):
+    """
+    Move C{element} and its descendants in the stream namespace C{uri} into
+    C{jabber:client}, in place.  Payloads in other namespaces are not
+    visited: they cannot inherit the stream namespace.
+    """
+    pending = [element]
+    while pending:
+        el = pending.pop()
+        if el.uri == uri:
+            el.uri = NS_CLIENT
+        if el.defaultUri == uri:
+            el.defaultUri = NS_CLIENT
+        for child in el.children:
+            if isinstance(child, domish.Element) and (child.uri == uri or child.defaultUri == uri):
+                pending.append(child)
+    return element
+
+
+class ComponentStream(HardenedXmlStream):
+    """
+    A C{jabber:component:accept} stream that hands authenticated stanzas
+    straight to one callable (no XPath dispatch per stanza).  Parsing limits
+    and stream errors are those of every stream the server reads
+    (L{HardenedXmlStream}).
+
+    @ivar stanzaReceived: called with each top-level element once the stream
+        is authenticated (None before): stanzas arrive in C{jabber:client};
+        other elements arrive as they are, for the owner to refuse.
+    """
+
+    stanzaReceived = None
+
+    def onElement(self, element):
+        if self.stanzaReceived is None or element.uri == NS_STREAMS:
+            super().onElement(element)
+            return
+        if element.name in STANZAS:
+            internalise(element, self.namespace)
+        self.stanzaReceived(element)
+
+    def send(self, obj):
+        """
+        Write C{obj}; a stanza in any stanza namespace is written in the
+        stream's own default namespace.
+        """
+        if (domish.IElement.providedBy(obj) and obj.uri in _STANZA_URIS
+                and obj.defaultUri == obj.uri):
+            obj = obj.toXml(prefixes=self.prefixes, defaultUri=obj.uri or NS_CLIENT,
+                            prefixesInScope=list(self.prefixes.values()))
+        super().send(obj)

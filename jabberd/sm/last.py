@@ -1,0 +1,73 @@
+# -*- test-case-name: tests.sm.test_last -*-
+"""
+Last Activity (XEP-0012, jabber:iq:last), answered by the server.
+
+ - To the server (section 5): seconds since the server started (uptime).
+ - To an account's bare JID (section 3): 0 while the account has an
+   available resource, else seconds since its last logout and the status
+   text it left with.  Only the account itself and those allowed to see its
+   presence may ask; anyone else gets C{forbidden}, and an account that does
+   not exist gets C{service-unavailable} (RFC 6121 section 8.5.1).
+
+The logout itself (time and status text) is recorded by the presence
+handler (L{jabberd.sm.presence}), which sees the unavailable presence and
+its C{<status/>}; this module only reads it back.
+"""
+
+import time
+
+from twisted.words.xish import domish
+
+from jabberd.error import StanzaError
+from jabberd.handler import IQHandler, iqGet
+from jabberd.ns import NS_LAST
+from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget, mayObserve
+
+__all__ = ["LastHandler"]
+
+
+class LastHandler(IQHandler):
+    """
+    Answer jabber:iq:last.
+
+    @ivar clock: returns the current POSIX time (replaced in tests).
+    @ivar startTime: when this handler, and so the server, started.
+    """
+
+    def __init__(self, clock=time.time):
+        self.clock = clock
+        self.startTime = clock()
+
+    @iqGet(NS_LAST)
+    async def onLast(self, iq):
+        """Uptime for the server; last logout for an account."""
+        target = iqTarget(self.host, iq)
+        if target.isServer:
+            return _result(self.clock() - self.startTime)
+        if not await accountExists(self.host, target):
+            raise StanzaError(UNKNOWN_ACCOUNT)
+        if not await mayObserve(self.host, target):
+            raise StanzaError("forbidden")
+        return await self._accountLast(target)
+
+    async def _accountLast(self, target):
+        sessions = self.host.sessionsOf(target.jid.userhost())
+        if any(session.available for session in sessions):
+            return _result(0)
+        last = await self.host.storage.getLast(target.username)
+        if last is None:
+            raise StanzaError("item-not-found", text="No logout recorded")
+        stamp, status = last
+        return _result(self.clock() - stamp, status)
+
+    def discoFeatures(self, target, node):
+        return [] if node else [NS_LAST]
+
+
+def _result(seconds, status=None):
+    query = domish.Element((NS_LAST, "query"))
+    query["seconds"] = str(max(0, int(seconds)))
+    if status:
+        query.addContent(status)
+    return query
+

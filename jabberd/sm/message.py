@@ -1,0 +1,185 @@
+# -*- test-case-name: tests.sm.test_message -*-
+"""
+Delivery of messages and iqs to local users (RFC 6121 section 8.5).
+
+ - A message to a full JID goes to that connected resource (8.5.3.1); if
+   there is none, chat and normal messages are handled as if sent to the
+   bare JID, groupchat bounces and headline or error is dropped (8.5.3.2.1).
+ - A message to a bare JID goes to the available resources of the highest
+   non-negative priority, headlines to every non-negative one, groupchat
+   bounces, errors are dropped (8.5.2.1.1).  With no such resource, chat and
+   normal messages are offered to the offline store (L{storeOffline}) and
+   otherwise bounce with C{service-unavailable} (8.5.2.2), as does anything
+   for an account that does not exist (8.5.1).
+ - An iq to a full JID goes to that session, or a get/set bounces with
+   C{service-unavailable} (8.5.3.2.1).  Iqs to a bare JID or to the server
+   are left to the iq handlers, which answer on the account's behalf.
+
+This is the chat hot path: a recipient who is online costs dictionary
+look-ups only; the store is asked whether an account exists only when none
+of its resources is connected.
+"""
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from jabberd.error import errorReply
+from jabberd.handler import Handler
+from jabberd.jidutil import parseJID
+
+__all__ = ["MessageHandler"]
+
+
+class MessageHandler(Handler):
+    """
+    Deliver messages and iqs addressed to local users' JIDs.
+
+    @ivar offline: the offline store hook: a callable taking a message
+        stanza for an existing user with no available resource and returning
+        True (or a Deferred firing True) when it took the message.  None (the
+        default) means no offline store: such messages bounce.  Whoever
+        provides offline storage (XEP-0160) sets it, e.g.
+        C{sm.handlerOf(MessageHandler).offline = store.takeMessage}.
+    """
+
+    log = Logger()
+    offline = None
+
+    def onInbound(self, stanza):
+        """Deliver messages to users and iqs to full JIDs; leave the rest."""
+        name = stanza.name
+        if name != "message" and name != "iq":
+            return False
+        to = stanza.getAttribute("to")
+        if not to:
+            return False
+        slash = to.find("/")
+        if to.find("@", 0, slash if slash >= 0 else len(to)) < 0:
+            return False  # the server itself
+        if name == "iq":
+            if slash < 0:
+                return False  # answered on the account's behalf by iq handlers
+            self._iqToFull(stanza, to)
+        elif slash < 0:
+            self._messageToBare(stanza, to, _kind(stanza))
+        else:
+            self._messageToFull(stanza, to, slash)
+        return True
+
+    # --- iq ---
+
+    def _iqToFull(self, iq, to):
+        session = self._session(to)
+        if session is not None:
+            session.deliver(iq)
+        elif iq.getAttribute("type") in ("get", "set"):
+            self.send(errorReply(iq, "service-unavailable"))
+
+    # --- message ---
+
+    def _messageToFull(self, stanza, to, slash):
+        session = self._session(to)
+        if session is not None:
+            session.deliver(stanza)
+            return
+        kind = _kind(stanza)
+        if kind == "groupchat":
+            self.send(errorReply(stanza, "service-unavailable"))
+        elif kind in ("chat", "normal"):
+            self._messageToBare(stanza, to[:slash], kind)
+        # headline and error to a resource that is gone: dropped
+
+    def _messageToBare(self, stanza, bare, kind):
+        if kind == "error":
+            return
+        if kind == "groupchat":
+            self.send(errorReply(stanza, "service-unavailable"))
+            return
+        resources = self._resources(bare)
+        targets = _targets(resources, kind) if resources else ()
+        for session in targets:
+            session.deliver(stanza)
+        if targets or kind == "headline":
+            return
+        if resources:
+            self._offline(stanza)  # connected but not available: the account exists
+        else:
+            self._unknownOrOffline(stanza, bare)
+
+    def _unknownOrOffline(self, stanza, bare):
+        jid = parseJID(bare)
+        if jid is None or jid.user is None:
+            self._bounce(stanza)
+            return
+        d = self.host.storage.userExists(jid.user)
+        d.addCallback(lambda exists: self._offline(stanza) if exists else self._bounce(stanza))
+        d.addErrback(self._failed, stanza)
+
+    def _offline(self, stanza):
+        d = defer.maybeDeferred(self.storeOffline, stanza)
+        d.addCallback(lambda taken: None if taken else self._bounce(stanza))
+        d.addErrback(self._failed, stanza)
+
+    def storeOffline(self, stanza):
+        """
+        Offer a chat or normal message for an existing user with no
+        available resource to the offline store (RFC 6121 section 8.5.2.2).
+
+        This is the one hook point for offline storage: it calls L{offline}
+        when set.  Returns True, or a Deferred firing True, when the message
+        was taken; False bounces it with C{service-unavailable}.
+        """
+        if self.offline is None:
+            return False
+        return self.offline(stanza)
+
+    def _bounce(self, stanza):
+        self.send(errorReply(stanza, "service-unavailable"))
+
+    def _failed(self, failure, stanza):
+        self.log.failure("message delivery failed", failure)
+        self.send(errorReply(stanza, "internal-server-error"))
+
+    # --- the session table, tolerant of unprepared addresses ---
+
+    def _session(self, full):
+        session = self.host.session(full)
+        if session is None:
+            jid = parseJID(full)
+            if jid is not None and jid.full() != full:
+                session = self.host.session(jid.full())
+        return session
+
+    def _resources(self, bare):
+        resources = self.host.sessions.get(bare)
+        if resources is None:
+            jid = parseJID(bare)
+            if jid is not None and jid.userhost() != bare:
+                resources = self.host.sessions.get(jid.userhost())
+        return resources
+
+
+def _kind(stanza):
+    """The message type; absent or unknown means normal (RFC 6121 5.2.2)."""
+    kind = stanza.getAttribute("type")
+    return kind if kind in ("chat", "groupchat", "headline", "error") else "normal"
+
+
+def _targets(resources, kind):
+    """
+    The sessions a bare-JID message goes to (8.5.2.1.1): never one of
+    negative priority; a headline to all others, chat and normal to all of
+    the highest priority.
+    """
+    chosen = []
+    best = None
+    for session in resources.values():
+        if not session.available or session.priority < 0:
+            continue
+        if kind == "headline":
+            chosen.append(session)
+        elif best is None or session.priority > best:
+            best, chosen = session.priority, [session]
+        elif session.priority == best:
+            chosen.append(session)
+    return chosen

@@ -1,0 +1,52 @@
+"""
+Tests for L{jabberd.c2s.liveness}: idle timeout and keepalive timers.
+"""
+
+from twisted.internet import task
+
+from jabberd.c2s.liveness import Liveness
+
+
+def make(idle=10, keepalive=4):
+    clock = task.Clock()
+    events = []
+    liveness = Liveness(clock, idle, keepalive, lambda: events.append("idle"),
+                        lambda: events.append("quiet"))
+    liveness.start()
+    return clock, liveness, events
+
+
+def test_idleFiresAfterTimeout():
+    """onIdle fires once the timeout passes without input."""
+    clock, liveness, events = make(keepalive=0)
+    clock.advance(9)
+    liveness.noteInput()
+    clock.advance(9)
+    assert events == []
+    clock.advance(1)
+    assert events == ["idle"]
+
+
+def test_quietOnlyWithoutOutput():
+    """onQuiet fires only for intervals without output."""
+    clock, liveness, events = make(idle=0)
+    clock.advance(3)
+    liveness.noteOutput()
+    clock.advance(1)
+    assert events == []
+    clock.advance(3)
+    assert events == ["quiet"]
+
+
+def test_zeroDisables():
+    """Zero for both settings arms no timer at all."""
+    clock, _, _ = make(idle=0, keepalive=0)
+    assert clock.getDelayedCalls() == []
+
+
+def test_stopCancels():
+    """stop cancels every pending timer."""
+    clock, liveness, events = make()
+    liveness.stop()
+    clock.advance(100)
+    assert events == [] and clock.getDelayedCalls() == []
