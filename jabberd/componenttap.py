@@ -19,7 +19,8 @@ from twisted.python import usage
 
 from jabberd import config as configmod
 from jabberd.component.connect import ExternalComponentService
-from jabberd.component.internal import loadPlugin, makeComponentHost
+from jabberd.component.internal import addHostServices, loadPlugin, makeComponentHost
+from jabberd.http import makeComponentHTTPService
 
 __all__ = ["Options", "makeService", "routerEndpoint"]
 
@@ -119,4 +120,8 @@ def makeService(options):
                                           options["router"])
     connection.setName("component:" + component.domain)
     connection.setServiceParent(top)
+    http = makeComponentHTTPService(config, component, getattr(host, "httpResources", None))
+    if http is not None:
+        http.setServiceParent(top)
+    addHostServices(top, host, http)
     return top

@@ -95,6 +95,7 @@ class Server(service.MultiService):
         self.router = Router()
         self.storage = None
         self.sm = None
+        self.http = None
 
     def portBound(self, name, port):
         """Record a listener's port and publish all of them in ports.json."""
@@ -116,6 +117,7 @@ def buildServer(config):
     """Assemble the L{Server} for C{config} (blocking start-up work included)."""
     from jabberd.c2s.listener import C2SFactory
     from jabberd.component import ComponentServerFactory, startInternalComponents
+    from jabberd.http import makeHTTPService
     from jabberd.sm.modules import buildSessionManager
     from jabberd.storage import openStorage
 
@@ -140,6 +142,9 @@ def buildServer(config):
         factory = ComponentServerFactory(server.router, config)
         ListenerService(config.componentListen, factory, server,
                         "components").setServiceParent(server)
+    if config.http.listen or config.http.listenTLS:
+        server.http = makeHTTPService(config, portBound=server.portBound)
+        server.http.setServiceParent(server)
     startInternalComponents(server)
     log.info("jabberd {version} serving {domains}", version=jabberd.__version__,
              domains=", ".join(config.server.domains))

@@ -92,6 +92,21 @@ def _discard(stanza):
     """Output of a detached host: the router is gone, so is the stanza."""
 
 
+def addHostServices(parent, host, http=None):
+    """
+    Start what a component host needs beside its stanzas, the same way in
+    process and out of process: its own services (C{host.services}, e.g. a
+    sweeper) as children of C{parent}, and its web resources
+    (C{host.httpResources}) on the HTTP service C{http}.
+    """
+    for child in getattr(host, "services", ()):
+        child.setServiceParent(parent)
+    if http is not None:
+        from jabberd.http import mountHost
+
+        mountHost(http, host)
+
+
 def startInternalComponents(server):
     """
     Build and attach every in-process component of C{server.config} as a
@@ -105,5 +120,6 @@ def startInternalComponents(server):
         child = InternalComponentService(server.router, host, component.trusted)
         child.attach()
         child.setServiceParent(server)
+        addHostServices(server, host, getattr(server, "http", None))
         started.append(child)
     return started

@@ -32,6 +32,9 @@ scram_iterations = 64
 [components]
 listen = tcp:0:interface=127.0.0.1
 
+[http]
+listen = tcp:0:interface=127.0.0.1
+
 [component:echo.localhost]
 secret = echo-secret
 """
@@ -97,7 +100,7 @@ class ServerProcess:
                     self.ports = json.load(f)
             except (OSError, ValueError):
                 self.ports = {}
-            if {"c2s", "c2s-tls", "components"} <= set(self.ports):
+            if {"c2s", "c2s-tls", "components", "http"} <= set(self.ports):
                 return self
             time.sleep(0.05)
         self.stop()
