@@ -21,6 +21,8 @@ __all__ = ["runMesh", "runRoster", "PresenceWatcher"]
 
 _FROM = re.compile(rb"\bfrom=['\"]([^'\"/]+)")
 _TYPE = re.compile(rb"\btype=['\"]([a-z]+)")
+_JID = re.compile(rb"\bjid=['\"]([^'\"]+)")
+_BOTH = re.compile(rb"\bsubscription=['\"]both['\"]")
 
 
 def presenceTags(chunk):
@@ -39,13 +41,14 @@ def presenceTags(chunk):
 class PresenceWatcher:
     """
     One user's input during C{mesh}: answers subscription requests with
-    C{subscribed} and counts the contacts that approved ours.
+    C{subscribed} and counts the contacts that roster pushes (RFC 6121
+    section 2.1.6) show with subscription C{both}.
     """
 
     def __init__(self, conn, own, done):
         self.conn = conn
         self.own = own
-        self.approved = set()
+        self.mutual = set()
         self.done = done
         self.need = 0
 
@@ -53,17 +56,24 @@ class PresenceWatcher:
         for sender, kind in presenceTags(chunk):
             if kind == b"subscribe":
                 self.conn.send(b"<presence to='" + sender + b"' type='subscribed'/>")
-            elif kind == b"subscribed" and sender != self.own:
-                self.approved.add(sender)
-                if len(self.approved) >= self.need:
-                    self.done()
+        pos = chunk.find(b"<item ")
+        while pos >= 0:
+            end = chunk.find(b">", pos)
+            tag = chunk[pos:end]
+            contact = _JID.search(tag)
+            if contact is not None and _BOTH.search(tag):
+                self.mutual.add(contact.group(1))
+            pos = chunk.find(b"<item ", end)
+        if len(self.mutual) >= self.need:
+            self.done()
 
 
 async def runMesh(args, target, ctx):
     """Make all C{count} users mutual contacts (subscription both)."""
     users = names(args.prefix, args.count)
+    # Roster get first: only "interested resources" get roster pushes (RFC 6121 2.1.6).
     conns, _, errors = await xmpp.loginMany(target, ctx, users, args.concurrency,
-                                            timeout=args.step_timeout)
+                                            timeout=args.step_timeout, rosterGet=True)
     if errors:
         xmpp.closeAll(conns)
         return {"error": f"{len(errors)} logins failed: {errors[0]}"}
@@ -85,7 +95,7 @@ async def runMesh(args, target, ctx):
         conn.send(b"".join(f"<presence to='{j}' type='subscribe'/>".encode()
                            for j in jids if j != jids[i]))
     try:
-        await asyncio.wait_for(finished.wait(), args.timeout / 2)
+        await asyncio.wait_for(finished.wait(), args.step_timeout)
     except asyncio.TimeoutError:
         pass
     await asyncio.sleep(1.0)  # let the last roster pushes be stored
@@ -95,7 +105,7 @@ async def runMesh(args, target, ctx):
               "seconds": round(time.perf_counter() - started, 2)}
     if pending:
         result["error"] = f"{len(pending)} users incomplete, e.g. {users[min(pending)]} " \
-                          f"with {len(watchers[min(pending)].approved)} contacts"
+                          f"with {len(watchers[min(pending)].mutual)} contacts"
     return result
 
 

@@ -57,6 +57,9 @@ class ComponentConfig:
         one that connects over TCP with C{secret}.
     @ivar external: the C{plugin} runs in its own process
         (C{twistd jabberd-component}) and connects over TCP with C{secret}.
+    @ivar delegate: namespaces whose iqs to the server and to local
+        accounts the session manager hands to this component (XEP-0355,
+        see L{jabberd.sm.delegation}); only for a trusted component.
     """
 
     domain: str
@@ -65,6 +68,7 @@ class ComponentConfig:
     plugin: str = ""
     external: bool = False
     options: dict = field(default_factory=dict)
+    delegate: list = field(default_factory=list)
 
 
 @dataclass
@@ -200,11 +204,16 @@ def parse(text, path="<string>", overrides=None):
             plugin=sec.str("plugin", ""),
             external=sec.bool("external", False),
             options={k: v for k, v in sec.values.items()
-                     if k not in ("secret", "trusted", "plugin", "external")},
+                     if k not in ("secret", "trusted", "plugin", "external", "delegate")},
+            delegate=sec.list("delegate", []),
         )
         if (comp.external or not comp.plugin) and not comp.secret:
             raise ConfigError(f"[{name}] secret: an external component needs a secret")
+        if comp.delegate and not comp.trusted:
+            raise ConfigError(f"[{name}] delegate: only a component with trusted = yes "
+                              "may answer for the server")
         components[domain] = comp
+    _checkDelegations(components)
 
     return Config(
         path=path,
@@ -215,6 +224,17 @@ def parse(text, path="<string>", overrides=None):
         sections={n: dict(parser[n]) for n in parser.sections()},
         http=_httpConfig(_Section(parser, "http")),
     )
+
+
+def _checkDelegations(components):
+    """A namespace is delegated to one component at most (XEP-0355 section 4.2)."""
+    owners = {}
+    for comp in components.values():
+        for namespace in comp.delegate:
+            if namespace in owners:
+                raise ConfigError(f"[component:{comp.domain}] delegate: {namespace} is "
+                                  f"already delegated to {owners[namespace]}")
+            owners[namespace] = comp.domain
 
 
 def _httpConfig(h):

@@ -41,6 +41,9 @@ NS_DELAY = "urn:xmpp:delay"  # XEP-0203
 NS_DELAY_LEGACY = "jabber:x:delay"  # XEP-0091
 NS_OFFLINE = "http://jabber.org/protocol/offline"  # XEP-0013
 NS_MSGOFFLINE = "msgoffline"  # XEP-0160
+NS_FORWARD = "urn:xmpp:forward:0"  # XEP-0297
+# Private: the session manager and its offline store component (XEP-0160).
+NS_OFFLINE_STORE = "urn:xmpp:jabberd:offline:0"
 NS_X_OOB = "jabber:x:oob"
 NS_IQ_OOB = "jabber:iq:oob"
 NS_DATA = "jabber:x:data"  # XEP-0004
@@ -54,4 +57,5 @@ NS_X_CONFERENCE = "jabber:x:conference"  # XEP-0249
 NS_UPLOAD = "urn:xmpp:http:upload:0"  # XEP-0363
 NS_DELEGATION = "urn:xmpp:delegation:2"  # XEP-0355
 NS_PRIVILEGE = "urn:xmpp:privilege:2"  # XEP-0356
+NS_CLIENT_IP = "urn:xmpp:jabberd:client-ip"  # ours: the client address on pre-auth delegations
 NS_TLS_DIRECT = "urn:xmpp:directtls"  # XEP-0368 (no element; listed for docs)

@@ -15,12 +15,24 @@ The delivery rules themselves (messages, presence, iqs to full JIDs) live in
 handler modules, as every other protocol area does.
 """
 
+import secrets
+
 from twisted.logger import Logger
 
 from jabberd.error import errorReply, isErrorable
 from jabberd.host import Host
 
-__all__ = ["SessionManager"]
+__all__ = ["SessionManager", "PreAuth"]
+
+
+class PreAuth:
+    """An unauthenticated stream with a temporary address, and its client's IP."""
+
+    __slots__ = ("stream", "clientIP")
+
+    def __init__(self, stream, clientIP=None):
+        self.stream = stream
+        self.clientIP = clientIP
 
 
 class SessionManager(Host):
@@ -28,6 +40,9 @@ class SessionManager(Host):
     @ivar storage: the L{jabberd.storage} object.
     @ivar sessions: bare JID string -> {resource: L{Session}}.
     @ivar router: the router this manager routes through.
+    @ivar preAuth: temporary address -> L{PreAuth} of the unauthenticated
+        streams whose iqs (in-band registration, XEP-0077) the manager
+        processes; see L{bindPreAuth}.
     """
 
     log = Logger()
@@ -37,6 +52,7 @@ class SessionManager(Host):
         self.storage = storage
         self.router = router
         self.sessions = {}
+        self.preAuth = {}
 
     def isLocal(self, domain):
         """Whether C{domain} is one of the local domains."""
@@ -86,6 +102,23 @@ class SessionManager(Host):
         """Tell every handler that C{username}'s account is gone."""
         for hook in self.hooks("userDeleted"):
             hook(username)
+
+    # unauthenticated streams (XEP-0077 registration before login)
+
+    def bindPreAuth(self, stream, domain, clientIP=None):
+        """
+        Give the unauthenticated C{stream} a temporary address
+        C{DOMAIN/preauth-RANDOM}: its pre-auth iqs are processed as sent
+        from there, and iq answers to it are written back to C{stream}
+        (by L{jabberd.sm.delegation}).  Returns the address.
+        """
+        address = f"{domain}/preauth-{secrets.token_hex(10)}"
+        self.preAuth[address] = PreAuth(stream, clientIP)
+        return address
+
+    def unbindPreAuth(self, address):
+        """Forget a temporary address (its stream ended)."""
+        self.preAuth.pop(address, None)
 
     # stanza flow
 

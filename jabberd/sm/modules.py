@@ -15,7 +15,7 @@ __all__ = ["buildSessionManager", "moduleFactories"]
 
 def moduleFactories(config):
     """Return the (name, factory) list of the session manager's handlers."""
-    from jabberd.sm import (browse, disco, entitytime, last, message, ping,
+    from jabberd.sm import (browse, disco, entitytime, last, message, offline, ping,
                             presence, private, roster, vcard, version)
 
     return [
@@ -30,6 +30,8 @@ def moduleFactories(config):
         ("ping", ping.PingHandler),
         ("vcard", vcard.VCardHandler),
         ("private", private.PrivateHandler),
+        # After message and presence: it plugs into both (XEP-0160).
+        ("offline", lambda: offline.OfflineHandler(offline.offlineComponent(config))),
     ]
 
 

@@ -8,6 +8,8 @@ import socket
 import ssl
 
 import slixmpp
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 TIMEOUT = 10
 
@@ -26,7 +28,7 @@ class Client(slixmpp.ClientXMPP):
     @ivar presences: queue of received presence stanzas.
     """
 
-    def __init__(self, jid, password, mechanism=None, directTLS=False):
+    def __init__(self, jid, password, mechanism=None, directTLS=False, plugins=()):
         super().__init__(jid, password)
         self.directTLS = directTLS
         self.enable_direct_tls = directTLS
@@ -37,11 +39,17 @@ class Client(slixmpp.ClientXMPP):
             self["feature_mechanisms"].use_mech = mechanism
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0199")
+        for plugin in plugins:
+            self.register_plugin(plugin)
         self.messages = asyncio.Queue()
         self.presences = asyncio.Queue()
         self.streamErrors = asyncio.Queue()
-        self.add_event_handler("message", self.messages.put_nowait)
-        self.add_event_handler("presence", self.presences.put_nowait)
+        # Every stanza, whatever slixmpp's plugins make of it (bodiless room
+        # subjects, invitations, MUC presence), lands in these queues.
+        self.register_handler(Callback("test messages", MatchXPath("{jabber:client}message"),
+                                       self.messages.put_nowait))
+        self.register_handler(Callback("test presences", MatchXPath("{jabber:client}presence"),
+                                       self.presences.put_nowait))
         self.add_event_handler("stream_error", self.streamErrors.put_nowait)
 
     async def login(self, port, presence=True):

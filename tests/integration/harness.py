@@ -37,6 +37,9 @@ listen = tcp:0:interface=127.0.0.1
 
 [component:echo.localhost]
 secret = echo-secret
+
+[component:conference.localhost]
+plugin = conference
 """
 
 

@@ -1,0 +1,113 @@
+# -*- test-case-name: tests.components.offline.test_offline_spool -*-
+"""
+The offline spool: the logic of Offline Message Storage (XEP-0160), apart
+from any XML.
+
+Messages are kept per account (the storage key is the username) through
+the storage API (C{storeOffline}, C{countOffline}, C{getOffline},
+C{removeOffline}); the SQL store commits each write before its Deferred
+fires, so a message this spool reports as stored survives a crash.
+
+Every operation on one account runs after the previous one on that
+account has finished: a message stored while a delivery or a XEP-0013
+request is under way is neither delivered twice nor lost, whatever the
+storage back end's thread pool does.  Different accounts do not wait for
+each other.
+"""
+
+from twisted.internet import defer
+
+__all__ = ["OfflineSpool", "QuotaExceeded", "DEFAULT_QUOTA"]
+
+DEFAULT_QUOTA = 1000
+
+
+class QuotaExceeded(Exception):
+    """The account already holds as many offline messages as allowed."""
+
+
+class OfflineSpool:
+    """
+    Offline messages of all accounts.
+
+    @ivar storage: the L{jabberd.storage} object.
+    @ivar quota: the most messages one account may hold; 0 means no limit.
+    """
+
+    def __init__(self, storage, quota=DEFAULT_QUOTA):
+        self.storage = storage
+        self.quota = quota
+        self._tails = {}
+
+    def exclusive(self, username, function, *args):
+        """
+        Run C{function(*args)} (it may return a value, a Deferred or a
+        coroutine) once every earlier operation on C{username} is
+        done; a Deferred of its result.
+        """
+        previous = self._tails.get(username)
+        d = defer.Deferred()
+        if previous is None:
+            d.callback(None)
+        else:
+            previous.addBoth(lambda _: d.callback(None))
+        d.addCallback(lambda _: defer.maybeDeferred(function, *args))
+        tail = defer.Deferred()
+        self._tails[username] = tail
+        d.addBoth(self._done, username, tail)
+        return d
+
+    def _done(self, outcome, username, tail):
+        if self._tails.get(username) is tail:
+            del self._tails[username]
+        tail.callback(None)
+        return outcome
+
+    def store(self, username, xml, stamp=None):
+        """
+        Keep the serialised message C{xml} for C{username}; fires with its
+        id once it is committed, or fails with L{QuotaExceeded}.
+        """
+        return self.exclusive(username, self._store, username, xml, stamp)
+
+    async def _store(self, username, xml, stamp):
+        if self.quota and await self.storage.countOffline(username) >= self.quota:
+            raise QuotaExceeded(username)
+        return await self.storage.storeOffline(username, xml, stamp)
+
+    def count(self, username):
+        """The number of messages kept for C{username}."""
+        return self.exclusive(username, self.storage.countOffline, username)
+
+    def messages(self, username):
+        """The L{OfflineMessage}s kept for C{username}, oldest first."""
+        return self.exclusive(username, self.storage.getOffline, username)
+
+    def remove(self, username, ids):
+        """Forget the messages of C{username} with the given ids."""
+        return self.exclusive(username, self.storage.removeOffline, username, list(ids))
+
+    def purge(self, username):
+        """Forget every message kept for C{username}."""
+        return self.exclusive(username, self._purge, username)
+
+    async def _purge(self, username):
+        messages = await self.storage.getOffline(username)
+        await self.storage.removeOffline(username, [m.id for m in messages])
+
+    def drain(self, username, send):
+        """
+        Hand every message of C{username}, oldest first, to C{send} and
+        then forget them; fires with how many there were.  They are removed
+        only after all were sent: a crash in between delivers twice rather
+        than never.
+        """
+        return self.exclusive(username, self._drain, username, send)
+
+    async def _drain(self, username, send):
+        messages = await self.storage.getOffline(username)
+        for message in messages:
+            send(message)
+        await self.storage.removeOffline(username, [m.id for m in messages])
+        return len(messages)
+
