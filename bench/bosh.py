@@ -211,7 +211,7 @@ async def boshLogin(args, target, ctx, username, handler):
     except BaseException:
         session.close()
         raise
-    session.pending.append(b"<presence/>")
+    session.pending.append(b"<presence xmlns='jabber:client'/>")
     session.startPolling(handler)
     return session
 
@@ -269,7 +269,9 @@ async def runBosh(args, target, ctx):
 
 async def _sender(phases, source, destination, rate):
     """Send to C{destination} C{rate} times a second, starting at a random phase."""
-    template = b"<message to='" + destination.jid.encode() + b"' type='chat'><body>%d</body></message>"
+    # Stanzas in a BOSH body need their namespace (XEP-0206 section 8).
+    template = (b"<message xmlns='jabber:client' to='" + destination.jid.encode()
+                + b"' type='chat'><body>%d</body></message>")
     interval = 1.0 / rate
     await asyncio.sleep(random.random() * interval)
     while not phases.stopping:

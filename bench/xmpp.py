@@ -203,7 +203,8 @@ async def authenticate(conn, features, username, password, timeout=30.0):
 
 async def bind(conn, features, resource, timeout=30.0):
     """Bind C{resource} (RFC 6120 section 7) and open a session if required."""
-    conn.send(f"<iq type='set' id='bind1'><bind xmlns='{NS_BIND}'><resource>{resource}"
+    # The explicit xmlns matters over BOSH, where the default is httpbind's.
+    conn.send(f"<iq type='set' id='bind1' xmlns='jabber:client'><bind xmlns='{NS_BIND}'><resource>{resource}"
               "</resource></bind></iq>".encode())
     reply = (await conn.expect(iqPattern(b"bind1"), timeout)).group(0)
     jid = _JID.search(reply)
@@ -212,7 +213,7 @@ async def bind(conn, features, resource, timeout=30.0):
     conn.jid = jid.group(1).decode()
     session = features.find(NS_SESSION.encode())
     if session >= 0 and b"optional" not in features[session:session + 80]:
-        conn.send(f"<iq type='set' id='sess1'><session xmlns='{NS_SESSION}'/></iq>".encode())
+        conn.send(f"<iq type='set' id='sess1' xmlns='jabber:client'><session xmlns='{NS_SESSION}'/></iq>".encode())
         await conn.expect(iqPattern(b"sess1"), timeout)
 
 

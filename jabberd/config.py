@@ -79,12 +79,38 @@ class HTTPConfig:
     @ivar publicURL: base URL clients use, without a trailing slash; empty
         means C{http://<first domain>:<bound port>}.
     @ivar corsOrigins: origins allowed to call from browsers; C{*} for any.
+    @ivar boshPath: path of BOSH (XEP-0206); empty turns it off.
+    @ivar websocketPath: path of XMPP over WebSocket (RFC 7395); empty
+        turns it off.
+    @ivar webchat: serve the web chat page.
+    @ivar webchatPath: path of the web chat page; empty is the site root.
+    @ivar considerSecure: BOSH and WebSocket over plain HTTP count as
+        encrypted (a TLS-terminating proxy in front); HTTPS always does.
+    @ivar loopbackSecure: plain HTTP from a loopback address counts as
+        encrypted (the traffic never leaves the machine).
+    @ivar boshMaxWait: longest a BOSH request is held, in seconds.
+    @ivar boshMaxHold: most BOSH requests held at once per session.
+    @ivar boshInactivity: seconds a BOSH session may go without a pending
+        request before it ends.
+    @ivar boshMaxPause: longest pause a BOSH client may ask for (0: none).
+    @ivar boshPolling: shortest interval between empty BOSH polls.
     """
 
     listen: str = "tcp:5280"
     listenTLS: str = ""
     publicURL: str = ""
     corsOrigins: list = field(default_factory=lambda: ["*"])
+    boshPath: str = "http-bind"
+    websocketPath: str = "xmpp-websocket"
+    webchat: bool = True
+    webchatPath: str = ""
+    considerSecure: bool = False
+    loopbackSecure: bool = True
+    boshMaxWait: int = 60
+    boshMaxHold: int = 1
+    boshInactivity: int = 60
+    boshMaxPause: int = 300
+    boshPolling: int = 2
 
 
 @dataclass
@@ -243,7 +269,30 @@ def _httpConfig(h):
         raise ConfigError(f"[http] public_url: expected an http:// or https:// URL, "
                           f"got {publicURL!r}")
     return HTTPConfig(listen=h.str("listen", "tcp:5280"), listenTLS=h.str("listen_tls", ""),
-                      publicURL=publicURL, corsOrigins=h.list("cors_origins", ["*"]))
+                      publicURL=publicURL, corsOrigins=h.list("cors_origins", ["*"]),
+                      **_webConfig(h))
+
+
+def _webConfig(h):
+    """The C{[http]} keys of BOSH, WebSocket and the web chat page."""
+    paths = {key: h.str(key, default).strip("/") for key, default in
+             (("bosh_path", "http-bind"), ("websocket_path", "xmpp-websocket"),
+              ("webchat_path", ""))}
+    for key, value in paths.items():
+        if "/" in value:
+            raise ConfigError(f"[http] {key}: one path segment expected, got {value!r}")
+    if paths["bosh_path"] and paths["bosh_path"] == paths["websocket_path"]:
+        raise ConfigError("[http] websocket_path: must differ from bosh_path")
+    if h.int("bosh_max_wait", 60) < 1:
+        raise ConfigError("[http] bosh_max_wait: must be at least 1 second")
+    return dict(boshPath=paths["bosh_path"], websocketPath=paths["websocket_path"],
+                webchat=h.bool("webchat", True), webchatPath=paths["webchat_path"],
+                considerSecure=h.bool("consider_secure", False),
+                loopbackSecure=h.bool("loopback_secure", True),
+                boshMaxWait=h.int("bosh_max_wait", 60), boshMaxHold=h.int("bosh_max_hold", 1),
+                boshInactivity=h.int("bosh_inactivity", 60),
+                boshMaxPause=h.int("bosh_max_pause", 300),
+                boshPolling=h.int("bosh_polling", 2))
 
 
 def _path(base, value):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_delegated -*-
+# -*- test-case-name: tests.sm.test_delegation -*-
 """
 Namespace delegation (XEP-0355 section 4.2, admin mode), the component end,
 and the wire format both ends share.

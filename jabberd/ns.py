@@ -17,6 +17,10 @@ NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session"
 NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing"
 
+# XEP-0124 / XEP-0206 (BOSH)
+NS_HTTPBIND = "http://jabber.org/protocol/httpbind"
+NS_XBOSH = "urn:xmpp:xbosh"
+
 # RFC 6121
 NS_ROSTER = "jabber:iq:roster"
 NS_ROSTERVER_FEATURE = "urn:xmpp:features:rosterver"

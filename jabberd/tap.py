@@ -18,7 +18,7 @@ import json
 import os
 
 from twisted.application import service, strports
-from twisted.internet import endpoints, reactor
+from twisted.internet import endpoints, reactor, task
 from twisted.logger import Logger
 from twisted.python import usage
 
@@ -106,8 +106,25 @@ class Server(service.MultiService):
             json.dump(self.ports, f)
         os.replace(tmp, path)
 
+    def closeClients(self):
+        """
+        End every client stream with C{system-shutdown} (RFC 6120 section
+        4.9.3.21) and end their sessions now, while storage is still open,
+        so contacts get unavailable presence and last activity is saved.
+        """
+        for child in self:
+            closeAll = getattr(getattr(child, "factory", None), "closeAll", None)
+            if closeAll is not None:
+                closeAll("system-shutdown")
+        if self.sm is not None:
+            for resources in list(self.sm.sessions.values()):
+                for session in list(resources.values()):
+                    self.sm.unbindSession(session)
+
     def stopService(self):
-        d = service.MultiService.stopService(self)
+        self.closeClients()
+        # One short pause lets the presence work just started reach storage.
+        d = task.deferLater(reactor, 0.2, service.MultiService.stopService, self)
         if self.storage is not None:
             d.addBoth(lambda _: self.storage.close())
         return d

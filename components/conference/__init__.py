@@ -17,6 +17,8 @@ L{admin}, L{owner} (with L{configform}), L{disco}, L{browse}, L{legacy}.
 """
 
 import jabberd  # noqa: F401  (installs the wokkel compatibility shim first)
+from twisted.application.service import Service as TwistedService
+
 from jabberd.host import Host
 
 __all__ = ["makeHost", "handlerFactories"]
@@ -80,4 +82,20 @@ def makeHost(config, componentConfig, storage=None, store=None):
     for factory in handlerFactories():
         host.addHandler(factory(service))
     service.start()
+    host.services = [ShutdownService(service)]
     return host
+
+
+class ShutdownService(TwistedService):
+    """
+    Stops the MUC service with the server (or the component process):
+    occupants get status 332 while the route still exists (XEP-0045
+    section 7.14), then the room store closes.
+    """
+
+    def __init__(self, muc):
+        self.muc = muc
+
+    def stopService(self):
+        TwistedService.stopService(self)
+        return self.muc.shutdown()

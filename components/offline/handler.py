@@ -40,6 +40,9 @@ from components.offline.stanzas import forDelivery, forStorage
 
 __all__ = ["StoreHandler"]
 
+# XEP-0160 section 3: these are never stored (RFC 6121 section 8.5.2.2).
+_NOT_KEPT = frozenset(("groupchat", "headline", "error"))
+
 
 class StoreHandler(IQHandler):
     """
@@ -66,6 +69,8 @@ class StoreHandler(IQHandler):
         if recipient is None or recipient.user is None \
                 or recipient.host not in self.serverDomains:
             raise StanzaError("bad-request", text="The message is not for a local user")
+        if message.getAttribute("type") in _NOT_KEPT:
+            raise StanzaError("not-acceptable", text="Only chat and normal messages are kept")
         xml, stamp = forStorage(message, self.serverDomains)
         d = self.spool.store(recipient.user, xml, stamp)
         d.addCallbacks(lambda _id: None, _quotaError)

@@ -15,6 +15,7 @@ from twisted.internet import protocol, reactor
 from jabberd.c2s.bind import BindNegotiator, SessionNegotiator
 from jabberd.c2s.legacyauth import LegacyAuthNegotiator
 from jabberd.c2s.mechanisms import CredentialSource
+from jabberd.c2s.register import RegisterNegotiator, registrationComponent
 from jabberd.c2s.sasl import SASLNegotiator
 from jabberd.c2s.starttls import StartTLSNegotiator
 from jabberd.c2s.stream import ClientStream
@@ -27,6 +28,8 @@ def defaultNegotiators(config):
     negotiators = [StartTLSNegotiator, SASLNegotiator]
     if config.c2s.legacyAuth:
         negotiators.append(LegacyAuthNegotiator)
+    if registrationComponent(config) is not None:
+        negotiators.append(RegisterNegotiator)  # XEP-0077 before authentication
     negotiators.extend([BindNegotiator, SessionNegotiator])
     return negotiators
 

@@ -128,10 +128,13 @@ class DelegationHandler(Handler):
             yield ("set", namespace, None), self.forward
 
     def discoFeatures(self, target, node):
-        """The server advertises what its delegates answer (XEP-0355 section 7.1)."""
-        if node or target.user is not None:
+        """
+        The server advertises delegation and what its delegates answer
+        (XEP-0355 section 7.1).
+        """
+        if node or target.user is not None or not self.delegates:
             return []
-        return list(self.delegates)
+        return [NS_DELEGATION, *self.delegates]
 
     # forwarding
 
@@ -215,7 +218,3 @@ class DelegationHandler(Handler):
             except Exception:
                 self.log.failure("delegation observer for {ns} failed", ns=entry.namespace)
 
-
-# The feature a server doing delegation advertises is the delegated
-# namespaces themselves; NS_DELEGATION is for the managing entity.
-_ = NS_DELEGATION

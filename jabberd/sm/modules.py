@@ -15,10 +15,13 @@ __all__ = ["buildSessionManager", "moduleFactories"]
 
 def moduleFactories(config):
     """Return the (name, factory) list of the session manager's handlers."""
-    from jabberd.sm import (browse, disco, entitytime, last, message, offline, ping,
-                            presence, private, roster, vcard, version)
+    from jabberd.sm import (browse, delegation, disco, entitytime, last, message, offline,
+                            ping, presence, private, roster, vcard, version)
 
     return [
+        # First: delegated namespaces win over built-in handlers (XEP-0355),
+        # and components' answers are consumed before any other hook.
+        ("delegation", lambda: delegation.DelegationHandler.fromConfig(config)),
         ("message", message.MessageHandler),
         ("presence", presence.PresenceHandler),
         ("roster", roster.RosterHandler),

@@ -18,8 +18,11 @@ in its own process with a configuration change only.
    resource, from their original senders, with delay stamps.  A session
    that used XEP-0013 flexible retrieval (disco#items of the offline node,
    or an C{<offline/>} request) before its initial presence is not
-   flooded (XEP-0013 section 2.3); it retrieves through XEP-0013, which the
-   store answers as a delegated namespace (XEP-0355).
+   flooded (XEP-0013 section 2.3).  XEP-0013 is answered by the component
+   the C{http://jabber.org/protocol/offline} namespace is delegated to
+   (XEP-0355, L{jabberd.sm.delegation}); the disco requests of the offline
+   node, which are not in that namespace, are forwarded to it here in the
+   same delegation wrapper.
 
 Which component is the store: C{[server] offline_store = DOMAIN}, or else
 the component whose C{plugin} is C{offline}.  Without one, messages for
@@ -31,12 +34,16 @@ import itertools
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.words.protocols.jabber.error import exceptionFromStanza
+from twisted.words.protocols.jabber.xmlstream import toResponse
 from twisted.words.xish import domish
 
+from jabberd.delegated import stanzaErrorOf, unwrap, wrap
+from jabberd.error import StanzaError
 from jabberd.handler import Handler
-from jabberd.jidutil import bareOf
-from jabberd.ns import (NS_DISCO_ITEMS, NS_FORWARD, NS_MSGOFFLINE, NS_OFFLINE,
+from jabberd.jidutil import bareOf, domainOf, parseJID
+from jabberd.ns import (NS_DISCO_INFO, NS_DISCO_ITEMS, NS_FORWARD, NS_MSGOFFLINE, NS_OFFLINE,
                         NS_OFFLINE_STORE)
+from jabberd.sm.delegation import DelegationHandler
 from jabberd.sm.message import MessageHandler
 from jabberd.sm.presence import PresenceHandler
 
@@ -103,37 +110,45 @@ class OfflineHandler(Handler):
 
     # --- requests to the store ---
 
-    def request(self, payload):
+    def request(self, payload, to=None):
         """
-        Send C{payload} to the store in an iq set; a Deferred firing with
-        the result iq, or failing with the L{StanzaError} of the reply or
-        L{StoreTimeout}.
+        Send C{payload} in an iq set to the store (or to C{to}); a Deferred
+        firing with the result iq, or failing with the L{StanzaError} of
+        the reply or L{StoreTimeout}.
         """
         iq = domish.Element((None, "iq"))
         iq["type"], iq["id"] = "set", f"offline-{next(self._ids)}"
-        iq["from"], iq["to"] = self.host.domain, self.component
+        iq["from"], iq["to"] = self.host.domain, to or self.component
         iq.addChild(payload)
         d = defer.Deferred()
         call = self.clock.callLater(self.timeout, self._expire, iq["id"])
-        self._pending[iq["id"]] = (d, call)
+        self._pending[iq["id"]] = (d, call, iq["to"])
         self.send(iq)
         return d
 
     def _expire(self, iqId):
-        d, _call = self._pending.pop(iqId)
-        d.errback(StoreTimeout(self.component))
+        d, _call, to = self._pending.pop(iqId)
+        d.errback(StoreTimeout(to))
 
     def onInbound(self, stanza):
-        """Take the store's answers to our requests; leave everything else."""
-        if stanza.name != "iq" or stanza.getAttribute("type") not in ("result", "error"):
+        """
+        Take the answers to our requests, and forward a user's disco of
+        the offline node (XEP-0013 sections 2.2, 2.3); leave the rest.
+        """
+        if stanza.name != "iq":
+            return False
+        iqType = stanza.getAttribute("type")
+        if iqType == "get":
+            return self._offlineNodeQuery(stanza)
+        if iqType not in ("result", "error"):
             return False
         pending = self._pending.get(stanza.getAttribute("id"))
-        if pending is None or stanza.getAttribute("from") != self.component:
+        if pending is None or domainOf(stanza.getAttribute("from") or "") != pending[2]:
             return False
         del self._pending[stanza["id"]]
-        d, call = pending
+        d, call, _to = pending
         call.cancel()
-        if stanza["type"] == "result":
+        if iqType == "result":
             d.callback(stanza)
         else:
             d.errback(exceptionFromStanza(stanza))
@@ -156,7 +171,8 @@ class OfflineHandler(Handler):
 
     def _stored(self, _result, message):
         # The recipient may have come online while the message was stored.
-        session = self._deliveryTarget(bareOf(message.getAttribute("to")))
+        recipient = parseJID(message.getAttribute("to") or "")
+        session = recipient and self._deliveryTarget(recipient.userhost())
         if session is not None:
             self.deliverTo(session)
         return True
@@ -194,10 +210,16 @@ class OfflineHandler(Handler):
             jid=session.full, error=f.getErrorMessage()))
         return d
 
-    # --- XEP-0013: no flood for clients that retrieve by themselves ---
+    # --- XEP-0013 ---
+
+    @property
+    def flexibleDomain(self):
+        """The component XEP-0013 is delegated to (XEP-0355), or None."""
+        delegation = self.host.handlerOf(DelegationHandler)
+        return delegation.delegateOf(NS_OFFLINE) if delegation is not None else None
 
     def onOutbound(self, session, stanza):
-        """Note a session using XEP-0013 before its initial presence."""
+        """Note a session using XEP-0013 before its initial presence: no flood."""
         if stanza.name == "iq" and not session.available and _isFlexible(stanza):
             self.flexible.add(session.full)
         return False
@@ -205,11 +227,53 @@ class OfflineHandler(Handler):
     def sessionEnded(self, session):
         self.flexible.discard(session.full)
 
+    def _offlineNodeQuery(self, iq):
+        """
+        A user's disco#info or disco#items of the offline node of their own
+        account goes, delegated, to the XEP-0013 component.
+        """
+        query = next(iq.elements(), None)
+        if (query is None or query.getAttribute("node") != NS_OFFLINE
+                or query.uri not in (NS_DISCO_INFO, NS_DISCO_ITEMS)
+                or not self._ownAccount(iq)):
+            return False
+        domain = self.flexibleDomain
+        if domain is None:
+            return False
+        d = self.request(wrap(iq), domain)
+        d.addCallbacks(self._nodeAnswered, self._nodeFailed, (iq,), None, (iq,))
+        return True
+
+    def _ownAccount(self, iq):
+        sender = parseJID(iq.getAttribute("from") or "")
+        if sender is None or sender.user is None or not self.host.isLocal(sender.host):
+            return False
+        to = iq.getAttribute("to")
+        return not to or self.host.isLocal(to) or bareOf(to) == sender.userhost()
+
+    def _nodeAnswered(self, answer, iq):
+        inner = unwrap(answer)
+        if inner is None or inner.getAttribute("type") not in ("result", "error"):
+            self.send(StanzaError("internal-server-error").toResponse(iq))
+        elif inner["type"] == "error":
+            self.send(stanzaErrorOf(inner).toResponse(iq))
+        else:
+            reply = toResponse(iq, "result")
+            payload = next(inner.elements(), None)
+            if payload is not None:
+                reply.addChild(payload)
+            self.send(reply)
+
+    def _nodeFailed(self, failure, iq):
+        error = failure.value if failure.check(StanzaError) else StanzaError(
+            "service-unavailable", text="offline storage did not answer")
+        self.send(error.toResponse(iq))
+
     def discoFeatures(self, target, node):
-        """XEP-0160 section 4 (and XEP-0013 section 2.1), for the server."""
+        """XEP-0160 section 4: the server stores offline messages."""
         if node or target.user is not None or self.component is None:
             return []
-        return [NS_MSGOFFLINE, NS_OFFLINE]
+        return [NS_MSGOFFLINE]
 
 
 def _isFlexible(iq):

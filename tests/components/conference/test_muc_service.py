@@ -5,7 +5,10 @@ Tests for the plugin entry point and service options
 
 import pytest
 
+from twisted.words.xish import domish
+
 from jabberd.config import ConfigError
+from jabberd.ns import NS_MUC
 from jabberd.host import Host
 from components import conference
 from tests.components.conference.muchelpers import (ROOM, Conference, codes, errorCondition,
@@ -78,3 +81,31 @@ def test_messageToServiceIsUnavailable():
     out = c.send("<message from='bob@localhost/b' to='conference.localhost'>"
                  "<body>hi</body></message>")
     assert errorCondition(out[0]) == "service-unavailable"
+
+
+def test_shutdownServiceTellsOccupants():
+    """Stopping the host's shutdown service sends occupants unavailable presence with 332."""
+    from twisted.application.service import MultiService
+
+    from components.conference import makeHost
+    from components.conference.store import MemoryRoomStore
+    from jabberd.config import ComponentConfig, parse
+
+    config = parse("[server]\ndatabase = memory:\n")
+    host = makeHost(config, ComponentConfig(domain="conference.localhost", plugin="conference"),
+                    store=MemoryRoomStore())
+    sent = []
+    host.output = sent.append
+    parent = MultiService()
+    for child in host.services:
+        child.setServiceParent(parent)
+    parent.startService()
+    presence = domish.Element((None, "presence"))
+    presence["from"], presence["to"] = "alice@localhost/r", "room@conference.localhost/Alice"
+    presence.addElement((NS_MUC, "x"))
+    host.receive(presence)
+    del sent[:]
+    parent.stopService()
+    codes = [s["code"] for p in sent for x in p.elements() for s in x.elements()
+             if s.name == "status"]
+    assert "332" in codes

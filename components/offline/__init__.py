@@ -1,0 +1,52 @@
+# -*- test-case-name: tests.components.offline.test_offline_component -*-
+"""
+The offline message store (XEP-0160, with XEP-0013 flexible retrieval) as
+a component: messages for users who are offline are kept here and
+delivered from their original senders when the user comes back.
+
+It acts for the server, so its section must trust it::
+
+    [component:offline.localhost]
+    plugin = offline
+    trusted = yes              ; sends stored messages from their senders
+    delegate = http://jabber.org/protocol/offline   ; XEP-0013 (XEP-0355)
+    quota = 1000               ; messages kept per user; 0 = no limit
+
+The session manager finds it by its plugin (or by C{[server]
+offline_store = DOMAIN}).  Out of process, add C{secret} and C{external =
+yes} and run C{twistd -n jabberd-component -c etc/jabberd.ini
+offline.localhost}; it opens the server's database itself (C{usesStorage}).
+"""
+
+from jabberd.component.info import ServiceInfoHandler
+from jabberd.config import ConfigError
+from jabberd.delegated import DelegationReceiver
+from jabberd.host import Host
+from components.offline.flexible import FlexibleHandler
+from components.offline.handler import StoreHandler
+from components.offline.spool import DEFAULT_QUOTA, OfflineSpool
+
+__all__ = ["makeHost", "usesStorage"]
+
+#: Out of process, C{twistd jabberd-component} opens the server's storage.
+usesStorage = True
+
+
+def makeHost(config, componentConfig, storage):
+    """The plugin entry point: the store's host and its handlers."""
+    spool = OfflineSpool(storage, _quota(componentConfig))
+    domains = config.server.domains
+    host = Host([componentConfig.domain])
+    host.addHandler(ServiceInfoHandler(componentConfig.options.get("name", "Offline messages")))
+    host.addHandler(StoreHandler(spool, domains))
+    host.addHandler(DelegationReceiver(domains))
+    host.addHandler(FlexibleHandler(spool, domains))
+    return host
+
+
+def _quota(componentConfig):
+    raw = componentConfig.options.get("quota", str(DEFAULT_QUOTA)).strip()
+    if not raw.isdigit():
+        raise ConfigError(f"[component:{componentConfig.domain}] quota: expected a whole "
+                          f"number of messages, got {raw!r}")
+    return int(raw)
