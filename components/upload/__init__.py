@@ -23,7 +23,7 @@ from twisted.application.internet import TimerService
 from twisted.logger import Logger
 
 from jabberd.host import Host
-from components.upload.disco import ComponentDiscoHandler
+from jabberd.component.info import ServiceInfoHandler
 from components.upload.handler import UploadHandler
 from components.upload.options import UploadOptions
 from components.upload.resource import UploadResource
@@ -56,7 +56,7 @@ def makeHost(config, componentConfig, storage, clock=None):
                         options.slotLifetime, clock)
     files = UploadResource(slots, store, options.publicURL)
     host = Host([componentConfig.domain])
-    host.addHandler(ComponentDiscoHandler())
+    host.addHandler(ServiceInfoHandler())
     host.addHandler(UploadHandler(slots, files, config.server.domains))
     host.httpResources = {options.httpPath: files}
     host.services = [_sweeper(componentConfig.domain, slots, store,

@@ -4,8 +4,9 @@ What every component answers about itself: Service Discovery (XEP-0030
 sections 3 and 4) and Software Version (XEP-0092).
 
 Discovery asks each handler attached to the host (L{Handler.discoIdentities},
-L{Handler.discoFeatures}, L{Handler.discoItems}), so a component's handlers
-advertise themselves and nothing is listed twice.
+L{Handler.discoFeatures}, L{Handler.discoItems} and the optional
+C{discoExtensions}, XEP-0128 forms), so a component's handlers advertise
+themselves and nothing is listed twice.
 """
 
 from twisted.words.xish import domish
@@ -27,7 +28,7 @@ class ServiceInfoHandler(IQHandler):
     @ivar category: disco identity category and type (XEP-0030 registry).
     """
 
-    def __init__(self, name, category=("component", "generic"),
+    def __init__(self, name=None, category=("component", "generic"),
                  software="jabberd", version=jabberd.__version__):
         self.name = name
         self.category = category
@@ -52,6 +53,8 @@ class ServiceInfoHandler(IQHandler):
                 identity["name"] = name
         for feature in dict.fromkeys(features):
             query.addElement("feature")["var"] = feature
+        for form in self._collect("discoExtensions", target, node):
+            query.addChild(form)
         return query
 
     @iqGet(NS_DISCO_ITEMS)
@@ -79,7 +82,8 @@ class ServiceInfoHandler(IQHandler):
         return query
 
     def discoIdentities(self, target, node):
-        return [] if node else [(*self.category, self.name)]
+        # Without a name, another handler (e.g. upload's store/file) is the identity.
+        return [] if node or self.name is None else [(*self.category, self.name)]
 
     def discoFeatures(self, target, node):
         return [] if node else [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION]

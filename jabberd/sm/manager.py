@@ -19,7 +19,6 @@ import secrets
 
 from twisted.logger import Logger
 
-from jabberd.error import errorReply, isErrorable
 from jabberd.host import Host
 
 __all__ = ["SessionManager", "PreAuth"]
@@ -136,18 +135,3 @@ class SessionManager(Host):
             self.receive(stanza)
             return
         self.send(stanza)
-
-    def receive(self, stanza):
-        """A stanza routed to a local domain: handlers, then the defaults."""
-        for hook in self.hooks("onInbound"):
-            if hook(stanza):
-                return
-        if stanza.name == "iq":
-            self.handleIQ(stanza)
-        else:
-            self.unhandled(stanza)
-
-    def unhandled(self, stanza):
-        """Nobody claimed it: a message to the server gets service-unavailable."""
-        if stanza.name == "message" and isErrorable(stanza):
-            self.send(errorReply(stanza, "service-unavailable"))

@@ -1,11 +1,11 @@
-"""Tests for L{components.upload.handler} and L{components.upload.disco} over an in-memory host."""
+"""Tests for L{components.upload.handler} and its disco (L{jabberd.component.info}) over an in-memory host."""
 
 from twisted.internet.task import Clock
 from twisted.words.xish import domish
 
 from jabberd.host import Host
 from jabberd.ns import NS_DATA, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_UPLOAD, NS_XMPP_STANZAS
-from components.upload.disco import ComponentDiscoHandler
+from jabberd.component.info import ServiceInfoHandler
 from components.upload.handler import UploadHandler
 from components.upload.slots import SlotManager
 
@@ -37,7 +37,7 @@ def makeHost(maxFileSize=1000, quota=0, urls=None, usage=None):
     host = Host([DOMAIN])
     sent = []
     host.output = sent.append
-    host.addHandler(ComponentDiscoHandler())
+    host.addHandler(ServiceInfoHandler())
     host.addHandler(UploadHandler(slots, urls or StubURLs(), ["localhost"]))
     return host, sent, slots
 
