@@ -177,18 +177,29 @@ class RoomFlow:
         self.phases.sent += count
 
     def scan(self, chunk):
+        """Count deliveries and latencies in one pass; refill finished messages."""
+        now = _now()
+        phases, remaining = self.phases, self.remaining
+        measuring = phases.measuring
+        done = count = 0
         pos = chunk.find(b"<body>")
-        done = 0
         while pos >= 0:
-            seq = int(chunk[pos + 6:chunk.find(b" ", pos)])
-            left = self.remaining.get(seq, 1) - 1
+            space = chunk.find(b" ", pos)
+            end = chunk.find(b"</body>", space)
+            seq = int(chunk[pos + 6:space])
+            if measuring:
+                phases.latencies.append(now - int(chunk[space + 1:end]))
+            count += 1
+            left = remaining.get(seq, 1) - 1
             if left <= 0:
-                self.remaining.pop(seq, None)
+                remaining.pop(seq, None)
                 done += 1
             else:
-                self.remaining[seq] = left
-            pos = chunk.find(b"<body>", pos + 6)
-        self.phases.scanBodies(chunk)
+                remaining[seq] = left
+            pos = chunk.find(b"<body>", end)
+        phases.received += count
+        if measuring:
+            phases.measured += count
         if done:
             self.send(done)
 

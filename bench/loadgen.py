@@ -150,7 +150,22 @@ def parser():
     p.add_argument("--cpu", type=int, default=1, help="core to pin the generator to")
     p.add_argument("--step-timeout", type=float, default=60.0, help="seconds per protocol step")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds for the whole scenario")
+    p.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
+                   help="event loop; auto = uvloop if installed (a cheaper generator)")
     return p
+
+
+def loopFactory(choice):
+    """The event loop class to run on, and its name for the result."""
+    if choice in ("auto", "uvloop"):
+        try:
+            import uvloop
+        except ImportError:
+            if choice == "uvloop":
+                raise SystemExit("uvloop is not installed: pip install uvloop")
+        else:
+            return uvloop.new_event_loop, "uvloop"
+    return asyncio.new_event_loop, "asyncio"
 
 
 async def _run(args):
@@ -163,9 +178,12 @@ def main(argv=None):
     args = parser().parse_args(argv)
     core = pinToCore(args.cpu)
     raiseFileLimit()
-    record = {"scenario": args.scenario, "server": args.label, "gen_core": core}
+    factory, loopName = loopFactory(args.loop)
+    record = {"scenario": args.scenario, "server": args.label, "gen_core": core,
+              "gen_loop": loopName}
     try:
-        record.update(asyncio.run(_run(args)))
+        with asyncio.Runner(loop_factory=factory) as runner:
+            record.update(runner.run(_run(args)))
     except asyncio.TimeoutError:
         record["error"] = f"scenario timed out after {args.timeout:.0f} s"
     except (xmpp.XMPPError, OSError) as e:

@@ -53,11 +53,11 @@ class Scenario:
 
 SCENARIOS = {s.name: s for s in (
     Scenario("login", "login", "l", 500, 100, ["--concurrency", "50"]),
-    Scenario("throughput", "throughput", "t", 100, 100, ["--pairs", "50", "--window", "10"]),
+    Scenario("throughput", "throughput", "t", 100, 100, ["--pairs", "50"]),
     Scenario("idle", "idle", "i", 1000, 200),
     Scenario("roster", "roster", "r", 51, 51, mesh=True),
-    Scenario("muc50", "muc", "m", 50, 50, ["--window", "10"]),
-    Scenario("muc100", "muc", "m", 100, 100, ["--window", "10"]),
+    Scenario("muc50", "muc", "m", 50, 50),
+    Scenario("muc100", "muc", "m", 100, 100),
     Scenario("bosh", "bosh", "b", 500, 100, ["--pairs", "50", "--rate", "5"]),
 )}
 ALIASES = {"muc": ["muc50", "muc100"]}
@@ -154,7 +154,7 @@ class Runner:
             server.stop()
             server.start()  # measure a fresh process, not the one that provisioned
             record = self.loadgen(server, scenario.loadgenArgs(self.args.quick)
-                                  + self.durationArgs(), self.args.timeout)
+                                  + self.measureArgs(scenario), self.args.timeout)
         except (ServerError, OSError, subprocess.SubprocessError) as e:
             record = {"error": str(e)[:1000]}
         finally:
@@ -164,8 +164,12 @@ class Runner:
         record.update(base)
         return record
 
-    def durationArgs(self):
-        return ["--duration", str(self.args.duration)]
+    def measureArgs(self, scenario):
+        window = {"throughput": self.args.chat_window, "muc": self.args.muc_window}
+        extra = ["--duration", str(self.args.duration)]
+        if scenario.command in window:
+            extra += ["--window", str(window[scenario.command])]
+        return extra
 
     def run(self, servers, scenarios):
         for repeat in range(self.args.repeat):
@@ -207,6 +211,10 @@ def parser():
     p.add_argument("--repeat", type=int, default=1,
                    help="run everything N times, the server order swapped each time")
     p.add_argument("--duration", type=float, default=None, help="measured seconds per scenario")
+    p.add_argument("--chat-window", type=int, default=10,
+                   help="chat messages in flight per pair (throughput)")
+    p.add_argument("--muc-window", type=int, default=10,
+                   help="room messages in flight, each until all occupants got it (muc)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per scenario")
     p.add_argument("--python", default=sys.executable, help="interpreter that runs jabberd")
     p.add_argument("--password", default="benchpass1")

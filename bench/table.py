@@ -83,6 +83,8 @@ def renderTable(records, servers):
             lines.append("| " + " | ".join([label, direction] + [_fmt(values[s]) for s in servers]
                                            + ratios) + " |")
         cpu = [_cpu(records, scenario, s) for s in servers]
+        if all(c == "n/a" for c in cpu):
+            continue
         lines.append("| " + " | ".join([f"{scenario}: CPU server / generator", ""] + cpu
                                        + ["", ""]) + " |")
     failures = [r for r in records if r.get("error")]

@@ -42,7 +42,6 @@ from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqSet
-from jabberd.jidutil import domainOf
 from jabberd.ns import NS_CLIENT, NS_CLIENT_IP, NS_DELEGATION, NS_FORWARD, NS_XMPP_STANZAS
 
 __all__ = ["wrap", "unwrap", "stanzaErrorOf", "clientAddress",
@@ -165,7 +164,9 @@ class DelegationReceiver(IQHandler):
     @iqSet(NS_DELEGATION, "delegation")
     def onDelegation(self, iq):
         """Answer the forwarded iq; the result carries the wrapped reply."""
-        if domainOf(iq.getAttribute("from") or "") not in self.servers:
+        # Only the server itself delegates: a bare domain, never a user of it
+        # (else any local user could forge the inner iq's sender).
+        if (iq.getAttribute("from") or "").lower() not in self.servers:
             raise StanzaError("forbidden")
         inner = unwrap(iq)
         if inner is None or inner.getAttribute("type") not in ("get", "set"):

@@ -18,7 +18,6 @@ a file), so L{setCORSHeaders} answers the Fetch standard's CORS headers from
 the C{[http] cors_origins} setting.
 """
 
-import ipaddress
 import os
 import tempfile
 from io import BytesIO
@@ -28,7 +27,7 @@ from twisted.internet import endpoints
 from twisted.logger import Logger
 from twisted.web import resource, server
 
-__all__ = ["HTTPRequest", "HTTPSite", "HTTPService", "setCORSHeaders", "countsAsSecure",
+__all__ = ["HTTPRequest", "HTTPSite", "HTTPService", "setCORSHeaders",
            "makeHTTPService", "makeComponentHTTPService", "mountHost"]
 
 log = Logger()
@@ -123,26 +122,6 @@ def setCORSHeaders(request, methods=b"GET, PUT, OPTIONS",
     request.setHeader(b"access-control-allow-origin", allowed)
     request.setHeader(b"access-control-allow-methods", methods)
     request.setHeader(b"access-control-allow-headers", headers)
-
-
-def countsAsSecure(httpConfig, encrypted, peer):
-    """
-    Whether an XMPP stream carried over this site (BOSH, WebSocket) counts
-    as encrypted for the c2s rules (C{require_tls}, PLAIN only over TLS):
-    HTTPS always does; plain HTTP does when C{[http] consider_secure} says a
-    TLS-terminating proxy is in front, or, with C{loopback_secure}, when the
-    peer is on this machine (its traffic never crosses a network).
-    """
-    if encrypted or httpConfig.considerSecure:
-        return True
-    if not httpConfig.loopbackSecure:
-        return False
-    try:
-        address = ipaddress.ip_address(getattr(peer, "host", "") or "")
-    except ValueError:
-        return False  # a UNIX socket or an unknown peer: not provably local
-    mapped = getattr(address, "ipv4_mapped", None)
-    return (mapped or address).is_loopback
 
 
 class HTTPRoot(resource.Resource):

@@ -162,10 +162,30 @@ def buildServer(config):
     if config.http.listen or config.http.listenTLS:
         server.http = makeHTTPService(config, portBound=server.portBound)
         server.http.setServiceParent(server)
+        mountWebClients(server.http, config, c2s)
     startInternalComponents(server)
     log.info("jabberd {version} serving {domains}", version=jabberd.__version__,
              domains=", ".join(config.server.domains))
     return server
+
+
+def mountWebClients(http, config, c2s):
+    """
+    Serve BOSH (XEP-0206), WebSocket (RFC 7395) and the web chat page on the
+    HTTP service, per C{[http]}; their streams belong to the client
+    listener's factory C{c2s} (its negotiators, and its shutdown).
+    """
+    from jabberd.bosh import BOSHResource
+    from jabberd.webchat import mountWebChat
+    from jabberd.websocket import makeWebSocketResource
+
+    h = config.http
+    if h.boshPath:
+        http.attach(h.boshPath, BOSHResource(c2s))
+    if h.websocketPath:
+        http.attach(h.websocketPath, makeWebSocketResource(c2s))
+    if h.webchat:
+        mountWebChat(http, config)
 
 
 def makeService(options):

@@ -38,6 +38,16 @@ def portOpen(port, host="127.0.0.1"):
         return False
 
 
+def _alive(pid):
+    """Whether C{pid} still runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] != b"Z"
+
+
 def makeCertificate(directory):
     """A self-signed RSA-2048 certificate for localhost: (cert path, key path)."""
     cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
@@ -131,8 +141,12 @@ class ServerUnderTest:
     def afterStart(self):
         """Hook for servers that need a moment after their ports open."""
 
-    def stop(self, timeout=20.0):
-        """SIGTERM the server's process group, then SIGKILL what is left of its tree."""
+    def stop(self, timeout=30.0):
+        """
+        SIGTERM the server's process group and wait for its whole process
+        tree to exit (a VM killed early loses its last writes), then SIGKILL
+        whatever is left of that tree.
+        """
         if self.process is None:
             return
         members = processTree(self.process.pid)
@@ -140,15 +154,18 @@ class ServerUnderTest:
             os.killpg(self.process.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.process.poll()
+            if not any(_alive(pid) for pid in members):
+                break
+            time.sleep(0.1)
         for pid in members:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            if _alive(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         try:
             self.process.wait(5)
         except subprocess.TimeoutExpired:

@@ -2,7 +2,7 @@
 ejabberd (Debian package C{ejabberd}) under benchmark: its own config dir,
 spool (Mnesia) dir, log dir and Erlang node name, so nothing clashes with a
 system instance; ports c2s 25222 and HTTP/BOSH 25280.  Started with
-C{ejabberdctl ... foreground}, which runs the VM as the C{ejabberd} user;
+C{ejabberdctl ... foreground} as the C{ejabberd} user (via C{setpriv});
 C{ERL_OPTIONS="+S 1:1"} in its own ejabberdctl.cfg gives it one scheduler.
 Accounts are made by in-band registration (XEP-0077, loopback only).
 """
@@ -60,7 +60,15 @@ class Ejabberd(ServerUnderTest):
                 raise ServerError(f"chown for ejabberd failed: {e.stderr!r}")
 
     def command(self):
-        argv = ["ejabberdctl", "--config-dir", self.workdir, "--config", self.configPath,
+        env = None
+        prefix = []
+        if os.getuid() == 0:
+            # Become the ejabberd user ourselves: ejabberdctl would use su,
+            # whose PAM session drops the open-files limit back to 1024.
+            prefix = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}",
+                      "--init-groups"]
+            env = dict(os.environ, HOME=self.workdir)
+        argv = prefix + ["ejabberdctl", "--config-dir", self.workdir, "--config", self.configPath,
                 "--ctl-config", self.ctlConfigPath, "--spool", self.spool,
                 "--logs", self.logs, "--node", self.node, "foreground"]
-        return argv, None, self.workdir
+        return argv, env, self.workdir

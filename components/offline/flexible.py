@@ -56,6 +56,8 @@ class FlexibleHandler(DelegatedIQHandler):
 
         @raise StanzaError: C{forbidden} otherwise.
         """
+        if _delegator(iq) not in self.serverDomains:
+            raise StanzaError("forbidden", text="Only the server may delegate XEP-0013")
         sender = parseJID(iq.getAttribute("from") or "")
         to = iq.getAttribute("to")
         if (sender is None or sender.user is None or sender.resource is None
@@ -113,6 +115,9 @@ class FlexibleHandler(DelegatedIQHandler):
         request = next(iq.elements(NS_OFFLINE, "offline"))
         if _has(request, "purge"):
             return self.spool.purge(user.user).addCallback(lambda _: None)
+        if _has(request, "fetch"):
+            # COMPAT: slixmpp sends <fetch/> in an iq set; section 2.6 says get.
+            return self.spool.exclusive(user.user, self._send, user, None)
         return self.spool.exclusive(user.user, self._remove, user, _nodes(request, "remove"))
 
     async def _selected(self, user, nodes):
@@ -139,6 +144,17 @@ class FlexibleHandler(DelegatedIQHandler):
 
     def discoFeatures(self, target, node):
         return [] if node else [NS_OFFLINE]
+
+
+def _delegator(iq):
+    """
+    The C{from} of the iq that delegated C{iq} (iq > delegation > forwarded
+    > iq): it must be the server itself, not merely one of its users.
+    """
+    outer = iq
+    for _level in range(3):
+        outer = getattr(outer, "parent", None)
+    return (outer.getAttribute("from") or "").lower() if outer is not None else ""
 
 
 def _checkNode(iq, uri):

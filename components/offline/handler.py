@@ -56,15 +56,21 @@ class StoreHandler(IQHandler):
         self.spool = spool
         self.serverDomains = frozenset(d.lower() for d in serverDomains)
 
-    def _checkServer(self, iq):
+    @iqSet(NS_OFFLINE_STORE, "store")
+    def onRequest(self, iq):
+        """A store or deliver request (the host indexes iqs by namespace only)."""
         if (iq.getAttribute("from") or "").lower() not in self.serverDomains:
             raise StanzaError("forbidden", text="Only the server may use the offline store")
+        request = next(iq.elements())
+        if request.name == "store":
+            return self.store(request)
+        if request.name == "deliver":
+            return self.deliver(request)
+        raise StanzaError("feature-not-implemented")
 
-    @iqSet(NS_OFFLINE_STORE, "store")
-    def onStore(self, iq):
+    def store(self, request):
         """Commit the forwarded message; the empty result says it is durable."""
-        self._checkServer(iq)
-        message = _forwardedMessage(iq)
+        message = _forwardedMessage(request)
         recipient = parseJID(message.getAttribute("to") or "")
         if recipient is None or recipient.user is None \
                 or recipient.host not in self.serverDomains:
@@ -76,11 +82,8 @@ class StoreHandler(IQHandler):
         d.addCallbacks(lambda _id: None, _quotaError)
         return d
 
-    @iqSet(NS_OFFLINE_STORE, "deliver")
-    def onDeliver(self, iq):
+    def deliver(self, request):
         """Send the user's messages to the resource named, then forget them."""
-        self._checkServer(iq)
-        request = next(iq.elements(NS_OFFLINE_STORE, "deliver"))
         to = parseJID(request.getAttribute("jid") or "")
         if to is None or to.user is None or to.resource is None \
                 or to.host not in self.serverDomains:
@@ -100,8 +103,7 @@ class StoreHandler(IQHandler):
         self.send(message)
 
 
-def _forwardedMessage(iq):
-    store = next(iq.elements(NS_OFFLINE_STORE, "store"))
+def _forwardedMessage(store):
     for forwarded in store.elements(NS_FORWARD, "forwarded"):
         for child in forwarded.elements():
             if child.name == "message":

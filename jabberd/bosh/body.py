@@ -13,7 +13,8 @@ text: the payloads were serialised when the stream sent them.
 
 from twisted.words.xish import domish
 
-from jabberd.ns import NS_CLIENT, NS_HTTPBIND, NS_STREAMS, NS_XBOSH
+from jabberd.ns import NS_HTTPBIND, NS_STREAMS, NS_XBOSH
+from jabberd.webframing import adoptClientNamespace
 from jabberd.xmlparser import HardenedElementStream, StanzaTooLarge
 
 __all__ = ["BodyError", "parseBody", "intAttribute", "ridAttribute", "responseBody",
@@ -81,24 +82,9 @@ def parseBody(data, maxStanzaSize):
     if not reader.ended or (body.uri, body.name) != (NS_HTTPBIND, "body"):
         raise BodyError("bad-request", body if reader.ended else None)
     for payload in reader.payloads:
-        if payload.uri == NS_HTTPBIND:
-            _adoptClientNamespace(payload)
+        if payload.uri == NS_HTTPBIND:  # COMPAT: XEP-0206 section 2, stanzas without xmlns
+            adoptClientNamespace(payload, NS_HTTPBIND)
     return body, reader.payloads
-
-
-def _adoptClientNamespace(element):
-    """
-    COMPAT: XEP-0206 section 2 notes clients that send stanzas without a
-    namespace, inheriting the wrapper's; they mean C{jabber:client}.
-    """
-    stack = [element]
-    while stack:
-        current = stack.pop()
-        if current.uri == NS_HTTPBIND:
-            current.uri = NS_CLIENT
-        if current.defaultUri == NS_HTTPBIND:
-            current.defaultUri = NS_CLIENT
-        stack.extend(c for c in current.children if isinstance(c, domish.Element))
 
 
 def intAttribute(body, name, default=None):

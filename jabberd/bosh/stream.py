@@ -12,67 +12,14 @@ held request with it; the stream header's attributes go into the session
 creation response instead of a C{<stream:stream>} tag (XEP-0206 section 4).
 """
 
-from zope.interface import implementer
-
-from twisted.internet.interfaces import IAddress
 from twisted.words.xish import domish
 
-from jabberd.c2s.stream import ClientStream, parseVersion, toClientNamespace
+from jabberd.c2s.stream import ClientStream, parseVersion
 from jabberd.jidutil import parseJID
-from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_HTTPBIND, NS_SERVER, NS_STREAMS, NS_XBOSH
+from jabberd.ns import NS_HTTPBIND, NS_STREAMS, NS_XBOSH
+from jabberd.webframing import serializeForWrapper
 
-__all__ = ["BOSHStream", "SessionTransport", "serializeForWrapper"]
-
-_FOREIGN = (NS_SERVER, NS_COMPONENT)
-_STREAM_PREFIXES = {NS_STREAMS: "stream"}
-_IN_SCOPE = ["stream"]
-
-
-def serializeForWrapper(element, streamPrefix=False):
-    """
-    Serialise a first-level C{element} for a wrapper whose default namespace
-    is not C{jabber:client} (a BOSH body, a WebSocket message): stanzas get
-    an explicit C{xmlns='jabber:client'}.  Stanzas built without a namespace
-    (they inherit it from a TCP stream) are moved to C{jabber:client} in
-    place, as L{toClientNamespace} moves server stanzas.
-    """
-    uri = element.uri
-    if uri in _FOREIGN:
-        toClientNamespace(element)
-    elif not uri and element.name in ("message", "presence", "iq"):
-        element.uri = element.defaultUri = NS_CLIENT
-    elif uri == NS_STREAMS and streamPrefix:
-        return element.toXml(prefixes=_STREAM_PREFIXES, prefixesInScope=_IN_SCOPE)
-    return element.toXml()
-
-
-@implementer(IAddress)
-class _NoAddress:
-    """The local end of a session whose HTTP request did not say."""
-
-    host, port = "", 0
-
-
-class SessionTransport:
-    """
-    What a framing stream has as its C{transport}: the addresses of the
-    HTTP client and of the site, and nothing to write to or start TLS on
-    (so STARTTLS is never offered; the framing's C{send} does the writing).
-    """
-
-    def __init__(self, peer, host=None):
-        self.peer = peer
-        self.host = host if host is not None else _NoAddress()
-        self.disconnecting = False
-
-    def getPeer(self):
-        return self.peer
-
-    def getHost(self):
-        return self.host
-
-    def loseConnection(self):
-        self.disconnecting = True
+__all__ = ["BOSHStream"]
 
 
 class BOSHStream(ClientStream):
@@ -83,6 +30,11 @@ class BOSHStream(ClientStream):
     """
 
     boshSession = None
+
+    @property
+    def restartPending(self):
+        """Whether the stream was reset (SASL succeeded) and awaits an C{xmpp:restart}."""
+        return not self._headerSent and self.domain is not None
 
     def _initializeStream(self):
         self.stream = None  # no byte parser: the session hands over parsed elements

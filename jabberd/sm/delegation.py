@@ -191,6 +191,8 @@ class DelegationHandler(Handler):
         if self.host.preAuth:
             preAuth = self.host.preAuth.get(stanza.getAttribute("to"))
             if preAuth is not None:
+                # The client never learnt its temporary address: leave it out.
+                del stanza.attributes["to"]
                 preAuth.stream.send(stanza)
                 return True
         return False

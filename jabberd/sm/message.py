@@ -45,6 +45,9 @@ class MessageHandler(Handler):
     log = Logger()
     offline = None
 
+    def __init__(self):
+        self._offlineLocks = {}
+
     def onInbound(self, stanza):
         """Deliver messages to users and iqs to full JIDs; leave the rest."""
         name = stanza.name
@@ -111,14 +114,30 @@ class MessageHandler(Handler):
         if jid is None or jid.user is None:
             self._bounce(stanza)
             return
-        d = self.host.storage.userExists(jid.user)
-        d.addCallback(lambda exists: self._offline(stanza) if exists else self._bounce(stanza))
+        # A storage pool with several threads may answer out of order:
+        # messages to one recipient go through the look-up and the store
+        # one at a time, so they are stored in the order they came.
+        lock = self._offlineLocks.get(bare)
+        if lock is None:
+            lock = self._offlineLocks[bare] = defer.DeferredLock()
+        d = lock.run(self._lookUpAndStore, stanza, jid.user)
         d.addErrback(self._failed, stanza)
+        d.addBoth(self._releaseLock, bare, lock)
+
+    def _lookUpAndStore(self, stanza, username):
+        d = self.host.storage.userExists(username)
+        d.addCallback(lambda exists: self._offline(stanza) if exists else self._bounce(stanza))
+        return d
+
+    def _releaseLock(self, _, bare, lock):
+        if not lock.locked and not lock.waiting and self._offlineLocks.get(bare) is lock:
+            del self._offlineLocks[bare]
 
     def _offline(self, stanza):
         d = defer.maybeDeferred(self.storeOffline, stanza)
         d.addCallback(lambda taken: None if taken else self._bounce(stanza))
         d.addErrback(self._failed, stanza)
+        return d
 
     def storeOffline(self, stanza):
         """

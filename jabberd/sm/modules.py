@@ -16,7 +16,7 @@ __all__ = ["buildSessionManager", "moduleFactories"]
 def moduleFactories(config):
     """Return the (name, factory) list of the session manager's handlers."""
     from jabberd.sm import (browse, delegation, disco, entitytime, last, message, offline,
-                            ping, presence, private, roster, vcard, version)
+                            ping, presence, private, register, roster, vcard, version)
 
     return [
         # First: delegated namespaces win over built-in handlers (XEP-0355),
@@ -33,6 +33,7 @@ def moduleFactories(config):
         ("ping", ping.PingHandler),
         ("vcard", vcard.VCardHandler),
         ("private", private.PrivateHandler),
+        ("register", register.AccountRemoval),  # XEP-0077 removal ends the sessions
         # After message and presence: it plugs into both (XEP-0160).
         ("offline", lambda: offline.OfflineHandler(offline.offlineComponent(config))),
     ]

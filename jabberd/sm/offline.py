@@ -12,7 +12,9 @@ in its own process with a configuration change only.
    message is committed to disk; then the message counts as accepted.  An
    error (the recipient's quota is full), no answer within L{timeout}, or
    no store reachable, and the sender gets C{service-unavailable}, as if
-   there were no offline storage.
+   there were no offline storage (after a timeout the store may still
+   commit it: a bounced message may then be delivered after all, but an
+   accepted one is never lost).
  - On a session's initial presence with a non-negative priority (XEP-0160
    section 3) the store is asked to deliver the stored messages to that
    resource, from their original senders, with delay stamps.  A session
@@ -30,6 +32,7 @@ offline users bounce (RFC 6121 section 8.5.2.2 allows either).
 """
 
 import itertools
+import secrets
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -94,6 +97,8 @@ class OfflineHandler(Handler):
         self.clock = clock
         self.flexible = set()
         self._pending = {}
+        # A fresh prefix per start: no late answer to an earlier run matches.
+        self._prefix = "offline-" + secrets.token_hex(4) + "-"
         self._ids = itertools.count(1)
 
     def setHost(self, host):
@@ -117,7 +122,7 @@ class OfflineHandler(Handler):
         the reply or L{StoreTimeout}.
         """
         iq = domish.Element((None, "iq"))
-        iq["type"], iq["id"] = "set", f"offline-{next(self._ids)}"
+        iq["type"], iq["id"] = "set", self._prefix + str(next(self._ids))
         iq["from"], iq["to"] = self.host.domain, to or self.component
         iq.addChild(payload)
         d = defer.Deferred()

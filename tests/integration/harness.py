@@ -40,6 +40,20 @@ secret = echo-secret
 
 [component:conference.localhost]
 plugin = conference
+
+[component:register.localhost]
+plugin = register
+trusted = yes
+delegate = jabber:iq:register
+open = yes
+
+[component:offline.localhost]
+plugin = offline
+trusted = yes
+delegate = http://jabber.org/protocol/offline
+
+[component:upload.localhost]
+plugin = upload
 """
 
 
@@ -83,6 +97,7 @@ class ServerProcess:
             f.write(BASE_CONFIG.format(datadir=self.datadir, database=database) + extra)
         self.process = None
         self.ports = {}
+        self.components = []
 
     def start(self, timeout=20):
         """Start the server and wait until every listener is bound."""
@@ -109,12 +124,41 @@ class ServerProcess:
         self.stop()
         raise RuntimeError("jabberd did not start listening:\n" + self.logText())
 
-    def logText(self):
+    def startComponent(self, domain, timeout=20):
+        """
+        Run the plugin of C{[component:DOMAIN]} (C{external = yes}) in its
+        own C{twistd jabberd-component} process and wait until the server
+        logs its connection.
+        """
+        logPath = os.path.join(self.datadir, f"{domain}.log")
+        marker = f"component {domain} connected"
+        before = self.logText(limit=None).count(marker)
+        log = open(logPath, "ab")
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+             "-n", "--pidfile=", "-l", "-", "jabberd-component", "-c", self.configPath, domain],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.components.append(process)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.logText(limit=None).count(marker) > before:
+                return process
+            if process.poll() is not None:
+                break
+            time.sleep(0.05)
+        with open(logPath, errors="replace") as f:
+            raise RuntimeError(f"component {domain} did not connect:\n" + f.read()[-5000:])
+
+    def logText(self, limit=5000):
         with open(self.logPath, errors="replace") as f:
-            return f.read()[-5000:]
+            text = f.read()
+        return text if limit is None else text[-limit:]
 
     def stop(self, sig=signal.SIGTERM):
         """Stop the server (SIGKILL for a crash) and wait for it."""
+        while self.components:
+            _terminate(self.components.pop())
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(sig)
             try:
@@ -136,3 +180,14 @@ class ServerProcess:
     def adduser(self, username, password):
         result = self.ctl("adduser", username, "--password", password)
         assert result.returncode == 0, result.stderr
+
+
+def _terminate(process):
+    """End a child process we started, and wait for it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)

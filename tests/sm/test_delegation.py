@@ -12,7 +12,7 @@ from jabberd.config import ConfigError, parse as parseConfig
 from jabberd.delegated import (DelegatedIQHandler, DelegationReceiver, clientAddress,
                                stanzaErrorOf, unwrap, wrap)
 from jabberd.error import StanzaError
-from jabberd.handler import IQHandler, iqGet, iqSet
+from jabberd.handler import IQHandler, iqGet
 from jabberd.host import Host
 from jabberd.jidutil import JID
 from jabberd.ns import (NS_CLIENT, NS_CLIENT_IP, NS_DELEGATION, NS_FORWARD,
@@ -209,7 +209,8 @@ def test_preAuthAnswerGoesToItsStream():
     iq["from"] = address
     world.sm.receive(iq)
     reply = stream.sent[0]
-    assert (reply["type"], reply["to"], reply["id"]) == ("result", address, "r1")
+    assert (reply["type"], reply["id"]) == ("result", "r1")
+    assert reply.getAttribute("to") is None
     assert next(reply.elements(NS_TEST, "query"))["client-ip"] == "192.0.2.7"
     world.sm.unbindPreAuth(address)
     assert address not in world.sm.preAuth
@@ -291,3 +292,21 @@ def test_badDelegationConfig(text):
     with pytest.raises(ConfigError) as e:
         parseConfig(text)
     assert "delegate" in str(e.value)
+
+
+def test_receiverRefusesDelegationFromUser():
+    """A delegation wrapper sent by a local user (not the server itself) is forbidden."""
+    from twisted.words.xish import domish
+
+    from jabberd.delegated import DelegationReceiver
+    from jabberd.error import StanzaError
+
+    receiver = DelegationReceiver(["localhost"])
+    iq = domish.Element((None, "iq"))
+    iq["type"], iq["from"], iq["to"] = "set", "bob@localhost/x", "register.localhost"
+    try:
+        receiver.onDelegation(iq)
+    except StanzaError as e:
+        assert e.condition == "forbidden"
+    else:
+        raise AssertionError("delegation from a user accepted")

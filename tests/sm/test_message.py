@@ -5,7 +5,8 @@ users (RFC 6121 section 8.5).
 
 from twisted.internet import defer
 
-from tests.sm.helpers import ALICE, BOB, CAROL, Harness, errorCondition
+from jabberd.sm.message import MessageHandler
+from tests.sm.helpers import ALICE, BOB, CAROL, Harness, SlowStorage, errorCondition
 
 
 def _messages(elements, kind=None):
@@ -311,3 +312,29 @@ def test_iqBetweenLocalResources():
     h.send(alice, f"<iq type='get' id='p1' to='{bob.full}'><ping xmlns='urn:xmpp:ping'/></iq>")
     [iq] = h.take(bob)
     assert iq["from"] == alice.full
+
+
+class ReversingStorage(SlowStorage):
+    """Answers userExists look-ups last-asked-first, as a busy thread pool may."""
+
+    def userExists(self, username):
+        return self._later(SlowStorage.userExists(self, username))
+
+    def flush(self):
+        while self.queue:
+            later, value = self.queue.pop()
+            later.callback(value)
+
+
+def test_offlineMessagesStoredInOrder():
+    """Messages to an offline user reach the offline store in the order sent, whatever order storage answers in."""
+    h = Harness(storage=ReversingStorage())
+    stored = []
+    h.sm.handlerOf(MessageHandler).offline = lambda m: stored.append(str(m.body)) or True
+    for n in range(3):
+        h.inbound(f"<message from='carol@remote.example/x' to='bob@localhost' type='chat'>"
+                  f"<body>m{n}</body></message>")
+    h.sm.storage.flush()
+    h.sm.storage.flush()
+    h.sm.storage.flush()
+    assert stored == ["m0", "m1", "m2"]
