@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 
 from twisted.internet import defer
 from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
@@ -181,6 +182,10 @@ def _parseGS2(text):
     return text[:len(flag) + len(authzField) + 2], authzid, bare
 
 
+# RFC 5802 section 7: printable = %x21-2B / %x2D-7E (no comma).
+_PRINTABLE = re.compile(r"[\x21-\x2b\x2d-\x7e]+")
+
+
 def _parseBare(bare):
     """Return (name, nonce) of client-first-message-bare."""
     attrs = bare.split(",")
@@ -189,7 +194,7 @@ def _parseBare(bare):
     if len(attrs) < 2 or not attrs[0].startswith("n=") or not attrs[1].startswith("r="):
         raise SASLFailure("malformed-request")
     nonce = attrs[1][2:]
-    if not nonce or not all("!" <= c <= "~" for c in nonce):
+    if not _PRINTABLE.fullmatch(nonce):
         raise SASLFailure("malformed-request", "bad nonce")
     return _saslname(attrs[0][2:]), nonce
 

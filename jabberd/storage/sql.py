@@ -63,6 +63,9 @@ def _sqliteFile(url):
     return database
 
 
+SQLITE_READERS = 2
+
+
 def _sqlitePragmas(dbapiConnection, connectionRecord):
     # WAL: readers (jabberdctl, a backup) do not block the server's writer.
     # FULL: the WAL is synced at every commit, so a committed write
@@ -169,6 +172,12 @@ class SQLStorage:
             self.engine.dispose()
             raise
         self._pool = ThreadPool(0, self.threadCount, name="storage")
+        # SQLite has one writer, so a commit's fsync would hold up every
+        # read queued behind it; in WAL mode readers may run beside the
+        # writer, so a file database gets a pool of its own for reads.
+        self._readPool = self._pool
+        if isSQLite and _sqliteFile(parsed) is not None:
+            self._readPool = ThreadPool(0, SQLITE_READERS, name="storage-read")
         self._shutdownTrigger = None
         self._closed = False
         self.log.info("Storage {url} at schema revision {revision}",
@@ -176,22 +185,24 @@ class SQLStorage:
 
     # the thread pool
 
-    def _run(self, function, *args):
-        """Run C{function(*args)} in the pool; a Deferred of its result."""
+    def _run(self, function, pool=None):
+        """Run C{function()} in C{pool} (the writer's); a Deferred of its result."""
         if self._closed:
             return defer.fail(StorageClosed(self.url))
-        if not self._pool.started:
-            self._pool.start()
+        pool = pool or self._pool
+        if not pool.started:
+            pool.start()
+        if self._shutdownTrigger is None:
             # Non-daemon workers would keep the process alive at exit.
             self._shutdownTrigger = self._reactor.addSystemEventTrigger(
                 "during", "shutdown", self._reactorShutdown)
-        return deferToThreadPool(self._reactor, self._pool, function, *args)
+        return deferToThreadPool(self._reactor, pool, function)
 
     def _read(self, function, *args):
         def work():
             with self.engine.connect() as connection:
                 return function(connection, *args)
-        return self._run(work)
+        return self._run(work, self._readPool)
 
     def _write(self, function, *args):
         def work():
@@ -214,9 +225,10 @@ class SQLStorage:
         if self._shutdownTrigger is not None:
             self._reactor.removeSystemEventTrigger(self._shutdownTrigger)
             self._shutdownTrigger = None
-        if self._pool.started:
-            # Runs the queued work first, then joins the workers.
-            self._pool.stop()
+        for pool in {self._pool, self._readPool}:
+            if pool.started:
+                # Runs the queued work first, then joins the workers.
+                pool.stop()
         self.engine.dispose()
         return defer.succeed(None)
 
