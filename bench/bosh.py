@@ -15,7 +15,7 @@ import time
 
 from bench import xmpp
 from bench.chat import Phases
-from bench.loadgen import ms, names
+from bench.loadgen import names
 from bench.measure import CpuMeter, treeRSS
 
 __all__ = ["BoshError", "HttpConnection", "BoshSession", "runBosh"]
@@ -102,7 +102,8 @@ class BoshSession:
 
     def _body(self, payload, attrs=b""):
         self.rid += 1
-        head = b"<body rid='%d' sid='%s' xmlns='%s'%s" % (self.rid, self.sid, NS_HTTPBIND.encode(), attrs)
+        head = b"<body rid='%d' sid='%s' xmlns='%s'%s" % (
+            self.rid, self.sid, NS_HTTPBIND.encode(), attrs)
         return head + (b">" + payload + b"</body>" if payload else b"/>")
 
     async def _roundTrip(self, payload, attrs=b"", conn=None):

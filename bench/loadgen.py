@@ -127,7 +127,8 @@ def scenarios():
 
 
 def parser():
-    p = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.loadgen",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("scenario", choices=sorted(scenarios()))
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5222, help="c2s port (STARTTLS)")

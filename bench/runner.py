@@ -48,11 +48,12 @@ class Scenario:
         return self.quick if quick else self.full
 
     def loadgenArgs(self, quick):
-        return [self.command, "--prefix", self.prefix, "--count", str(self.size(quick))] + self.extra
+        return ([self.command, "--prefix", self.prefix, "--count", str(self.size(quick))]
+                + self.extra)
 
 
 SCENARIOS = {s.name: s for s in (
-    Scenario("login", "login", "l", 500, 100, ["--concurrency", "50"]),
+    Scenario("login", "login", "l", 500, 100),
     Scenario("throughput", "throughput", "t", 100, 100, ["--pairs", "50"]),
     Scenario("idle", "idle", "i", 1000, 200),
     Scenario("roster", "roster", "r", 51, 51, mesh=True),
@@ -144,7 +145,13 @@ class Runner:
         if reason:
             return dict(base, error=reason)
         workdir = os.path.join(self.root, f"{repeat}-{scenario.name}-{cls.name}")
-        server = cls(workdir, self.cert, self.key, self.serverCore, scenario.name)
+        try:
+            server = cls(workdir, self.cert, self.key, self.serverCore, scenario.name,
+                         cls.freeOffset())
+        except ServerError as e:
+            return dict(base, error=str(e))
+        if server.portOffset:
+            note(f"{cls.name}: default ports busy, using ports +{server.portOffset}")
         if cls.name == "jabberd":
             server.python = self.args.python
         try:
@@ -169,6 +176,8 @@ class Runner:
         extra = ["--duration", str(self.args.duration)]
         if scenario.command in window:
             extra += ["--window", str(window[scenario.command])]
+        if scenario.command == "login":
+            extra += ["--concurrency", str(self.args.login_concurrency)]
         return extra
 
     def run(self, servers, scenarios):
@@ -211,6 +220,8 @@ def parser():
     p.add_argument("--repeat", type=int, default=1,
                    help="run everything N times, the server order swapped each time")
     p.add_argument("--duration", type=float, default=None, help="measured seconds per scenario")
+    p.add_argument("--login-concurrency", type=int, default=50,
+                   help="logins in progress at once (login)")
     p.add_argument("--chat-window", type=int, default=10,
                    help="chat messages in flight per pair (throughput)")
     p.add_argument("--muc-window", type=int, default=10,
@@ -235,7 +246,10 @@ def main(argv=None):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by the servers
     if args.install:
-        install()
+        try:
+            install()
+        except (OSError, subprocess.SubprocessError) as e:
+            raise SystemExit(f"--install failed (it needs root and apt-get): {e}")
     runner = Runner(args)
     note(f"working in {runner.root}; servers on core {runner.serverCore}, "
          f"generator on core {runner.genCore}")

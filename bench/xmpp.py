@@ -115,7 +115,8 @@ class Connection(asyncio.Protocol):
                 del self.buf[:match.end()]
                 return pattern.search(data)
             if b"<stream:error" in self.buf or b"</stream:stream>" in self.buf:
-                raise XMPPError("stream error: " + bytes(self.buf[-300:]).decode("utf-8", "replace"))
+                tail = bytes(self.buf[-300:]).decode("utf-8", "replace")
+                raise XMPPError("stream error: " + tail)
             if self.lost:
                 raise XMPPError("connection closed by the server")
             remaining = deadline - loop.time()
@@ -204,8 +205,8 @@ async def authenticate(conn, features, username, password, timeout=30.0):
 async def bind(conn, features, resource, timeout=30.0):
     """Bind C{resource} (RFC 6120 section 7) and open a session if required."""
     # The explicit xmlns matters over BOSH, where the default is httpbind's.
-    conn.send(f"<iq type='set' id='bind1' xmlns='jabber:client'><bind xmlns='{NS_BIND}'><resource>{resource}"
-              "</resource></bind></iq>".encode())
+    conn.send(f"<iq type='set' id='bind1' xmlns='jabber:client'><bind xmlns='{NS_BIND}'>"
+              f"<resource>{resource}</resource></bind></iq>".encode())
     reply = (await conn.expect(iqPattern(b"bind1"), timeout)).group(0)
     jid = _JID.search(reply)
     if jid is None:
@@ -213,7 +214,8 @@ async def bind(conn, features, resource, timeout=30.0):
     conn.jid = jid.group(1).decode()
     session = features.find(NS_SESSION.encode())
     if session >= 0 and b"optional" not in features[session:session + 80]:
-        conn.send(f"<iq type='set' id='sess1' xmlns='jabber:client'><session xmlns='{NS_SESSION}'/></iq>".encode())
+        conn.send(f"<iq type='set' id='sess1' xmlns='jabber:client'>"
+                  f"<session xmlns='{NS_SESSION}'/></iq>".encode())
         await conn.expect(iqPattern(b"sess1"), timeout)
 
 

@@ -5,7 +5,8 @@ C{[http] websocket_path} (default C{/xmpp-websocket}) with autobahn's
 Twisted WebSocket support.
 
 The handshake must offer the C{xmpp} subprotocol (section 3.1); others are
-refused.  Each text message is one complete element (section 3.3.3): the
+refused, and so are pages from origins C{[http] cors_origins} does not
+allow.  Each text message is one complete element (section 3.3.3): the
 stream is opened and restarted with C{<open/>} and ended with C{<close/>}
 of the C{urn:ietf:params:xml:ns:xmpp-framing} namespace (sections 3.4 and
 3.6), everything else is the L{jabberd.c2s.stream.ClientStream} of the TCP
@@ -15,6 +16,7 @@ stanza size limit hold here too.  Keepalives are WebSocket pings.
 """
 
 import secrets
+from urllib.parse import urlsplit
 
 from autobahn.twisted.resource import WebSocketResource
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
@@ -32,8 +34,8 @@ from jabberd.webframing import (SessionTransport, adoptClientNamespace, countsAs
                                 serializeForWrapper)
 from jabberd.xmlparser import HardenedElementStream
 
-__all__ = ["SUBPROTOCOL", "MessageParser", "WebSocketStream", "XMPPWebSocketProtocol",
-           "XMPPWebSocketFactory", "makeWebSocketResource"]
+__all__ = ["SUBPROTOCOL", "originAllowed", "MessageParser", "WebSocketStream",
+           "XMPPWebSocketProtocol", "XMPPWebSocketFactory", "makeWebSocketResource"]
 
 SUBPROTOCOL = "xmpp"
 
@@ -183,6 +185,17 @@ class WebSocketStream(ClientStream):
         self.socket.sendClose(1000)
 
 
+def originAllowed(origins, origin, host):
+    """
+    Whether a page from C{origin} may connect (RFC 6455 section 10.2): the
+    C{[http] cors_origins} rule of the rest of the site, and pages of this
+    site itself (the web chat).  Clients other than browsers send no origin.
+    """
+    if not origin or "*" in origins or origin in origins:
+        return True
+    return (urlsplit(origin).hostname or "") == (host or "").lower()
+
+
 class XMPPWebSocketProtocol(WebSocketServerProtocol):
     """
     One WebSocket connection carrying one L{WebSocketStream}.
@@ -197,6 +210,9 @@ class XMPPWebSocketProtocol(WebSocketServerProtocol):
         if SUBPROTOCOL not in request.protocols:
             raise ConnectionDeny(ConnectionDeny.BAD_REQUEST,
                                  "the xmpp WebSocket subprotocol (RFC 7395) is required")
+        if not originAllowed(self.factory.c2s.config.http.corsOrigins, request.origin,
+                             request.host):
+            raise ConnectionDeny(ConnectionDeny.FORBIDDEN, "origin not allowed")
         return SUBPROTOCOL
 
     def onOpen(self):

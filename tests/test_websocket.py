@@ -15,11 +15,12 @@ from twisted.internet.address import IPv4Address
 from twisted.trial import unittest
 from twisted.words.xish import domish
 
+from jabberd.config import parse
 from jabberd.http import HTTPService, HTTPSite
 from jabberd.ns import NS_FRAMING
 from jabberd.webframing import SessionTransport
 from jabberd.websocket import (MessageParser, WebSocketStream, XMPPWebSocketFactory,
-                               XMPPWebSocketProtocol, makeWebSocketResource)
+                               XMPPWebSocketProtocol, makeWebSocketResource, originAllowed)
 from jabberd.sm.message import MessageHandler
 from tests.c2s.helpers import Server, bindIQ, child, login, plain
 from tests.sm.helpers import StubRouter
@@ -118,7 +119,8 @@ def test_featuresCarryTheirOwnNamespace():
     """Features are sent as <features xmlns='http://etherx.jabber.org/streams'> (section 3.4)."""
     connection = Connection(makeServer())
     connection.send(OPEN)
-    assert connection.socket.messages[1].startswith(b"<features xmlns='http://etherx.jabber.org/streams'>")
+    assert connection.socket.messages[1].startswith(
+        b"<features xmlns='http://etherx.jabber.org/streams'>")
 
 
 def test_loginRestartBindAndChat():
@@ -209,7 +211,8 @@ def test_stanzaWithoutNamespaceIsClient():
     connection.send(OPEN)
     connection.send(plain("alice", "pw"))
     connection.send(OPEN)
-    [result] = connection.send("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+    [result] = connection.send("<iq type='set' id='b'>"
+                               "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
     assert (result.uri, result["type"]) == ("jabber:client", "result")
 
 
@@ -262,12 +265,40 @@ def test_messageParserOneElementEach():
     assert parser.parse(b" ") is None
 
 
+def handshake(protocols, origin="", host="localhost"):
+    return types.SimpleNamespace(protocols=protocols, origin=origin, host=host)
+
+
+def makeProtocol(config=""):
+    server = Server()
+    if config:
+        server.factory.config = parse(config)
+    protocol = XMPPWebSocketProtocol()
+    protocol.factory = XMPPWebSocketFactory(server.factory)
+    return protocol
+
+
 def test_subprotocolXMPPIsRequired():
     """The handshake must offer the xmpp subprotocol (section 3.1); it is the one chosen."""
-    protocol = XMPPWebSocketProtocol()
-    assert protocol.onConnect(types.SimpleNamespace(protocols=["chat", "xmpp"])) == "xmpp"
+    protocol = makeProtocol()
+    assert protocol.onConnect(handshake(["chat", "xmpp"])) == "xmpp"
     with pytest.raises(ConnectionDeny):
-        protocol.onConnect(types.SimpleNamespace(protocols=["chat"]))
+        protocol.onConnect(handshake(["chat"]))
+
+
+def test_originsFollowCORSOrigins():
+    """Listed cors_origins refuse other pages; this site's pages and non-browsers may connect."""
+    protocol = makeProtocol("[http]\ncors_origins = https://app.example\n")
+    assert protocol.onConnect(handshake(["xmpp"], "https://app.example")) == "xmpp"
+    assert protocol.onConnect(handshake(["xmpp"], "http://localhost:5280")) == "xmpp"
+    assert protocol.onConnect(handshake(["xmpp"])) == "xmpp"
+    with pytest.raises(ConnectionDeny):
+        protocol.onConnect(handshake(["xmpp"], "https://evil.example"))
+
+
+def test_anyOriginByDefault():
+    """With cors_origins = * any page may connect."""
+    assert originAllowed(["*"], "https://evil.example", "localhost")
 
 
 def test_binaryMessageIsBadFormat():

@@ -78,7 +78,12 @@ class ServerUnderTest:
     mucDomain = "conference.localhost"
     startTimeout = 60.0
 
-    def __init__(self, workdir, cert, key, core=0, scenario=""):
+    def __init__(self, workdir, cert, key, core=0, scenario="", portOffset=0):
+        # Instance ports: the class defaults shifted, when something else
+        # (a developer's own server) already uses the defaults.
+        self.c2sPort = type(self).c2sPort + portOffset
+        self.httpPort = type(self).httpPort + portOffset
+        self.portOffset = portOffset
         self.workdir = workdir
         self.cert, self.key = cert, key
         self.core = core
@@ -108,6 +113,20 @@ class ServerUnderTest:
     def ports(self):
         """The ports that must be open before the server counts as started."""
         return [self.c2sPort] + ([self.httpPort] if self.scenario == "bosh" else [])
+
+    @classmethod
+    def freeOffset(cls, step=100, tries=10):
+        """The first port offset (0, 100, ...) where all of this server's ports are free."""
+        for offset in range(0, step * tries, step):
+            ports = [p + offset for p in cls.allPorts()]
+            if not any(portOpen(p) for p in ports):
+                return offset
+        raise ServerError(f"{cls.name}: ports {cls.allPorts()} (and +{step}.. "
+                          f"+{step * (tries - 1)}) are all in use")
+
+    @classmethod
+    def allPorts(cls):
+        return [cls.c2sPort, cls.httpPort]
 
     @property
     def pid(self):

@@ -70,7 +70,12 @@ class Jabberd(ServerUnderTest):
     boshPath = "/http-bind"
     python = sys.executable
 
+    @classmethod
+    def allPorts(cls):
+        return [cls.c2sPort, cls.httpPort, cls.componentPort]
+
     def configure(self):
+        self.componentPort = type(self).componentPort + self.portOffset
         self.datadir = os.path.join(self.workdir, "data")
         os.makedirs(self.datadir, exist_ok=True)
         extra = MUC_SECTION.format(domain=self.mucDomain) if self.scenario.startswith("muc") else ""

@@ -39,12 +39,31 @@ def parseBOSHVersion(value):
     return min((int(major), int(minor)), BOSH_VERSION)
 
 
+_CONTENT_TYPES = frozenset(("text/xml", "application/xml", "text/plain"))
+
+
 def _contentType(body):
-    """The response Content-Type a client asked for (section 7.1), if printable."""
-    wanted = body.getAttribute("content")
-    if wanted and all(" " <= ch <= "~" for ch in wanted):
+    """
+    The response Content-Type a client asked for (section 7.1).  Only XML
+    and plain text are granted: a response rendered as HTML by a browser
+    sent there by another site could run script in this site's origin.
+    """
+    wanted = body.getAttribute("content") or ""
+    mediaType = wanted.split(";", 1)[0].strip().lower()
+    if mediaType in _CONTENT_TYPES and all(" " <= ch <= "~" for ch in wanted):
         return wanted.encode("ascii")
     return b"text/xml; charset=utf-8"
+
+
+def _noDelay(request):
+    """
+    Send answers at once: with Nagle's algorithm a response written while
+    the previous one is unacknowledged waits for the client's delayed ACK.
+    """
+    transport = getattr(getattr(request, "channel", None), "transport", None)
+    setTcpNoDelay = getattr(transport, "setTcpNoDelay", None)
+    if setTcpNoDelay is not None:
+        setTcpNoDelay(True)
 
 
 class BOSHResource(resource.Resource):
@@ -76,6 +95,8 @@ class BOSHResource(resource.Resource):
 
     def render_POST(self, request):
         setCORSHeaders(request, **_CORS)
+        request.setHeader(b"x-content-type-options", b"nosniff")
+        _noDelay(request)
         try:
             self._dispatch(request)
         except BodyError as e:

@@ -51,7 +51,8 @@ def test_restrictedXMLIsBadRequest(inner):
 
 def test_doctypeIsBadRequest():
     """A document type declaration never reaches the parser's entity machinery."""
-    data = b"<!DOCTYPE body [<!ENTITY x 'y'>]><body xmlns='http://jabber.org/protocol/httpbind' rid='1'/>"
+    data = (b"<!DOCTYPE body [<!ENTITY x 'y'>]>"
+            b"<body xmlns='http://jabber.org/protocol/httpbind' rid='1'/>")
     with pytest.raises(BodyError):
         parseBody(data, 4096)
 

@@ -60,10 +60,19 @@ def test_waitAndHoldAreCapped():
 def test_contentAttributeSetsContentType():
     """The 'content' attribute of the creation request is the responses' Content-Type."""
     rig = Rig()
+    rig.create(content="text/plain; charset=utf-8")
+    request = rig.next()
+    rig.clock.advance(30)
+    assert request.responseHeaders.getRawHeaders(b"content-type") == [b"text/plain; charset=utf-8"]
+
+
+def test_contentAttributeCannotAskForHTML():
+    """A response is never labelled HTML, whatever the client asks for."""
+    rig = Rig()
     rig.create(content="text/html; charset=utf-8")
     request = rig.next()
     rig.clock.advance(30)
-    assert request.responseHeaders.getRawHeaders(b"content-type") == [b"text/html; charset=utf-8"]
+    assert request.responseHeaders.getRawHeaders(b"content-type") == [b"text/xml; charset=utf-8"]
 
 
 def test_unknownHostTerminates():

@@ -141,6 +141,12 @@ async function webchat(args) {
     const jidA = args.userA.username + "@" + args.domain;
     const jidB = args.userB.username + "@" + args.domain;
 
+    await a.goto(args.base + "/");
+    await a.fill("#username", args.userA.username);
+    await a.fill("#password", "not-the-password");
+    await a.click("#login-button");
+    await a.waitForSelector("#status:has-text('wrong username or password')", { timeout: STEP_TIMEOUT });
+    step("A refused with a wrong password");
     result.transportA = await login(a, args.base, args.userA, { transport: "websocket" });
     step("A logged in");
     result.transportB = await login(b, args.base, args.userB, { register: true, transport: "bosh" });
@@ -149,6 +155,8 @@ async function webchat(args) {
     // Subscriptions both ways (RFC 6121 section 3).
     await a.fill("#add-contact-jid", jidB);
     await a.click("#add-contact-button");
+    await b.waitForSelector(`.request[data-jid="${jidA}"]`, { timeout: STEP_TIMEOUT });
+    result.screenshots.push(await shot(b, args.screenshots, "webchat-B-request.png"));
     await b.click(`.request[data-jid="${jidA}"] .accept`, { timeout: STEP_TIMEOUT });
     step("B accepted A");
     await a.click(`.request[data-jid="${jidB}"] .accept`, { timeout: STEP_TIMEOUT });

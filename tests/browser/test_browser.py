@@ -75,7 +75,7 @@ def test_stropheOverWebSocket(browser, webServer, artifacts):
 
 
 def test_webchatPrivateAndRoom(browser, webServer, artifacts):
-    """Two web chat pages (WebSocket, and BOSH after registering) subscribe, chat privately and in a room, and log out."""
+    """Two web chat users (WebSocket; BOSH after registering) chat privately and in a room."""
     args = {"base": webServer.base, "domain": "localhost",
             "userA": {"username": "carol", "password": "carolpw"},
             "userB": {"username": "webnewbie", "password": "newbie-secret"},

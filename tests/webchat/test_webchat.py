@@ -93,7 +93,8 @@ class ServedTests(unittest.TestCase):
         response, content = yield self.get("/")
         self.assertEqual(response.code, 200)
         self.assertEqual(response.headers.getRawHeaders(b"content-type"), [b"text/html; charset=utf-8"])
-        self.assertIn(b"default-src 'self'", response.headers.getRawHeaders(b"content-security-policy")[0])
+        policy = response.headers.getRawHeaders(b"content-security-policy")[0]
+        self.assertIn(b"default-src 'self'", policy)
         self.assertIn(b'name="jabberd-domain" content="localhost"', content)
 
     @defer.inlineCallbacks
