@@ -9,12 +9,14 @@ C{jabber:x:oob}, and the recipient downloads the same bytes.
 
 import asyncio
 import os
+import socket
 import urllib.request
 from xml.etree import ElementTree
 
 from slixmpp.exceptions import IqError, XMPPError
 
 from tests.integration.clients import Client, run
+from tests.integration.harness import ServerProcess
 from tests.integration.test_offline import countReaches
 
 PLUGINS = ["xep_0066", "xep_0013"]
@@ -144,22 +146,51 @@ def _get(url):
         return response.read()
 
 
+async def uploadAndShare(server):
+    """Alice uploads through a slot and sends the GET URL in jabber:x:oob; Bob gets the same bytes."""
+    loop = asyncio.get_running_loop()
+    alice = await login(server, "alice@localhost/upload")
+    bob = await login(server, "bob@localhost/upload")
+    data = os.urandom(4096) + "é€ done".encode("utf-8")
+    putURL, getURL = await requestSlot(alice, "report é.bin", len(data),
+                                       "application/octet-stream")
+    status = await loop.run_in_executor(None, _put, putURL, data, "application/octet-stream")
+    assert status == 201
+    oobMessage(alice, "bob@localhost", getURL, "report", "here it is").send()
+    message = await bob.nextMessage(lambda m: m["body"] == "here it is")
+    assert message["oob"]["url"] == getURL
+    downloaded = await loop.run_in_executor(None, _get, message["oob"]["url"])
+    assert downloaded == data
+    await alice.close()
+    await bob.close()
+
+
 def test_uploadAndShareByOob(server):
     """Alice uploads a file through a XEP-0363 slot, sends its URL in jabber:x:oob; Bob downloads it."""
-    async def body():
-        loop = asyncio.get_running_loop()
-        alice = await login(server, "alice@localhost/upload")
-        bob = await login(server, "bob@localhost/upload")
-        data = os.urandom(4096) + "é€ done".encode("utf-8")
-        putURL, getURL = await requestSlot(alice, "report é.bin", len(data),
-                                           "application/octet-stream")
-        status = await loop.run_in_executor(None, _put, putURL, data, "application/octet-stream")
-        assert status == 201
-        oobMessage(alice, "bob@localhost", getURL, "report", "here it is").send()
-        message = await bob.nextMessage(lambda m: m["body"] == "here it is")
-        assert message["oob"]["url"] == getURL
-        downloaded = await loop.run_in_executor(None, _get, message["oob"]["url"])
-        assert downloaded == data
-        await alice.close()
-        await bob.close()
-    run(body())
+    run(uploadAndShare(server))
+
+
+UPLOAD_IN_PROCESS = "[component:upload.localhost]\nplugin = upload\n"
+UPLOAD_OUT_OF_PROCESS = ("[component:upload.localhost]\nplugin = upload\nexternal = yes\n"
+                         "secret = upload-secret\nhttp_listen = tcp:{port}:interface=127.0.0.1\n")
+
+
+def test_uploadOutOfProcess(tmp_path):
+    """The same upload scenario with the upload component in its own process: a config change only."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = ServerProcess(tmp_path)
+    with open(proc.configPath) as f:
+        text = f.read()
+    assert UPLOAD_IN_PROCESS in text
+    with open(proc.configPath, "w") as f:
+        f.write(text.replace(UPLOAD_IN_PROCESS, UPLOAD_OUT_OF_PROCESS.format(port=port)))
+    try:
+        proc.start()
+        proc.adduser("alice", "alicepw")
+        proc.adduser("bob", "bobpw")
+        proc.startComponent("upload.localhost")
+        run(uploadAndShare(proc))
+    finally:
+        proc.stop()
