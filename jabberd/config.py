@@ -11,7 +11,7 @@ import configparser
 import os
 from dataclasses import dataclass, field
 
-__all__ = ["ConfigError", "Config", "ServerConfig", "C2SConfig",
+__all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
            "ComponentConfig", "HTTPConfig", "load", "parse"]
 
 
@@ -130,12 +130,25 @@ _TRUE = {"1", "yes", "true", "on"}
 _FALSE = {"0", "no", "false", "off", ""}
 
 
-class _Section:
-    """Typed access to one section, with errors naming section and key."""
+class Section:
+    """
+    Typed access to one section, with errors naming section and key.
+    Components read their own keys with it (L{Section.ofComponent}).
+    """
 
-    def __init__(self, parser, name):
+    def __init__(self, name, values):
         self.name = name
-        self.values = dict(parser[name]) if parser.has_section(name) else {}
+        self.values = values
+
+    @classmethod
+    def ofParser(cls, parser, name):
+        """The section C{name} of a parsed file (empty when absent)."""
+        return cls(name, dict(parser[name]) if parser.has_section(name) else {})
+
+    @classmethod
+    def ofComponent(cls, componentConfig):
+        """The component's own keys, C{componentConfig.options}."""
+        return cls("component:" + componentConfig.domain, componentConfig.options)
 
     def str(self, key, default):
         return self.values.get(key, default).strip()
@@ -183,7 +196,7 @@ def parse(text, path="<string>", overrides=None):
         parser[section][key] = value
     base = os.path.dirname(os.path.abspath(path)) if path != "<string>" else os.getcwd()
 
-    s = _Section(parser, "server")
+    s = Section.ofParser(parser, "server")
     domains = [d.lower() for d in s.list("domains", ["localhost"])]
     if not domains:
         raise ConfigError("[server] domains: at least one domain is required")
@@ -201,7 +214,7 @@ def parse(text, path="<string>", overrides=None):
         logTraffic=s.bool("log_traffic", False),
     )
 
-    c = _Section(parser, "c2s")
+    c = Section.ofParser(parser, "c2s")
     mechanisms = [m.upper() for m in c.list("mechanisms", C2SConfig().mechanisms)]
     known = {"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}
     for m in mechanisms:
@@ -222,7 +235,7 @@ def parse(text, path="<string>", overrides=None):
         if not name.startswith("component:"):
             continue
         domain = name.split(":", 1)[1].strip().lower()
-        sec = _Section(parser, name)
+        sec = Section.ofParser(parser, name)
         comp = ComponentConfig(
             domain=domain,
             secret=sec.str("secret", ""),
@@ -245,10 +258,10 @@ def parse(text, path="<string>", overrides=None):
         path=path,
         server=server,
         c2s=c2s,
-        componentListen=_Section(parser, "components").str("listen", "tcp:5347:interface=127.0.0.1"),
+        componentListen=Section.ofParser(parser, "components").str("listen", "tcp:5347:interface=127.0.0.1"),
         components=components,
         sections={n: dict(parser[n]) for n in parser.sections()},
-        http=_httpConfig(_Section(parser, "http")),
+        http=_httpConfig(Section.ofParser(parser, "http")),
     )
 
 

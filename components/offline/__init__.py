@@ -19,7 +19,7 @@ offline.localhost}; it opens the server's database itself (C{usesStorage}).
 """
 
 from jabberd.component.info import ServiceInfoHandler
-from jabberd.config import ConfigError
+from jabberd.config import Section
 from jabberd.delegated import DelegationReceiver
 from jabberd.host import Host
 from components.offline.flexible import FlexibleHandler
@@ -45,8 +45,4 @@ def makeHost(config, componentConfig, storage):
 
 
 def _quota(componentConfig):
-    raw = componentConfig.options.get("quota", str(DEFAULT_QUOTA)).strip()
-    if not raw.isdigit():
-        raise ConfigError(f"[component:{componentConfig.domain}] quota: expected a whole "
-                          f"number of messages, got {raw!r}")
-    return int(raw)
+    return Section.ofComponent(componentConfig).int("quota", DEFAULT_QUOTA)

@@ -11,13 +11,11 @@ decision the configuration states.
 import ipaddress
 from dataclasses import dataclass, field
 
-from jabberd.config import ConfigError
+from jabberd.config import ConfigError, Section
 
 __all__ = ["RegisterOptions", "DEFAULT_INSTRUCTIONS"]
 
 DEFAULT_INSTRUCTIONS = "Choose a username and password to register with this server."
-_TRUE = {"1", "yes", "true", "on"}
-_FALSE = {"0", "no", "false", "off", ""}
 
 
 @dataclass
@@ -43,44 +41,21 @@ class RegisterOptions:
     @classmethod
     def fromConfig(cls, componentConfig):
         """Read the options of C{componentConfig} (a L{ComponentConfig})."""
-        section = f"[component:{componentConfig.domain}]"
-        values = componentConfig.options
+        section = Section.ofComponent(componentConfig)
         default = cls()
-        exempt = values.get("exempt")
         try:
-            networks = default.exempt if exempt is None else _networks(
-                exempt.replace(",", " ").split())
+            networks = _networks(section.list("exempt", ["127.0.0.0/8", "::1"]))
         except ValueError as e:
-            raise ConfigError(f"{section} exempt: {e}")
+            raise ConfigError(f"[{section.name}] exempt: {e}")
         return cls(
-            open=_bool(section, "open", values.get("open"), default.open),
-            maxPerIP=_count(section, "max_per_ip", values.get("max_per_ip"), default.maxPerIP),
-            window=_count(section, "window", values.get("window"), default.window),
+            open=section.bool("open", default.open),
+            maxPerIP=section.int("max_per_ip", default.maxPerIP),
+            window=section.int("window", default.window),
             exempt=networks,
-            instructions=values.get("instructions", default.instructions).strip(),
-            name=values.get("name", default.name).strip(),
+            instructions=section.str("instructions", default.instructions),
+            name=section.str("name", default.name),
         )
 
 
 def _networks(texts):
     return [ipaddress.ip_network(text, strict=False) for text in texts]
-
-
-def _bool(section, key, raw, default):
-    if raw is None:
-        return default
-    lowered = raw.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ConfigError(f"{section} {key}: expected yes or no, got {raw!r}")
-
-
-def _count(section, key, raw, default):
-    if raw is None:
-        return default
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit()):
-        raise ConfigError(f"{section} {key}: expected a whole number, got {raw!r}")
-    return int(text)
