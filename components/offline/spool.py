@@ -38,6 +38,20 @@ class OfflineSpool:
         self.storage = storage
         self.quota = quota
         self._tails = {}
+        # Who may have messages: most logins find none, and knowing that
+        # saves a database read per login.  None until the start-up read
+        # is in; names stored meanwhile wait in _storedEarly.
+        self.holders = None
+        self._storedEarly = set()
+        self.storage.offlineUsers().addCallbacks(self._holdersLoaded, self._holdersFailed)
+
+    def _holdersLoaded(self, names):
+        self.holders = set(names) | self._storedEarly
+        self._storedEarly = None
+
+    def _holdersFailed(self, failure):
+        # Without the index every delivery reads the database, as before.
+        self._storedEarly = None
 
     def exclusive(self, username, function, *args):
         """
@@ -73,7 +87,12 @@ class OfflineSpool:
     async def _store(self, username, xml, stamp):
         if self.quota and await self.storage.countOffline(username) >= self.quota:
             raise QuotaExceeded(username)
-        return await self.storage.storeOffline(username, xml, stamp)
+        stored = await self.storage.storeOffline(username, xml, stamp)
+        if self.holders is not None:
+            self.holders.add(username)
+        elif self._storedEarly is not None:
+            self._storedEarly.add(username)
+        return stored
 
     def count(self, username):
         """The number of messages kept for C{username}."""
@@ -105,11 +124,14 @@ class OfflineSpool:
         return self.exclusive(username, self._drain, username, send)
 
     async def _drain(self, username, send):
+        if self.holders is not None and username not in self.holders:
+            return 0  # the usual login: no read, no write
         messages = await self.storage.getOffline(username)
-        if not messages:
-            return 0  # the usual login: no write, no fsync
         for message in messages:
             send(message)
-        await self.storage.removeOffline(username, [m.id for m in messages])
+        if messages:
+            await self.storage.removeOffline(username, [m.id for m in messages])
+        if self.holders is not None:
+            self.holders.discard(username)
         return len(messages)
 

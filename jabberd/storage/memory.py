@@ -126,6 +126,10 @@ class MemoryStorage:
             OfflineMessage(msgId, xml, stamp if stamp is not None else time.time()))
         return _d(msgId)
 
+    def offlineUsers(self):
+        """The usernames that have offline messages stored."""
+        return _d({name for name, messages in self.offline.items() if messages})
+
     def countOffline(self, username):
         return _d(len(self.offline.get(username, [])))
 

@@ -360,6 +360,13 @@ class SQLStorage:
             return result.inserted_primary_key[0]
         return self._write(work)
 
+    def offlineUsers(self):
+        """The usernames that have offline messages stored."""
+        def work(connection):
+            return {row.username for row in connection.execute(
+                select(offlineMessages.c.username).distinct())}
+        return self._read(work)
+
     def countOffline(self, username):
         def work(connection):
             return connection.execute(select(func.count()).select_from(offlineMessages).where(

@@ -271,6 +271,16 @@ class StorageTestsMixin:
         self.assertEqual((yield self.storage.countOffline("carol")), 0)
 
     @defer.inlineCallbacks
+    def test_offlineUsers(self):
+        """offlineUsers names exactly the users who have messages stored."""
+        self.assertEqual((yield self.storage.offlineUsers()), set())
+        yield self.storage.storeOffline("alice", MESSAGE)
+        yield self.storage.storeOffline("alice", MESSAGE)
+        bobId = yield self.storage.storeOffline("bob", MESSAGE)
+        yield self.storage.removeOffline("bob", [bobId])
+        self.assertEqual((yield self.storage.offlineUsers()), {"alice"})
+
+    @defer.inlineCallbacks
     def test_removeOffline(self):
         """removeOffline removes the given ids of that user only."""
         s = self.storage

@@ -1,6 +1,7 @@
 """Tests for L{components.offline.spool}: quota, draining, per-account ordering."""
 
 import pytest
+from twisted.internet import defer
 
 from components.offline.spool import DEFAULT_QUOTA, OfflineSpool, QuotaExceeded
 from jabberd.storage.memory import MemoryStorage
@@ -90,3 +91,45 @@ def test_purgeForgetsAll():
     result(spool.store("carol", "<b/>"))
     result(spool.purge("bob"))
     assert result(spool.count("bob")) == 0 and result(spool.count("carol")) == 1
+
+
+class CountingStorage(MemoryStorage):
+    """Counts getOffline reads."""
+
+    reads = 0
+
+    def getOffline(self, username):
+        self.reads += 1
+        return MemoryStorage.getOffline(self, username)
+
+
+def test_drainWithoutMessagesReadsNothing():
+    """A user with no stored messages (the usual login) costs no storage read."""
+    storage = CountingStorage()
+    spool = OfflineSpool(storage)
+    assert result(spool.drain("bob", lambda m: None)) == 0
+    assert storage.reads == 0
+
+
+def test_indexSeesMessagesStoredBeforeStart():
+    """Messages already in storage when the spool starts are delivered."""
+    storage = CountingStorage()
+    result(storage.storeOffline("bob", "<a/>"))
+    spool = OfflineSpool(storage)
+    seen = []
+    assert result(spool.drain("bob", lambda m: seen.append(m.xml))) == 1
+    assert seen == ["<a/>"]
+    assert result(spool.drain("bob", lambda m: None)) == 0
+    assert storage.reads == 1
+
+
+def test_storeWhileIndexLoadsIsKept():
+    """A message stored before the start-up index read finishes is not forgotten."""
+    storage = MemoryStorage()
+    pending = []
+    storage.offlineUsers = lambda: pending.append(defer.Deferred()) or pending[-1]
+    spool = OfflineSpool(storage)
+    result(spool.store("bob", "<a/>"))
+    pending[0].callback(set())
+    seen = []
+    assert result(spool.drain("bob", lambda m: seen.append(m.xml))) == 1

@@ -1,0 +1,114 @@
+"""Tests for L{jabberd.storage.rostercache}: online users' rosters served from memory."""
+
+from twisted.internet import defer
+
+from jabberd.storage import RosterItem
+from jabberd.storage.memory import MemoryStorage
+from jabberd.storage.rostercache import RosterCache
+
+
+class CountingStorage(MemoryStorage):
+    """Counts roster reads; can hold them back to imitate a busy thread pool."""
+
+    def __init__(self):
+        MemoryStorage.__init__(self)
+        self.reads = 0
+        self.held = None
+
+    def getRoster(self, username):
+        self.reads += 1
+        d = MemoryStorage.getRoster(self, username)
+        if self.held is not None:
+            later = defer.Deferred()
+            self.held.append((later, d.result))
+            return later
+        return d
+
+
+def value(d):
+    results = []
+    d.addBoth(results.append)
+    assert results, "Deferred has not fired"
+    return results[0]
+
+
+def makeCache():
+    storage = CountingStorage()
+    value(storage.setRosterItem("alice", RosterItem("bob@localhost", subscription="both")))
+    return storage, RosterCache(storage)
+
+
+def test_pinnedRosterReadOnce():
+    """A pinned user's roster and items are read from storage once."""
+    storage, cache = makeCache()
+    cache.pin("alice")
+    assert [i.jid for i in value(cache.getRoster("alice"))] == ["bob@localhost"]
+    assert value(cache.getRosterItem("alice", "bob@localhost")).subscription == "both"
+    assert value(cache.getRosterItem("alice", "nobody@localhost")) is None
+    assert storage.reads == 1
+
+
+def test_unpinnedPassesThrough():
+    """Users without a session are read from storage every time."""
+    storage, cache = makeCache()
+    value(cache.getRoster("alice"))
+    value(cache.getRoster("alice"))
+    assert storage.reads == 2
+
+
+def test_writesReachTheCopy():
+    """Setting and removing items updates the cached roster and the storage."""
+    storage, cache = makeCache()
+    cache.pin("alice")
+    value(cache.getRoster("alice"))
+    value(cache.setRosterItem("alice", RosterItem("carol@localhost", name="C")))
+    value(cache.removeRosterItem("alice", "bob@localhost"))
+    assert [i.jid for i in value(cache.getRoster("alice"))] == ["carol@localhost"]
+    assert [i.jid for i in value(storage.getRoster("alice"))] == ["carol@localhost"]
+    assert storage.reads == 2
+
+
+def test_itemsAreCopies():
+    """Changing a returned item changes neither the cache nor storage."""
+    _, cache = makeCache()
+    cache.pin("alice")
+    item = value(cache.getRosterItem("alice", "bob@localhost"))
+    item.subscription = "none"
+    item.groups.append("X")
+    again = value(cache.getRosterItem("alice", "bob@localhost"))
+    assert again.subscription == "both" and again.groups == []
+
+
+def test_readRacingAWriteIsNotCached():
+    """A read under way when a write starts is answered but not kept."""
+    storage, cache = makeCache()
+    cache.pin("alice")
+    storage.held = []
+    pending = cache.getRoster("alice")
+    value(cache.setRosterItem("alice", RosterItem("carol@localhost")))
+    later, stale = storage.held.pop()
+    later.callback(stale)
+    assert [i.jid for i in value(pending)] == ["bob@localhost"]
+    storage.held = None
+    assert {i.jid for i in value(cache.getRoster("alice"))} == {"bob@localhost", "carol@localhost"}
+
+
+def test_lastUnpinForgets():
+    """The roster is dropped when the user's last session ends."""
+    storage, cache = makeCache()
+    cache.pin("alice")
+    cache.pin("alice")
+    value(cache.getRoster("alice"))
+    cache.unpin("alice")
+    value(cache.getRoster("alice"))
+    assert storage.reads == 1
+    cache.unpin("alice")
+    value(cache.getRoster("alice"))
+    assert storage.reads == 2
+
+
+def test_otherCallsPassThrough():
+    """Everything but rosters is the wrapped storage's."""
+    storage, cache = makeCache()
+    value(cache.createUser("dave", {}))
+    assert value(storage.userExists("dave"))
