@@ -80,10 +80,7 @@ class MessageHandler(Handler):
         template = reflect(stanza, occupant.occupantJid)
         if _child(stanza, "body") is not None:
             room.history.add(template)
-        stamped = stanzas.stamped
-        send = self.service.send
-        for other in list(room.occupants.values()):
-            send(stamped(template, other.jid))
+        stanzas.fanout(self.service.send, template, [o.jid for o in room.occupants.values()])
 
     def changeSubject(self, stanza, room, occupant):
         """Section 8.1: moderators, or participants if the room allows it."""

@@ -34,13 +34,53 @@ Element = domish.Element
 _ERROR_TYPES = {"service-unavailable": "wait"}
 
 
+class FanOutCopy(Element):
+    """
+    One recipient's copy of a fan-out template: its own attributes, the
+    template's children.  The children are serialised once per stream
+    context (default namespace, prefixes) for all copies and kept in the
+    template's C{_childXml}; a copy then costs only its start tag.  A copy
+    whose children differ from the template's (a history message given a
+    delay stamp) is serialised in full.
+    """
+
+    def toXml(self, prefixes=None, closeElement=1, defaultUri="", prefixesInScope=None):
+        cache = self.__dict__.get("_childXml")
+        if cache is None or not closeElement or any(
+                not isinstance(key, str) for key in self.attributes):
+            return Element.toXml(self, prefixes, closeElement, defaultUri, prefixesInScope)
+        key = (defaultUri, tuple(prefixes.items()) if prefixes else (),
+               tuple(prefixesInScope) if prefixesInScope else ())
+        parts = cache.get(key)
+        if parts is None:
+            parts = cache[key] = self._split(prefixes, defaultUri, prefixesInScope)
+        children = parts[0] if parts else None
+        if not parts or len(children) != len(self.children) or any(
+                a is not b for a, b in zip(children, self.children)):
+            return Element.toXml(self, prefixes, closeElement, defaultUri, prefixesInScope)
+        _, head, rest = parts
+        attributes = "".join(" %s='%s'" % (name, domish.escapeToXml(value, 1))
+                             for name, value in self.attributes.items())
+        return head + attributes + rest
+
+    def _split(self, prefixes, defaultUri, prefixesInScope):
+        """(children, start tag without attributes, '>' + children + end tag), or False."""
+        bare = Element((self.uri, self.name), self.defaultUri)
+        bare.children = self.children
+        whole = Element.toXml(bare, prefixes, 1, defaultUri, prefixesInScope)
+        end = whole.find(">")
+        if end < 1 or whole[end - 1] == "/":
+            return False  # no children: nothing to share
+        return list(self.children), whole[:end], whole[end:]
+
+
 def stamped(template, to):
     """
     A copy of C{template} addressed to C{to}: its own attributes, the
     same child objects.  Per recipient this is all fan-out costs; the
     children are never mutated after the template is built.
     """
-    copy = Element.__new__(Element)
+    copy = FanOutCopy.__new__(FanOutCopy)
     copy.__dict__.update(template.__dict__)
     attributes = template.attributes.copy()
     attributes["to"] = to
@@ -51,6 +91,7 @@ def stamped(template, to):
 
 def fanout(send, template, recipients):
     """Send a copy of C{template} to each real JID in C{recipients}."""
+    template._childXml = {}
     for jid in recipients:
         send(stamped(template, jid))
 
