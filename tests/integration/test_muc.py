@@ -5,6 +5,7 @@ jabber:iq:conference / jabber:iq:browse stanzas as old clients send them.
 """
 
 import asyncio
+from xml.etree import ElementTree
 
 import pytest
 from slixmpp.exceptions import IqError, PresenceError
@@ -145,8 +146,19 @@ def test_groupchat10AndConferenceAndBrowse(server):
         assert room in str(service)
         conference = await carol.make_iq_get("jabber:iq:conference", ito=room).send(timeout=10)
         assert conference["type"] == "result"
-        await alice.close()
-        await carol.close()
+
+        # jabber:iq:conference join (the jabberd 1.4 way): presence to the
+        # bare room, then a set with the nick; the others see the newcomer.
+        erin = await login(server, "erin", "old")
+        erin.send_presence(pto=room)
+        join = erin.make_iq_set(ito=room)
+        join.xml.append(ElementTree.fromstring(
+            "<query xmlns='jabber:iq:conference'><nick>Oldtimer</nick></query>"))
+        answer = await join.send(timeout=10)
+        assert room + "/Oldtimer" in str(answer)
+        await alice.nextPresence(lambda p: p["from"] == room + "/Oldtimer")
+        for client in (alice, carol, erin):
+            await client.close()
     run(body())
 
 
