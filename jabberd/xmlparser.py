@@ -11,11 +11,19 @@ bound: the bytes read since the last complete first-level element are
 counted and a stanza over the limit ends the stream with
 C{policy-violation} before the parser buffers more.
 
+An expat parser holds about 12 KB once it has parsed a few stanzas.  A
+stream that rests between first-level elements can drop it
+(L{HardenedElementStream.hibernate}); the next input gets a fresh parser
+that is first fed the stream's own header (the root start tag, byte for
+byte), so prefixes, namespaces and the closing tag resolve as before.
+
 L{HardenedXmlStream} is Twisted's jabber C{XmlStream} with that parser, a
 C{closeWithError} that follows section 4.9.1 (header first if none was
 sent, then the error, then the closing tag) and optional traffic logging.
 The client (c2s) and component listeners both build on it.
 """
+
+import re
 
 import pyexpat
 
@@ -41,6 +49,14 @@ def _ignore(*args):
     """Swallow events of a parser that a stream restart made obsolete."""
 
 
+# A start tag expat has accepted: '>' may only appear inside quoted values.
+_START_TAG = re.compile(rb"<[^'\">]*(?:(?:'[^']*'|\"[^\"]*\")[^'\">]*)*>")
+
+_REFUSED = ("StartDoctypeDeclHandler", "EntityDeclHandler", "UnparsedEntityDeclHandler",
+            "NotationDeclHandler", "ElementDeclHandler", "AttlistDeclHandler",
+            "ExternalEntityRefHandler", "ProcessingInstructionHandler", "CommentHandler")
+
+
 class HardenedElementStream(domish.ExpatElementStream):
     """
     Twisted's expat element stream, refusing what XMPP forbids and bounding
@@ -54,26 +70,30 @@ class HardenedElementStream(domish.ExpatElementStream):
     @ivar chunkSize: input is fed to expat in slices of at most this many
         bytes, so an oversized stanza is caught before expat holds much
         more than the limit.
+    @ivar header: the root start tag as received, once it was parsed and
+        while the root is open; None otherwise.
+    @ivar parser: the expat parser, or None while hibernating.
     """
 
     chunkSize = 16384
 
     def __init__(self, maxStanzaSize=DEFAULT_MAX_STANZA_SIZE):
         domish.ExpatElementStream.__init__(self)
+        # Every attribute is set here: CPython then keeps one key table for
+        # all instances, each holding only its values.
         self.maxStanzaSize = maxStanzaSize
         self.fed = 0
         self.mark = 0
-        parser = self.parser
+        self.parsing = False
+        self.header = None
+        self._prolog = []
+        self._restrict(self.parser)
+
+    def _restrict(self, parser):
         parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
-        parser.StartDoctypeDeclHandler = self._refuse
-        parser.EntityDeclHandler = self._refuse
-        parser.UnparsedEntityDeclHandler = self._refuse
-        parser.NotationDeclHandler = self._refuse
-        parser.ElementDeclHandler = self._refuse
-        parser.AttlistDeclHandler = self._refuse
-        parser.ExternalEntityRefHandler = self._refuse
-        parser.ProcessingInstructionHandler = self._refuse
-        parser.CommentHandler = self._refuse
+        refuse = self._refuse
+        for name in _REFUSED:
+            setattr(parser, name, refuse)
 
     def _refuse(self, *args):
         raise RestrictedXML("DTDs, entities, comments and processing instructions are not allowed")
@@ -94,22 +114,83 @@ class HardenedElementStream(domish.ExpatElementStream):
             self._feed(piece, len(piece))
 
     def _feed(self, data, size):
+        parser = self.parser
+        if parser is None:
+            if self.ElementEvent is _ignore:
+                return  # abandoned: the rest of the input is the new parser's
+            parser = self._wake()
+        if self._prolog is not None:
+            self._prolog.append(data)  # until the header is parsed, see _keepHeader
         self.fed += size
+        self.parsing = True
         try:
-            self.parser.Parse(data)
+            parser.Parse(data)
         except self.error as e:
             raise domish.ParserError(str(e))
+        finally:
+            self.parsing = False
+            if self.ElementEvent is _ignore:
+                self.parser = None  # abandoned during this parse: see abandon
         if self.fed - self.mark > self.maxStanzaSize:
             raise StanzaTooLarge("stanza larger than %d bytes" % (self.maxStanzaSize,))
+
+    def abandon(self):
+        """
+        Ignore further events and free the expat parser, now or, when
+        inside C{Parse}, as soon as it returns (its handlers refer to this
+        object: without this only the cyclic garbage collector frees it).
+        """
+        self.DocumentStartEvent = self.ElementEvent = self.DocumentEndEvent = _ignore
+        if not self.parsing:
+            self.parser = None
+
+    def hibernate(self):
+        """
+        Drop the expat parser if the stream rests between first-level
+        elements and expat holds no unparsed input (after C{Parse}, its
+        C{CurrentByteIndex} is where it stopped); return whether it did.
+        """
+        parser = self.parser
+        if (parser is None or self.header is None or self.currElem is not None
+                or parser.CurrentByteIndex != self.fed):
+            return False
+        self.parser = None
+        return True
+
+    def _wake(self):
+        """A fresh parser inside the root again: the header is fed to it without events."""
+        parser = pyexpat.ParserCreate("UTF-8", " ")
+        self._restrict(parser)
+        parser.Parse(self.header)
+        parser.StartElementHandler = self._onStartElement
+        parser.EndElementHandler = self._onEndElement
+        parser.CharacterDataHandler = self._onCdata
+        parser.StartNamespaceDeclHandler = self._onStartNamespace
+        parser.EndNamespaceDeclHandler = self._onEndNamespace
+        self.parser = parser
+        self.fed = self.mark = len(self.header)
+        return parser
+
+    def _keepHeader(self, start):
+        """Keep the root start tag, which expat has just accepted, as it was received."""
+        data = b"".join(self._prolog)
+        self._prolog = None
+        tag = _START_TAG.match(data, start)
+        if tag is not None:  # else (never seen) the stream just never hibernates
+            self.header = tag.group()
 
     def _onStartElement(self, name, attrs):
         if self.currElem is None:
             # The header or a first-level element starts: measure from here.
             self.mark = self.parser.CurrentByteIndex
+            if not self.documentStarted:
+                self._keepHeader(self.mark)
         domish.ExpatElementStream._onStartElement(self, name, attrs)
 
     def _onEndElement(self, name):
-        if self.currElem is not None and self.currElem.parent is None:
+        if self.currElem is None:
+            self.header = None  # the root closed: nothing may be resumed
+        elif self.currElem.parent is None:
             end = self.parser.CurrentByteIndex
             if end - self.mark > self.maxStanzaSize:
                 raise StanzaTooLarge("stanza larger than %d bytes" % (self.maxStanzaSize,))
@@ -169,9 +250,18 @@ class HardenedXmlStream(xmlstream.XmlStream):
         while handling an element); its further events are ignored.
         """
         old = self.stream
-        if old is not None:
-            old.DocumentStartEvent = old.ElementEvent = old.DocumentEndEvent = _ignore
+        if isinstance(old, HardenedElementStream):
+            old.abandon()
         xmlstream.XmlStream.reset(self)
+
+    def hibernate(self):
+        """
+        Free the parser's memory while the peer is quiet between stanzas
+        (L{HardenedElementStream.hibernate}); return whether it was freed.
+        """
+        parser = self.stream
+        return (isinstance(parser, HardenedElementStream) and not self.closing
+                and parser.hibernate())
 
     def dataReceived(self, data):
         parser = self.stream
@@ -227,4 +317,6 @@ class HardenedXmlStream(xmlstream.XmlStream):
 
     def connectionLost(self, reason):
         self.closing = True
+        if isinstance(self.stream, HardenedElementStream):
+            self.stream.abandon()
         xmlstream.XmlStream.connectionLost(self, reason)

@@ -152,3 +152,107 @@ def test_peerClosingTagClosesStream():
 def test_elementStreamIsExpatBased():
     """The hardened parser is a Twisted expat element stream."""
     assert issubclass(HardenedElementStream, domish.ExpatElementStream)
+
+
+# Parser hibernation: a resting stream drops its expat parser.
+
+PREFIXED = (b"<?xml version='1.0'?><s:stream xmlns:s='http://etherx.jabber.org/streams' "
+            b"xmlns='jabber:component:accept' xmlns:x='urn:example:x' to='a>b'>")
+
+
+def test_hibernateBetweenStanzasKeepsNamespaces():
+    """After hibernating, a new parser resolves the header's default namespace and prefixes."""
+    stream, transport = connect()
+    stream.dataReceived(PREFIXED + b"<message/> \n")
+    assert stream.hibernate() and stream.stream.parser is None
+    stream.dataReceived(b"<x:query><x:item/></x:query><s:features/>")
+    query, features = stream.received[1:]
+    assert (query.uri, query.defaultUri) == ("urn:example:x", "jabber:component:accept")
+    assert query.firstChildElement().uri == "urn:example:x"
+    assert (features.uri, features.name) == ("http://etherx.jabber.org/streams", "features")
+    assert not transport.disconnecting
+
+
+def test_hibernateKeepsTheHeaderAsReceived():
+    """The kept header is the root start tag byte for byte, without the XML declaration."""
+    stream, _ = connect()
+    stream.dataReceived(PREFIXED[:50])
+    stream.dataReceived(PREFIXED[50:] + b"<message/>")
+    assert stream.stream.header == PREFIXED[len(b"<?xml version='1.0'?>"):]
+
+
+def test_noHibernationInsideAStanza():
+    """A stanza in progress, or an unparsed partial tag, keeps the parser."""
+    stream, _ = connect()
+    stream.dataReceived(HEADER + b"<message><body>half")
+    assert not stream.hibernate()
+    stream.dataReceived(b"</body></message><pres")
+    assert not stream.hibernate()
+    stream.dataReceived(b"ence/>")
+    assert stream.hibernate()
+    assert [e.name for e in stream.received] == ["message", "presence"]
+
+
+def test_noHibernationBeforeTheHeaderOrAfterTheEnd():
+    """Without an open root (no header yet, or the peer closed it) the parser is kept."""
+    stream, _ = connect()
+    assert not stream.hibernate()
+    stream.dataReceived(HEADER)
+    assert stream.hibernate()
+    stream.dataReceived(b"</stream:stream>")
+    assert stream.closing and not stream.hibernate()
+
+
+def test_closingTagAfterHibernation():
+    """The peer's closing tag after a hibernation matches the replayed header."""
+    stream, transport = connect()
+    stream.dataReceived(HEADER)
+    stream.sendHeader()
+    assert stream.hibernate()
+    stream.dataReceived(b"</stream:stream>")
+    assert transport.value().endswith(b"</stream:stream>")
+    assert b"stream:error" not in transport.value()
+
+
+def test_rulesHoldAfterHibernation():
+    """A woken parser still refuses restricted XML and bad XML, and bounds stanzas."""
+    for data, condition in ((b"<!-- hi -->", b"restricted-xml"),
+                            (b"<message></presence>", b"not-well-formed"),
+                            (b"<message>" + b"x" * 2000 + b"</message>", b"policy-violation")):
+        stream, transport = connect(maxStanzaSize=1024)
+        stream.dataReceived(HEADER + b"<presence/>")
+        assert stream.hibernate()
+        stream.dataReceived(data)
+        assert condition in transport.value()
+        assert transport.disconnecting
+
+
+def test_hibernateRepeatedly():
+    """Stanzas keep flowing across any number of hibernations."""
+    stream, _ = connect(maxStanzaSize=256)
+    stream.dataReceived(HEADER)
+    for i in range(5):
+        assert stream.hibernate()
+        stream.dataReceived(b"<message><body>" + b"y" * 100 + b"</body></message>")
+    assert len(stream.received) == 5
+
+
+def test_restartFreesTheOldParser():
+    """A parser abandoned by a restart inside its own parse is dropped once that parse returns."""
+    stream, _ = connect()
+    stream.dataReceived(HEADER)
+    old = stream.stream
+    stream.addOnetimeObserver("/restart", lambda _: stream.reset())
+    stream.dataReceived(b"<restart/><message/>")
+    assert old.parser is None and stream.stream is not old
+    stream.dataReceived(HEADER + b"<presence/>")
+    assert [e.name for e in stream.received] == ["restart", "presence"]
+
+
+def test_hibernateLeavesOtherParsersAlone():
+    """A framing with its own parser (WebSocket) or none (BOSH) has nothing to hibernate."""
+    stream, _ = connect()
+    stream.stream = object()
+    assert not stream.hibernate()
+    stream.stream = None
+    assert not stream.hibernate()

@@ -6,6 +6,10 @@ Whitespace keepalives and the idle timeout of a stream (RFC 6120 section
 Each direction keeps only a timestamp per read or write; one timer per
 direction wakes up when the deadline could have passed and re-arms itself
 for the remainder otherwise, so busy streams cost no timer churn.
+
+A third, optional timer tells the stream when its input has rested for a
+while (C{onRest}, e.g. to free its parser); it is armed by input and not
+re-armed after it fired, so a resting stream holds no timer for it.
 """
 
 __all__ = ["Liveness"]
@@ -18,16 +22,25 @@ class Liveness:
     @ivar idleTimeout: seconds without input before C{onIdle} (0: never).
     @ivar keepaliveInterval: seconds without output before C{onQuiet} (0:
         never).
+    @ivar restAfter: seconds without input before C{onRest}, counted from
+        the last input (0: never).
     """
 
-    def __init__(self, clock, idleTimeout, keepaliveInterval, onIdle, onQuiet):
+    # One per connection: no instance dict.
+    __slots__ = ("clock", "idleTimeout", "keepaliveInterval", "restAfter", "onIdle", "onQuiet",
+                 "onRest", "lastInput", "lastOutput", "_idleCall", "_quietCall", "_restCall")
+
+    def __init__(self, clock, idleTimeout, keepaliveInterval, onIdle, onQuiet,
+                 restAfter=0, onRest=None):
         self.clock = clock
         self.idleTimeout = idleTimeout
         self.keepaliveInterval = keepaliveInterval
+        self.restAfter = restAfter
         self.onIdle = onIdle
         self.onQuiet = onQuiet
+        self.onRest = onRest
         self.lastInput = self.lastOutput = clock.seconds()
-        self._idleCall = self._quietCall = None
+        self._idleCall = self._quietCall = self._restCall = None
 
     def start(self):
         """Arm the timers that are configured."""
@@ -38,14 +51,17 @@ class Liveness:
 
     def stop(self):
         """Cancel the timers (the stream is gone)."""
-        for call in (self._idleCall, self._quietCall):
+        for call in (self._idleCall, self._quietCall, self._restCall):
             if call is not None and call.active():
                 call.cancel()
-        self._idleCall = self._quietCall = None
+        self._idleCall = self._quietCall = self._restCall = None
+        self.restAfter = 0
 
     def noteInput(self):
         """Something was read from the peer."""
         self.lastInput = self.clock.seconds()
+        if self._restCall is None and self.restAfter:
+            self._restCall = self.clock.callLater(self.restAfter, self._checkRest)
 
     def noteOutput(self):
         """Something was written to the peer."""
@@ -65,3 +81,11 @@ class Liveness:
             self.onQuiet()
             quiet = 0
         self._quietCall = self.clock.callLater(self.keepaliveInterval - quiet, self._checkQuiet)
+
+    def _checkRest(self):
+        rested = self.clock.seconds() - self.lastInput
+        if rested >= self.restAfter:
+            self._restCall = None
+            self.onRest()
+        else:
+            self._restCall = self.clock.callLater(self.restAfter - rested, self._checkRest)

@@ -23,6 +23,10 @@ class Session:
         (section 4.6); they get unavailable presence when it ends.
     """
 
+    # One per connection: no instance dict.
+    __slots__ = ("stream", "jid", "full", "bare", "username", "resource", "presence", "priority",
+                 "interested", "directed", "active")
+
     def __init__(self, stream, jid):
         self.stream = stream
         self.jid = jid

@@ -50,3 +50,32 @@ def test_stopCancels():
     liveness.stop()
     clock.advance(100)
     assert events == [] and clock.getDelayedCalls() == []
+
+
+def test_restAfterQuietInput():
+    """onRest fires once restAfter seconds passed since the last input, and not again by itself."""
+    clock = task.Clock()
+    events = []
+    liveness = Liveness(clock, 0, 0, None, None, 2, lambda: events.append("rest"))
+    liveness.start()
+    assert clock.getDelayedCalls() == []
+    liveness.noteInput()
+    clock.advance(1.5)
+    liveness.noteInput()
+    clock.advance(1.5)
+    assert events == []
+    clock.advance(0.5)
+    assert events == ["rest"] and clock.getDelayedCalls() == []
+    liveness.noteInput()
+    clock.advance(2)
+    assert events == ["rest", "rest"]
+
+
+def test_stopCancelsRest():
+    """stop cancels the rest timer and later input arms none."""
+    clock = task.Clock()
+    liveness = Liveness(clock, 0, 0, None, None, 2, lambda: None)
+    liveness.noteInput()
+    liveness.stop()
+    liveness.noteInput()
+    assert clock.getDelayedCalls() == []

@@ -326,3 +326,28 @@ def test_nothingHandledAfterClose():
     client = login(server)
     client.send("<foo xmlns='urn:example'/><message to='bob@example.org'/>")
     assert server.routed == []
+
+
+def test_negotiatorsDroppedAfterBinding():
+    """Binding frees the negotiators; a second bind and a late <auth/> are still refused."""
+    server = Server()
+    server.addUser("alice", "pw")
+    client = login(server)
+    assert client.stream._negotiators is None
+    [iq] = client.send("<iq type='set' id='b2'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+    assert iq["type"] == "error" and child(child(iq, "error"), "not-allowed") is not None
+    assert client.stream._negotiators is None
+    assert streamError(client.send(plain("alice", "pw"))) == "policy-violation"
+
+
+def test_restingStreamDropsItsParser():
+    """After restAfter seconds without input the parser is freed; the next stanza still flows."""
+    server = Server()
+    server.addUser("alice", "pw")
+    client = login(server)
+    server.clock.advance(ClientStream.restAfter)
+    assert client.stream.stream.parser is None
+    assert server.clock.getDelayedCalls() == []
+    client.send("<message to='bob@example.org'><body>hi</body></message>")
+    assert [str(child(m, "body")) for m in server.routed] == ["hi"]
+    assert client.stream.stream.parser is not None
