@@ -17,7 +17,7 @@ C{DATADIR/ports.json} so tests and tools can find them.
 import json
 import os
 
-from twisted.application import service, strports
+from twisted.application import service
 from twisted.internet import endpoints, reactor, task
 from twisted.logger import Logger
 from twisted.python import usage

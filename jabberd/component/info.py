@@ -12,6 +12,8 @@ themselves and nothing is listed twice.
 from twisted.words.xish import domish
 
 import jabberd
+from jabberd.disco import (collectExtensions, collectFeatures, collectIdentities,
+                           collectItems, infoQuery, itemsQuery)
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet
 from jabberd.jidutil import parseJID
@@ -37,41 +39,20 @@ class ServiceInfoHandler(IQHandler):
 
     @iqGet(NS_DISCO_INFO)
     def onDiscoInfo(self, iq):
-        """List the identities and features of all attached handlers."""
+        """List the identities, features and forms of all attached handlers."""
         target, node = _target(iq, NS_DISCO_INFO)
-        identities = self._collect("discoIdentities", target, node)
-        features = self._collect("discoFeatures", target, node)
+        identities = collectIdentities(self.host, target, node)
+        features = collectFeatures(self.host, target, node)
         if node and not identities and not features:
             raise StanzaError("item-not-found")
-        query = domish.Element((NS_DISCO_INFO, "query"))
-        if node:
-            query["node"] = node
-        for category, kind, name in identities:
-            identity = query.addElement("identity")
-            identity["category"], identity["type"] = category, kind
-            if name:
-                identity["name"] = name
-        for feature in dict.fromkeys(features):
-            query.addElement("feature")["var"] = feature
-        for form in self._collect("discoExtensions", target, node):
-            query.addChild(form)
-        return query
+        return infoQuery(node, identities, features,
+                         collectExtensions(self.host, target, node))
 
     @iqGet(NS_DISCO_ITEMS)
     def onDiscoItems(self, iq):
         """List the items all attached handlers offer."""
         target, node = _target(iq, NS_DISCO_ITEMS)
-        query = domish.Element((NS_DISCO_ITEMS, "query"))
-        if node:
-            query["node"] = node
-        for jid, itemNode, name in self._collect("discoItems", target, node):
-            item = query.addElement("item")
-            item["jid"] = jid
-            if itemNode:
-                item["node"] = itemNode
-            if name:
-                item["name"] = name
-        return query
+        return itemsQuery(node, collectItems(self.host, target, node))
 
     @iqGet(NS_VERSION)
     def onVersion(self, iq):
@@ -87,14 +68,6 @@ class ServiceInfoHandler(IQHandler):
 
     def discoFeatures(self, target, node):
         return [] if node else [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION]
-
-    def _collect(self, hook, target, node):
-        found = []
-        for handler in self.host.handlers:
-            method = getattr(handler, hook, None)
-            if method is not None:
-                found.extend(method(target, node))
-        return found
 
 
 def _target(iq, uri):

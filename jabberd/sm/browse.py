@@ -20,7 +20,8 @@ from twisted.words.xish import domish
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet
 from jabberd.ns import NS_BROWSE
-from jabberd.sm.disco import collectFeatures, collectItems, componentDomains
+from jabberd.disco import collectFeatures, collectItems
+from jabberd.sm.disco import componentDomains
 from jabberd.sm.target import (UNKNOWN_ACCOUNT, accountExists, iqTarget, mayObserve,
                                payloadOf)
 

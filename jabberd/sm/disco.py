@@ -16,35 +16,15 @@ C{service-unavailable}; disco#items then gives the available resources, and
 an empty list to everyone else.
 """
 
-from twisted.words.xish import domish
-
+from jabberd.disco import (collectFeatures, collectIdentities, collectItems, infoQuery,
+                           itemsQuery)
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet
 from jabberd.ns import NS_DISCO_INFO, NS_DISCO_ITEMS
 from jabberd.sm.target import (UNKNOWN_ACCOUNT, accountExists, iqTarget, mayObserve,
                                payloadOf)
 
-__all__ = ["DiscoHandler", "collectIdentities", "collectFeatures", "collectItems",
-           "componentDomains"]
-
-
-def _unique(values):
-    return list(dict.fromkeys(values))
-
-
-def collectIdentities(host, target, node):
-    """Every attached handler's (category, type, name) identities, deduplicated."""
-    return _unique(i for h in host.handlers for i in h.discoIdentities(target, node))
-
-
-def collectFeatures(host, target, node):
-    """Every attached handler's features, deduplicated, in attachment order."""
-    return _unique(f for h in host.handlers for f in h.discoFeatures(target, node))
-
-
-def collectItems(host, target, node):
-    """Every attached handler's (jid, node, name) items, deduplicated."""
-    return _unique(i for h in host.handlers for i in h.discoItems(target, node))
+__all__ = ["DiscoHandler", "componentDomains"]
 
 
 def componentDomains(host):
@@ -83,7 +63,7 @@ class DiscoHandler(IQHandler):
         features = collectFeatures(self.host, target.jid, node)
         if not identities and not features:
             raise StanzaError("item-not-found")
-        return self._infoResult(node, identities, features)
+        return infoQuery(node, identities, features)
 
     @iqGet(NS_DISCO_ITEMS)
     async def onItems(self, iq):
@@ -97,10 +77,10 @@ class DiscoHandler(IQHandler):
             items = self._accountItems(target, node)
         else:
             # XEP-0030 section 8: an empty list, revealing nothing.
-            return _query(NS_DISCO_ITEMS, node)
+            return itemsQuery(node, [])
         if node and not items and not self._knownNode(target, node):
             raise StanzaError("item-not-found")
-        return self._itemsResult(node, items)
+        return itemsQuery(node, items)
 
     def _serverItems(self, target, node):
         items = collectItems(self.host, target.jid, node)
@@ -120,28 +100,6 @@ class DiscoHandler(IQHandler):
         return bool(collectIdentities(self.host, target.jid, node)
                     or collectFeatures(self.host, target.jid, node))
 
-    def _infoResult(self, node, identities, features):
-        query = _query(NS_DISCO_INFO, node)
-        for category, kind, name in identities:
-            identity = query.addElement("identity")
-            identity["category"], identity["type"] = category, kind
-            if name:
-                identity["name"] = name
-        for feature in features:
-            query.addElement("feature")["var"] = feature
-        return query
-
-    def _itemsResult(self, node, items):
-        query = _query(NS_DISCO_ITEMS, node)
-        for jid, itemNode, name in items:
-            item = query.addElement("item")
-            item["jid"] = jid
-            if itemNode:
-                item["node"] = itemNode
-            if name:
-                item["name"] = name
-        return query
-
     # what this handler itself advertises
 
     def discoIdentities(self, target, node):
@@ -154,10 +112,3 @@ class DiscoHandler(IQHandler):
     def discoFeatures(self, target, node):
         return [] if node else [NS_DISCO_INFO, NS_DISCO_ITEMS]
 
-
-def _query(uri, node):
-    query = domish.Element((uri, "query"))
-    if node:
-        # XEP-0030 section 3.2: mirror the node asked about.
-        query["node"] = node
-    return query

@@ -10,7 +10,7 @@ import time
 
 from twisted.internet import defer
 
-from jabberd.storage import OfflineMessage, RosterItem, UserExists
+from jabberd.storage import OfflineMessage, UserExists
 
 __all__ = ["MemoryStorage"]
 
