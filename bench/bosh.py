@@ -143,12 +143,9 @@ class BoshSession:
         """Round trips (carrying queued payloads) until C{pattern} appears."""
         deadline = time.perf_counter() + timeout
         while True:
-            match = pattern.search(self.buf)
+            match = xmpp.takeMatch(self.buf, pattern)
             if match is not None:
-                # A match on the bytearray would see it change: keep a copy.
-                data = bytes(self.buf[:match.end()])
-                del self.buf[:match.end()]
-                return pattern.search(data)
+                return match
             if time.perf_counter() > deadline:
                 raise BoshError(f"timeout waiting for {pattern.pattern[:40]!r}")
             payload, self.pending = b"".join(self.pending), []

@@ -36,6 +36,20 @@ _JID = re.compile(rb"<jid>([^<]*)</jid>")
 _TYPE = re.compile(rb"\btype=['\"]([a-z]+)['\"]")
 
 
+def takeMatch(buf, pattern):
+    """
+    Search the bytearray C{buf} for C{pattern}; on a match consume the
+    input through it and return the match (made on a copy, since a match on
+    the bytearray would see it change), else None.
+    """
+    match = pattern.search(buf)
+    if match is None:
+        return None
+    data = bytes(buf[:match.end()])
+    del buf[:match.end()]
+    return pattern.search(data)
+
+
 class XMPPError(Exception):
     """The server refused or broke off a negotiation step."""
 
@@ -109,12 +123,9 @@ class Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            match = pattern.search(self.buf)
+            match = takeMatch(self.buf, pattern)
             if match is not None:
-                # A match on the bytearray would see it change: keep a copy.
-                data = bytes(self.buf[:match.end()])
-                del self.buf[:match.end()]
-                return pattern.search(data)
+                return match
             if b"<stream:error" in self.buf or b"</stream:stream>" in self.buf:
                 tail = bytes(self.buf[-300:]).decode("utf-8", "replace")
                 raise XMPPError("stream error: " + tail)

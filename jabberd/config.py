@@ -153,14 +153,18 @@ class Section:
     def str(self, key, default):
         return self.values.get(key, default).strip()
 
-    def int(self, key, default):
+    def int(self, key, default, parse=int, expected="a whole number"):
+        """
+        A non-negative number; C{parse} reads other notations (sizes with
+        K/M/G suffixes), C{expected} names them in the error.
+        """
         raw = self.values.get(key)
         if raw is None:
             return default
         try:
-            value = int(raw.strip())
+            value = parse(raw.strip())
         except ValueError:
-            raise ConfigError(f"[{self.name}] {key}: expected a whole number, got {raw!r}")
+            raise ConfigError(f"[{self.name}] {key}: expected {expected}, got {raw!r}")
         if value < 0:
             raise ConfigError(f"[{self.name}] {key}: must not be negative, got {value}")
         return value

@@ -10,7 +10,7 @@ A bad value is a L{ConfigError} naming the section and key.
 import os
 from dataclasses import dataclass
 
-from jabberd.config import ConfigError
+from jabberd.config import ConfigError, Section
 
 __all__ = ["UploadOptions", "parseSize"]
 
@@ -54,32 +54,24 @@ class UploadOptions:
     @classmethod
     def fromConfig(cls, config, componentConfig):
         """Read the options of C{componentConfig} (a L{ComponentConfig})."""
-        section = f"component:{componentConfig.domain}"
+        section = Section.ofComponent(componentConfig)
         values = componentConfig.options
         default = cls()
 
-        def number(key, attr, parse=int):
-            raw = values.get(key)
-            if raw is None:
-                return getattr(default, attr)
-            try:
-                value = parse(raw.strip())
-            except ValueError:
-                raise ConfigError(f"[{section}] {key}: expected a size or number, got {raw!r}")
-            if value < 0:
-                raise ConfigError(f"[{section}] {key}: must not be negative, got {value}")
-            return value
+        def size(key, default):
+            return section.int(key, default, parseSize, "a size or number")
 
         publicURL = values.get("public_url", "").strip().rstrip("/")
         if publicURL and not publicURL.startswith(("http://", "https://")):
-            raise ConfigError(f"[{section}] public_url: expected an http(s) URL, got {publicURL!r}")
+            raise ConfigError(f"[{section.name}] public_url: expected an http(s) URL, "
+                              f"got {publicURL!r}")
         directory = values.get("directory", "").strip()
         return cls(
-            maxFileSize=number("max_file_size", "maxFileSize", parseSize),
-            quotaPerUser=number("quota_per_user", "quotaPerUser", parseSize),
-            expireAfter=number("expire_after", "expireAfter"),
-            slotLifetime=number("slot_lifetime", "slotLifetime"),
-            cleanupInterval=number("cleanup_interval", "cleanupInterval") or 600,
+            maxFileSize=size("max_file_size", default.maxFileSize),
+            quotaPerUser=size("quota_per_user", default.quotaPerUser),
+            expireAfter=section.int("expire_after", default.expireAfter),
+            slotLifetime=section.int("slot_lifetime", default.slotLifetime),
+            cleanupInterval=section.int("cleanup_interval", default.cleanupInterval) or 600,
             directory=os.path.join(config.server.datadir, directory or "uploads"),
             httpPath=values.get("http_path", "upload").strip().strip("/") or "upload",
             publicURL=publicURL,

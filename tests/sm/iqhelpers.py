@@ -14,22 +14,9 @@ from jabberd.sm.manager import SessionManager
 from jabberd.sm.session import Session
 from jabberd.storage import RosterItem
 from jabberd.storage.memory import MemoryStorage
+from tests.sm.helpers import FakeStream  # noqa: F401  (re-exported for the iq tests)
 
 DOMAIN = "localhost"
-
-
-class FakeStream:
-    """A client stream stub: what is sent is appended to C{sent}."""
-
-    def __init__(self):
-        self.sent = []
-        self.closed = None
-
-    def send(self, element):
-        self.sent.append(element)
-
-    def closeWithError(self, condition, text=None):
-        self.closed = (condition, text)
 
 
 class StubRoute(Route):
