@@ -153,8 +153,7 @@ def buildServer(config):
     ListenerService(config.c2s.listen, c2s, server, "c2s").setServiceParent(server)
     if config.c2s.listenTLS:
         direct = C2SFactory(config, server.sm, contextFactory, directTLS=True)
-        description = tls.wrapEndpoint(config.c2s.listenTLS, config)
-        ListenerService(description, direct, server, "c2s-tls").setServiceParent(server)
+        ListenerService(config.c2s.listenTLS, direct, server, "c2s-tls").setServiceParent(server)
     if config.componentListen:
         factory = ComponentServerFactory(server.router, config)
         ListenerService(config.componentListen, factory, server,

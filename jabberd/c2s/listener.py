@@ -2,8 +2,9 @@
 """
 The client listener (RFC 6120, XEP-0368): a Twisted server factory making
 one L{ClientStream} per TCP connection.  The same factory, with
-C{directTLS=True}, serves the direct TLS port: the endpoint does the TLS
-(see L{jabberd.tls.wrapEndpoint}) and its streams start out secure.
+C{directTLS=True}, serves the direct TLS port: each stream puts the TLS
+layer (L{jabberd.tlstransport}) on its TCP connection as soon as it is
+made, and starts out secure.
 
 The factory also holds what streams share: the negotiator classes (the
 extension point for new stream features), the credential source and the
@@ -12,6 +13,7 @@ clock for keepalives and timeouts.
 
 from twisted.internet import protocol, reactor
 
+from jabberd import tlstransport
 from jabberd.c2s.bind import BindNegotiator, SessionNegotiator
 from jabberd.c2s.legacyauth import LegacyAuthNegotiator
 from jabberd.c2s.mechanisms import CredentialSource
@@ -55,6 +57,10 @@ class C2SFactory(protocol.ServerFactory):
         self.negotiators = defaultNegotiators(config)
         self.credentials = CredentialSource(sm.storage, config.c2s.scramIterations)
         self.streams = set()
+
+    def startTLS(self, transport, stream):
+        """Put the server TLS layer on C{transport}; return it, C{stream}'s new transport."""
+        return tlstransport.startTLS(transport, self.contextFactory, stream)
 
     def buildProtocol(self, addr):
         return self.protocol(self)

@@ -18,6 +18,7 @@ between.
 
 import secrets
 
+from twisted.internet.interfaces import ISSLTransport
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
@@ -174,6 +175,9 @@ class ClientStream(HardenedXmlStream):
     # connection events
 
     def connectionMade(self):
+        if self.factory.directTLS and not ISSLTransport.providedBy(self.transport):
+            # XEP-0368: TLS from the first byte (an ssl: endpoint did it already)
+            self.transport = self.factory.startTLS(self.transport, self)
         HardenedXmlStream.connectionMade(self)
         self.factory.streams.add(self)
         self.liveness.start()
@@ -260,7 +264,7 @@ class ClientStream(HardenedXmlStream):
 
     def startTLS(self):
         """Switch the TCP connection to TLS (the <proceed/> is already written)."""
-        self.transport.startTLS(self.factory.contextFactory)
+        self.transport = self.factory.startTLS(self.transport, self)
         self.secure = True
         self.restart()
 
@@ -376,6 +380,13 @@ class ClientStream(HardenedXmlStream):
             toClientNamespace(obj)
         HardenedXmlStream.send(self, obj)
         self.liveness.noteOutput()
+
+    def hibernate(self):
+        """Resting: free the parser and the TLS layer's cipher state until input comes."""
+        rest = getattr(self.transport, "rest", None)
+        if rest is not None:
+            rest()
+        return HardenedXmlStream.hibernate(self)
 
     def sendKeepalive(self):
         """A whitespace keepalive (RFC 6120 section 4.6.1), once the header is out."""

@@ -37,12 +37,20 @@ def makeConfig(**c2s):
 
 
 class TLSTransport(StringTransport):
-    """A StringTransport that records a STARTTLS switch instead of doing it."""
+    """A StringTransport that records a switch to TLS instead of doing it."""
 
     tlsContext = None
 
     def startTLS(self, contextFactory):
         self.tlsContext = contextFactory
+
+
+class RecordingFactory(C2SFactory):
+    """A c2s factory whose TLS layer is only noted on the fake transport."""
+
+    def startTLS(self, transport, stream):
+        transport.startTLS(self.contextFactory)
+        return transport
 
 
 class Output:
@@ -119,8 +127,8 @@ class Server:
         self.routed = []
         self.sm.output = self.routed.append
         self.clock = task.Clock()
-        self.factory = C2SFactory(self.config, self.sm, object(), directTLS=directTLS,
-                                  clock=self.clock)
+        self.factory = RecordingFactory(self.config, self.sm, object(), directTLS=directTLS,
+                                        clock=self.clock)
 
     def addUser(self, username, password, storePlaintext=False):
         creds = makeCredentials(password, iterations=16, storePlaintext=storePlaintext)

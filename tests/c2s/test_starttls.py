@@ -66,6 +66,8 @@ def test_starttlsWhenSecureFails():
     """<starttls/> on an encrypted stream gets <failure/> and the stream closes."""
     server = Server(directTLS=True)
     client = server.connect()
+    assert client.transport.tlsContext is not None  # TLS from the first byte
+    client.transport.tlsContext = None
     offered = features(client)
     assert child(offered, "starttls", NS_TLS) is None
     elements = client.send(STARTTLS)
