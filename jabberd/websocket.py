@@ -93,6 +93,8 @@ class WebSocketStream(ClientStream):
     @ivar socket: the L{XMPPWebSocketProtocol} carrying it.
     """
 
+    cacheFeatures = False  # elements are serialised for the wrapper by send
+
     def __init__(self, factory, socket):
         ClientStream.__init__(self, factory)
         self.socket = socket

@@ -1,5 +1,8 @@
 """Tests for L{jabberd.jidutil}: the router's fast domain split."""
 
+import pytest
+
+from jabberd import jidutil
 from jabberd.jidutil import bareOf, domainOf, parseJID
 
 
@@ -23,3 +26,57 @@ def test_parseJID():
     assert parseJID("User@Example.com/R").full() == "user@example.com/R"
     assert parseJID("a@b@c") is None
     assert parseJID("") is None
+
+
+def _twisted(profile, text):
+    try:
+        return profile.prepare(text)
+    except UnicodeError:
+        return UnicodeError
+
+
+def _ours(function, text):
+    try:
+        return function(text)
+    except UnicodeError:
+        return UnicodeError
+
+
+def test_asciiShortcutsMatchTheProfiles():
+    """
+    For every ASCII character, alone and inside a name, nodeprep and
+    resourceprep give what Twisted's stringprep profiles give.
+    """
+    from twisted.words.protocols.jabber import xmpp_stringprep as profiles
+
+    samples = [chr(c) for c in range(128)]
+    samples += ["Al" + chr(c) + "Ice" for c in range(128)]
+    samples += ["", "juliet", "Juliet.Capulet-1_x", "a b", "tab\there", "x~!#$%^*()=+[]{}|;,?"]
+    for text in samples:
+        if not text:
+            continue
+        assert _ours(jidutil.nodeprep, text) == _twisted(profiles.nodeprep, text), repr(text)
+        assert _ours(jidutil.resourceprep, text) == _twisted(profiles.resourceprep, text), repr(text)
+
+
+def test_nonAsciiGoesThroughTheProfiles():
+    """Non-ASCII names get the full profiles: case folding, NFKC, refused characters."""
+    assert jidutil.nodeprep("ÄLICE") == "älice"
+    assert jidutil.resourceprep("Ⅸ") == "IX"  # NFKC
+    with pytest.raises(UnicodeError):
+        jidutil.nodeprep("a\u200fb")  # a right-to-left mark is refused
+
+
+def test_parseMatchesTwisted():
+    """parseJID splits and prepares as Twisted's JID does, and refuses what it refuses."""
+    from twisted.words.protocols.jabber.jid import JID as TwistedJID
+
+    for text in ["Juliet@Example.COM/Balcony", "example.com", "example.com/a@b/c",
+                 "user@example.com", "x@EXAMPLE.org/ Res ource"]:
+        ours = jidutil.parseJID(text)
+        theirs = TwistedJID(text)
+        assert (ours.user, ours.host, ours.resource) == (theirs.user, theirs.host, theirs.resource)
+        assert ours.full() == theirs.full()
+    for bad in ["a&b@example.com", "a@b@example.com", "user@", "user@exa mple.com",
+                "user@example.com/\x01"]:
+        assert jidutil.parseJID(bad) is None, bad

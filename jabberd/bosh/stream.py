@@ -29,6 +29,8 @@ class BOSHStream(ClientStream):
     @ivar boshSession: the session that carries this stream.
     """
 
+    cacheFeatures = False  # elements are serialised for the wrapper by send
+
     boshSession = None
 
     @property

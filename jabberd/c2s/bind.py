@@ -14,10 +14,10 @@ section 2.6).
 
 import secrets
 
-from twisted.words.protocols.jabber.xmpp_stringprep import resourceprep
 from twisted.words.xish import domish
 
 from jabberd.c2s.negotiation import Negotiator
+from jabberd.jidutil import resourceprep
 from jabberd.ns import NS_BIND, NS_SESSION
 
 __all__ = ["BindNegotiator", "SessionNegotiator", "prepResource", "newResource"]
@@ -26,7 +26,7 @@ __all__ = ["BindNegotiator", "SessionNegotiator", "prepResource", "newResource"]
 def prepResource(text):
     """Return C{text} resourceprep'd, or None if it cannot be a resourcepart."""
     try:
-        resource = resourceprep.prepare(text)
+        resource = resourceprep(text)
     except UnicodeError:
         return None
     if not resource or len(resource.encode("utf-8")) > 1023:

@@ -44,6 +44,8 @@ class C2SFactory(protocol.ServerFactory):
         one (e.g. in-band registration) to offer another feature.
     @ivar credentials: the L{CredentialSource} for SASL and XEP-0078.
     @ivar streams: the connected L{ClientStream}s.
+    @ivar featuresCache: serialised stream features per negotiation phase
+        (L{ClientStream.sendFeatures}).
     """
 
     protocol = ClientStream
@@ -57,6 +59,7 @@ class C2SFactory(protocol.ServerFactory):
         self.negotiators = defaultNegotiators(config)
         self.credentials = CredentialSource(sm.storage, config.c2s.scramIterations)
         self.streams = set()
+        self.featuresCache = {}
 
     def startTLS(self, transport, stream):
         """Put the server TLS layer on C{transport}; return it, C{stream}'s new transport."""

@@ -22,9 +22,9 @@ import os
 import re
 
 from twisted.internet import defer
-from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
 
 from jabberd.auth import SCRAM_HASHES, checkPassword, scramKeys
+from jabberd.jidutil import nodeprep
 
 __all__ = ["SASLFailure", "Challenge", "Success", "CredentialSource", "PlainMechanism",
            "ScramMechanism", "prepUsername", "makeMechanism"]
@@ -61,7 +61,7 @@ class Success:
 def prepUsername(text):
     """Return C{text} as a nodeprep'd localpart, or None if it cannot be one."""
     try:
-        username = nodeprep.prepare(text)
+        username = nodeprep(text)
     except UnicodeError:
         return None
     if not username or len(username.encode("utf-8")) > 1023:

@@ -19,12 +19,12 @@ between.
 import secrets
 
 from twisted.internet.interfaces import ISSLTransport
-from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
+from twisted.words.xish.domish import escapeToXml
 
 from jabberd.c2s.liveness import Liveness
-from jabberd.jidutil import parseJID
-from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER, NS_STREAMS, NS_XML
+from jabberd.jidutil import parseJID, preparedJID
+from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER, NS_STREAMS
 from jabberd.sm.session import Session
 from jabberd.xmlparser import HardenedXmlStream
 
@@ -103,6 +103,9 @@ class ClientStream(HardenedXmlStream):
     @ivar restAfter: seconds without input after which the parser is
         freed until more arrives (L{HardenedXmlStream.hibernate}); waking
         it costs a few microseconds, keeping it about 12 KB.
+    @ivar cacheFeatures: whether L{sendFeatures} may reuse the serialised
+        features of the phase (framings that wrap elements themselves
+        build them each time).
     """
 
     namespace = NS_CLIENT
@@ -111,6 +114,7 @@ class ClientStream(HardenedXmlStream):
     authFailures = 0
     maxHeld = 100
     restAfter = 1
+    cacheFeatures = True
 
     def __init__(self, factory):
         HardenedXmlStream.__init__(self)
@@ -175,6 +179,9 @@ class ClientStream(HardenedXmlStream):
     # connection events
 
     def connectionMade(self):
+        setTcpNoDelay = getattr(self.transport, "setTcpNoDelay", None)
+        if setTcpNoDelay is not None:
+            setTcpNoDelay(True)
         if self.factory.directTLS and not ISSLTransport.providedBy(self.transport):
             # XEP-0368: TLS from the first byte (an ssl: endpoint did it already)
             self.transport = self.factory.startTLS(self.transport, self)
@@ -235,25 +242,45 @@ class ClientStream(HardenedXmlStream):
     def sendHeader(self):
         if self.sid is None:
             self.sid = secrets.token_hex(8)
-        root = domish.Element((NS_STREAMS, "stream"), NS_CLIENT)
-        root["from"] = self.domain or self.config.server.domains[0]
+        parts = ["<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                 "xmlns:stream='http://etherx.jabber.org/streams' from='",
+                 escapeToXml(self.domain or self.config.server.domains[0], 1), "'"]
         if self.peer is not None:
-            root["to"] = self.peer.full()
-        root["id"] = self.sid
+            parts += [" to='", escapeToXml(self.peer.full(), 1), "'"]
+        parts += [" id='", self.sid, "'"]
         if self.version >= (1, 0):
-            root["version"] = "1.0"
-        root[(NS_XML, "lang")] = "en"
-        header = root.toXml(prefixes={NS_STREAMS: "stream"}, closeElement=0)
-        self.send("<?xml version='1.0'?>" + header)
+            parts.append(" version='1.0'")
+        parts.append(" xml:lang='en'>")
+        self.send("".join(parts))
         self._headerSent = True
 
     def sendFeatures(self):
-        """Advertise what each negotiator offers in the current phase (section 4.3.2)."""
+        """
+        Advertise what each negotiator offers in the current phase (section
+        4.3.2).  What is offered depends only on the phase (the domain,
+        encryption, authentication, binding) and the configuration, so on
+        TCP the serialised features are made once per phase and reused.
+        """
+        if not self.cacheFeatures:
+            self.send(self.buildFeatures())
+            return
+        key = (self._tables[0], self.domain, self.secure, self.username is None,
+               self.session is None, self.canStartTLS())
+        cache = self.factory.featuresCache
+        data = cache.get(key)
+        if data is None:
+            data = self.buildFeatures().toXml(prefixes=self.prefixes, defaultUri=self.namespace,
+                                              prefixesInScope=list(self.prefixes.values()))
+            cache[key] = data
+        self.send(data)
+
+    def buildFeatures(self):
+        """The <stream:features/> element of the current phase."""
         features = domish.Element((NS_STREAMS, "features"))
         for negotiator in self.negotiators:
             for element in negotiator.features():
                 features.addChild(element)
-        self.send(features)
+        return features
 
     def restart(self):
         """
@@ -365,7 +392,7 @@ class ClientStream(HardenedXmlStream):
         the session to the session manager, which replaces a session of
         the same full JID (RFC 6120 section 7.7.2.2).
         """
-        session = Session(self, JID(tuple=(self.username, self.domain, resource)))
+        session = Session(self, preparedJID(self.username, self.domain, resource))
         self.session = session
         self._negotiators = None  # negotiation is over: free its per-stream state
         self.sm.bindSession(session)

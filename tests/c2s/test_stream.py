@@ -33,6 +33,40 @@ def test_headerEchoesClientFrom():
     assert client.header["to"] == "alice@localhost"
 
 
+def test_headerEscapesTheClientsFrom():
+    """A 'from' with XML special characters comes back escaped, the header well-formed."""
+    client = Server().connect()
+    client.send(HEADER.replace("to='localhost'",
+                               "to='localhost' from='alice@localhost/x&amp;y&lt;&apos;z'"))
+    assert client.header["to"] == "alice@localhost/x&y<'z"
+    assert client.header["from"] == "localhost"
+
+
+def test_featuresMadeOncePerPhase(monkeypatch):
+    """
+    Streams in the same phase share one serialised <features/>; another
+    phase (here: encrypted) gets its own, with what that phase offers.
+    """
+    server = Server()
+    built = []
+    original = ClientStream.buildFeatures
+    monkeypatch.setattr(ClientStream, "buildFeatures",
+                        lambda self: built.append(self) or original(self))
+    first, second = server.connect(), server.connect()
+    [features1] = first.send(HEADER)
+    [features2] = second.send(HEADER)
+    assert len(built) == 1
+    assert features1.toXml() == features2.toXml()
+    assert child(features1, "starttls") is not None
+    secure = server.connect()
+    secure.stream.secure = True
+    [features3] = secure.send(HEADER)
+    assert len(built) == 2
+    assert child(features3, "starttls") is None
+    assert [m.children[0] for m in child(features3, "mechanisms").elements()] == \
+        list(server.config.c2s.mechanisms)
+
+
 def test_featuresFollowHeader():
     """A version 1.0 header is answered with stream features."""
     client = Server().connect()
