@@ -253,17 +253,16 @@ class ProtectedChannel:
             if outerType != APPLICATION_DATA:
                 raise TLSAlert(UNEXPECTED_MESSAGE, "unprotected record of type %d" % (outerType,))
             contentType, content = self.read.open(header, body)
+            if self._handshake and contentType != HANDSHAKE:
+                raise TLSAlert(UNEXPECTED_MESSAGE, "handshake message interrupted")
             if contentType == APPLICATION_DATA:
                 received.append(content)
+            elif contentType == HANDSHAKE:
+                self._onHandshake(content)
+            elif contentType == ALERT:
+                self._onAlert(content)
             else:
-                if self._handshake and contentType != HANDSHAKE:
-                    raise TLSAlert(UNEXPECTED_MESSAGE, "handshake message interrupted")
-                if contentType == HANDSHAKE:
-                    self._onHandshake(content)
-                elif contentType == ALERT:
-                    self._onAlert(content)
-                else:
-                    raise TLSAlert(UNEXPECTED_MESSAGE, "content type %d" % (contentType,))
+                raise TLSAlert(UNEXPECTED_MESSAGE, "content type %d" % (contentType,))
         self._buffer = buffer[offset:]
         return b"".join(received)
 

@@ -19,7 +19,9 @@ number.  Anything but TLS 1.3 with one of the three AEAD suites of RFC
 
 L{ServerTLS} sits between the TCP transport (to which it is the protocol)
 and the stream (to which it is the transport), as Twisted's own TLS layer
-does.
+does.  Like Twisted's, it gathers what the stream writes during one reactor
+turn into one record: a room message fanned out with nine others to the same
+occupant is one record to decrypt, not ten (L{_Coalescer}).
 """
 
 import weakref
@@ -57,13 +59,46 @@ def serverContext(contextFactory):
     return context
 
 
-def startTLS(transport, contextFactory, protocol):
+class _Coalescer:
+    """
+    Flushes the L{ServerTLS} layers written to during a reactor turn, all
+    at the start of the next one (one delayed call for all of them, not
+    one per connection).
+    """
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.pending = []
+        self.call = None
+
+    def add(self, tls):
+        self.pending.append(tls)
+        if self.call is None:
+            self.call = self.clock.callLater(0, self.flush)
+
+    def flush(self):
+        self.call = None
+        pending, self.pending = self.pending, []
+        for tls in pending:
+            tls.flush()
+
+
+_coalescers = {}
+
+
+def startTLS(transport, contextFactory, protocol, clock=None):
     """
     Put a TLS server layer between the TCP C{transport} and C{protocol};
     return the layer, which is C{protocol}'s transport from now on.
     Nothing may have been received after the STARTTLS <proceed/>.
+    C{clock} (the reactor by default) runs the flushes of gathered writes.
     """
-    tls = ServerTLS(serverContext(contextFactory), transport, protocol)
+    if clock is None:
+        from twisted.internet import reactor as clock
+    coalescer = _coalescers.get(clock)
+    if coalescer is None:
+        coalescer = _coalescers[clock] = _Coalescer(clock)
+    tls = ServerTLS(serverContext(contextFactory), transport, protocol, coalescer)
     transport.protocol = tls
     return tls
 
@@ -88,12 +123,14 @@ class ServerTLS:
     @ivar version: the negotiated protocol (e.g. C{"TLSv1.3"}), once known.
     """
 
-    __slots__ = ("transport", "protocol", "channel", "version", "disconnecting",
-                 "_ssl", "_secrets", "_buffer", "_pending", "__weakref__")
+    __slots__ = ("transport", "protocol", "channel", "version", "disconnecting", "coalescer",
+                 "_ssl", "_secrets", "_buffer", "_pending", "_out", "__weakref__")
 
-    def __init__(self, context, transport, protocol):
+    def __init__(self, context, transport, protocol, coalescer):
         self.transport = transport
         self.protocol = protocol
+        self.coalescer = coalescer
+        self._out = None
         self.channel = None
         self.version = None
         self.disconnecting = False
@@ -230,7 +267,7 @@ class ServerTLS:
         self.transport.loseConnection()
 
     def connectionLost(self, reason):
-        self.channel = self._ssl = None
+        self.channel = self._ssl = self._out = None
         protocol, self.protocol = self.protocol, None
         if protocol is not None:
             protocol.connectionLost(reason)
@@ -240,9 +277,13 @@ class ServerTLS:
     def write(self, data):
         if self.disconnecting:
             return
-        channel = self.channel
-        if channel is not None:
-            self.transport.write(channel.protect(data))
+        if self.channel is not None:
+            out = self._out
+            if out is None:
+                self._out = [data]
+                self.coalescer.add(self)
+            else:
+                out.append(data)
         elif self._pending is not None:
             self._pending.append(data)
         elif self._ssl is not None:
@@ -251,6 +292,12 @@ class ServerTLS:
 
     def writeSequence(self, data):
         self.write(b"".join(data))
+
+    def flush(self):
+        """Protect and send what was written since the last flush."""
+        out, self._out = self._out, None
+        if out and self.channel is not None:
+            self.transport.write(self.channel.protect(b"".join(out)))
 
     def rest(self):
         """The stream is idle: free the per-record crypto state until traffic resumes."""
@@ -261,8 +308,8 @@ class ServerTLS:
         """Send close_notify (RFC 8446 section 6.1), then close the TCP connection."""
         if self.disconnecting:
             return
-        self.disconnecting = True
         if self.channel is not None:
+            self.flush()
             self.transport.write(self.channel.close())
         elif self._ssl is not None and self._pending is None:
             try:
@@ -270,6 +317,7 @@ class ServerTLS:
             except SSL.Error:
                 pass
             self._flushSSL()
+        self.disconnecting = True
         self.transport.loseConnection()
 
     def abortConnection(self):

@@ -9,6 +9,7 @@ import ssl
 
 import pytest
 from OpenSSL._util import lib as _lib
+from twisted.internet import task
 from twisted.internet.testing import StringTransport
 
 from jabberd import config as configmod
@@ -49,7 +50,8 @@ class Pair:
         self.client = context.wrap_bio(self.incoming, self.outgoing)
         self.raw = StringTransport()
         self.stream = Recorder()
-        self.server = tlstransport.startTLS(self.raw, contextFactory, self.stream)
+        self.clock = task.Clock()
+        self.server = tlstransport.startTLS(self.raw, contextFactory, self.stream, self.clock)
         self.chunk = chunk
 
     def toServer(self):
@@ -62,6 +64,7 @@ class Pair:
         return data
 
     def toClient(self):
+        self.clock.advance(0)  # the writes gathered during this turn
         data = self.raw.value()
         self.raw.clear()
         self.incoming.write(data)
@@ -87,9 +90,12 @@ class Pair:
         chunks = []
         while True:
             try:
-                chunks.append(self.client.read(65536))
+                chunk = self.client.read(65536)
             except ssl.SSLWantReadError:
+                chunk = b""
+            if not chunk:  # nothing more for now, or the end (close_notify)
                 return b"".join(chunks)
+            chunks.append(chunk)
 
     def clientSends(self, data):
         self.client.write(data)
@@ -158,6 +164,18 @@ def test_restFreesAndRebuildsTheCipher(contextFactory):
     assert (pair.stream.received, pair.clientRead()) == (b"ab", b"c")
 
 
+def test_writesOfOneTurnShareARecord(contextFactory):
+    """What the stream writes in one reactor turn leaves as one record, at the turn's end."""
+    pair = Pair(contextFactory)
+    pair.handshake()
+    for i in range(10):
+        pair.server.write(b"<message id='%d'/>" % (i,))
+    assert pair.raw.value() == b""
+    records = pair.toClient()
+    assert records[:3] == b"\x17\x03\x03" and len(records) == 5 + int.from_bytes(records[3:5], "big")
+    assert pair.clientRead() == b"".join(b"<message id='%d'/>" % (i,) for i in range(10))
+
+
 def test_keyUpdateBothWays(contextFactory):
     """
     Our KeyUpdate asking for the client's is followed by OpenSSL's client:
@@ -169,7 +187,8 @@ def test_keyUpdateBothWays(contextFactory):
     channel = pair.server.channel
     readSecret, writeSecret = channel.read.secret, channel.write.secret
     pair.raw.write(channel._keyUpdate(1))
-    pair.server.write(b"after update")
+    pair.server.write(b"after ")
+    pair.server.write(b"update")
     pair.toClient()
     assert pair.clientRead() == b"after update"
     pair.clientSends(b"client after update")
@@ -195,9 +214,11 @@ def test_closeNotifyFromUs(contextFactory):
     """loseConnection sends close_notify, which the client reads as a clean end."""
     pair = Pair(contextFactory)
     pair.handshake()
+    pair.server.write(b"last words")
     pair.server.loseConnection()
     assert pair.raw.disconnecting
     pair.toClient()
+    assert pair.clientRead() == b"last words"
     assert pair.client.read(10) == b""  # the end of a TLS connection, not a truncation
     pair.server.write(b"too late")
     assert pair.raw.value() == b""
@@ -239,7 +260,7 @@ def test_notTLSAtAll(contextFactory):
     """Plain XML where a ClientHello belongs ends the connection."""
     raw = StringTransport()
     stream = Recorder()
-    server = tlstransport.startTLS(raw, contextFactory, stream)
+    server = tlstransport.startTLS(raw, contextFactory, stream, task.Clock())
     server.dataReceived(b"<stream:stream xmlns='jabber:client' to='localhost'>")
     assert raw.disconnecting
     assert stream.received == b""

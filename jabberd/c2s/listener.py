@@ -63,7 +63,7 @@ class C2SFactory(protocol.ServerFactory):
 
     def startTLS(self, transport, stream):
         """Put the server TLS layer on C{transport}; return it, C{stream}'s new transport."""
-        return tlstransport.startTLS(transport, self.contextFactory, stream)
+        return tlstransport.startTLS(transport, self.contextFactory, stream, self.clock)
 
     def buildProtocol(self, addr):
         return self.protocol(self)
