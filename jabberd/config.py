@@ -32,6 +32,7 @@ class ServerConfig:
     idleTimeout: int = 600
     keepaliveInterval: int = 60
     logTraffic: bool = False
+    logLevel: str = "info"
 
 
 @dataclass
@@ -180,6 +181,14 @@ class Section:
             return False
         raise ConfigError(f"[{self.name}] {key}: expected yes or no, got {raw!r}")
 
+    def choice(self, key, default, choices):
+        """One of C{choices} (case-insensitive)."""
+        value = self.values.get(key, default).strip().lower()
+        if value not in choices:
+            raise ConfigError(f"[{self.name}] {key}: expected one of {', '.join(choices)}, "
+                              f"got {value!r}")
+        return value
+
     def list(self, key, default):
         raw = self.values.get(key)
         if raw is None:
@@ -216,6 +225,7 @@ def parse(text, path="<string>", overrides=None):
         idleTimeout=s.int("idle_timeout", 600),
         keepaliveInterval=s.int("keepalive_interval", 60),
         logTraffic=s.bool("log_traffic", False),
+        logLevel=s.choice("log_level", "info", ("debug", "info", "warn", "error")),
     )
 
     c = Section.ofParser(parser, "c2s")

@@ -36,7 +36,7 @@ gives the IP address of an unauthenticated requester.
 """
 
 from twisted.internet import defer
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.words.protocols.jabber.xmlstream import toResponse
 from twisted.words.xish import domish
 

@@ -12,7 +12,7 @@ one result or error).  Disco (XEP-0030) asks every handler what it provides, so
 a handler advertises itself and nothing is listed twice.
 """
 
-from twisted.logger import Logger
+from jabberd.logs import Logger
 
 __all__ = ["Handler", "IQHandler", "iqGet", "iqSet"]
 

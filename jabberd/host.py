@@ -10,7 +10,7 @@ move out of process with a configuration change only.
 """
 
 from twisted.internet import defer
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.words.protocols.jabber.xmlstream import toResponse
 
 from jabberd.error import StanzaError, errorReply, isErrorable

@@ -24,7 +24,7 @@ from io import BytesIO
 
 from twisted.application import service
 from twisted.internet import endpoints
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.web import resource, server
 
 __all__ = ["HTTPRequest", "HTTPSite", "HTTPService", "setCORSHeaders",

@@ -11,7 +11,7 @@ a subdomain of it), so a component cannot spoof a user (RFC 6120 section
 with C{remote-server-not-found} (RFC 6120 section 8.3.3.15).
 """
 
-from twisted.logger import Logger
+from jabberd.logs import Logger
 
 from jabberd.error import errorReply, isErrorable
 from jabberd.jidutil import domainOf

@@ -19,11 +19,12 @@ import os
 
 from twisted.application import service
 from twisted.internet import endpoints, reactor, task
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.python import usage
 
 import jabberd
 from jabberd import config as configmod
+from jabberd import logs
 from jabberd import tls
 from jabberd.router import Router
 
@@ -138,6 +139,7 @@ def buildServer(config):
     from jabberd.sm.modules import buildSessionManager
     from jabberd.storage import openStorage
 
+    logs.setLevel(config.server.logLevel)
     os.makedirs(config.server.datadir, exist_ok=True)
     try:
         os.unlink(os.path.join(config.server.datadir, "ports.json"))

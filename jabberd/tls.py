@@ -26,7 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from OpenSSL import crypto
 from twisted.internet import ssl
 from twisted.internet.endpoints import quoteStringArgument
-from twisted.logger import Logger
+from jabberd.logs import Logger
 
 __all__ = ["certificateFiles", "ensureSelfSigned", "makeSelfSigned",
            "serverContextFactory", "wrapEndpoint"]

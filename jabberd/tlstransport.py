@@ -28,7 +28,7 @@ import weakref
 
 from OpenSSL import SSL
 from twisted.internet import interfaces
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from zope.interface import implementer
 
 from jabberd.tlsrecords import HEADER, MAX_CIPHERTEXT, SUITES, ProtectedChannel, TLSAlert
@@ -121,6 +121,7 @@ class ServerTLS:
     @ivar channel: the L{ProtectedChannel} once a TLS 1.3 handshake is
         over; None before, and for connections OpenSSL keeps.
     @ivar version: the negotiated protocol (e.g. C{"TLSv1.3"}), once known.
+    @ivar coalescer: the L{_Coalescer} that flushes this layer's writes.
     """
 
     __slots__ = ("transport", "protocol", "channel", "version", "disconnecting", "coalescer",
@@ -137,9 +138,9 @@ class ServerTLS:
         self._ssl = SSL.Connection(context, None)
         self._ssl.set_accept_state()
         self._ssl.set_app_data(self)
-        self._secrets = {}
-        self._buffer = b""
-        self._pending = []
+        self._secrets = {}  # traffic secrets from the key log, until the handshake is over
+        self._buffer = b""  # the start of a record not yet given to OpenSSL
+        self._pending = []  # writes before the handshake is over; None after it
 
     def noteSecret(self, label, secret):
         if self._secrets is not None:

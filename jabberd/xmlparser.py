@@ -27,7 +27,7 @@ import re
 
 import pyexpat
 
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.words.protocols.jabber import xmlstream
 from twisted.words.protocols.jabber.error import StreamError
 from twisted.words.xish import domish

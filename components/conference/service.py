@@ -11,7 +11,7 @@ component's L{jabberd.host.Host}; it knows rooms and the store, not XML
 
 from dataclasses import dataclass, field
 
-from twisted.logger import Logger
+from jabberd.logs import Logger
 
 from jabberd.config import ConfigError
 from jabberd.handler import Handler

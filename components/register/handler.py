@@ -22,7 +22,7 @@ the C{[c2s]} iteration count and plaintext policy), so both manage the same
 accounts.
 """
 
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.words.xish import domish
 
 from jabberd.auth import makeCredentials

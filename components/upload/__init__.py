@@ -20,7 +20,7 @@ it must start (see L{makeHost}): an HTTP resource and a cleanup service.
 """
 
 from twisted.application.internet import TimerService
-from twisted.logger import Logger
+from jabberd.logs import Logger
 
 from jabberd.host import Host
 from jabberd.component.info import ServiceInfoHandler

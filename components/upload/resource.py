@@ -18,7 +18,7 @@ an image, audio or video.
 
 from urllib.parse import quote
 
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.python.failure import Failure
 from twisted.web import resource, static
 from twisted.web.server import NOT_DONE_YET

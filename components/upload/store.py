@@ -18,7 +18,7 @@ import shutil
 from dataclasses import asdict, dataclass
 
 from twisted.internet import defer, threads
-from twisted.logger import Logger
+from jabberd.logs import Logger
 
 __all__ = ["StoredFile", "FileStore"]
 

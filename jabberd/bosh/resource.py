@@ -14,7 +14,7 @@ body (section 17: the HTTP error codes are deprecated).
 
 import secrets
 
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.web import resource, server
 
 from jabberd.bosh.body import BodyError, intAttribute, parseBody, ridAttribute, terminateBody

@@ -23,7 +23,7 @@ session manager unbinds the resource (unavailable presence goes out).
 
 from collections import OrderedDict, deque
 
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.python import failure
 from twisted.internet import error
 

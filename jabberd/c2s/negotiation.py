@@ -11,7 +11,7 @@ dictionary look-up.  Adding a negotiable feature means adding a class to
 L{jabberd.c2s.listener.C2SFactory.negotiators}.
 """
 
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.words.protocols.jabber.xmlstream import toResponse
 
 from jabberd.error import errorReply

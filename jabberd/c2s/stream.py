@@ -179,6 +179,8 @@ class ClientStream(HardenedXmlStream):
     # connection events
 
     def connectionMade(self):
+        # Stanzas are small and wait for nothing: Nagle's algorithm would only
+        # hold a reply back until the previous segment is acknowledged.
         setTcpNoDelay = getattr(self.transport, "setTcpNoDelay", None)
         if setTcpNoDelay is not None:
             setTcpNoDelay(True)

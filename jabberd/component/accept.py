@@ -18,7 +18,7 @@ import hmac
 import secrets
 from hashlib import sha1
 
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.words.protocols.jabber import xmlstream
 
 from jabberd.component.stream import STANZAS, ComponentStream

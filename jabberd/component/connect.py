@@ -13,7 +13,7 @@ While disconnected, what the host sends is dropped.
 
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.internet import defer, endpoints, protocol
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.words.protocols.jabber import xmlstream
 from twisted.words.protocols.jabber.component import ConnectComponentAuthenticator
 from twisted.words.xish.xmlstream import BootstrapMixin

@@ -51,7 +51,7 @@ import itertools
 import secrets
 
 from twisted.internet import defer
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.words.xish import domish
 
 from jabberd.delegated import stanzaErrorOf, unwrap, wrap

@@ -17,7 +17,7 @@ handler modules, as every other protocol area does.
 
 import secrets
 
-from twisted.logger import Logger
+from jabberd.logs import Logger
 
 from jabberd.host import Host
 

@@ -21,7 +21,7 @@ of its resources is connected.
 """
 
 from twisted.internet import defer
-from twisted.logger import Logger
+from jabberd.logs import Logger
 
 from jabberd.error import errorReply
 from jabberd.handler import Handler

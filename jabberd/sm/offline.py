@@ -35,7 +35,7 @@ import itertools
 import secrets
 
 from twisted.internet import defer
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.words.protocols.jabber.error import exceptionFromStanza
 from twisted.words.protocols.jabber.xmlstream import toResponse
 from twisted.words.xish import domish

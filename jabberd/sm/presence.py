@@ -25,7 +25,7 @@ presence broadcast for local users.
 import time
 
 from twisted.internet import defer
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.words.xish import domish
 
 from jabberd.error import errorReply

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
-from twisted.logger import Logger
+from jabberd.logs import Logger
 from twisted.python.threadpool import ThreadPool
 
 from jabberd.storage import OfflineMessage, RosterItem, UserExists, migrations
