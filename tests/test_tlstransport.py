@@ -295,3 +295,41 @@ def test_everyTLS13Suite(tmp_path, suite):
     pair.server.write(b"pong")
     pair.toClient()
     assert (pair.stream.received, pair.clientRead()) == (b"ping", b"pong")
+
+
+class FakeTCP:
+    """What L{tlstransport._sendNow} looks at in Twisted's TCP transport."""
+
+    def __init__(self, accepts, queued=b""):
+        self.accepts = accepts
+        self.disconnecting = False
+        self._tempDataLen = len(queued)
+        self.dataBuffer, self.offset = b"", 0
+        self.sent, self.queued = [], [queued] if queued else []
+
+    def writeSomeData(self, data):
+        self.sent.append(data[:self.accepts])
+        return min(self.accepts, len(data))
+
+    def write(self, data):
+        self.queued.append(data)
+
+
+def test_sendNowWhenNothingIsQueued():
+    """With an empty buffer the bytes go straight to the socket."""
+    tcp = FakeTCP(accepts=100)
+    tlstransport._sendNow(tcp, b"x" * 10)
+    assert (tcp.sent, tcp.queued) == ([b"x" * 10], [])
+
+
+def test_sendNowQueuesWhatTheKernelDidNotTake():
+    tcp = FakeTCP(accepts=4)
+    tlstransport._sendNow(tcp, b"abcdefgh")
+    assert (tcp.sent, tcp.queued) == ([b"abcd"], [b"efgh"])
+
+
+def test_sendNowKeepsOrderBehindQueuedBytes():
+    """Bytes already queued go first: new ones are queued behind them."""
+    tcp = FakeTCP(accepts=100, queued=b"first")
+    tlstransport._sendNow(tcp, b"second")
+    assert (tcp.sent, tcp.queued) == ([], [b"first", b"second"])
