@@ -36,6 +36,7 @@ def test_levelFilters(events):
 
 
 def test_defaultIsInfo(events):
+    """At the default level, info passes and debug does not; the namespace is the module."""
     logs.setLevel("info")
     logs.Logger().info("a login")
     logs.Logger().debug("detail")
@@ -54,6 +55,7 @@ def test_failuresPassAtError(events):
 
 
 def test_configuredLevel():
+    """[server] log_level is read case-insensitively, defaults to info, refuses others."""
     config = configmod.parse("[server]\ndomains = localhost\nlog_level = WARN\n")
     assert config.server.logLevel == "warn"
     assert configmod.parse("[server]\ndomains = localhost\n").server.logLevel == "info"

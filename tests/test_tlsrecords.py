@@ -111,6 +111,7 @@ def test_keyUpdateSplitAcrossRecords():
 
 
 def test_keyUpdateWithBadRequestRefused():
+    """A KeyUpdate request other than 0 or 1 is illegal_parameter (section 4.6.3)."""
     server, client = pair()
     record = client.write.seal(HANDSHAKE, struct.pack("!BHBB", KEY_UPDATE, 0, 1, 7))
     assert refused(server, record) == tlsrecords.ILLEGAL_PARAMETER
@@ -150,6 +151,7 @@ def test_closeNotifyAnswered():
 
 
 def test_userCanceledIsNotTheEnd():
+    """user_canceled is followed by close_notify (section 6.1): on its own it ends nothing."""
     server, client = pair()
     canceled = client.write.seal(ALERT, bytes((1, tlsrecords.USER_CANCELED)))
     assert server.receive(canceled + client.protect(b"still here")) == b"still here"
@@ -157,12 +159,14 @@ def test_userCanceledIsNotTheEnd():
 
 
 def test_fatalAlertEnds():
+    """Any other alert from the peer ends the connection (section 6.2)."""
     server, client = pair()
     assert server.receive(client.write.seal(ALERT, bytes((2, 40)))) == b""
     assert server.closed == "alert 40 received"
 
 
 def test_malformedAlertRefused():
+    """An alert that is not two bytes is decode_error."""
     server, client = pair()
     assert refused(server, client.write.seal(ALERT, b"\x02")) == tlsrecords.DECODE_ERROR
 

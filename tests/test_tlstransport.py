@@ -323,6 +323,7 @@ def test_sendNowWhenNothingIsQueued():
 
 
 def test_sendNowQueuesWhatTheKernelDidNotTake():
+    """What the socket did not take is queued with Twisted, which sends it later."""
     tcp = FakeTCP(accepts=4)
     tlstransport._sendNow(tcp, b"abcdefgh")
     assert (tcp.sent, tcp.queued) == ([b"abcd"], [b"efgh"])
