@@ -52,14 +52,19 @@ def resourceprep(text):
     return _resourceprep.prepare(text)
 
 
+def _remember(cache, key, value):
+    """Keep C{value} under C{key}; a full cache starts over (bounded memory)."""
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def nameprep(text):
     """The domainpart C{text} prepared (RFC 3491); UnicodeError if it cannot be one."""
     prepared = _domains.get(text)
     if prepared is None:
-        prepared = _nameprep.prepare(text)
-        if len(_domains) >= _CACHE_SIZE:
-            _domains.clear()
-        _domains[text] = prepared
+        prepared = _remember(_domains, text, _nameprep.prepare(text))
     return prepared
 
 
@@ -115,10 +120,6 @@ def parseJID(address):
     at = head.find("@")
     user, host = (None, head) if at < 0 else (head[:at], head[at + 1:])
     try:
-        jid = preparedJID(*prepare(user, host, resource))
+        return _remember(_jids, address, preparedJID(*prepare(user, host, resource)))
     except (InvalidFormat, UnicodeError, ValueError):
         return None
-    if len(_jids) >= _CACHE_SIZE:
-        _jids.clear()
-    _jids[address] = jid
-    return jid

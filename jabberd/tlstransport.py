@@ -183,8 +183,7 @@ class ServerTLS:
             if plain:
                 self.protocol.dataReceived(plain)
             if channel.closed is not None and not self.disconnecting:
-                self.disconnecting = True
-                self.transport.loseConnection()
+                self._drop()
         elif self._ssl is None:
             return
         elif self._pending is not None:
@@ -210,12 +209,7 @@ class ServerTLS:
                 self._flushSSL()
                 continue
             except SSL.Error as e:
-                self._flushSSL()
-                log.info("TLS handshake with {peer} failed: {error}",
-                         peer=self.transport.getPeer(), error=e)
-                self._ssl = None
-                self.disconnecting = True
-                self.transport.loseConnection()
+                self._opensslFailed("handshake", e)
                 return
             self._buffer = b""
             self._handshakeDone(self._flushSSL())
@@ -254,11 +248,7 @@ class ServerTLS:
                 closed = True
                 break
             except SSL.Error as e:
-                log.info("TLS error from {peer}: {error}", peer=self.transport.getPeer(), error=e)
-                self._flushSSL()
-                self._ssl = None
-                self.disconnecting = True
-                self.transport.loseConnection()
+                self._opensslFailed("record", e)
                 return
         self._flushSSL()
         if chunks:
@@ -279,10 +269,23 @@ class ServerTLS:
             _sendNow(self.transport, data)
         return data
 
+    def _opensslFailed(self, stage, error):
+        """OpenSSL refused the peer: send its alert, forget the connection, close."""
+        self._flushSSL()
+        log.info("TLS {stage} error with {peer}: {error}", stage=stage,
+                 peer=self.transport.getPeer(), error=error)
+        self._ssl = None
+        self._drop()
+
     def _fail(self, alert):
+        """The peer broke the record protocol: our fatal alert, then close."""
         log.info("TLS alert {alert} to {peer}: {reason}", alert=alert.description,
                  peer=self.transport.getPeer(), reason=alert.reason)
         self.transport.write(self.channel.alert(alert.description))
+        self._drop()
+
+    def _drop(self):
+        """Close the TCP connection; the stream is told by connectionLost."""
         self.disconnecting = True
         self.transport.loseConnection()
 
@@ -337,8 +340,7 @@ class ServerTLS:
             except SSL.Error:
                 pass
             self._flushSSL()
-        self.disconnecting = True
-        self.transport.loseConnection()
+        self._drop()
 
     def abortConnection(self):
         self.disconnecting = True
