@@ -116,6 +116,10 @@ class MemoryStorage:
         self.pending.get(username, {}).pop(jid, None)
         return _d(None)
 
+    def pendingSubscriptionUsers(self):
+        """The usernames that have stored subscription requests."""
+        return _d({name for name, requests in self.pending.items() if requests})
+
     # offline messages (XEP-0160)
 
     def storeOffline(self, username, xml, stamp=None):

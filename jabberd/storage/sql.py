@@ -25,11 +25,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 from twisted.internet import defer
-from twisted.internet.threads import deferToThreadPool
 from jabberd.logs import Logger
-from twisted.python.threadpool import ThreadPool
 
 from jabberd.storage import OfflineMessage, RosterItem, UserExists, migrations
+from jabberd.storage.workers import Workers
 from jabberd.storage.schema import (USER_DATA, lastActivity, offlineMessages,
                                     pendingSubscriptions, privateXML,
                                     rosterItems, rosterVersions, users, vcards)
@@ -171,32 +170,31 @@ class SQLStorage:
         except BaseException:
             self.engine.dispose()
             raise
-        self._pool = ThreadPool(0, self.threadCount, name="storage")
+        self._pool = Workers(reactor, self.threadCount, "storage")
         # SQLite has one writer, so a commit's fsync would hold up every
         # read queued behind it; in WAL mode readers may run beside the
         # writer, so a file database gets a pool of its own for reads.
         self._readPool = self._pool
         if isSQLite and _sqliteFile(parsed) is not None:
-            self._readPool = ThreadPool(0, SQLITE_READERS, name="storage-read")
+            self._readPool = Workers(reactor, SQLITE_READERS, "storage-read")
         self._shutdownTrigger = None
         self._closed = False
         self.log.info("Storage {url} at schema revision {revision}",
                       url=self.url, revision=migrations.headRevision())
 
-    # the thread pool
+    # the worker threads
 
     def _run(self, function, pool=None):
         """Run C{function()} in C{pool} (the writer's); a Deferred of its result."""
         if self._closed:
             return defer.fail(StorageClosed(self.url))
         pool = pool or self._pool
-        if not pool.started:
-            pool.start()
         if self._shutdownTrigger is None:
-            # Non-daemon workers would keep the process alive at exit.
+            # Queued writes are acknowledged work: finish them at shutdown
+            # (the workers are daemon threads, which exit would cut off).
             self._shutdownTrigger = self._reactor.addSystemEventTrigger(
                 "during", "shutdown", self._reactorShutdown)
-        return deferToThreadPool(self._reactor, pool, function)
+        return pool.submit(function)
 
     def _read(self, function, *args):
         def work():
@@ -226,9 +224,7 @@ class SQLStorage:
             self._reactor.removeSystemEventTrigger(self._shutdownTrigger)
             self._shutdownTrigger = None
         for pool in {self._pool, self._readPool}:
-            if pool.started:
-                # Runs the queued work first, then joins the workers.
-                pool.stop()
+            pool.stop()  # runs the queued work first, then joins the workers
         self.engine.dispose()
         return defer.succeed(None)
 
@@ -347,6 +343,13 @@ class SQLStorage:
                 pendingSubscriptions.c.username == username,
                 pendingSubscriptions.c.jid == jid))
         return self._write(work)
+
+    def pendingSubscriptionUsers(self):
+        """The usernames that have stored subscription requests."""
+        def work(connection):
+            return {row.username for row in connection.execute(
+                select(pendingSubscriptions.c.username).distinct())}
+        return self._read(work)
 
     # offline messages (XEP-0160)
 

@@ -241,6 +241,16 @@ class StorageTestsMixin:
         yield self.storage.removePendingSubscription("alice", "nobody@example.com")
         self.assertEqual((yield self.storage.getPendingSubscriptions("alice")), [])
 
+    @defer.inlineCallbacks
+    def test_pendingSubscriptionUsers(self):
+        """The users with stored requests are listed once each; one whose requests are gone is not."""
+        self.assertEqual((yield self.storage.pendingSubscriptionUsers()), set())
+        yield self.storage.addPendingSubscription("alice", "bob@example.com", "<p1/>")
+        yield self.storage.addPendingSubscription("alice", "carol@example.com", "<p2/>")
+        yield self.storage.addPendingSubscription("dave", "bob@example.com", "<p3/>")
+        yield self.storage.removePendingSubscription("dave", "bob@example.com")
+        self.assertEqual((yield self.storage.pendingSubscriptionUsers()), {"alice"})
+
     # offline messages
 
     @defer.inlineCallbacks
