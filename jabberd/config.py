@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 
 __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
-           "ComponentConfig", "HTTPConfig", "load", "parse"]
+           "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse"]
 
 
 class ConfigError(Exception):
@@ -46,6 +46,27 @@ class C2SConfig:
     legacyAuth: bool = True
     storePlaintext: bool = False
     scramIterations: int = 4096
+
+
+@dataclass
+class S2SConfig:
+    """
+    C{[s2s]}: federation with other servers (RFC 6120 section 10.4, XEP-0220).
+
+    @ivar listen: where other servers connect; empty turns s2s off (remote
+        domains then get C{remote-server-not-found}).
+    @ivar requireTLS: refuse dialback without TLS, both ways.
+    @ivar secret: the dialback secret (XEP-0185); empty means random per start.
+    @ivar hosts: domain -> (host, port) used instead of DNS (private
+        federations, tests).
+    @ivar connectTimeout: seconds to get a stream to a remote server ready.
+    """
+
+    listen: str = ""
+    requireTLS: bool = True
+    secret: str = ""
+    hosts: dict = field(default_factory=dict)
+    connectTimeout: int = 30
 
 
 @dataclass
@@ -125,6 +146,7 @@ class Config:
     components: dict
     sections: dict
     http: HTTPConfig = field(default_factory=HTTPConfig)
+    s2s: S2SConfig = field(default_factory=S2SConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -276,7 +298,21 @@ def parse(text, path="<string>", overrides=None):
         components=components,
         sections={n: dict(parser[n]) for n in parser.sections()},
         http=_httpConfig(Section.ofParser(parser, "http")),
+        s2s=_s2sConfig(Section.ofParser(parser, "s2s")),
     )
+
+
+def _s2sConfig(s):
+    hosts = {}
+    for entry in s.list("hosts", []):
+        domain, equals, address = entry.partition("=")
+        host, colon, port = address.rpartition(":")
+        if not equals or not domain.strip() or not colon or not host or not port.isdigit():
+            raise ConfigError(f"[s2s] hosts: expected DOMAIN=HOST:PORT entries, got {entry!r}")
+        hosts[domain.strip().lower()] = (host.strip("[]"), int(port))
+    return S2SConfig(listen=s.str("listen", ""), requireTLS=s.bool("require_tls", True),
+                     secret=s.str("secret", ""), hosts=hosts,
+                     connectTimeout=s.int("connect_timeout", 30))
 
 
 def _checkDelegations(components):

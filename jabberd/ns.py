@@ -63,3 +63,7 @@ NS_DELEGATION = "urn:xmpp:delegation:2"  # XEP-0355
 NS_PRIVILEGE = "urn:xmpp:privilege:2"  # XEP-0356
 NS_CLIENT_IP = "urn:xmpp:jabberd:client-ip"  # ours: the client address on pre-auth delegations
 NS_TLS_DIRECT = "urn:xmpp:directtls"  # XEP-0368 (no element; listed for docs)
+
+# XEP-0220 (Server Dialback)
+NS_DIALBACK = "jabber:server:dialback"
+NS_DIALBACK_FEATURE = "urn:xmpp:features:dialback"

@@ -4,7 +4,8 @@ The router: the core of jabberd 1.4.  It maps a domain to a route and hands
 every stanza to the route of its C{to} domain.
 
 Routes are the session manager (local domains), components (in process or
-over XEP-0114) and, later, s2s.  The router enforces the one rule that keeps
+over XEP-0114) and, for every other domain, s2s when it is on
+(C{defaultRoute}).  The router enforces the one rule that keeps
 components honest: an untrusted route may only send from its own domain (or
 a subdomain of it), so a component cannot spoof a user (RFC 6120 section
 8.1.2.1 puts the C{from} stamping on the server).  Unroutable stanzas bounce
@@ -59,12 +60,14 @@ class Router:
     Routes stanzas by their C{to} domain.
 
     @ivar routes: domain to L{Route}.
+    @ivar defaultRoute: where stanzas to any other domain go (s2s), or None.
     """
 
     log = Logger()
 
     def __init__(self):
         self.routes = {}
+        self.defaultRoute = None
 
     def addRoute(self, domain, route):
         """Serve C{domain} with C{route}; refuses a domain already taken."""
@@ -111,6 +114,8 @@ class Router:
                 return
         to = stanza.getAttribute("to")
         target = self.routes.get(domainOf(to)) if to else None
+        if target is None and to and self.defaultRoute is not None:
+            target = self.defaultRoute
         if target is not None:
             target.deliver(stanza)
         elif isErrorable(stanza) and stanza.getAttribute("from"):

@@ -8,6 +8,8 @@ named services around one router (the shape of jabberd 1.4).
  - C{c2s} / C{c2s-tls}: client listeners (RFC 6120 STARTTLS, XEP-0368 direct
    TLS);
  - C{components}: the XEP-0114 listener for components connecting over TCP;
+ - C{s2s}: the listener for other servers, when C{[s2s] listen} is set; the
+   router then sends every domain it does not serve to s2s (XEP-0220);
  - one service per in-process component (C{[component:DOMAIN] plugin = ...}).
 
 When a listener is given port 0 the bound ports are written to
@@ -156,6 +158,8 @@ def buildServer(config):
     if config.c2s.listenTLS:
         direct = C2SFactory(config, server.sm, contextFactory, directTLS=True)
         ListenerService(config.c2s.listenTLS, direct, server, "c2s-tls").setServiceParent(server)
+    if config.s2s.listen:
+        startS2S(server, contextFactory)
     if config.componentListen:
         factory = ComponentServerFactory(server.router, config)
         ListenerService(config.componentListen, factory, server,
@@ -168,6 +172,16 @@ def buildServer(config):
     log.info("jabberd {version} serving {domains}", version=jabberd.__version__,
              domains=", ".join(config.server.domains))
     return server
+
+
+def startS2S(server, contextFactory):
+    """Federation (RFC 6120 section 10.4): the listener, and s2s as the router's default route."""
+    from jabberd.s2s import S2SFactory, S2SService
+
+    service = S2SService(server.router, server.config)
+    server.router.defaultRoute = service.route
+    factory = S2SFactory(service, contextFactory)
+    ListenerService(server.config.s2s.listen, factory, server, "s2s").setServiceParent(server)
 
 
 def mountWebClients(http, config, c2s):

@@ -42,3 +42,26 @@ def test_components():
     config = parse("[component:Echo.localhost]\nsecret = s\ntrusted = yes\nfoo = bar\n")
     comp = config.components["echo.localhost"]
     assert comp.secret == "s" and comp.trusted and comp.options == {"foo": "bar"}
+
+
+def test_s2sOffByDefault():
+    """Without an [s2s] section federation is off and TLS would be required."""
+    s2s = parse("[server]\ndomains = a.test\n").s2s
+    assert (s2s.listen, s2s.requireTLS, s2s.secret, s2s.hosts, s2s.connectTimeout) == (
+        "", True, "", {}, 30)
+
+
+def test_s2sValues():
+    """[s2s] keys are read, hosts as DOMAIN=HOST:PORT entries (an IPv6 host in brackets)."""
+    s2s = parse("[s2s]\nlisten = tcp:5269\nrequire_tls = no\nsecret = x\n"
+                "hosts = B.test=127.0.0.1:5270, c.test=[::1]:5271\nconnect_timeout = 9\n").s2s
+    assert s2s.listen == "tcp:5269" and not s2s.requireTLS and s2s.secret == "x"
+    assert s2s.hosts == {"b.test": ("127.0.0.1", 5270), "c.test": ("::1", 5271)}
+    assert s2s.connectTimeout == 9
+
+
+@pytest.mark.parametrize("entry", ["b.test", "b.test=host", "b.test=host:port", "=h:5"])
+def test_s2sBadHosts(entry):
+    """A hosts entry that is not DOMAIN=HOST:PORT is a start-up error naming [s2s] hosts."""
+    with pytest.raises(ConfigError, match=r"\[s2s\] hosts"):
+        parse(f"[s2s]\nhosts = {entry}\n")

@@ -123,3 +123,14 @@ def test_attachHostRoutesBothWays():
     assert len(received) == 1
     host.send(message("a@localhost/r", "echo.localhost"))
     assert len(local.delivered) == 1
+
+
+def test_defaultRouteTakesOtherDomains():
+    """With a default route (s2s), stanzas to domains not served locally go there, not bounced."""
+    router, local, comp = makeRouter()
+    remote = RecordingRoute(None)
+    router.defaultRoute = remote
+    router.route(message("x@remote.example", "a@localhost/r"), local)
+    router.route(message("room@conference.localhost", "a@localhost/r"), local)
+    assert [s["to"] for s in remote.delivered] == ["x@remote.example"]
+    assert local.delivered == [] and len(comp.delivered) == 1

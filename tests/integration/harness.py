@@ -17,7 +17,7 @@ PG_URL = os.environ.get("JABBERD_TEST_PG", "postgresql+psycopg://postgres@127.0.
 
 BASE_CONFIG = """
 [server]
-domains = localhost
+domains = {domain}
 datadir = {datadir}
 database = {database}
 keepalive_interval = 0
@@ -35,24 +35,24 @@ listen = tcp:0:interface=127.0.0.1
 [http]
 listen = tcp:0:interface=127.0.0.1
 
-[component:echo.localhost]
+[component:echo.{domain}]
 secret = echo-secret
 
-[component:conference.localhost]
+[component:conference.{domain}]
 plugin = conference
 
-[component:register.localhost]
+[component:register.{domain}]
 plugin = register
 trusted = yes
 delegate = jabber:iq:register
 open = yes
 
-[component:offline.localhost]
+[component:offline.{domain}]
 plugin = offline
 trusted = yes
 delegate = http://jabber.org/protocol/offline
 
-[component:upload.localhost]
+[component:upload.{domain}]
 plugin = upload
 """
 
@@ -88,13 +88,17 @@ class ServerProcess:
     @ivar ports: listener name -> port, read from the server's ports.json.
     """
 
-    def __init__(self, tmpdir, database=None, extra=""):
+    def __init__(self, tmpdir, database=None, extra="", domain="localhost"):
         self.datadir = os.path.join(str(tmpdir), "data")
         self.configPath = os.path.join(str(tmpdir), "jabberd.ini")
         self.logPath = os.path.join(str(tmpdir), "jabberd.log")
         database = database or "sqlite:///" + os.path.join(self.datadir, "jabberd.db")
         with open(self.configPath, "w") as f:
-            f.write(BASE_CONFIG.format(datadir=self.datadir, database=database) + extra)
+            f.write(BASE_CONFIG.format(datadir=self.datadir, database=database, domain=domain)
+                    + extra)
+        self.listeners = {"c2s", "c2s-tls", "components", "http"}
+        if "[s2s]" in extra:
+            self.listeners.add("s2s")
         self.process = None
         self.ports = {}
         self.components = []
@@ -118,7 +122,7 @@ class ServerProcess:
                     self.ports = json.load(f)
             except (OSError, ValueError):
                 self.ports = {}
-            if {"c2s", "c2s-tls", "components", "http"} <= set(self.ports):
+            if self.listeners <= set(self.ports):
                 return self
             time.sleep(0.05)
         self.stop()

@@ -1,0 +1,82 @@
+# -*- test-case-name: tests.s2s.test_inbound -*-
+"""
+What both ends of a server-to-server stream share (RFC 6120 sections 4 and
+10.4): the C{jabber:server} namespace with the dialback prefix declared in
+the header (XEP-0220 section 2.1), stanzas translated to and from
+C{jabber:client} at the boundary (as on component streams), and dispatch of
+first-level elements by qualified name to the stream's own methods.
+"""
+
+from twisted.words.xish.domish import escapeToXml
+
+from jabberd.c2s.stream import parseVersion
+from jabberd.component.stream import STANZAS, ComponentStream
+from jabberd.ns import NS_DIALBACK, NS_SERVER, NS_STREAMS
+
+__all__ = ["ServerStream", "parseVersion"]
+
+
+class ServerStream(ComponentStream):
+    """
+    A C{jabber:server} stream.  Subclasses name the elements they accept in
+    C{elements} (qualified name -> method name); stanzas go to
+    C{onStanza}; anything else ends the stream (RFC 6120 section 4.9.3.22).
+
+    @ivar local: our domain on this stream.
+    @ivar remote: the peer's domain, once known.
+    @ivar secure: whether TLS is on.
+    """
+
+    namespace = NS_SERVER
+    elements = {}
+
+    def __init__(self):
+        ComponentStream.__init__(self)
+        self.prefixes = {NS_STREAMS: "stream", NS_DIALBACK: "db"}
+        self.local = None
+        self.remote = None
+        self.secure = False
+
+    def connectionMade(self):
+        # Stanzas are small and wait for nothing (as on client streams).
+        setTcpNoDelay = getattr(self.transport, "setTcpNoDelay", None)
+        if setTcpNoDelay is not None:
+            setTcpNoDelay(True)
+        ComponentStream.connectionMade(self)
+
+    def headerText(self, sender, recipient, streamID=None):
+        """A stream header from C{sender} to C{recipient} (RFC 6120 4.7)."""
+        parts = ["<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+                 "xmlns:stream='http://etherx.jabber.org/streams' "
+                 "xmlns:db='jabber:server:dialback'"]
+        if sender:
+            parts += [" from='", escapeToXml(sender, 1), "'"]
+        if recipient:
+            parts += [" to='", escapeToXml(recipient, 1), "'"]
+        if streamID:
+            parts += [" id='", streamID, "'"]
+        parts.append(" version='1.0'>")
+        return "".join(parts)
+
+    def onElement(self, element):
+        if self.closing:
+            return
+        name = self.elements.get((element.uri, element.name))
+        if name is not None:
+            getattr(self, name)(element)
+        elif element.uri == NS_SERVER and element.name in STANZAS:
+            self.onStanza(element)
+        else:
+            self.closeWithError("unsupported-stanza-type")
+
+    def onStanza(self, stanza):
+        """A stanza arrived; only an authenticated inbound stream takes them."""
+        self.closeWithError("unsupported-stanza-type")
+
+    def onStreamError(self, element):
+        """The peer ended the stream with an error (RFC 6120 4.9): log it and close ours."""
+        conditions = [child.name for child in element.elements() if child.name != "text"]
+        self.log.info("s2s stream {local} / {remote} ended by the peer: {condition}",
+                      local=self.local, remote=self.remote,
+                      condition=conditions[0] if conditions else "unknown")
+        self.closeStream()

@@ -1,0 +1,167 @@
+"""
+Federation end to end (RFC 6120 section 10.4, XEP-0220): two real jabberd
+processes, a.test and b.test, each told where the other listens by
+C{[s2s] hosts}; slixmpp users on both sides chat and subscribe across, over
+STARTTLS and dialback.  Raw streams check what a peer may not do.
+"""
+
+import socket
+import ssl
+
+import pytest
+
+from tests.integration.clients import Client, RawStream, insecureContext, run
+from tests.integration.harness import ServerProcess
+
+S2S = """
+[s2s]
+listen = tcp:{port}:interface=127.0.0.1
+hosts = {other}=127.0.0.1:{otherPort} nowhere.test=127.0.0.1:{deadPort}
+connect_timeout = 5
+"""
+
+
+def freePort():
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory):
+    """Servers a.test and b.test that know each other, with users alice@a.test and bob@b.test."""
+    portA, portB, dead = freePort(), freePort(), freePort()
+    a = ServerProcess(tmp_path_factory.mktemp("a"), domain="a.test",
+                      extra=S2S.format(port=portA, other="b.test", otherPort=portB,
+                                       deadPort=dead))
+    b = ServerProcess(tmp_path_factory.mktemp("b"), domain="b.test",
+                      extra=S2S.format(port=portB, other="a.test", otherPort=portA,
+                                       deadPort=dead))
+    a.start()
+    b.start()
+    a.adduser("alice", "alicepw")
+    b.adduser("bob", "bobpw")
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+def test_chatAcrossServers(federation):
+    """alice@a.test and bob@b.test exchange messages both ways through s2s."""
+    a, b = federation
+
+    async def body():
+        alice = Client("alice@a.test/home", "alicepw")
+        bob = Client("bob@b.test/home", "bobpw")
+        assert await alice.login(a.ports["c2s"])
+        assert await bob.login(b.ports["c2s"])
+        alice.send_message(mto="bob@b.test/home", mbody="hello from a", mtype="chat")
+        got = await bob.nextMessage(lambda m: m["body"] == "hello from a")
+        assert got["from"].full == "alice@a.test/home"
+        bob.send_message(mto="alice@a.test/home", mbody="hello from b", mtype="chat")
+        back = await alice.nextMessage(lambda m: m["body"] == "hello from b")
+        assert back["from"].full == "bob@b.test/home"
+        await alice.close()
+        await bob.close()
+    run(body())
+
+
+def test_subscriptionAcrossServers(federation):
+    """A subscription request and its approval cross servers; then presence flows (RFC 6121 3.1)."""
+    a, b = federation
+
+    async def body():
+        alice = Client("alice@a.test/sub", "alicepw")
+        bob = Client("bob@b.test/sub", "bobpw")
+        assert await alice.login(a.ports["c2s"])
+        assert await bob.login(b.ports["c2s"])
+        alice.send_presence(pto="bob@b.test", ptype="subscribe")
+        request = await bob.nextPresence(lambda p: p["type"] == "subscribe")
+        assert request["from"].bare == "alice@a.test"
+        bob.send_presence(pto="alice@a.test", ptype="subscribed")
+        await alice.nextPresence(lambda p: p["type"] == "subscribed")
+        bob.send_presence(pstatus="across")
+        seen = await alice.nextPresence(lambda p: p["from"].bare == "bob@b.test"
+                                        and p["status"] == "across")
+        assert seen["from"].full == "bob@b.test/sub"
+        await alice.close()
+        await bob.close()
+    run(body())
+
+
+def test_unreachableServerBounces(federation):
+    """A message to a domain whose server does not answer bounces with remote-server-not-found."""
+    a, _ = federation
+
+    async def body():
+        alice = Client("alice@a.test/bounce", "alicepw")
+        assert await alice.login(a.ports["c2s"])
+        alice.send_message(mto="someone@nowhere.test", mbody="anyone?", mtype="chat")
+        error = await alice.nextMessage(lambda m: m["type"] == "error")
+        assert error["error"]["condition"] == "remote-server-not-found"
+        assert error["from"].bare == "someone@nowhere.test"
+        await alice.close()
+    run(body())
+
+
+def _openStream(port, sender, to):
+    stream = RawStream(port)
+    stream.send("<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+                "xmlns:stream='http://etherx.jabber.org/streams' "
+                f"xmlns:db='jabber:server:dialback' from='{sender}' to='{to}' version='1.0'>")
+    return stream
+
+
+def test_stanzaBeforeDialbackRefused(federation):
+    """A peer that sends a stanza without proving its domain gets a stream error, not delivery."""
+    _, b = federation
+    stream = _openStream(b.ports["s2s"], "a.test", "b.test")
+    features = stream.readUntil("</stream:features>")
+    assert "urn:ietf:params:xml:ns:xmpp-tls" in features and "<required" in features
+    assert "urn:xmpp:features:dialback" in features
+    stream.send("<message from='alice@a.test/x' to='bob@b.test' type='chat'><body>spoof</body>"
+                "</message>")
+    reply = stream.readAll()
+    assert "<invalid-from" in reply and "</stream:stream>" in reply
+
+
+def test_unknownHostRefused(federation):
+    """A stream to a domain the server does not host ends with host-unknown."""
+    _, b = federation
+    stream = _openStream(b.ports["s2s"], "a.test", "elsewhere.test")
+    reply = stream.readAll()
+    assert "<host-unknown" in reply
+
+
+def test_dialbackBeforeTLSRefused(federation):
+    """With require_tls (the default) a dialback key over plain TCP is refused."""
+    _, b = federation
+    stream = _openStream(b.ports["s2s"], "a.test", "b.test")
+    stream.readUntil("</stream:features>")
+    stream.send("<db:result from='a.test' to='b.test'>0123456789abcdef</db:result>")
+    reply = stream.readAll()
+    assert "<policy-violation" in reply
+
+
+def test_forgedKeyRejected(federation):
+    """A peer claiming a.test with a key a.test never made is answered invalid and may not send."""
+    _, b = federation
+    stream = _openStream(b.ports["s2s"], "a.test", "b.test")
+    stream.readUntil("</stream:features>")
+    stream.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    assert "<proceed" in stream.readUntil("proceed")
+    context = ssl.create_default_context()
+    insecureContext(context)
+    stream.sock = context.wrap_socket(stream.sock, server_hostname="b.test")
+    stream.send("<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+                "xmlns:stream='http://etherx.jabber.org/streams' "
+                "xmlns:db='jabber:server:dialback' from='a.test' to='b.test' version='1.0'>")
+    features = stream.readUntil("</stream:features>")
+    assert "xmpp-tls" not in features and "urn:xmpp:features:dialback" in features
+    stream.send("<db:result from='a.test' to='b.test'>" + "ab" * 32 + "</db:result>")
+    answer = stream.readUntil("/>")
+    assert "type='invalid'" in answer or 'type="invalid"' in answer
+    stream.send("<message from='alice@a.test/x' to='bob@b.test' type='chat'><body>forged</body>"
+                "</message>")
+    assert "<invalid-from" in stream.readAll()
