@@ -55,13 +55,25 @@ class InboundStream(ServerStream):
         self.service = factory.service
         self.maxStanzaSize = self.service.maxStanzaSize
         self.authorized = set()
+        self._deadline = None
 
     def connectionMade(self):
         ServerStream.connectionMade(self)
         self.factory.streams.add(self)
+        # A peer that proves no domain in time does not keep a connection.
+        self._deadline = self.factory.clock.callLater(
+            self.service.connectTimeout * 2, self._negotiationTimedOut)
+
+    def _negotiationTimedOut(self):
+        self._deadline = None
+        if not self.authorized:
+            self.closeWithError("connection-timeout")
 
     def connectionLost(self, reason):
         self.factory.streams.discard(self)
+        if self._deadline is not None and self._deadline.active():
+            self._deadline.cancel()
+        self._deadline = None
         ServerStream.connectionLost(self, reason)
 
     def onDocumentStart(self, root):
@@ -120,6 +132,9 @@ class InboundStream(ServerStream):
         receiving = _domainName(element.getAttribute("to"))
         if originating is None or receiving is None:
             self.closeWithError("improper-addressing")
+            return
+        if self.service.hosts(originating):
+            self.closeWithError("invalid-from", "that domain is served here")
             return
         if self.service.requireTLS and not self.secure:
             self.closeWithError("policy-violation", "TLS is required before dialback")

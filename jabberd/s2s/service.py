@@ -98,7 +98,7 @@ class S2SService:
         if pair is None:
             pair = self.pairs[(local, to.host)] = _Pair()
             self._connect(local, to.host, pair)
-        if pair.stream is not None:
+        if pair.stream is not None and not pair.stream.closing:
             pair.stream.send(stanza)
         elif len(pair.queue) >= self.maxQueue:
             self._bounce(stanza, "resource-constraint")
@@ -137,8 +137,15 @@ class S2SService:
         """An outgoing stream closed; a verification stream is no pair's."""
         if stream.verifying:
             return
-        pair = self.pairs.get((stream.local, stream.remote))
-        if pair is not None and (pair.stream is stream or pair.factory.stream is stream):
+        key = (stream.local, stream.remote)
+        pair = self.pairs.get(key)
+        if pair is None or (pair.stream is not stream and pair.factory.stream is not stream):
+            return
+        if pair.stream is stream and pair.queue:
+            # A stream that worked closed while stanzas waited: dial again for them.
+            pair.stream = None
+            self._connect(stream.local, stream.remote, pair)
+        else:
             self._drop(stream.local, stream.remote, failure)
 
     def connectFailed(self, factory, failure):

@@ -150,3 +150,33 @@ def test_unknownElement():
     peer.read()
     peer.feed("<query xmlns='jabber:iq:version'/>")
     assert peer.streamError() == "unsupported-stanza-type"
+
+
+def test_ownDomainClaimRefused():
+    """A peer claiming one of our own domains ends with invalid-from, without a verification."""
+    peer, service, _ = connect(sender="a.test")
+    asked = []
+    service.verifyKey = lambda *args: asked.append(args)
+    peer.read()
+    peer.feed("<db:result from='a.test' to='a.test'>k3y</db:result>")
+    assert peer.streamError() == "invalid-from" and asked == []
+
+
+def test_unprovenPeerTimedOut():
+    """A connection that proves no domain within twice connect_timeout ends with connection-timeout."""
+    factory, service, _ = makeListener(NO_TLS)
+    peer = Wire(factory.buildProtocol(None)).connect()
+    peer.feed(HEADER.format(sender="b.test", to="a.test", extra="version='1.0'"))
+    peer.read()
+    factory.clock.advance(10)
+    assert peer.streamError() == "connection-timeout"
+
+
+def test_provenPeerStays():
+    """A peer that proved its domain is not cut off by the negotiation deadline."""
+    factory, service, _ = makeListener(NO_TLS)
+    peer = Wire(factory.buildProtocol(None)).connect()
+    peer.feed(HEADER.format(sender="b.test", to="a.test", extra="version='1.0'"))
+    authorize(peer, service)
+    factory.clock.advance(10)
+    assert peer.read() == [] and not peer.protocol.closing

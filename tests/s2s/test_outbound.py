@@ -145,3 +145,18 @@ def test_verifyTimesOut():
     service.verifyKey("a.test", "b.test", "our-sid", "k3y").addBoth(results.append)
     reactor.advance(5)
     assert len(results) == 1 and isinstance(results[0], Failure)
+
+
+def test_closingStreamRedials():
+    """Stanzas sent while a working stream closes wait for a new one instead of being lost."""
+    service, local, reactor, wire, _ = dial()
+    wire.feed(REMOTE_HEADER + DIALBACK_ONLY)
+    wire.feed("<db:result from='b.test' to='a.test' type='valid'/>")
+    wire.protocol.closeStream()
+    service.router.route(chat(body="late"))
+    wire.protocol.connectionLost(Failure(ConnectionRefusedError()))
+    assert len(reactor.tcpClients) == 2 and local.stanzas == []
+    fresh = Wire(reactor.tcpClients[1][2].buildProtocol(None)).connect()
+    fresh.feed(REMOTE_HEADER + DIALBACK_ONLY)
+    fresh.feed("<db:result from='b.test' to='a.test' type='valid'/>")
+    assert [str(el.body) for el in fresh.read() if el.name == "message"] == ["late"]
