@@ -88,6 +88,7 @@ class MessageHandler(Handler):
             self.refuse(stanza, "forbidden", "you may not change the subject")
             return
         room.setSubject(occupant, str(_child(stanza, "subject")))
+        self.service.persistSubject(room)
         template = reflect(stanza, occupant.occupantJid)
         stanzas.fanout(self.service.send, template, [o.jid for o in room.occupants.values()])
 

@@ -158,10 +158,17 @@ class MUCService:
     # persistence
 
     def persist(self, room):
-        """Store C{room}'s configuration and all its affiliations."""
+        """Store C{room}'s configuration, all its affiliations and its subject."""
         affiliations = {bare: (a, room.reasons.get(bare, ""))
                         for bare, a in room.affiliations.items()}
         self._watch(self.store.saveRoom(room.jid, room.config.toDict(), affiliations))
+        if room.subject is not None:
+            self.persistSubject(room)
+
+    def persistSubject(self, room):
+        """Store the subject of a persistent room (section 8.1), so a restart keeps it."""
+        if room.config.persistent:
+            self._watch(self.store.setSubject(room.jid, room.subject, room.subjectFrom))
 
     def forget(self, room):
         """C{room} is no longer persistent: drop its stored state."""
@@ -189,6 +196,8 @@ class MUCService:
             for bare, (affiliation, reason) in entry.affiliations.items():
                 room.affiliations[bare] = affiliation
                 room.reasons[bare] = reason
+            if entry.subject is not None:
+                room.subject, room.subjectFrom = entry.subject, entry.subjectFrom or room.jid
             self.rooms[room.jid] = room
         self._open()
 

@@ -1,13 +1,15 @@
 # -*- test-case-name: tests.components.conference.test_muc_store -*-
 """
 Storage of persistent rooms (XEP-0045 section 4.2, "Persistent Room":
-its configuration and affiliations outlive its occupants and restarts).
+its configuration, affiliations and subject outlive its occupants and
+restarts).
 
 A small interface with two implementations, like the core storage: every
 method returns a Deferred.  L{MemoryRoomStore} answers at once and serves
-unit tests; L{SQLRoomStore} keeps two SQLAlchemy Core tables and runs its
-blocking calls in the reactor's thread pool, one at a time so writes land
-in the order they were made.
+unit tests; L{SQLRoomStore} keeps two SQLAlchemy Core tables, migrated by
+the component's own chain (L{components.conference.migrations}), and runs
+its blocking calls in the reactor's thread pool, one at a time so writes
+land in the order they were made.
 
 Temporary rooms are never stored.
 """
@@ -16,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 
 from sqlalchemy import (JSON, Column, MetaData, String, Table, Text,
-                        create_engine, delete, insert, select)
+                        create_engine, delete, insert, select, update)
 from twisted.internet import defer, threads
 
 __all__ = ["StoredRoom", "MemoryRoomStore", "SQLRoomStore", "openRoomStore", "metadata"]
@@ -29,11 +31,15 @@ class StoredRoom:
 
     @ivar config: the L{RoomConfig.toDict} dictionary.
     @ivar affiliations: bare JID -> (affiliation, reason).
+    @ivar subject: the room subject (section 8.1), None if never set.
+    @ivar subjectFrom: the occupant JID (or room JID) that set it.
     """
 
     jid: str
     config: dict
     affiliations: dict = field(default_factory=dict)
+    subject: str = None
+    subjectFrom: str = None
 
 
 class MemoryRoomStore:
@@ -42,27 +48,37 @@ class MemoryRoomStore:
     def __init__(self):
         self.rooms = {}
         self.affiliations = {}
+        self.subjects = {}
 
     def loadRooms(self):
         """All stored rooms, as L{StoredRoom}s."""
         return defer.succeed([
-            StoredRoom(jid, dict(config), dict(self.affiliations.get(jid, {})))
+            StoredRoom(jid, dict(config), dict(self.affiliations.get(jid, {})),
+                       *self.subjects.get(jid, (None, None)))
             for jid, config in sorted(self.rooms.items())])
 
     def saveRoom(self, jid, config, affiliations=None):
         """
         Store the room C{jid} with C{config}; C{affiliations} (bare JID ->
-        (affiliation, reason)), when given, replace the stored ones.
+        (affiliation, reason)), when given, replace the stored ones.  A
+        stored subject is kept.
         """
         self.rooms[jid] = dict(config)
         if affiliations is not None:
             self.affiliations[jid] = dict(affiliations)
         return defer.succeed(None)
 
+    def setSubject(self, jid, subject, subjectFrom):
+        """Record the subject of the stored room C{jid} (nothing if not stored)."""
+        if jid in self.rooms:
+            self.subjects[jid] = (subject, subjectFrom)
+        return defer.succeed(None)
+
     def deleteRoom(self, jid):
-        """Forget the room C{jid} and its affiliations."""
+        """Forget the room C{jid}, its affiliations and subject."""
         self.rooms.pop(jid, None)
         self.affiliations.pop(jid, None)
+        self.subjects.pop(jid, None)
         return defer.succeed(None)
 
     def setAffiliation(self, room, jid, affiliation, reason=""):
@@ -90,6 +106,8 @@ roomsTable = Table(
     "muc_rooms", metadata,
     Column("jid", String(3071), primary_key=True),
     Column("config", JSON, nullable=False),
+    Column("subject", Text, nullable=True),
+    Column("subject_from", String(3071), nullable=True),
 )
 
 affiliationsTable = Table(
@@ -105,11 +123,11 @@ class SQLRoomStore:
     """
     Rooms in an SQL database through SQLAlchemy Core.
 
-    The tables are created at start-up (C{createTables}); they belong in
-    the server's schema migrations once those exist.
+    At start-up (C{migrate}) the tables are brought to the head of the
+    component's migration chain, blocking, before the reactor runs.
     """
 
-    def __init__(self, url, reactor=None, threadpool=None, createTables=True):
+    def __init__(self, url, reactor=None, threadpool=None, migrate=True):
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
@@ -117,8 +135,10 @@ class SQLRoomStore:
         _ensureSQLiteDirectory(url)
         self.engine = create_engine(url, future=True)
         self._lock = defer.DeferredLock()
-        if createTables:
-            metadata.create_all(self.engine)
+        if migrate:
+            from components.conference.migrations import CONFERENCE
+            with self.engine.begin() as connection:
+                CONFERENCE.upgrade(connection)
         # Writes queue one at a time; let them finish before the reactor
         # stops its thread pool.
         self._trigger = reactor.addSystemEventTrigger("before", "shutdown", self.flush)
@@ -132,7 +152,8 @@ class SQLRoomStore:
 
     def _loadRooms(self):
         with self.engine.connect() as conn:
-            rooms = {row.jid: StoredRoom(row.jid, dict(row.config))
+            rooms = {row.jid: StoredRoom(row.jid, dict(row.config), {}, row.subject,
+                                         row.subject_from)
                      for row in conn.execute(select(roomsTable))}
             for row in conn.execute(select(affiliationsTable)):
                 if row.room in rooms:
@@ -145,8 +166,10 @@ class SQLRoomStore:
 
     def _saveRoom(self, jid, config, affiliations):
         with self.engine.begin() as conn:
-            conn.execute(delete(roomsTable).where(roomsTable.c.jid == jid))
-            conn.execute(insert(roomsTable).values(jid=jid, config=config))
+            updated = conn.execute(update(roomsTable).where(roomsTable.c.jid == jid)
+                                   .values(config=config))
+            if updated.rowcount == 0:
+                conn.execute(insert(roomsTable).values(jid=jid, config=config))
             if affiliations is None:
                 return
             conn.execute(delete(affiliationsTable).where(affiliationsTable.c.room == jid))
@@ -154,6 +177,14 @@ class SQLRoomStore:
                     for bare, (a, r) in affiliations.items()]
             if rows:
                 conn.execute(insert(affiliationsTable), rows)
+
+    def setSubject(self, jid, subject, subjectFrom):
+        return self._run(self._setSubject, jid, subject, subjectFrom)
+
+    def _setSubject(self, jid, subject, subjectFrom):
+        with self.engine.begin() as conn:
+            conn.execute(update(roomsTable).where(roomsTable.c.jid == jid)
+                         .values(subject=subject, subject_from=subjectFrom))
 
     def deleteRoom(self, jid):
         return self._run(self._deleteRoom, jid)

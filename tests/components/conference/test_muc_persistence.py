@@ -51,6 +51,39 @@ class PersistenceTests(unittest.TestCase):
         self.assertFalse(room.locked)
 
     @defer.inlineCallbacks
+    def test_subjectSurvivesRestart(self):
+        """A persistent room's subject comes back after a restart and is sent to a new occupant."""
+        c = yield self.start()
+        c.createConfigured({"muc#roomconfig_persistentroom": "1"})
+        c.send(f"<message from='{OWNER}' to='{ROOM}' type='groupchat'>"
+               "<subject>Lunch at noon</subject></message>")
+        c.createInstant(room="temp@conference.localhost")
+        c.send(f"<message from='{OWNER}' to='temp@conference.localhost' type='groupchat'>"
+               "<subject>gone</subject></message>")
+        yield c.service.store.flush()
+
+        fresh = yield self.start()
+        self.assertEqual((fresh.room().subject, fresh.room().subjectFrom),
+                         ("Lunch at noon", ROOM + "/owner"))
+        out = fresh.join("bob@localhost/b", "bob")
+        subjects = [el for el in out if el.name == "message" and el.subject is not None]
+        self.assertEqual([(str(el.subject), el["from"]) for el in subjects],
+                         [("Lunch at noon", ROOM + "/owner")])
+
+    @defer.inlineCallbacks
+    def test_subjectOfRoomMadePersistentLater(self):
+        """A subject set while the room was temporary is stored when it becomes persistent."""
+        c = yield self.start()
+        c.createInstant()
+        c.send(f"<message from='{OWNER}' to='{ROOM}' type='groupchat'>"
+               "<subject>Before</subject></message>")
+        c.submitConfig(OWNER, {"muc#roomconfig_persistentroom": "1"})
+        yield c.service.store.flush()
+
+        fresh = yield self.start()
+        self.assertEqual(fresh.room().subject, "Before")
+
+    @defer.inlineCallbacks
     def test_reloadedRoomEnforcesItsRules(self):
         """After a restart a banned user is still refused and a member admitted."""
         c = yield self.start()

@@ -64,6 +64,25 @@ class RoomStoreMixin:
         self.assertEqual(rooms[0].affiliations, {})
 
 
+    @defer.inlineCallbacks
+    def test_subject(self):
+        """A stored room's subject and its setter come back; saving the room again keeps them."""
+        yield self.store.saveRoom(ROOM, {"name": "x"})
+        [fresh] = yield self.store.loadRooms()
+        self.assertEqual((fresh.subject, fresh.subjectFrom), (None, None))
+        yield self.store.setSubject(ROOM, "Lunch at noon", ROOM + "/chef")
+        yield self.store.saveRoom(ROOM, {"name": "y"}, {"a@localhost": ("owner", "")})
+        [room] = yield self.store.loadRooms()
+        self.assertEqual((room.subject, room.subjectFrom), ("Lunch at noon", ROOM + "/chef"))
+        self.assertEqual(room.config, {"name": "y"})
+
+    @defer.inlineCallbacks
+    def test_subjectOfUnstoredRoom(self):
+        """Setting the subject of a room that is not stored stores nothing."""
+        yield self.store.setSubject(ROOM, "nobody", ROOM)
+        self.assertEqual((yield self.store.loadRooms()), [])
+
+
 class MemoryRoomStoreTests(RoomStoreMixin, unittest.TestCase):
     def makeStore(self):
         return MemoryRoomStore()
@@ -83,6 +102,62 @@ class SQLRoomStoreTests(RoomStoreMixin, unittest.TestCase):
         yield defer.gatherResults(writes)
         [room] = yield self.store.loadRooms()
         self.assertEqual(room.affiliations["a@localhost"][0], "owner")
+
+
+class RoomMigrationTests(unittest.TestCase):
+    """The component's own migration chain on SQLite."""
+
+    @defer.inlineCallbacks
+    def test_takesOverTablesMadeBeforeTheChain(self):
+        """Rooms in tables the store once made itself survive the chain taking over."""
+        from sqlalchemy import create_engine, text
+        from components.conference.migrations import CONFERENCE
+        url = "sqlite:///" + os.path.join(self.mktemp(), "old.db")
+        os.makedirs(os.path.dirname(url[len("sqlite:///"):]))
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE muc_rooms (jid VARCHAR(3071) PRIMARY KEY, "
+                              "config JSON NOT NULL)"))
+            conn.execute(text("CREATE TABLE muc_affiliations (room VARCHAR(3071), "
+                              "jid VARCHAR(3071), affiliation VARCHAR(16) NOT NULL, "
+                              "reason TEXT NOT NULL, PRIMARY KEY (room, jid))"))
+            conn.execute(text("INSERT INTO muc_rooms VALUES ('old@conference.localhost', "
+                              "'{\"name\": \"Old\"}')"))
+        engine.dispose()
+        store = SQLRoomStore(url)
+        self.addCleanup(store.close)
+        [room] = yield store.loadRooms()
+        self.assertEqual((room.jid, room.config, room.subject), (
+            "old@conference.localhost", {"name": "Old"}, None))
+        yield store.setSubject(room.jid, "kept", room.jid)
+        [room] = yield store.loadRooms()
+        self.assertEqual(room.subject, "kept")
+        with store.engine.connect() as conn:
+            self.assertEqual(CONFERENCE.current(conn), CONFERENCE.head)
+
+    def test_schemaMatchesTables(self):
+        """The chain builds exactly the tables the store declares."""
+        from alembic.autogenerate import compare_metadata
+        from alembic.runtime.migration import MigrationContext
+        from components.conference.store import metadata
+        store = SQLRoomStore("sqlite:///" + os.path.join(self.mktemp(), "rooms.db"))
+        self.addCleanup(store.close)
+        with store.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={
+                "compare_type": True, "version_table": "alembic_version_conference"})
+            self.assertEqual(compare_metadata(context, metadata), [])
+
+    def test_separateFromCoreChain(self):
+        """Rooms in the server's own database leave the core chain at its head."""
+        from jabberd.storage.sql import SQLStorage
+        from jabberd.storage.migrations import CORE
+        url = "sqlite:///" + os.path.join(self.mktemp(), "jabberd.db")
+        core = SQLStorage(url)
+        self.addCleanup(core.close)
+        rooms = SQLRoomStore(url)
+        self.addCleanup(rooms.close)
+        with core.engine.connect() as conn:
+            self.assertEqual(CORE.current(conn), CORE.head)
 
 
 def test_openRoomStore():

@@ -1,0 +1,5 @@
+"""The conference chain's Alembic environment (see L{jabberd.storage.migrations.environment})."""
+
+from jabberd.storage.migrations.environment import run
+
+run()
