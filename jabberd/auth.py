@@ -5,6 +5,9 @@ default, so the server never keeps a password it could leak.  A plaintext
 copy is kept only where the configuration chooses recoverable passwords
 (needed by XEP-0078 digest authentication).
 
+Passwords are prepared with SASLprep (RFC 4013) first, as SCRAM clients
+prepare them (RFC 5802 section 2.2), so the keys agree.
+
 Credentials are a dict, stored as it is by the account store::
 
     {"SCRAM-SHA-1":   {"salt": b64, "iterations": n, "storedKey": b64, "serverKey": b64},
@@ -17,7 +20,9 @@ import hashlib
 import hmac
 import os
 
-__all__ = ["SCRAM_HASHES", "makeCredentials", "checkPassword", "scramKeys"]
+from jabberd.saslprep import SASLprepError, saslprep
+
+__all__ = ["SCRAM_HASHES", "makeCredentials", "checkPassword", "scramKeys", "SASLprepError"]
 
 SCRAM_HASHES = {"SCRAM-SHA-1": "sha1", "SCRAM-SHA-256": "sha256"}
 
@@ -40,7 +45,11 @@ def scramKeys(hashName, password, salt, iterations):
 
 
 def makeCredentials(password, iterations=4096, storePlaintext=False):
-    """Make the credentials dict for C{password} (a fresh salt per mechanism)."""
+    """
+    Make the credentials dict for C{password} (a fresh salt per mechanism);
+    L{SASLprepError} if SASLprep does not allow it.
+    """
+    password = saslprep(password)
     creds = {}
     for mechanism, hashName in SCRAM_HASHES.items():
         salt = os.urandom(16)
@@ -62,6 +71,10 @@ def checkPassword(credentials, password):
     plaintext): recompute a SCRAM StoredKey and compare in constant time.
     """
     if not credentials:
+        return False
+    try:
+        password = saslprep(password, stored=False)
+    except SASLprepError:
         return False
     for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-1"):
         entry = credentials.get(mechanism)

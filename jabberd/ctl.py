@@ -27,7 +27,7 @@ from twisted.internet import defer, task
 from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
 
 from jabberd import config as configModule
-from jabberd.auth import makeCredentials
+from jabberd.auth import SASLprepError, makeCredentials
 from jabberd.storage import UserExists, openStorage
 
 __all__ = ["main", "execute", "prepareUsername", "UsageError"]
@@ -139,8 +139,11 @@ def _prepare(args, stdin):
         username = prepareUsername(args.username, config.server.domains)
     if args.command in ("adduser", "passwd"):
         password = readPassword(args.password, stdin)
-        credentials = makeCredentials(password, config.c2s.scramIterations,
-                                      config.c2s.storePlaintext)
+        try:
+            credentials = makeCredentials(password, config.c2s.scramIterations,
+                                          config.c2s.storePlaintext)
+        except SASLprepError as e:
+            raise UsageError(f"password not allowed (RFC 4013 SASLprep): {e}")
     return config, username, credentials
 
 

@@ -4,7 +4,9 @@ import base64
 import hashlib
 import hmac
 
-from jabberd.auth import checkPassword, makeCredentials, scramKeys
+import pytest
+
+from jabberd.auth import SASLprepError, checkPassword, makeCredentials, scramKeys
 
 
 def test_noPlaintextByDefault():
@@ -37,3 +39,26 @@ def test_rfc5802Vector():
                    b"c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j")
     serverSignature = hmac.new(serverKey, authMessage, hashlib.sha1).digest()
     assert base64.b64encode(serverSignature) == b"rmF9pqV8S7suAoZWja4dJRkFsKQ="
+
+
+def test_passwordsPreparedWithSASLprep():
+    """A password stored in one Unicode form is accepted in the form SASLprep maps it from."""
+    creds = makeCredentials("caf\u00e9\u00a0au lait", iterations=64)
+    assert checkPassword(creds, "cafe\u0301 au lait")   # decomposed, ASCII space
+    assert checkPassword(creds, "caf\u00e9\u2003au l\u00adait")  # em space, soft hyphen
+    assert not checkPassword(creds, "cafe au lait")
+
+
+def test_scramKeysUsePreparedPassword():
+    """Stored SCRAM keys are those of the SASLprep'd password, as a SCRAM client derives them."""
+    creds = makeCredentials("I\u00adX", iterations=64)
+    entry = creds["SCRAM-SHA-1"]
+    stored, _ = scramKeys("sha1", "IX", base64.b64decode(entry["salt"]), 64)
+    assert base64.b64encode(stored).decode() == entry["storedKey"]
+
+
+def test_disallowedPasswordRefused():
+    """A password SASLprep forbids cannot be stored, and checking one simply fails."""
+    with pytest.raises(SASLprepError):
+        makeCredentials("bell\u0007", iterations=64)
+    assert not checkPassword(makeCredentials("ok", iterations=64), "bell\u0007")

@@ -26,6 +26,7 @@ from jabberd.logs import Logger
 from twisted.words.xish import domish
 
 from jabberd.auth import makeCredentials
+from jabberd.saslprep import SASLprepError, saslprep
 from jabberd.c2s.mechanisms import prepUsername
 from jabberd.delegated import DelegatedIQHandler, clientAddress
 from jabberd.error import StanzaError
@@ -182,3 +183,8 @@ class RegisterHandler(DelegatedIQHandler):
 def _checkPassword(password):
     if len(password) > MAX_PASSWORD:
         raise StanzaError("not-acceptable", text="password too long")
+    try:
+        saslprep(password)
+    except SASLprepError as e:
+        # RFC 4013: such a password could never be typed the same way again.
+        raise StanzaError("not-acceptable", text=f"password not allowed: {e}")

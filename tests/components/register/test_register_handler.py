@@ -60,6 +60,14 @@ def test_registerInvalidUsername():
     assert world.storage.accounts == {}
 
 
+def test_registerPasswordSASLprepRefuses():
+    """A password SASLprep forbids (private use) is not-acceptable and nothing is stored."""
+    world = RegWorld()
+    reply = world.askPreAuth(query(("username", "zed"), ("password", "pw\ue000")))
+    assert condition(reply) == "not-acceptable"
+    assert world.storage.accounts == {}
+
+
 def test_registerMissingFields():
     """Without a password (or username) registration is not-acceptable."""
     world = RegWorld()
