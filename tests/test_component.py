@@ -8,7 +8,6 @@ from hashlib import sha1
 import pytest
 from twisted.application import service
 from twisted.internet import defer, endpoints, reactor, task
-from twisted.internet.testing import StringTransport
 from twisted.python import usage
 from twisted.trial import unittest
 from twisted.words.protocols.jabber.xmlstream import STREAM_END_EVENT
@@ -21,8 +20,10 @@ from jabberd.component import (ComponentServerFactory, ExternalComponentService,
 from jabberd.component.accept import StandInRoute, StreamRoute
 from jabberd.component.internal import loadPlugin
 from jabberd.host import Host
-from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_STREAMS, NS_XMPP_STANZAS, NS_XMPP_STREAMS
-from jabberd.router import Route, Router
+from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_STREAMS, NS_XMPP_STANZAS
+from jabberd.router import Router
+from tests.routes import Collector
+from tests.wire import Wire
 
 CONFIG = """
 [server]
@@ -41,36 +42,16 @@ external = yes
 """
 
 
-class Collector(Route):
-    """A route that keeps what it is given."""
-
-    def __init__(self, domain):
-        self.domain = domain
-        self.stanzas = []
-
-    def deliver(self, stanza):
-        self.stanzas.append(stanza)
-
-
-class Peer:
+class Peer(Wire):
     """One in-memory component connection to a L{ComponentServerFactory}."""
 
     def __init__(self, factory):
-        self.xs = factory.buildProtocol(None)
-        self.transport = StringTransport()
-        self.xs.makeConnection(self.transport)
-        self.root = None
-        self.elements = []
-        self.parser = domish.elementStream()
-        self.parser.DocumentStartEvent = self._started
-        self.parser.ElementEvent = self.elements.append
-        self.parser.DocumentEndEvent = lambda: None
-
-    def _started(self, root):
-        self.root = root
+        Wire.__init__(self, factory.buildProtocol(None))
+        self.xs = self.protocol
+        self.start()
 
     def send(self, text):
-        self.xs.dataReceived(text.encode("utf-8"))
+        self.feed(text)
 
     def open(self, to, ns=NS_COMPONENT):
         self.send(f"<stream:stream xmlns='{ns}' xmlns:stream='{NS_STREAMS}' to='{to}'>")
@@ -82,21 +63,6 @@ class Peer:
         self.open(to)
         self.handshake(secret)
         return self
-
-    def read(self):
-        """Parse what the server wrote since the last read."""
-        data = self.transport.value()
-        self.transport.clear()
-        del self.elements[:]
-        self.parser.parse(data)
-        return list(self.elements)
-
-    def streamError(self):
-        """The condition of the stream error the server sent, or None."""
-        for el in self.read():
-            if (el.uri, el.name) == (NS_STREAMS, "error"):
-                return next(el.elements(NS_XMPP_STREAMS)).name
-        return None
 
     def lose(self):
         self.xs.connectionLost(None)

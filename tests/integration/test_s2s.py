@@ -47,15 +47,20 @@ def federation(tmp_path_factory):
     b.stop()
 
 
+async def loginBoth(federation, resource):
+    """alice@a.test and bob@b.test, each logged in to their own server."""
+    a, b = federation
+    alice = Client("alice@a.test/" + resource, "alicepw")
+    bob = Client("bob@b.test/" + resource, "bobpw")
+    assert await alice.login(a.ports["c2s"])
+    assert await bob.login(b.ports["c2s"])
+    return alice, bob
+
+
 def test_chatAcrossServers(federation):
     """alice@a.test and bob@b.test exchange messages both ways through s2s."""
-    a, b = federation
-
     async def body():
-        alice = Client("alice@a.test/home", "alicepw")
-        bob = Client("bob@b.test/home", "bobpw")
-        assert await alice.login(a.ports["c2s"])
-        assert await bob.login(b.ports["c2s"])
+        alice, bob = await loginBoth(federation, "home")
         alice.send_message(mto="bob@b.test/home", mbody="hello from a", mtype="chat")
         got = await bob.nextMessage(lambda m: m["body"] == "hello from a")
         assert got["from"].full == "alice@a.test/home"
@@ -69,13 +74,8 @@ def test_chatAcrossServers(federation):
 
 def test_subscriptionAcrossServers(federation):
     """A subscription request and its approval cross servers; then presence flows (RFC 6121 3.1)."""
-    a, b = federation
-
     async def body():
-        alice = Client("alice@a.test/sub", "alicepw")
-        bob = Client("bob@b.test/sub", "bobpw")
-        assert await alice.login(a.ports["c2s"])
-        assert await bob.login(b.ports["c2s"])
+        alice, bob = await loginBoth(federation, "sub")
         alice.send_presence(pto="bob@b.test", ptype="subscribe")
         request = await bob.nextPresence(lambda p: p["type"] == "subscribe")
         assert request["from"].bare == "alice@a.test"

@@ -4,14 +4,15 @@ from twisted.internet import defer
 
 from jabberd.ns import NS_CLIENT, NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, NS_STREAMS, NS_TLS
 from jabberd.s2s import dialback
-from tests.s2s.helpers import CONFIG, HEADER, Wire, makeListener
+from tests.s2s.helpers import CONFIG, HEADER, makeListener
+from tests.wire import Wire
 
 NO_TLS = CONFIG + "require_tls = no\n"
 
 
 def connect(text=NO_TLS, sender="b.test", to="a.test", extra="version='1.0'"):
     factory, service, local = makeListener(text)
-    peer = Wire(factory.buildProtocol(None)).connect()
+    peer = Wire(factory.buildProtocol(None)).start()
     peer.feed(HEADER.format(sender=sender, to=to, extra=extra))
     return peer, service, local
 
@@ -40,7 +41,7 @@ def test_startTLSOfferedAndRequired():
     """With a TLS context and require_tls, STARTTLS is offered as required (RFC 6120 5.3.1)."""
     factory, _, _ = makeListener()
     factory.contextFactory = object()
-    peer = Wire(factory.buildProtocol(None)).connect()
+    peer = Wire(factory.buildProtocol(None)).start()
     peer.feed(HEADER.format(sender="b.test", to="a.test", extra="version='1.0'"))
     [features] = peer.read()
     starttls = next(features.elements(NS_TLS, "starttls"))
@@ -56,7 +57,7 @@ def test_unknownHost():
 def test_wrongNamespace():
     """A stream in jabber:client on the server port ends with invalid-namespace."""
     factory, _, _ = makeListener(NO_TLS)
-    peer = Wire(factory.buildProtocol(None)).connect()
+    peer = Wire(factory.buildProtocol(None)).start()
     peer.feed(HEADER.format(sender="b.test", to="a.test", extra="version='1.0'")
               .replace("xmlns='jabber:server'", f"xmlns='{NS_CLIENT}'"))
     assert peer.streamError() == "invalid-namespace"
@@ -165,7 +166,7 @@ def test_ownDomainClaimRefused():
 def test_unprovenPeerTimedOut():
     """A connection that proves no domain within twice connect_timeout ends with connection-timeout."""
     factory, service, _ = makeListener(NO_TLS)
-    peer = Wire(factory.buildProtocol(None)).connect()
+    peer = Wire(factory.buildProtocol(None)).start()
     peer.feed(HEADER.format(sender="b.test", to="a.test", extra="version='1.0'"))
     peer.read()
     factory.clock.advance(10)
@@ -175,7 +176,7 @@ def test_unprovenPeerTimedOut():
 def test_provenPeerStays():
     """A peer that proved its domain is not cut off by the negotiation deadline."""
     factory, service, _ = makeListener(NO_TLS)
-    peer = Wire(factory.buildProtocol(None)).connect()
+    peer = Wire(factory.buildProtocol(None)).start()
     peer.feed(HEADER.format(sender="b.test", to="a.test", extra="version='1.0'"))
     authorize(peer, service)
     factory.clock.advance(10)

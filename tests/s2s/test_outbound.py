@@ -6,7 +6,8 @@ from twisted.words.xish import domish
 
 from jabberd.ns import NS_CLIENT, NS_DIALBACK, NS_TLS, NS_XMPP_STANZAS
 from jabberd.s2s import dialback
-from tests.s2s.helpers import CONFIG, Wire, makeService
+from tests.s2s.helpers import CONFIG, makeService
+from tests.wire import Wire
 
 NO_TLS = CONFIG + "require_tls = no\n"
 REMOTE_HEADER = ("<stream:stream xmlns='jabber:server' xmlns:stream="
@@ -29,7 +30,7 @@ def dial(text=NO_TLS):
     router.route(chat())
     [(host, port, factory, timeout, _)] = reactor.tcpClients
     assert (host, port, timeout) == ("127.0.0.1", 5999, 5)
-    wire = Wire(factory.buildProtocol(None)).connect()
+    wire = Wire(factory.buildProtocol(None)).start()
     return service, local, reactor, wire, factory
 
 
@@ -128,7 +129,7 @@ def test_verifyRequest():
     results = []
     service.verifyKey("a.test", "b.test", "our-sid", "k3y").addBoth(results.append)
     [(_, _, factory, _, _)] = reactor.tcpClients
-    wire = Wire(factory.buildProtocol(None)).connect()
+    wire = Wire(factory.buildProtocol(None)).start()
     wire.feed(REMOTE_HEADER + DIALBACK_ONLY)
     [question] = wire.read()
     assert (question.name, question["id"], question["from"], question["to"], str(question)) == (
@@ -156,7 +157,7 @@ def test_closingStreamRedials():
     service.router.route(chat(body="late"))
     wire.protocol.connectionLost(Failure(ConnectionRefusedError()))
     assert len(reactor.tcpClients) == 2 and local.stanzas == []
-    fresh = Wire(reactor.tcpClients[1][2].buildProtocol(None)).connect()
+    fresh = Wire(reactor.tcpClients[1][2].buildProtocol(None)).start()
     fresh.feed(REMOTE_HEADER + DIALBACK_ONLY)
     fresh.feed("<db:result from='b.test' to='a.test' type='valid'/>")
     assert [str(el.body) for el in fresh.read() if el.name == "message"] == ["late"]
