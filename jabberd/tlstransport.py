@@ -50,11 +50,31 @@ def _keylog(connection, line):
             owner.noteSecret(label, bytes.fromhex(rest.partition(b" ")[2].decode("ascii")))
 
 
+#: ALPN protocol ids of XMPP (XEP-0368 section 3), in the server's order of preference.
+ALPN_PROTOCOLS = (b"xmpp-client", b"xmpp-server")
+
+
+def _selectALPN(connection, offered):
+    """
+    Answer a client's ALPN offer (RFC 7301): C{xmpp-client} or
+    C{xmpp-server} if offered (XEP-0368), else no protocol, and the
+    handshake goes on.  Twisted's own callback expects its TLS protocol
+    (with a factory) as the connection's app data, and would abort every
+    handshake with ALPN, such as Prosody's outgoing s2s or a direct TLS
+    client's.
+    """
+    for protocol in ALPN_PROTOCOLS:
+        if protocol in offered:
+            return protocol
+    return SSL.NO_OVERLAPPING_PROTOCOLS
+
+
 def serverContext(contextFactory):
-    """The factory's OpenSSL context, with the key log callback L{ServerTLS} needs."""
+    """The factory's OpenSSL context, with the key log and ALPN callbacks L{ServerTLS} needs."""
     context = contextFactory.getContext()
     if context not in _prepared:
         context.set_keylog_callback(_keylog)
+        context.set_alpn_select_callback(_selectALPN)
         _prepared.add(context)
     return context
 
@@ -210,6 +230,12 @@ class ServerTLS:
                 continue
             except SSL.Error as e:
                 self._opensslFailed("handshake", e)
+                return
+            except Exception:
+                # A failing callback (SNI, ALPN, key log) must not leave the peer hanging.
+                log.failure("TLS handshake callback failed for {peer}",
+                            peer=self.transport.getPeer())
+                self._opensslFailed("handshake", "internal error")
                 return
             self._buffer = b""
             self._handshakeDone(self._flushSSL())

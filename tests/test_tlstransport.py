@@ -40,12 +40,14 @@ def contextFactory(tmp_path_factory):
 class Pair:
     """A client C{ssl.SSLObject} and a L{tlstransport.ServerTLS} joined by buffers."""
 
-    def __init__(self, contextFactory, maximumVersion=None, chunk=None):
+    def __init__(self, contextFactory, maximumVersion=None, chunk=None, alpn=None):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         if maximumVersion is not None:
             context.maximum_version = maximumVersion
+        if alpn is not None:
+            context.set_alpn_protocols(alpn)
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.client = context.wrap_bio(self.incoming, self.outgoing)
         self.raw = StringTransport()
@@ -114,6 +116,32 @@ def test_tls13MovesToTheNativeRecordLayer(contextFactory):
     pair.server.write(b"<stream:features/>")
     pair.toClient()
     assert pair.clientRead() == b"<stream:features/>"
+
+
+@pytest.mark.parametrize("offered, selected", [
+    (["xmpp-client"], "xmpp-client"),
+    (["h2", "xmpp-server"], "xmpp-server"),
+    (["h2", "http/1.1"], None),
+])
+def test_alpn(contextFactory, offered, selected):
+    """A client offering ALPN gets xmpp-client/xmpp-server (XEP-0368) or none, never an aborted handshake."""
+    pair = Pair(contextFactory, alpn=offered)
+    pair.handshake(thenSend=b"<stream:stream>")
+    assert pair.client.selected_alpn_protocol() == selected
+    assert pair.stream.received == b"<stream:stream>"
+
+
+def test_failingCallbackClosesTheConnection(tmp_path, monkeypatch):
+    """An exception in a handshake callback closes the connection instead of leaving it hanging."""
+    def broken(connection, offered):
+        raise RuntimeError("callback bug")
+    monkeypatch.setattr(tlstransport, "_selectALPN", broken)
+    config = configmod.parse("[server]\ndomains = localhost\ndatadir = %s\n" % (tmp_path,))
+    pair = Pair(tls.serverContextFactory(config), alpn=["xmpp-client"])
+    with pytest.raises(ssl.SSLError, match="no application protocol"):
+        pair.handshake()  # the client gets OpenSSL's alert
+    assert pair.raw.disconnecting
+    assert pair.stream.received == b""
 
 
 def test_dataWithTheFinishedFlight(contextFactory):

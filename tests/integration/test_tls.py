@@ -2,13 +2,16 @@
 Integration: jabberd's TLS layer against OpenSSL's own client,
 C{openssl s_client} (STARTTLS for XMPP, TLS 1.3): the client asks for a key
 update mid-stream (its C{K} command, RFC 8446 section 4.6.3) and the
-stream goes on under the new keys.
+stream goes on under the new keys; and a direct TLS client offering ALPN
+(XEP-0368).
 """
 
 import base64
 import os
 import select
 import shutil
+import socket
+import ssl
 import subprocess
 import time
 
@@ -62,3 +65,22 @@ def test_clientKeyUpdateWithOpenSSL(server):
     finally:
         process.kill()
         process.communicate(timeout=10)
+
+
+def test_directTLSWithALPN(server):
+    """A direct TLS client offering ALPN xmpp-client (XEP-0368) gets it selected and its stream features."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["xmpp-client"])
+    raw = socket.create_connection(("127.0.0.1", server.ports["c2s-tls"]), timeout=10)
+    with context.wrap_socket(raw, server_hostname="localhost") as sock:
+        assert sock.selected_alpn_protocol() == "xmpp-client"
+        sock.sendall(HEADER.encode())
+        data = b""
+        while b"</stream:features>" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    assert b"urn:ietf:params:xml:ns:xmpp-sasl" in data
