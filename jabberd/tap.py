@@ -205,4 +205,8 @@ def mountWebClients(http, config, c2s):
 
 def makeService(options):
     """The twistd entry point."""
-    return buildServer(options["parsed"])
+    from jabberd import gcpolicy
+
+    server = buildServer(options["parsed"])
+    gcpolicy.settle()  # the long-lived start-up objects are made by now
+    return server
