@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.s2s.test_service -*-
+# -*- test-case-name: tests.s2s.test_outbound -*-
 """
 Server-to-server delivery (RFC 6120 sections 10.4 and 13.8; XEP-0220).
 
