@@ -16,7 +16,8 @@ from tests.integration.harness import ServerProcess
 S2S = """
 [s2s]
 listen = tcp:{port}:interface=127.0.0.1
-hosts = {other}=127.0.0.1:{otherPort} nowhere.test=127.0.0.1:{deadPort}
+hosts = {other}=127.0.0.1:{otherPort} conference.{other}=127.0.0.1:{otherPort}
+        nowhere.test=127.0.0.1:{deadPort}
 connect_timeout = 5
 """
 
@@ -47,11 +48,11 @@ def federation(tmp_path_factory):
     b.stop()
 
 
-async def loginBoth(federation, resource):
+async def loginBoth(federation, resource, plugins=()):
     """alice@a.test and bob@b.test, each logged in to their own server."""
     a, b = federation
-    alice = Client("alice@a.test/" + resource, "alicepw")
-    bob = Client("bob@b.test/" + resource, "bobpw")
+    alice = Client("alice@a.test/" + resource, "alicepw", plugins=plugins)
+    bob = Client("bob@b.test/" + resource, "bobpw", plugins=plugins)
     assert await alice.login(a.ports["c2s"])
     assert await bob.login(b.ports["c2s"])
     return alice, bob
@@ -85,6 +86,28 @@ def test_subscriptionAcrossServers(federation):
         seen = await alice.nextPresence(lambda p: p["from"].bare == "bob@b.test"
                                         and p["status"] == "across")
         assert seen["from"].full == "bob@b.test/sub"
+        await alice.close()
+        await bob.close()
+    run(body())
+
+
+def test_roomWithRemoteOccupant(federation):
+    """bob@b.test joins a room on conference.a.test and chats with alice there (XEP-0045 over s2s)."""
+    async def body():
+        alice, bob = await loginBoth(federation, "muc", plugins=["xep_0045", "xep_0004"])
+        room = "lounge@conference.a.test"
+        await alice["xep_0045"].join_muc_wait(room, "Alice", timeout=10)
+        form = await alice["xep_0045"].get_room_config(room)
+        await alice["xep_0045"].set_room_config(room, form)
+        await bob["xep_0045"].join_muc_wait(room, "Bob", timeout=10)
+        joined = await alice.nextPresence(lambda p: p["from"].full == room + "/Bob")
+        assert joined["type"] != "unavailable"
+        bob.send_message(room, "hello from b.test", mtype="groupchat")
+        said = await alice.nextMessage(lambda m: m["body"] == "hello from b.test")
+        assert said["from"].full == room + "/Bob"
+        alice.send_message(room, "welcome", mtype="groupchat")
+        echo = await bob.nextMessage(lambda m: m["body"] == "welcome")
+        assert echo["from"].full == room + "/Alice"
         await alice.close()
         await bob.close()
     run(body())
