@@ -60,6 +60,9 @@ class S2SConfig:
     @ivar hosts: domain -> (host, port) used instead of DNS (private
         federations, tests).
     @ivar connectTimeout: seconds to get a stream to a remote server ready.
+    @ivar idleTimeout: seconds without traffic after which a stream to or
+        from another server is closed (0: never); the next stanza opens a
+        new one.
     """
 
     listen: str = ""
@@ -67,6 +70,7 @@ class S2SConfig:
     secret: str = ""
     hosts: dict = field(default_factory=dict)
     connectTimeout: int = 30
+    idleTimeout: int = 600
 
 
 @dataclass
@@ -312,7 +316,8 @@ def _s2sConfig(s):
         hosts[domain.strip().lower()] = (host.strip("[]"), int(port))
     return S2SConfig(listen=s.str("listen", ""), requireTLS=s.bool("require_tls", True),
                      secret=s.str("secret", ""), hosts=hosts,
-                     connectTimeout=s.int("connect_timeout", 30))
+                     connectTimeout=s.int("connect_timeout", 30),
+                     idleTimeout=s.int("idle_timeout", 600))
 
 
 def _checkDelegations(components):

@@ -47,17 +47,18 @@ def test_components():
 def test_s2sOffByDefault():
     """Without an [s2s] section federation is off and TLS would be required."""
     s2s = parse("[server]\ndomains = a.test\n").s2s
-    assert (s2s.listen, s2s.requireTLS, s2s.secret, s2s.hosts, s2s.connectTimeout) == (
-        "", True, "", {}, 30)
+    assert (s2s.listen, s2s.requireTLS, s2s.secret, s2s.hosts, s2s.connectTimeout,
+            s2s.idleTimeout) == ("", True, "", {}, 30, 600)
 
 
 def test_s2sValues():
     """[s2s] keys are read, hosts as DOMAIN=HOST:PORT entries (an IPv6 host in brackets)."""
     s2s = parse("[s2s]\nlisten = tcp:5269\nrequire_tls = no\nsecret = x\n"
-                "hosts = B.test=127.0.0.1:5270, c.test=[::1]:5271\nconnect_timeout = 9\n").s2s
+                "hosts = B.test=127.0.0.1:5270, c.test=[::1]:5271\nconnect_timeout = 9\n"
+                "idle_timeout = 0\n").s2s
     assert s2s.listen == "tcp:5269" and not s2s.requireTLS and s2s.secret == "x"
     assert s2s.hosts == {"b.test": ("127.0.0.1", 5270), "c.test": ("::1", 5271)}
-    assert s2s.connectTimeout == 9
+    assert (s2s.connectTimeout, s2s.idleTimeout) == (9, 0)
 
 
 @pytest.mark.parametrize("entry", ["b.test", "b.test=host", "b.test=host:port", "=h:5"])

@@ -50,6 +50,7 @@ class InboundStream(ServerStream):
     }
 
     def __init__(self, factory):
+        self.clock = factory.clock
         ServerStream.__init__(self)
         self.factory = factory
         self.service = factory.service

@@ -74,6 +74,7 @@ class OutboundStream(ServerStream):
     }
 
     def __init__(self, owner, local, remote, request=None):
+        self.clock = owner.clock
         ServerStream.__init__(self)
         self.owner = owner
         self.local, self.remote = local, remote

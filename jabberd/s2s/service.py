@@ -18,7 +18,7 @@ their authoritative server on a stream of its own (L{verifyKey}).
 import secrets
 
 from twisted.internet import defer, protocol, reactor as defaultReactor
-from twisted.internet import ssl
+from twisted.internet import ssl, task
 
 from jabberd import tlstransport
 from jabberd.error import errorReply, isErrorable
@@ -74,6 +74,7 @@ class S2SService:
         self.secret = s2s.secret or secrets.token_hex(32)
         self.hostsMap = s2s.hosts
         self.connectTimeout = s2s.connectTimeout
+        self.idleTimeout = s2s.idleTimeout
         self.maxStanzaSize = config.server.maxStanzaSize
         self.defaultDomain = config.server.domains[0]
         self.clock = clock if clock is not None else defaultReactor
@@ -196,6 +197,10 @@ class S2SService:
         connectServer(self.clock, originating, factory, self.hostsMap, self.connectTimeout)
         return d.addTimeout(self.connectTimeout, self.clock)
 
+    def outboundStreams(self):
+        """The outgoing streams that carry stanzas (dialback done)."""
+        return [pair.stream for pair in self.pairs.values() if pair.stream is not None]
+
     def closeAll(self, condition="system-shutdown"):
         """End every outgoing stream (at shutdown)."""
         for pair in list(self.pairs.values()):
@@ -205,7 +210,10 @@ class S2SService:
 
 class S2SFactory(protocol.ServerFactory):
     """
-    The listener for other servers (port 5269).
+    The listener for other servers (port 5269).  While it listens it also
+    closes streams to and from other servers that were quiet for
+    C{[s2s] idle_timeout} (RFC 6120 section 4.4: either side may close a
+    stream it no longer needs; the next stanza opens a new one).
 
     @ivar streams: the connected L{InboundStream}s.
     """
@@ -215,6 +223,28 @@ class S2SFactory(protocol.ServerFactory):
         self.contextFactory = contextFactory
         self.clock = clock if clock is not None else defaultReactor
         self.streams = set()
+        self._sweep = None
+
+    def startFactory(self):
+        timeout = self.service.idleTimeout
+        if timeout:
+            self._sweep = task.LoopingCall(self.closeIdle)
+            self._sweep.clock = self.clock
+            self._sweep.start(max(timeout / 4, 1), now=False)
+
+    def stopFactory(self):
+        if self._sweep is not None and self._sweep.running:
+            self._sweep.stop()
+        self._sweep = None
+
+    def closeIdle(self):
+        """Close the streams, both ways, without traffic for the idle timeout."""
+        cutoff = self.clock.seconds() - self.service.idleTimeout
+        for stream in list(self.streams) + self.service.outboundStreams():
+            if stream.lastActive <= cutoff and not stream.closing:
+                self.service.log.info("s2s: closing idle stream {local} / {remote}",
+                                      local=stream.local, remote=stream.remote)
+                stream.closeStream()
 
     def startTLS(self, transport, stream):
         """Put the server TLS layer on C{transport}; return it, C{stream}'s new transport."""

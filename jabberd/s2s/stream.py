@@ -25,10 +25,13 @@ class ServerStream(ComponentStream):
     @ivar local: our domain on this stream.
     @ivar remote: the peer's domain, once known.
     @ivar secure: whether TLS is on.
+    @ivar lastActive: the clock time of the last input or output, for
+        L{S2SService}'s idle sweep.
     """
 
     namespace = NS_SERVER
     elements = {}
+    clock = None
 
     def __init__(self):
         ComponentStream.__init__(self)
@@ -36,6 +39,17 @@ class ServerStream(ComponentStream):
         self.local = None
         self.remote = None
         self.secure = False
+        self.lastActive = self.clock.seconds() if self.clock is not None else 0
+
+    def dataReceived(self, data):
+        if self.clock is not None:
+            self.lastActive = self.clock.seconds()
+        ComponentStream.dataReceived(self, data)
+
+    def send(self, obj):
+        if self.clock is not None:
+            self.lastActive = self.clock.seconds()
+        ComponentStream.send(self, obj)
 
     def connectionMade(self):
         # Stanzas are small and wait for nothing (as on client streams).

@@ -1,12 +1,13 @@
 """Tests for L{jabberd.s2s.outbound} and L{jabberd.s2s.service}: sending to remote domains, in memory."""
 
+from twisted.internet import defer
 from twisted.python.failure import Failure
 from twisted.internet.error import ConnectionRefusedError
 from twisted.words.xish import domish
 
 from jabberd.ns import NS_CLIENT, NS_DIALBACK, NS_TLS, NS_XMPP_STANZAS
 from jabberd.s2s import dialback
-from tests.s2s.helpers import CONFIG, makeService
+from tests.s2s.helpers import CONFIG, makeListener, makeService
 from tests.wire import Wire
 
 NO_TLS = CONFIG + "require_tls = no\n"
@@ -161,3 +162,41 @@ def test_closingStreamRedials():
     fresh.feed(REMOTE_HEADER + DIALBACK_ONLY)
     fresh.feed("<db:result from='b.test' to='a.test' type='valid'/>")
     assert [str(el.body) for el in fresh.read() if el.name == "message"] == ["late"]
+
+
+def test_idleStreamsClosed():
+    """Streams both ways that were quiet for idle_timeout are closed; the next stanza dials again."""
+    factory, service, local = makeListener(NO_TLS + "idle_timeout = 60\n")
+    reactor = factory.clock
+    factory.doStart()
+    service.router.route(chat())
+    [(_, _, outFactory, _, _)] = reactor.tcpClients
+    wire = Wire(outFactory.buildProtocol(None)).start()
+    wire.feed(REMOTE_HEADER + DIALBACK_ONLY)
+    wire.feed("<db:result from='b.test' to='a.test' type='valid'/>")
+    inbound = Wire(factory.buildProtocol(None)).start()
+    inbound.feed("<stream:stream xmlns='jabber:server' xmlns:stream="
+                 "'http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
+                 "from='b.test' to='a.test' version='1.0'>")
+    service.verifyKey = lambda *args: defer.succeed(True)
+    inbound.feed("<db:result from='b.test' to='a.test'>k3y</db:result>")
+    assert inbound.protocol.authorized
+    reactor.advance(30)
+    service.router.route(chat(body="keeps it busy"))
+    reactor.advance(45)  # the inbound stream was quiet for 75 s, the outbound for 45
+    assert inbound.protocol.closing and not wire.protocol.closing
+    reactor.advance(30)
+    assert wire.protocol.closing
+    wire.protocol.connectionLost(Failure(ConnectionRefusedError()))
+    assert service.pairs == {} and local.stanzas == []
+    service.router.route(chat(body="later"))
+    assert len(reactor.tcpClients) == 2
+    factory.doStop()
+    assert factory._sweep is None
+
+
+def test_idleTimeoutOff():
+    """With idle_timeout = 0 nothing is swept."""
+    factory, _, _ = makeListener(NO_TLS + "idle_timeout = 0\n")
+    factory.doStart()
+    assert factory._sweep is None
