@@ -181,3 +181,24 @@ def test_provenPeerStays():
     authorize(peer, service)
     factory.clock.advance(10)
     assert peer.read() == [] and not peer.protocol.closing
+
+
+def test_malformedDialback():
+    """A key without a usable from, or a verify without an id, ends the stream with improper-addressing."""
+    for element in ("<db:result from='not a domain@' to='a.test'>k</db:result>",
+                    "<db:result from='bob@b.test' to='a.test'>k</db:result>",
+                    "<db:verify from='b.test' to='a.test'>k</db:verify>"):
+        peer, _, _ = connect()
+        peer.read()
+        peer.feed(element)
+        assert peer.streamError() == "improper-addressing", element
+
+
+def test_oversizedStanzaRefused():
+    """A stanza over max_stanza_size ends the stream with policy-violation, as on client streams."""
+    peer, service, local = connect(NO_TLS.replace("domains = a.test\n",
+                                                  "domains = a.test\nmax_stanza_size = 1024\n"))
+    authorize(peer, service)
+    peer.feed("<message from='bob@b.test' to='alice@a.test'><body>" + "x" * 4096 + "</body></message>")
+    assert peer.streamError() == "policy-violation"
+    assert local.stanzas == []
