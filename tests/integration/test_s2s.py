@@ -128,11 +128,15 @@ def test_unreachableServerBounces(federation):
     run(body())
 
 
+def _header(sender, to):
+    return ("<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+            "xmlns:stream='http://etherx.jabber.org/streams' "
+            f"xmlns:db='jabber:server:dialback' from='{sender}' to='{to}' version='1.0'>")
+
+
 def _openStream(port, sender, to):
     stream = RawStream(port)
-    stream.send("<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
-                "xmlns:stream='http://etherx.jabber.org/streams' "
-                f"xmlns:db='jabber:server:dialback' from='{sender}' to='{to}' version='1.0'>")
+    stream.send(_header(sender, to))
     return stream
 
 
@@ -177,9 +181,7 @@ def test_forgedKeyRejected(federation):
     context = ssl.create_default_context()
     insecureContext(context)
     stream.sock = context.wrap_socket(stream.sock, server_hostname="b.test")
-    stream.send("<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
-                "xmlns:stream='http://etherx.jabber.org/streams' "
-                "xmlns:db='jabber:server:dialback' from='a.test' to='b.test' version='1.0'>")
+    stream.send(_header("a.test", "b.test"))
     features = stream.readUntil("</stream:features>")
     assert "xmpp-tls" not in features and "urn:xmpp:features:dialback" in features
     stream.send("<db:result from='a.test' to='b.test'>" + "ab" * 32 + "</db:result>")
