@@ -68,7 +68,6 @@ class S2SService:
 
     def __init__(self, router, config, clock=None):
         self.router = router
-        self.config = config
         s2s = config.s2s
         self.requireTLS = s2s.requireTLS
         self.secret = s2s.secret or secrets.token_hex(32)
