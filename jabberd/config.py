@@ -33,6 +33,7 @@ class ServerConfig:
     keepaliveInterval: int = 60
     logTraffic: bool = False
     logLevel: str = "info"
+    offlineStore: str = ""
 
 
 @dataclass
@@ -252,6 +253,7 @@ def parse(text, path="<string>", overrides=None):
         keepaliveInterval=s.int("keepalive_interval", 60),
         logTraffic=s.bool("log_traffic", False),
         logLevel=s.choice("log_level", "info", ("debug", "info", "warn", "error")),
+        offlineStore=s.str("offline_store", "").strip().lower(),
     )
 
     c = Section.ofParser(parser, "c2s")

@@ -41,7 +41,7 @@ from twisted.words.protocols.jabber.xmlstream import toResponse
 from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
-from jabberd.handler import IQHandler, iqSet
+from jabberd.handler import IQHandler, IQRoutes, iqSet, markedRoutes
 from jabberd.ns import NS_CLIENT, NS_CLIENT_IP, NS_DELEGATION, NS_FORWARD, NS_XMPP_STANZAS
 
 __all__ = ["wrap", "unwrap", "stanzaErrorOf", "clientAddress",
@@ -128,8 +128,8 @@ class DelegatedIQHandler(IQHandler):
         return iter(())
 
     def delegatedRoutes(self):
-        """((type, uri, name), method) of the marked methods."""
-        return IQHandler.iqRoutes(self)
+        """The C{delegatedRoutes} hook: ((type, uri), method, override) of the marked methods."""
+        return markedRoutes(self)
 
 
 class DelegationReceiver(IQHandler):
@@ -148,20 +148,18 @@ class DelegationReceiver(IQHandler):
         self._routes = None
 
     def routes(self):
-        """(type, uri) -> method of every delegated handler of the host (indexed once)."""
+        """The L{IQRoutes} of every delegated handler of the host (indexed once)."""
         if self._routes is None:
-            self._routes = {}
-            for handler in self.host.handlers:
-                if isinstance(handler, DelegatedIQHandler):
-                    for (iqType, uri, _name), method in handler.delegatedRoutes():
-                        self._routes.setdefault((iqType, uri), method)
+            self._routes = IQRoutes()
+            for key, method, override in self.host.collect("delegatedRoutes"):
+                self._routes.add(key, method, override)
         return self._routes
 
     def discoFeatures(self, target, node):
         """The delegation feature (XEP-0355 section 7.1)."""
         return [] if node else [NS_DELEGATION]
 
-    @iqSet(NS_DELEGATION, "delegation")
+    @iqSet(NS_DELEGATION)
     def onDelegation(self, iq):
         """Answer the forwarded iq; the result carries the wrapped reply."""
         # Only the server itself delegates: a bare domain, never a user of it

@@ -1,9 +1,9 @@
 # -*- test-case-name: tests.sm.test_disco -*-
 """
 Service Discovery (XEP-0030) shared by every host: what the attached
-handlers advertise (L{Handler.discoIdentities}, C{discoFeatures},
-C{discoItems}, optional C{discoExtensions} forms of XEP-0128), gathered
-and deduplicated, and the C{<query/>} answers built from it.  The session
+handlers advertise through the C{discoIdentities}, C{discoFeatures},
+C{discoItems} and C{discoExtensions} (XEP-0128 forms) hooks of
+L{jabberd.handler.HOOKS}, gathered and deduplicated, and the C{<query/>} answers built from it.  The session
 manager (L{jabberd.sm.disco}) and components (L{jabberd.component.info})
 differ only in whom they answer for.
 """
@@ -22,23 +22,22 @@ def _unique(values):
 
 def collectIdentities(host, target, node):
     """Every attached handler's (category, type, name) identities, deduplicated."""
-    return _unique(i for h in host.handlers for i in h.discoIdentities(target, node))
+    return _unique(host.collect("discoIdentities", target, node))
 
 
 def collectFeatures(host, target, node):
     """Every attached handler's features, deduplicated, in attachment order."""
-    return _unique(f for h in host.handlers for f in h.discoFeatures(target, node))
+    return _unique(host.collect("discoFeatures", target, node))
 
 
 def collectItems(host, target, node):
     """Every attached handler's (jid, node, name) items, deduplicated."""
-    return _unique(i for h in host.handlers for i in h.discoItems(target, node))
+    return _unique(host.collect("discoItems", target, node))
 
 
 def collectExtensions(host, target, node):
     """The XEP-0128 data forms handlers add to disco#info."""
-    return [form for h in host.handlers if hasattr(h, "discoExtensions")
-            for form in h.discoExtensions(target, node)]
+    return host.collect("discoExtensions", target, node)
 
 
 def _query(uri, node):

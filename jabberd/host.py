@@ -9,24 +9,28 @@ L{Host.receive} with the stanzas routed to it.  That is what lets a component
 move out of process with a configuration change only.
 """
 
+from bisect import insort
+
 from twisted.internet import defer
-from jabberd.logs import Logger
 from twisted.words.protocols.jabber.xmlstream import toResponse
 
 from jabberd.error import StanzaError, errorReply, isErrorable
+from jabberd.handler import HOOKS, IQRoutes
+from jabberd.logs import Logger
 
-__all__ = ["Host"]
+__all__ = ["Host", "MissingHandler"]
 
-_HOOKS = ("onInbound", "onOutbound", "sessionBound", "sessionEnded", "userDeleted")
+
+class MissingHandler(Exception):
+    """A handler requires another (L{jabberd.handler.Handler.requires}) that is not attached."""
 
 
 class Host:
     """
-    Owns handlers and dispatches stanzas to them.
+    Owns handlers and dispatches stanzas and hooks to them.
 
     @ivar domains: the domain names this host serves.
-    @ivar handlers: attached handlers, in attachment order (order matters,
-        as in jabberd 1.4's module list).
+    @ivar handlers: attached handlers, in attachment order.
     @ivar output: callable taking a stanza; where L{send} delivers.
     """
 
@@ -36,8 +40,13 @@ class Host:
         self.domains = [d.lower() for d in domains]
         self.handlers = []
         self.output = None
-        self._iqRoutes = {}
-        self._hooks = {name: [] for name in _HOOKS}
+        self.iqRoutes = IQRoutes()
+        self._byName = {}
+        # hook name -> [(stage, attachment index, bound method)], kept sorted;
+        # _hooks holds the bound methods alone, updated in place so that a
+        # reference to one list (a session's onDeliver hooks) stays current.
+        self._ordered = {name: [] for name in HOOKS}
+        self._hooks = {name: [] for name in HOOKS}
 
     @property
     def domain(self):
@@ -45,28 +54,88 @@ class Host:
         return self.domains[0]
 
     def addHandler(self, handler):
-        """Attach C{handler}, index its iq payloads and hooks, and return it."""
+        """
+        Attach C{handler}: index its hooks by stage and its iq routes
+        (L{jabberd.handler.DuplicateRoute} if another handler answers one of
+        them and neither overrides), and return it.
+        """
+        if handler.handlerName in self._byName:
+            raise ValueError(f"two handlers are called {handler.handlerName!r}")
+        index = len(self.handlers)
         handler.setHost(self)
         self.handlers.append(handler)
-        for name in _HOOKS:
-            if callable(getattr(handler, name, None)):
-                self._hooks[name].append(getattr(handler, name))
+        if handler.handlerName is not None:
+            self._byName[handler.handlerName] = handler
+        for name in HOOKS:
+            method = getattr(handler, name, None)
+            if callable(method):
+                insort(self._ordered[name], (handler.stage, index, method),
+                       key=lambda entry: entry[:2])
+                self._hooks[name][:] = [entry[2] for entry in self._ordered[name]]
         routes = getattr(handler, "iqRoutes", None)
         if routes is not None:
-            for (iqType, uri, _name), method in routes():
-                self._iqRoutes.setdefault((iqType, uri), method)
+            for key, method, override in routes():
+                self.iqRoutes.add(key, method, override)
         return handler
 
-    def handlerOf(self, klass):
-        """Return the first attached handler that is a C{klass}, or None."""
+    def handler(self, name):
+        """The attached handler called C{name} (see L{Handler.requires}), or None."""
+        return self._byName.get(name)
+
+    def checkRequirements(self):
+        """
+        Raise L{MissingHandler} unless every handler's C{requires} is
+        attached; called once the host is built, before it serves.
+        """
         for handler in self.handlers:
-            if isinstance(handler, klass):
-                return handler
-        return None
+            missing = [name for name in handler.requires if name not in self._byName]
+            if missing:
+                raise MissingHandler(f"{type(handler).__name__} requires {', '.join(missing)}")
 
     def hooks(self, name):
-        """The bound hook methods called C{name}, in attachment order."""
+        """The bound C{name} hook methods, in stage then attachment order."""
         return self._hooks[name]
+
+    def notify(self, name, *args):
+        """
+        Call every C{name} hook (an C{"all"} hook of L{HOOKS}); one that
+        raises is logged and the others still run.
+        """
+        for hook in self._hooks[name]:
+            try:
+                hook(*args)
+            except Exception:
+                self.log.failure("{hook} hook failed", hook=hook.__qualname__)
+
+    def first(self, name, *args):
+        """Call the C{name} hooks until one answers true; return that answer, or False."""
+        for hook in self._hooks[name]:
+            answer = hook(*args)
+            if answer:
+                return answer
+        return False
+
+    def collect(self, name, *args):
+        """Concatenate what every C{name} hook returns (a C{"collect"} hook)."""
+        return [value for hook in self._hooks[name] for value in hook(*args)]
+
+    def offer(self, name, *args):
+        """
+        Offer to the C{name} hooks one at a time, each possibly answering
+        with a Deferred, until one takes it: a Deferred firing with the
+        first true answer, or False when none took it.
+        """
+        hooks = iter(self._hooks[name])
+
+        def next_(answer):
+            if answer:
+                return answer
+            hook = next(hooks, None)
+            if hook is None:
+                return False
+            return defer.maybeDeferred(hook, *args).addCallback(next_)
+
+        return defer.maybeDeferred(next_, False)
 
     def send(self, stanza):
         """Send C{stanza} out towards the router."""
@@ -77,7 +146,7 @@ class Host:
         Handle a stanza routed to this host: the C{onInbound} hooks first,
         then iq dispatch; anything else unclaimed gets the RFC 6120 default.
         """
-        for hook in self._hooks["onInbound"]:
+        for hook in self._hooks["onInbound"]:  # inline: every stanza passes here
             if hook(stanza):
                 return
         if stanza.name == "iq":
@@ -102,7 +171,7 @@ class Host:
             break
         if payload is None:
             return None
-        return self._iqRoutes.get((iq.getAttribute("type"), payload.uri))
+        return self.iqRoutes.get((iq.getAttribute("type"), payload.uri))
 
     def handleIQ(self, iq):
         """

@@ -1,11 +1,12 @@
 """Tests for L{jabberd.host} and L{jabberd.handler}: iq dispatch and hooks."""
 
+import pytest
 from twisted.internet import defer
 from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
-from jabberd.handler import Handler, IQHandler, iqGet, iqSet
-from jabberd.host import Host
+from jabberd.handler import DuplicateRoute, Handler, IQHandler, Stage, iqGet, iqSet
+from jabberd.host import Host, MissingHandler
 
 NS_TEST = "urn:example:test"
 
@@ -144,8 +145,141 @@ def test_inboundHooksInOrder():
     assert calls == ["first", "first", "second"] and sent[0]["type"] == "result"
 
 
-def test_handlerOf():
-    """handlerOf finds an attached handler by class."""
+def test_handlerByName():
+    """handler() finds an attached handler by its handlerName."""
     echo = EchoIQ()
+    echo.handlerName = "echo"
     host, _ = makeHost(Handler(), echo)
-    assert host.handlerOf(EchoIQ) is echo
+    assert host.handler("echo") is echo
+
+
+class Recorder(Handler):
+    """Records the hooks it is called with, under its own label."""
+
+    def __init__(self, label, calls, stage=None, answer=False):
+        self.label, self.calls, self.answer = label, calls, answer
+        if stage is not None:
+            self.stage = stage
+
+    def onInbound(self, stanza):
+        self.calls.append(self.label)
+        return self.answer
+
+    def sessionEnded(self, session):
+        self.calls.append(self.label)
+
+    def discoFeatures(self, target, node):
+        return [self.label]
+
+
+def test_hooksRunByStageThenAttachment():
+    """Hooks run in stage order, and in attachment order within a stage."""
+    calls = []
+    host, _ = makeHost(Recorder("cache", calls, Stage.CACHE), Recorder("a", calls),
+                       Recorder("routing", calls, Stage.ROUTING), Recorder("b", calls))
+    host.notify("sessionEnded", None)
+    assert calls == ["routing", "a", "b", "cache"]
+    assert host.collect("discoFeatures", None, "") == ["routing", "a", "b", "cache"]
+
+
+def test_firstStopsAtTrueAnswer():
+    """A 'first' hook stops at the first handler answering true and returns that answer."""
+    calls = []
+    host, _ = makeHost(Recorder("a", calls), Recorder("b", calls, answer="taken"),
+                       Recorder("c", calls))
+    assert host.first("onInbound", None) == "taken"
+    assert calls == ["a", "b"]
+
+
+def test_notifyIsolatesFailingHook():
+    """A hook that raises is logged, and the other handlers' hooks still run."""
+    calls = []
+
+    class Broken(Handler):
+        def sessionEnded(self, session):
+            raise RuntimeError("broken")
+
+    host, _ = makeHost(Broken(), Recorder("after", calls))
+    host.notify("sessionEnded", None)
+    assert calls == ["after"]
+
+
+def test_offerWaitsForDeferredAnswers():
+    """offer() asks one hook at a time, waiting on Deferreds, until one takes the stanza."""
+    first, asked = defer.Deferred(), []
+
+    class Later(Handler):
+        def onUndeliverable(self, stanza):
+            asked.append("later")
+            return first
+
+    class Taker(Handler):
+        def onUndeliverable(self, stanza):
+            asked.append("taker")
+            return True
+
+    host, _ = makeHost(Later(), Taker())
+    outcome = []
+    host.offer("onUndeliverable", None).addCallback(outcome.append)
+    assert asked == ["later"] and outcome == []
+    first.callback(False)
+    assert asked == ["later", "taker"] and outcome == [True]
+
+
+def test_offerWithoutTakerIsFalse():
+    """When no hook takes what is offered the Deferred fires False."""
+    host, _ = makeHost(Handler())
+    outcome = []
+    host.offer("onUndeliverable", None).addCallback(outcome.append)
+    assert outcome == [False]
+
+
+def test_duplicateRouteRefused():
+    """A second handler for the same iq type and namespace is refused at attachment."""
+    class OtherEcho(IQHandler):
+        @iqGet(NS_TEST)
+        def onGet(self, iq):
+            return None
+
+    host, _ = makeHost(EchoIQ())
+    with pytest.raises(DuplicateRoute):
+        host.addHandler(OtherEcho())
+
+
+def test_overridingRouteWinsEitherOrder():
+    """A route declared override answers instead of a plain one, attached before or after it."""
+    class Override(IQHandler):
+        @iqGet(NS_TEST, override=True)
+        def onGet(self, iq):
+            return domish.Element((NS_TEST, "overridden"))
+
+    for handlers in ((EchoIQ(), Override()), (Override(), EchoIQ())):
+        host, sent = makeHost(*handlers)
+        host.receive(iq("get"))
+        assert next(sent[0].elements()).name == "overridden"
+
+
+def test_checkRequirements():
+    """A handler whose required handler is not attached stops the host from starting."""
+    class Needy(Handler):
+        requires = ("roster",)
+
+    class Roster(Handler):
+        handlerName = "roster"
+
+    host, _ = makeHost(Needy())
+    with pytest.raises(MissingHandler, match="roster"):
+        host.checkRequirements()
+    host.addHandler(Roster())
+    host.checkRequirements()
+
+
+def test_duplicateHandlerNameRefused():
+    """Two handlers with one handlerName cannot both be attached."""
+    class Roster(Handler):
+        handlerName = "roster"
+
+    host, _ = makeHost(Roster())
+    with pytest.raises(ValueError, match="roster"):
+        host.addHandler(Roster())
+    assert len(host.handlers) == 1

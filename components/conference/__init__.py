@@ -35,8 +35,8 @@ def handlerFactories():
                                        occupantiq, owner, presence, service)
 
     def serviceInfo(muc):
-        # Software Version (XEP-0092); its disco routes are shadowed by
-        # DiscoHandler's, attached first, which also answers for rooms.
+        # Software Version (XEP-0092); DiscoHandler's disco routes override
+        # this handler's, since they also answer for rooms.
         return ServiceInfoHandler(muc.options.name, category=("conference", "text"))
 
     return [

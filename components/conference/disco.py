@@ -11,6 +11,7 @@ The service's features are collected from the attached handlers
 
 from wokkel import data_form
 
+from jabberd.disco import collectFeatures, collectIdentities
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet
 from jabberd.jidutil import parseJID
@@ -68,7 +69,7 @@ class DiscoHandler(IQHandler):
     def discoFeatures(self, target, node):
         return [NS_DISCO_INFO, NS_DISCO_ITEMS] if stanzas.isServiceTarget(target, node) else []
 
-    @iqGet(NS_DISCO_INFO)
+    @iqGet(NS_DISCO_INFO, override=True)
     def onInfo(self, iq):
         query = stanzas.firstChild(iq, NS_DISCO_INFO, "query")
         node = query.getAttribute("node") or ""
@@ -81,10 +82,10 @@ class DiscoHandler(IQHandler):
     def serviceInfo(self, target):
         """Section 6.2: the identities and features of every handler."""
         result = stanzas.Element((NS_DISCO_INFO, "query"))
-        handlers = self.service.host.handlers
-        for identity in _collect(handlers, "discoIdentities", target):
+        host = self.service.host
+        for identity in collectIdentities(host, target, ""):
             _identity(result, *identity)
-        for feature in _collect(handlers, "discoFeatures", target):
+        for feature in collectFeatures(host, target, ""):
             result.addElement("feature")["var"] = feature
         return result
 
@@ -103,7 +104,7 @@ class DiscoHandler(IQHandler):
         result.addChild(roomInfoForm(room).toElement())
         return result
 
-    @iqGet(NS_DISCO_ITEMS)
+    @iqGet(NS_DISCO_ITEMS, override=True)
     def onItems(self, iq):
         """Section 6.3 public rooms; 6.5 occupants where allowed."""
         result = stanzas.Element((NS_DISCO_ITEMS, "query"))
@@ -133,16 +134,6 @@ def roomInfoForm(room):
         values.append(("muc#roominfo_lang", "text-single", c.language))
     return data_form.Form("result", formNamespace=NS_ROOMINFO, fields=[
         data_form.Field(fieldType, var, value) for var, fieldType, value in values])
-
-
-def _collect(handlers, hook, target):
-    """What the handlers' C{hook} returns for C{target}, without repeats."""
-    found = {}
-    for handler in handlers:
-        method = getattr(handler, hook, None)
-        if method is not None:
-            found.update(dict.fromkeys(method(target, "")))
-    return list(found)
 
 
 def _identity(query, category, kind, name):

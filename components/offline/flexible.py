@@ -99,7 +99,7 @@ class FlexibleHandler(DelegatedIQHandler):
 
     # --- the <offline/> requests (sections 2.4 to 2.7) ---
 
-    @iqGet(NS_OFFLINE, "offline")
+    @iqGet(NS_OFFLINE)
     def onRetrieve(self, iq):
         """View some messages (C{<item action='view'/>}) or fetch all (C{<fetch/>})."""
         user = self.requester(iq)
@@ -108,7 +108,7 @@ class FlexibleHandler(DelegatedIQHandler):
             return self.spool.exclusive(user.user, self._send, user, None)
         return self.spool.exclusive(user.user, self._send, user, _nodes(request, "view"))
 
-    @iqSet(NS_OFFLINE, "offline")
+    @iqSet(NS_OFFLINE)
     def onRemove(self, iq):
         """Remove some messages (C{<item action='remove'/>}) or all (C{<purge/>})."""
         user = self.requester(iq)

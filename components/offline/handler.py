@@ -56,7 +56,7 @@ class StoreHandler(IQHandler):
         self.spool = spool
         self.serverDomains = frozenset(d.lower() for d in serverDomains)
 
-    @iqSet(NS_OFFLINE_STORE, "store")
+    @iqSet(NS_OFFLINE_STORE)
     def onRequest(self, iq):
         """A store or deliver request (the host indexes iqs by namespace only)."""
         if (iq.getAttribute("from") or "").lower() not in self.serverDomains:

@@ -15,7 +15,7 @@ Who asks decides what a request means (the session manager stamps C{from}):
  - a local user: C{get} -> C{<registered/>} and the username; C{set} with
    username and password -> password change (section 3.3); C{<remove/>}
    -> the account and all its data are deleted (section 3.2; the session
-   manager then ends the user's sessions, L{jabberd.sm.register}).
+   manager then ends the user's sessions, L{jabberd.sm.accountremoval}).
 
 Credentials are made as C{jabberdctl} makes them (L{makeCredentials}, with
 the C{[c2s]} iteration count and plaintext policy), so both manage the same

@@ -49,7 +49,7 @@ class UploadHandler(IQHandler):
         self.localDomains = {d.lower() for d in localDomains}
         self.name = name
 
-    @iqGet(NS_UPLOAD, "request")
+    @iqGet(NS_UPLOAD)
     def onRequest(self, iq):
         """Grant a slot and answer its URLs, or refuse with a section 5 error."""
         requester = parseJID(iq.getAttribute("from", ""))

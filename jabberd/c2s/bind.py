@@ -7,9 +7,8 @@ draft-cridland-xmpp-session).
 A client-chosen resource is resourceprep'd (C{bad-request} if it cannot
 be); none gets a random one.  The session manager replaces a session bound
 to the same full JID (section 7.7.2.2).  After authentication the features
-also carry what the session manager's handlers advertise through an
-optional C{streamFeatures()} method (e.g. roster versioning, RFC 6121
-section 2.6).
+also carry what the session manager's handlers advertise through the
+C{streamFeatures} hook (e.g. roster versioning, RFC 6121 section 2.6).
 """
 
 import secrets
@@ -46,12 +45,7 @@ class BindNegotiator(Negotiator):
         stream = self.stream
         if stream.username is None or stream.session is not None:
             return ()
-        features = [domish.Element((NS_BIND, "bind"))]
-        for handler in stream.sm.handlers:
-            extra = getattr(handler, "streamFeatures", None)
-            if extra is not None:
-                features.extend(extra())
-        return features
+        return [domish.Element((NS_BIND, "bind")), *stream.sm.collect("streamFeatures")]
 
     def onIQ(self, iq, payload):
         stream = self.stream

@@ -16,6 +16,7 @@ import importlib
 from twisted.application import service
 
 from jabberd.config import ConfigError
+from jabberd.host import MissingHandler
 
 __all__ = ["loadPlugin", "makeComponentHost", "runsInProcess",
            "InternalComponentService", "startInternalComponents"]
@@ -45,12 +46,19 @@ def loadPlugin(component):
 
 
 def makeComponentHost(config, component, storage, module=None):
-    """Build the host of C{component} with its plugin's C{makeHost}."""
+    """
+    Build the host of C{component} with its plugin's C{makeHost}, and check
+    that its handlers' requirements are attached (a start-up error if not).
+    """
     module = module or loadPlugin(component)
     host = module.makeHost(config, component, storage)
     if component.domain not in host.domains:
         raise ConfigError(f"[component:{component.domain}] plugin: {module.__name__}."
                           f"makeHost returned a host for {', '.join(host.domains)}")
+    try:
+        host.checkRequirements()
+    except MissingHandler as e:
+        raise ConfigError(f"[component:{component.domain}] plugin: {e}")
     return host
 
 

@@ -35,6 +35,8 @@ class BrowseHandler(IQHandler):
     @ivar name: the server's natural-language name in the result.
     """
 
+    handlerName = "browse"
+
     def __init__(self, name="jabberd"):
         self.name = name
 

@@ -28,13 +28,10 @@ server) is consumed by L{DelegationHandler.onInbound} and fires it:
 The answer is always addressed by the session manager (to the original
 sender, same id), so a component cannot redirect it.
 
-API for other session manager modules:
-
- - C{handler = sm.handlerOf(DelegationHandler)};
- - C{handler.delegateOf(namespace)}: the component domain, or None;
- - C{handler.observe(namespace, callback)}: C{callback(iq, payload)} runs
-   after a delegated get/set of that namespace was answered with a result
-   (e.g. XEP-0077 account removal closes the account's sessions).
+After a delegated get/set was answered with a result, the host's
+C{delegatedResult(namespace, iq, payload)} hooks run (e.g. XEP-0077
+account removal closes the account's sessions, L{jabberd.sm.accountremoval}).
+Which component answers a namespace is L{delegatesOf} the configuration.
 
 Pre-auth streams (XEP-0077 registration before login): the c2s gives an
 unauthenticated stream a temporary address with
@@ -47,18 +44,16 @@ limit.  Nothing else is ever delivered to a pre-auth stream.
 The component end is L{jabberd.delegated}.
 """
 
-import itertools
-import secrets
-
 from twisted.internet import defer
-from jabberd.logs import Logger
 from twisted.words.xish import domish
 
 from jabberd.delegated import stanzaErrorOf, unwrap, wrap
 from jabberd.error import StanzaError
-from jabberd.handler import Handler
+from jabberd.handler import Handler, Stage
 from jabberd.jidutil import domainOf
+from jabberd.logs import Logger
 from jabberd.ns import NS_DELEGATION
+from jabberd.sm.iqrequests import IQRequests
 
 __all__ = ["DelegationHandler", "delegatesOf"]
 
@@ -73,40 +68,26 @@ def delegatesOf(config):
     return delegates
 
 
-class _Pending:
-    __slots__ = ("deferred", "domain", "namespace", "iq", "call")
-
-    def __init__(self, deferred, domain, namespace, iq):
-        self.deferred = deferred
-        self.domain = domain
-        self.namespace = namespace
-        self.iq = iq
-        self.call = None
-
-
 class DelegationHandler(Handler):
     """
-    Forward iqs of delegated namespaces to their components.
+    Forward iqs of delegated namespaces to their components.  Its hooks
+    run in the routing stage, before any other handler's: components'
+    answers are consumed first, and its iq routes override the built-in
+    handlers of the same namespaces.
 
     @ivar delegates: namespace -> component domain.
-    @ivar timeout: seconds to wait for a component's answer.
-    @ivar pending: wrapper iq id -> what is waiting for its answer.
+    @ivar requests: the forwarded iqs awaiting their component's answer.
     """
 
     log = Logger()
+    handlerName = "delegation"
+    stage = Stage.ROUTING
     timeout = 20
 
     def __init__(self, delegates, timeout=None, clock=None):
         self.delegates = dict(delegates)
-        if timeout is not None:
-            self.timeout = timeout
-        if clock is None:
-            from twisted.internet import reactor as clock
-        self.clock = clock
-        self.pending = {}
-        self.observers = {}
-        self._prefix = "dlg-" + secrets.token_hex(4) + "-"
-        self._counter = itertools.count(1)
+        self.requests = IQRequests("dlg", self.timeout if timeout is None else timeout,
+                                   _Unanswered, clock)
 
     @classmethod
     def fromConfig(cls, config, **kwargs):
@@ -117,15 +98,11 @@ class DelegationHandler(Handler):
         """The component answering C{namespace}, or None."""
         return self.delegates.get(namespace)
 
-    def observe(self, namespace, callback):
-        """Call C{callback(iq, payload)} after each delegated result for C{namespace}."""
-        self.observers.setdefault(namespace, []).append(callback)
-
     def iqRoutes(self):
         """A get and a set route for every delegated namespace."""
         for namespace in self.delegates:
-            yield ("get", namespace, None), self.forward
-            yield ("set", namespace, None), self.forward
+            yield ("get", namespace), self.forward, True
+            yield ("set", namespace), self.forward, True
 
     def discoFeatures(self, target, node):
         """
@@ -153,13 +130,21 @@ class DelegationHandler(Handler):
         wrapper["type"] = "set"
         wrapper["from"] = self._serverOf(iq)
         wrapper["to"] = domain
-        wrapper["id"] = ident = self._prefix + str(next(self._counter))
-        entry = _Pending(defer.Deferred(), domain, namespace, iq)
-        entry.call = self.clock.callLater(self.timeout, self._timedOut, ident)
-        self.pending[ident] = entry
         wrapper.addChild(wrap(iq, clientIP))
-        self.send(wrapper)
-        return entry.deferred
+        answered = defer.Deferred()
+        d = self.requests.send(self.send, wrapper)
+        d.addCallback(self._answered)
+        d.addErrback(self._failed, domain, namespace)
+        d.addCallbacks(self._relay, answered.errback, (answered, namespace, iq))
+        return answered
+
+    def _relay(self, payload, answered, namespace, iq):
+        """
+        Answer the requester first (the host writes the result as
+        C{answered} fires), then run the C{delegatedResult} hooks.
+        """
+        answered.callback(payload)
+        self.host.notify("delegatedResult", namespace, iq, payload)
 
     def _serverOf(self, iq):
         """The local domain the iq was addressed to (the primary one by default)."""
@@ -167,27 +152,14 @@ class DelegationHandler(Handler):
         domain = domainOf(to) if to else None
         return domain if domain in self.host.domains else self.host.domain
 
-    def _timedOut(self, ident):
-        entry = self.pending.pop(ident, None)
-        if entry is not None:
-            self.log.warn("{domain} did not answer a delegated {ns} iq", domain=entry.domain,
-                          ns=entry.namespace)
-            entry.deferred.errback(StanzaError("service-unavailable",
-                                               text="the service did not answer"))
-
     # answers
 
     def onInbound(self, stanza):
         """Consume components' answers, and iq answers to pre-auth streams."""
         if stanza.name != "iq" or stanza.getAttribute("type") not in ("result", "error"):
             return False
-        if self.pending:
-            entry = self.pending.get(stanza.getAttribute("id"))
-            if entry is not None and domainOf(stanza.getAttribute("from") or "") == entry.domain:
-                del self.pending[stanza["id"]]
-                entry.call.cancel()
-                self._answered(entry, stanza)
-                return True
+        if self.requests.answer(stanza):
+            return True
         if self.host.preAuth:
             preAuth = self.host.preAuth.get(stanza.getAttribute("to"))
             if preAuth is not None:
@@ -197,26 +169,28 @@ class DelegationHandler(Handler):
                 return True
         return False
 
-    def _answered(self, entry, stanza):
+    def _answered(self, stanza):
+        """The component's answer: the requester's result payload, or its error."""
         inner = unwrap(stanza)
         innerType = inner.getAttribute("type") if inner is not None else None
         if innerType == "error":
-            entry.deferred.errback(stanzaErrorOf(inner))
-        elif stanza.getAttribute("type") == "error":
-            entry.deferred.errback(stanzaErrorOf(stanza))
-        elif innerType == "result":
-            payload = next(inner.elements(), None)
-            entry.deferred.callback(payload)
-            self._notify(entry, payload)
-        else:
+            raise stanzaErrorOf(inner)
+        if stanza.getAttribute("type") == "error":
+            raise stanzaErrorOf(stanza)
+        if innerType != "result":
             self.log.warn("{domain} answered a delegation without a wrapped iq",
-                          domain=entry.domain)
-            entry.deferred.errback(StanzaError("internal-server-error"))
+                          domain=stanza.getAttribute("from"))
+            raise StanzaError("internal-server-error")
+        return next(inner.elements(), None)
 
-    def _notify(self, entry, payload):
-        for callback in self.observers.get(entry.namespace, ()):
-            try:
-                callback(entry.iq, payload)
-            except Exception:
-                self.log.failure("delegation observer for {ns} failed", ns=entry.namespace)
+    def _failed(self, failure, domain, namespace):
+        if failure.check(_Unanswered):
+            self.log.warn("{domain} did not answer a delegated {ns} iq", domain=domain,
+                          ns=namespace)
+            raise StanzaError("service-unavailable", text="the service did not answer")
+        return failure
+
+
+class _Unanswered(Exception):
+    """A component did not answer a delegated iq in time."""
 

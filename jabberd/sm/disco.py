@@ -47,6 +47,8 @@ class DiscoHandler(IQHandler):
     @ivar name: the server identity's natural-language name.
     """
 
+    handlerName = "disco"
+
     def __init__(self, name="jabberd"):
         self.name = name
 

@@ -38,6 +38,8 @@ class TimeHandler(IQHandler):
         ask the operating system at each query (it changes with DST).
     """
 
+    handlerName = "time"
+
     def __init__(self, clock=time.time, utcOffset=None):
         self.clock = clock
         self.utcOffset = utcOffset
@@ -53,7 +55,7 @@ class TimeHandler(IQHandler):
             return self.utcOffset
         return time.localtime(now).tm_gmtoff
 
-    @iqGet(NS_TIME, "time")
+    @iqGet(NS_TIME)
     def onTime(self, iq):
         """XEP-0202 section 3: C{<tzo/>} and C{<utc/>}."""
         now, utc = self._now(iq)

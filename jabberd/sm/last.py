@@ -34,6 +34,8 @@ class LastHandler(IQHandler):
     @ivar startTime: when this handler, and so the server, started.
     """
 
+    handlerName = "last"
+
     def __init__(self, clock=time.time):
         self.clock = clock
         self.startTime = clock()

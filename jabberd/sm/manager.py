@@ -73,8 +73,8 @@ class SessionManager(Host):
             # unbindSession dropped the dict if it emptied: fetch it again.
             resources = self.sessions.setdefault(session.bare, {})
         resources[session.resource] = session
-        for hook in self.hooks("sessionBound"):
-            hook(session)
+        session.deliverHooks = self.hooks("onDeliver")
+        self.notify("sessionBound", session)
 
     def unbindSession(self, session):
         """Remove C{session} (clean close or abrupt disconnect) and tell the handlers."""
@@ -84,8 +84,7 @@ class SessionManager(Host):
         del resources[session.resource]
         if not resources:
             del self.sessions[session.bare]
-        for hook in self.hooks("sessionEnded"):
-            hook(session)
+        self.notify("sessionEnded", session)
         session.active = False
 
     def sessionsOf(self, bare):
@@ -99,8 +98,18 @@ class SessionManager(Host):
 
     def userDeleted(self, username):
         """Tell every handler that C{username}'s account is gone."""
-        for hook in self.hooks("userDeleted"):
-            hook(username)
+        self.notify("userDeleted", username)
+
+    def sessionAvailable(self, session):
+        """C{session} sent initial presence, now broadcast: tell the handlers."""
+        self.notify("sessionAvailable", session)
+
+    def undeliverable(self, stanza):
+        """
+        Offer a message no session could take to the C{onUndeliverable}
+        hooks (offline storage): a Deferred firing True when one took it.
+        """
+        return self.offer("onUndeliverable", stanza)
 
     # unauthenticated streams (XEP-0077 registration before login)
 
@@ -127,7 +136,7 @@ class SessionManager(Host):
         it, and route it on if none consumed it.
         """
         stanza["from"] = session.full
-        for hook in self.hooks("onOutbound"):
+        for hook in self._hooks["onOutbound"]:  # inline: every client stanza passes here
             if hook(session, stanza):
                 return
         if not stanza.getAttribute("to"):

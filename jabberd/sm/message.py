@@ -8,8 +8,8 @@ Delivery of messages and iqs to local users (RFC 6121 section 8.5).
  - A message to a bare JID goes to the available resources of the highest
    non-negative priority, headlines to every non-negative one, groupchat
    bounces, errors are dropped (8.5.2.1.1).  With no such resource, chat and
-   normal messages are offered to the offline store (L{storeOffline}) and
-   otherwise bounce with C{service-unavailable} (8.5.2.2), as does anything
+   normal messages are offered to the C{onUndeliverable} hooks (offline
+   storage, XEP-0160) and otherwise bounce with C{service-unavailable} (8.5.2.2), as does anything
    for an account that does not exist (8.5.1).
  - An iq to a full JID goes to that session, or a get/set bounces with
    C{service-unavailable} (8.5.3.2.1).  Iqs to a bare JID or to the server
@@ -31,19 +31,10 @@ __all__ = ["MessageHandler"]
 
 
 class MessageHandler(Handler):
-    """
-    Deliver messages and iqs addressed to local users' JIDs.
-
-    @ivar offline: the offline store hook: a callable taking a message
-        stanza for an existing user with no available resource and returning
-        True (or a Deferred firing True) when it took the message.  None (the
-        default) means no offline store: such messages bounce.  Whoever
-        provides offline storage (XEP-0160) sets it, e.g.
-        C{sm.handlerOf(MessageHandler).offline = store.takeMessage}.
-    """
+    """Deliver messages and iqs addressed to local users' JIDs."""
 
     log = Logger()
-    offline = None
+    handlerName = "message"
 
     def __init__(self):
         self._offlineLocks = {}
@@ -134,23 +125,15 @@ class MessageHandler(Handler):
             del self._offlineLocks[bare]
 
     def _offline(self, stanza):
-        d = defer.maybeDeferred(self.storeOffline, stanza)
+        """
+        A chat or normal message for an existing user with no available
+        resource (RFC 6121 section 8.5.2.2): bounced with
+        C{service-unavailable} unless an C{onUndeliverable} hook takes it.
+        """
+        d = self.host.undeliverable(stanza)
         d.addCallback(lambda taken: None if taken else self._bounce(stanza))
         d.addErrback(self._failed, stanza)
         return d
-
-    def storeOffline(self, stanza):
-        """
-        Offer a chat or normal message for an existing user with no
-        available resource to the offline store (RFC 6121 section 8.5.2.2).
-
-        This is the one hook point for offline storage: it calls L{offline}
-        when set.  Returns True, or a Deferred firing True, when the message
-        was taken; False bounces it with C{service-unavailable}.
-        """
-        if self.offline is None:
-            return False
-        return self.offline(stanza)
 
     def _bounce(self, stanza):
         self.send(errorReply(stanza, "service-unavailable"))

@@ -31,24 +31,19 @@ the component whose C{plugin} is C{offline}.  Without one, messages for
 offline users bounce (RFC 6121 section 8.5.2.2 allows either).
 """
 
-import itertools
-import secrets
-
-from twisted.internet import defer
-from jabberd.logs import Logger
 from twisted.words.protocols.jabber.error import exceptionFromStanza
 from twisted.words.protocols.jabber.xmlstream import toResponse
 from twisted.words.xish import domish
 
 from jabberd.delegated import stanzaErrorOf, unwrap, wrap
 from jabberd.error import StanzaError
-from jabberd.handler import Handler
-from jabberd.jidutil import bareOf, domainOf, parseJID
+from jabberd.handler import Handler, Stage
+from jabberd.jidutil import bareOf, parseJID
+from jabberd.logs import Logger
 from jabberd.ns import (NS_DISCO_INFO, NS_DISCO_ITEMS, NS_FORWARD, NS_MSGOFFLINE, NS_OFFLINE,
                         NS_OFFLINE_STORE)
-from jabberd.sm.delegation import DelegationHandler
-from jabberd.sm.message import MessageHandler
-from jabberd.sm.presence import PresenceHandler
+from jabberd.sm.delegation import delegatesOf
+from jabberd.sm.iqrequests import IQRequests
 
 __all__ = ["OfflineHandler", "offlineComponent", "StoreTimeout"]
 
@@ -63,9 +58,8 @@ def offlineComponent(config):
     """
     if config is None:
         return None
-    explicit = config.sections.get("server", {}).get("offline_store", "").strip().lower()
-    if explicit:
-        return explicit
+    if config.server.offlineStore:
+        return config.server.offlineStore
     for domain, component in config.components.items():
         if component.plugin in _PLUGINS:
             return domain
@@ -79,39 +73,31 @@ class StoreTimeout(Exception):
 class OfflineHandler(Handler):
     """
     Hand messages for offline users to the offline store component and
-    have it deliver them on initial presence.
+    have it deliver them on initial presence.  Its hooks run in the
+    storage stage: after every other handler had the chance to deliver.
 
     @ivar component: the store component's domain, or None (no offline
         storage: the handler does nothing).
-    @ivar timeout: seconds to wait for the store's answer to a request.
+    @ivar flexibleDomain: the component XEP-0013 is delegated to (XEP-0355),
+        or None.
     @ivar flexible: full JIDs of sessions that chose XEP-0013 retrieval.
     """
 
     log = Logger()
+    handlerName = "offline"
+    stage = Stage.STORAGE
     timeout = 30
 
-    def __init__(self, component=None, clock=None):
-        if clock is None:
-            from twisted.internet import reactor as clock
+    def __init__(self, component=None, flexibleDomain=None, clock=None):
         self.component = component
-        self.clock = clock
+        self.flexibleDomain = flexibleDomain
         self.flexible = set()
-        self._pending = {}
-        # A fresh prefix per start: no late answer to an earlier run matches.
-        self._prefix = "offline-" + secrets.token_hex(4) + "-"
-        self._ids = itertools.count(1)
+        self.requests = IQRequests("offline", self.timeout, StoreTimeout, clock)
 
-    def setHost(self, host):
-        """Attach, and plug into message delivery and initial presence."""
-        Handler.setHost(self, host)
-        if self.component is None:
-            return
-        messages = host.handlerOf(MessageHandler)
-        if messages is not None:
-            messages.offline = self.store
-        presence = host.handlerOf(PresenceHandler)
-        if presence is not None:
-            presence.availableObservers.append(self.sessionAvailable)
+    @classmethod
+    def fromConfig(cls, config, **kwargs):
+        """The handler for the store and the XEP-0013 delegate C{config} names."""
+        return cls(offlineComponent(config), delegatesOf(config).get(NS_OFFLINE), **kwargs)
 
     # --- requests to the store ---
 
@@ -122,18 +108,12 @@ class OfflineHandler(Handler):
         the reply or L{StoreTimeout}.
         """
         iq = domish.Element((None, "iq"))
-        iq["type"], iq["id"] = "set", self._prefix + str(next(self._ids))
+        iq["type"] = "set"
         iq["from"], iq["to"] = self.host.domain, to or self.component
         iq.addChild(payload)
-        d = defer.Deferred()
-        call = self.clock.callLater(self.timeout, self._expire, iq["id"])
-        self._pending[iq["id"]] = (d, call, iq["to"])
-        self.send(iq)
+        d = self.requests.send(self.send, iq)
+        d.addCallback(_resultOrFailure)
         return d
-
-    def _expire(self, iqId):
-        d, _call, to = self._pending.pop(iqId)
-        d.errback(StoreTimeout(to))
 
     def onInbound(self, stanza):
         """
@@ -142,30 +122,19 @@ class OfflineHandler(Handler):
         """
         if stanza.name != "iq":
             return False
-        iqType = stanza.getAttribute("type")
-        if iqType == "get":
+        if stanza.getAttribute("type") == "get":
             return self._offlineNodeQuery(stanza)
-        if iqType not in ("result", "error"):
-            return False
-        pending = self._pending.get(stanza.getAttribute("id"))
-        if pending is None or domainOf(stanza.getAttribute("from") or "") != pending[2]:
-            return False
-        del self._pending[stanza["id"]]
-        d, call, _to = pending
-        call.cancel()
-        if iqType == "result":
-            d.callback(stanza)
-        else:
-            d.errback(exceptionFromStanza(stanza))
-        return True
+        return self.requests.answer(stanza)
 
-    # --- storing (the MessageHandler.offline hook) ---
+    # --- storing ---
 
-    def store(self, message):
+    def onUndeliverable(self, message):
         """
         Offer C{message} to the store: a Deferred firing True once it is
         committed, False if it was refused or the store is unreachable.
         """
+        if self.component is None:
+            return False
         payload = domish.Element((NS_OFFLINE_STORE, "store"))
         forwarded = payload.addElement((NS_FORWARD, "forwarded"))
         # Appended, not adopted: the message stays the sender's stanza.
@@ -201,7 +170,7 @@ class OfflineHandler(Handler):
 
     def sessionAvailable(self, session):
         """Initial presence: the stored messages go to this resource."""
-        if session.priority < 0 or session.full in self.flexible:
+        if self.component is None or session.priority < 0 or session.full in self.flexible:
             return
         self.deliverTo(session)
 
@@ -217,12 +186,6 @@ class OfflineHandler(Handler):
 
     # --- XEP-0013 ---
 
-    @property
-    def flexibleDomain(self):
-        """The component XEP-0013 is delegated to (XEP-0355), or None."""
-        delegation = self.host.handlerOf(DelegationHandler)
-        return delegation.delegateOf(NS_OFFLINE) if delegation is not None else None
-
     def onOutbound(self, session, stanza):
         """Note a session using XEP-0013 before its initial presence: no flood."""
         if stanza.name == "iq" and not session.available and _isFlexible(stanza):
@@ -230,6 +193,7 @@ class OfflineHandler(Handler):
         return False
 
     def sessionEnded(self, session):
+        """The session is gone: forget its choice of XEP-0013 retrieval."""
         self.flexible.discard(session.full)
 
     def _offlineNodeQuery(self, iq):
@@ -279,6 +243,13 @@ class OfflineHandler(Handler):
         if node or target.user is not None or self.component is None:
             return []
         return [NS_MSGOFFLINE]
+
+
+def _resultOrFailure(answer):
+    """A result iq as is; an error iq as the failure of its L{StanzaError}."""
+    if answer.getAttribute("type") == "error":
+        raise exceptionFromStanza(answer)
+    return answer
 
 
 def _isFlexible(iq):

@@ -17,7 +17,9 @@ __all__ = ["PingHandler"]
 class PingHandler(IQHandler):
     """Answer urn:xmpp:ping for the server and its accounts."""
 
-    @iqGet(NS_PING, "ping")
+    handlerName = "ping"
+
+    @iqGet(NS_PING)
     def onPing(self, iq):
         """An empty result: the server (and the account) are alive."""
         # Clients ping every minute or so: the server case stays synchronous.

@@ -32,7 +32,7 @@ from jabberd.error import errorReply
 from jabberd.handler import Handler
 from jabberd.jidutil import bareOf, parseJID
 from jabberd.ns import NS_PRESENCE_PREAPPROVAL
-from jabberd.sm.roster import RosterHandler, usernameOf
+from jabberd.sm.roster import usernameOf
 from jabberd.storage import RosterItem
 from jabberd.xmlutil import parseElement
 
@@ -98,16 +98,17 @@ class PresenceHandler(Handler):
     @ivar preApproval: whether subscription pre-approval (section 3.4) is
         offered; a C{subscribed} sent with no request pending then marks the
         roster item C{approved}.
-    @ivar availableObservers: callables taking a L{Session}, called after the
-        session's initial presence was handled (for example to deliver
-        offline messages, XEP-0160).
+
+    After a session's initial presence is broadcast the host's
+    C{sessionAvailable} hooks run (offline messages, XEP-0160, go then).
     """
 
     log = Logger()
+    handlerName = "presence"
+    requires = ("roster",)
     preApproval = True
 
     def __init__(self):
-        self.availableObservers = []
         self._roster = None
 
     @property
@@ -116,9 +117,9 @@ class PresenceHandler(Handler):
 
     @property
     def roster(self):
-        """The attached L{RosterHandler}, which stores and pushes items."""
+        """The attached L{jabberd.sm.roster.RosterHandler}, which stores and pushes items."""
         if self._roster is None:
-            self._roster = self.host.handlerOf(RosterHandler)
+            self._roster = self.host.handler("roster")
         return self._roster
 
     def streamFeatures(self):
@@ -191,8 +192,7 @@ class PresenceHandler(Handler):
         self._run(self._toContacts(session, stanza, initial))
         if initial:
             self._run(self._redeliverPending(session))
-            for observer in self.availableObservers:
-                observer(session)
+            self.host.sessionAvailable(session)
 
     async def _toContacts(self, session, stanza, probe):
         for item in await self.storage.getRoster(session.username):

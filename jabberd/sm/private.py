@@ -38,6 +38,8 @@ class PrivateHandler(IQHandler):
     @ivar maxSize: the largest serialised element accepted, in bytes.
     """
 
+    handlerName = "private"
+
     def __init__(self, maxSize=65536):
         self.maxSize = maxSize
 

@@ -65,6 +65,8 @@ class RosterHandler(IQHandler):
     @ivar maxGroupLength: the same for one C{<group/>}'s text.
     """
 
+    handlerName = "roster"
+
     maxNameLength = 1023
     maxGroupLength = 1023
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.sm.test_manager -*-
+# -*- test-case-name: tests.sm.test_session -*-
 """
 A bound client session (RFC 6120 section 7): one resource of a local user.
 
@@ -21,11 +21,13 @@ class Session:
         2.1.6: roster pushes go to interested resources).
     @ivar directed: full JIDs this session sent directed presence to
         (section 4.6); they get unavailable presence when it ends.
+    @ivar deliverHooks: the session manager's C{onDeliver} hooks, set when
+        the session is bound.
     """
 
     # One per connection: no instance dict.
     __slots__ = ("stream", "jid", "full", "bare", "username", "resource", "presence", "priority",
-                 "interested", "directed", "active")
+                 "interested", "directed", "active", "deliverHooks")
 
     def __init__(self, stream, jid):
         self.stream = stream
@@ -39,6 +41,7 @@ class Session:
         self.interested = False
         self.directed = set()
         self.active = True
+        self.deliverHooks = ()
 
     @property
     def available(self):
@@ -46,7 +49,19 @@ class Session:
         return self.active and self.presence is not None
 
     def deliver(self, stanza):
-        """Write C{stanza} to the client."""
+        """
+        Hand C{stanza} to the client: offered first to the session
+        manager's C{onDeliver} hooks (L{jabberd.handler.HOOKS}), which may
+        take it, then written.
+        """
+        if self.active:
+            for hook in self.deliverHooks:
+                if hook(self, stanza):
+                    return
+            self.stream.send(stanza)
+
+    def write(self, stanza):
+        """Write C{stanza} to the client now, past the C{onDeliver} hooks."""
         if self.active:
             self.stream.send(stanza)
 

@@ -34,10 +34,12 @@ class VCardHandler(IQHandler):
         belong in XEP-0084; a PHOTO makes vCards big, so be generous).
     """
 
+    handlerName = "vcard"
+
     def __init__(self, maxSize=65536):
         self.maxSize = maxSize
 
-    @iqGet(NS_VCARD, "vCard")
+    @iqGet(NS_VCARD)
     async def onGet(self, iq):
         """The requested vCard (see the module docstring for the cases)."""
         target = _vcardTarget(self.host, iq)
@@ -50,7 +52,7 @@ class VCardHandler(IQHandler):
             return domish.Element((NS_VCARD, "vCard"))
         raise StanzaError(UNKNOWN_ACCOUNT)
 
-    @iqSet(NS_VCARD, "vCard")
+    @iqSet(NS_VCARD)
     async def onSet(self, iq):
         """Replace the sender's own vCard."""
         target = _vcardTarget(self.host, iq)

@@ -29,6 +29,8 @@ class VersionHandler(IQHandler):
         it helps attackers more than users).
     """
 
+    handlerName = "version"
+
     def __init__(self, name, version, showOS=False):
         self.name, self.version, self.showOS = name, version, showOS
 

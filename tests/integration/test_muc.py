@@ -4,7 +4,6 @@ real client against a real jabberd, plus raw groupchat 1.0 and
 jabber:iq:conference / jabber:iq:browse stanzas as old clients send them.
 """
 
-import asyncio
 from xml.etree import ElementTree
 
 import pytest

@@ -4,7 +4,6 @@ real server, slixmpp or raw XML as the client.
 """
 
 import asyncio
-import socket
 
 import pytest
 from slixmpp.exceptions import IqError

@@ -12,6 +12,7 @@ from twisted.python.failure import Failure
 from twisted.words.xish import domish
 from twisted.words.protocols.jabber.jid import JID
 
+from jabberd.handler import Handler
 from jabberd.jidutil import domainOf
 from jabberd.ns import NS_ROSTER, NS_XMPP_STANZAS
 from jabberd.sm.manager import SessionManager
@@ -129,6 +130,16 @@ class StubRouter:
             self.sm.receive(stanza)
         else:
             self.routed.append(stanza)
+
+
+class TakeUndeliverable(Handler):
+    """An C{onUndeliverable} hook answering with what C{take(stanza)} returns."""
+
+    def __init__(self, take):
+        self.take = take
+
+    def onUndeliverable(self, stanza):
+        return self.take(stanza)
 
 
 class Harness:

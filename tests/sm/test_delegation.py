@@ -12,7 +12,7 @@ from jabberd.config import ConfigError, parse as parseConfig
 from jabberd.delegated import (DelegatedIQHandler, DelegationReceiver, clientAddress,
                                stanzaErrorOf, unwrap, wrap)
 from jabberd.error import StanzaError
-from jabberd.handler import IQHandler, iqGet
+from jabberd.handler import Handler, IQHandler, iqGet
 from jabberd.host import Host
 from jabberd.jidutil import JID
 from jabberd.ns import (NS_CLIENT, NS_CLIENT_IP, NS_DELEGATION, NS_FORWARD,
@@ -109,7 +109,7 @@ def test_resultIsRelayedToRequester():
     assert reply.getAttribute("from") == "localhost"
     query = next(reply.elements(NS_TEST, "query"))
     assert query["seen-from"] == "alice@localhost/pc"
-    assert world.delegation.pending == {}
+    assert len(world.delegation.requests) == 0
 
 
 def test_innerIqKeepsItsAddresses():
@@ -157,7 +157,7 @@ def test_timeoutIsServiceUnavailable():
     assert sent == [] and len(lost.stanzas) == 1
     world.clock.advance(3)
     assert _error(sent[0])[1] == "service-unavailable"
-    assert world.delegation.pending == {}
+    assert len(world.delegation.requests) == 0
 
 
 def test_bouncedWrapperIsRelayed():
@@ -166,7 +166,7 @@ def test_bouncedWrapperIsRelayed():
     sent = world.request(f"<iq type='get' id='q5'><query xmlns='{NS_TEST}'/></iq>")
     assert (sent[0]["type"], sent[0]["id"]) == ("error", "q5")
     assert _error(sent[0])[1] == "remote-server-not-found"
-    assert world.delegation.pending == {}
+    assert len(world.delegation.requests) == 0
 
 
 def test_answerFromAnotherDomainIsIgnored():
@@ -174,17 +174,23 @@ def test_answerFromAnotherDomainIsIgnored():
     world = World(attachComponent=False)
     world.router.addRoute(COMPONENT, Sink())
     sent = world.request(f"<iq type='get' id='q6'><query xmlns='{NS_TEST}'/></iq>")
-    ident = next(iter(world.delegation.pending))
+    ident = next(iter(world.delegation.requests))
     world.sm.receive(parse(f"<iq type='result' id='{ident}' from='evil.example' "
                            f"to='localhost'/>"))
-    assert sent == [] and ident in world.delegation.pending
+    assert sent == [] and ident in world.delegation.requests
 
 
-def test_observersSeeResultsOnly():
-    """Observers run after a delegated result, not after an error."""
+def test_delegatedResultHooksSeeResultsOnly():
+    """The delegatedResult hooks run after a delegated result, not after an error."""
     world = World()
     seen = []
-    world.delegation.observe(NS_TEST, lambda iq, payload: seen.append((iq["id"], payload.name)))
+
+    class Watcher(Handler):
+        def delegatedResult(self, namespace, iq, payload):
+            if namespace == NS_TEST:
+                seen.append((iq["id"], payload.name))
+
+    world.sm.addHandler(Watcher())
     world.request(f"<iq type='get' id='ok'><query xmlns='{NS_TEST}'/></iq>")
     world.answering.error = "not-allowed"
     world.request(f"<iq type='get' id='bad'><query xmlns='{NS_TEST}'/></iq>")

@@ -48,9 +48,16 @@ def test_serverInfoIdentity():
     assert identities(reply) == [("server", "im", "jabberd")]
 
 
+class AlsoPing(Handler):
+    """A second handler advertising the ping feature."""
+
+    def discoFeatures(self, target, node):
+        return [NS_PING]
+
+
 def test_serverInfoIncludesOtherHandlersFeatures():
     """Features of every attached handler appear, with disco's own, once each."""
-    sm = makeDisco(VersionHandler("jabberd", "1.0"), PingHandler(), PingHandler())
+    sm = makeDisco(VersionHandler("jabberd", "1.0"), PingHandler(), AlsoPing())
     found = features(ask(sm, makeIQ("get", NS_DISCO_INFO)))
     for feature in (NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION, NS_PING):
         assert found.count(feature) == 1

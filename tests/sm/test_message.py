@@ -5,8 +5,8 @@ users (RFC 6121 section 8.5).
 
 from twisted.internet import defer
 
-from jabberd.sm.message import MessageHandler
-from tests.sm.helpers import ALICE, BOB, CAROL, Harness, SlowStorage, errorCondition
+from tests.sm.helpers import (ALICE, BOB, CAROL, Harness, SlowStorage, TakeUndeliverable,
+                              errorCondition)
 
 
 def _messages(elements, kind=None):
@@ -130,7 +130,7 @@ def test_offlineHookTakesMessage():
     """A configured offline store takes messages for an offline user instead of a bounce."""
     h = Harness()
     stored = []
-    h.messages.offline = lambda stanza: stored.append(stanza) or True
+    h.sm.addHandler(TakeUndeliverable(lambda stanza: stored.append(stanza) or True))
     _chat(h, BOB)
     assert h.routed() == []
     assert [m["to"] for m in stored] == [BOB]
@@ -140,7 +140,7 @@ def test_offlineHookMayAnswerLater():
     """The offline store may answer with a Deferred; a False answer bounces."""
     h = Harness()
     answer = defer.Deferred()
-    h.messages.offline = lambda stanza: answer
+    h.sm.addHandler(TakeUndeliverable(lambda stanza: answer))
     _chat(h, BOB, "normal")
     assert h.routed() == []
     answer.callback(False)
@@ -151,7 +151,7 @@ def test_offlineHookNotOfferedUnknownUsers():
     """The offline store is only offered messages for accounts that exist."""
     h = Harness()
     offered = []
-    h.messages.offline = lambda stanza: offered.append(stanza) or True
+    h.sm.addHandler(TakeUndeliverable(lambda stanza: offered.append(stanza) or True))
     _chat(h, "nobody@localhost")
     assert offered == []
     _bounced(h)
@@ -330,7 +330,7 @@ def test_offlineMessagesStoredInOrder():
     """Messages to an offline user reach the offline store in the order sent, whatever order storage answers in."""
     h = Harness(storage=ReversingStorage())
     stored = []
-    h.sm.handlerOf(MessageHandler).offline = lambda m: stored.append(str(m.body)) or True
+    h.sm.addHandler(TakeUndeliverable(lambda m: stored.append(str(m.body)) or True))
     for n in range(3):
         h.inbound(f"<message from='carol@remote.example/x' to='bob@localhost' type='chat'>"
                   f"<body>m{n}</body></message>")

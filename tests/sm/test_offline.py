@@ -10,7 +10,7 @@ from twisted.words.protocols.jabber.jid import JID
 import components.offline
 from jabberd.config import ComponentConfig, parse
 from jabberd.ns import (NS_DATA, NS_DELAY, NS_DELAY_LEGACY, NS_DISCO_INFO, NS_DISCO_ITEMS,
-                        NS_MSGOFFLINE, NS_OFFLINE, NS_OFFLINE_STORE, NS_X_OOB)
+                        NS_MSGOFFLINE, NS_OFFLINE, NS_X_OOB)
 from jabberd.router import Router
 from jabberd.sm.delegation import DelegationHandler
 from jabberd.sm.disco import DiscoHandler
@@ -46,7 +46,8 @@ class World:
         self.sm.addHandler(PresenceHandler())
         self.sm.addHandler(RosterHandler())
         self.sm.addHandler(DiscoHandler())
-        self.offline = self.sm.addHandler(OfflineHandler(store, clock=self.clock))
+        self.offline = self.sm.addHandler(
+            OfflineHandler(store, STORE if delegate else None, clock=self.clock))
         self.router.attachHost(self.sm, trusted=True)
         if component:
             config = ComponentConfig(domain=STORE, plugin="offline", trusted=True,
@@ -155,7 +156,7 @@ def test_storeNotRoutedBounces():
     _chat(w, alice)
     [error] = w.take(alice)
     assert errorCondition(error) == "service-unavailable"
-    assert w.offline._pending == {}
+    assert len(w.offline.requests) == 0
 
 
 def test_storeSilentBouncesAfterTimeout():
@@ -184,7 +185,7 @@ def test_noStoreConfiguredBounces():
     _chat(w, alice)
     [error] = w.take(alice)
     assert errorCondition(error) == "service-unavailable"
-    assert w.sm.handlerOf(MessageHandler).offline is None
+    assert result(w.sm.undeliverable(xml("<message to='alice@localhost'/>"))) is False
 
 
 def test_answerFromElsewhereIgnored():
@@ -193,10 +194,10 @@ def test_answerFromElsewhereIgnored():
     w.router.addRoute(STORE, _BlackHole())
     alice = w.bind("alice")
     _chat(w, alice)
-    [iqId] = list(w.offline._pending)
+    [iqId] = list(w.offline.requests)
     w.sm.receive(xml(f"<iq type='result' id='{iqId}' from='alice@localhost/res' "
                      f"to='localhost'/>"))
-    assert iqId in w.offline._pending
+    assert iqId in w.offline.requests
 
 
 # --- delivery on initial presence ---
@@ -366,7 +367,7 @@ def test_offlineNodeOfAnotherAccountNotForwarded():
     alice = w.bind("alice")
     w.send(alice, f"<iq type='get' id='x' to='bob@localhost'><query xmlns='{NS_DISCO_ITEMS}' "
                   f"node='{NS_OFFLINE}'/></iq>")
-    assert w.offline._pending == {}
+    assert len(w.offline.requests) == 0
 
 
 def test_withoutDelegationNodeNotForwarded():

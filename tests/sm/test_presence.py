@@ -3,6 +3,7 @@ Tests for L{jabberd.sm.presence}: RFC 6121 sections 3 (subscriptions) and
 4 (presence), between local users alice and bob and a remote contact carol.
 """
 
+from jabberd.handler import Handler
 from jabberd.ns import NS_PRESENCE_PREAPPROVAL
 from jabberd.sm.presence import priorityOf
 from tests.sm.helpers import (ALICE, BOB, CAROL, Harness, SlowStorage, errorCondition, parse,
@@ -612,11 +613,16 @@ def test_priorityParsing():
     assert prio("-500") == -128
 
 
-def test_availableObserversCalledOnInitialPresenceOnly():
-    """Observers hear of a session's initial presence, not of later updates."""
+def test_sessionAvailableHookCalledOnInitialPresenceOnly():
+    """The sessionAvailable hooks hear of a session's initial presence, not of later updates."""
     h = Harness()
     seen = []
-    h.presence.availableObservers.append(seen.append)
+
+    class Watcher(Handler):
+        def sessionAvailable(self, session):
+            seen.append(session)
+
+    h.sm.addHandler(Watcher())
     home = h.login("alice", "home")
     h.send(home, "<presence><show>away</show></presence>")
     assert seen == [home]

@@ -12,7 +12,6 @@ from jabberd.config import parse as parseConfig
 from jabberd.jidutil import JID
 from jabberd.ns import NS_REGISTER, NS_XMPP_STANZAS
 from jabberd.router import Router
-from jabberd.sm.delegation import DelegationHandler
 from jabberd.sm.modules import buildSessionManager
 from jabberd.sm.session import Session
 from jabberd.storage.memory import MemoryStorage
@@ -62,7 +61,7 @@ class RegWorld:
         self.clock = Clock()
         self.router = Router()
         self.sm = buildSessionManager(self.config, self.storage, self.router)
-        self.sm.handlerOf(DelegationHandler).clock = self.clock
+        self.sm.handler("delegation").requests.clock = self.clock
         self.router.attachHost(self.sm, trusted=True)
         component = self.config.components["register.localhost"]
         self.component = register.makeHost(self.config, component, self.storage, self.clock)

@@ -13,7 +13,6 @@ changes, the removal itself) is the component's (C{components.register}).
 from jabberd.handler import Handler
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_REGISTER
-from jabberd.sm.delegation import DelegationHandler
 
 __all__ = ["AccountRemoval"]
 
@@ -21,15 +20,11 @@ __all__ = ["AccountRemoval"]
 class AccountRemoval(Handler):
     """Close the sessions of accounts removed in band."""
 
-    def setHost(self, host):
-        Handler.setHost(self, host)
-        delegation = host.handlerOf(DelegationHandler)
-        if delegation is not None:
-            delegation.observe(NS_REGISTER, self.registerAnswered)
+    handlerName = "accountremoval"
 
-    def registerAnswered(self, iq, payload):
+    def delegatedResult(self, namespace, iq, payload):
         """A delegated register iq got a result: act on a successful C{<remove/>}."""
-        if iq.getAttribute("type") != "set":
+        if namespace != NS_REGISTER or iq.getAttribute("type") != "set":
             return
         query = next(iq.elements(NS_REGISTER, "query"), None)
         if query is None or next(query.elements(NS_REGISTER, "remove"), None) is None:
