@@ -10,8 +10,7 @@ follow.  Adding a protocol area means adding a module and one line here.
 import jabberd
 from jabberd.sm.manager import SessionManager
 from jabberd.sm.rosterpins import RosterPins
-from jabberd.storage.pendingindex import PendingIndex
-from jabberd.storage.rostercache import RosterCache
+from jabberd.storage.cached import CachedStorage
 
 __all__ = ["buildSessionManager", "moduleFactories"]
 
@@ -44,7 +43,7 @@ def moduleFactories(config):
 
 def buildSessionManager(config, storage, router):
     """Make the L{SessionManager} for C{config} with all its handlers."""
-    sm = SessionManager(config.server.domains, RosterCache(PendingIndex(storage)), router)
+    sm = SessionManager(config.server.domains, CachedStorage(storage), router)
     sm.config = config
     for _name, factory in moduleFactories(config):
         sm.addHandler(factory())
