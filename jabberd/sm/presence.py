@@ -240,7 +240,7 @@ class PresenceHandler(Handler):
                 self.send(_retarget(stanza, address))
         if wasAvailable and not others:
             await self.storage.last.set(session.username, time.time(),
-                                       _childText(stanza, "status") or "")
+                                        _childText(stanza, "status") or "")
 
     def _trackDirected(self, session, to, presenceType):
         """Section 4.6: remember who got directed presence, to tell them later."""

@@ -33,17 +33,25 @@ class IAccountStore(Interface):
 
     def create(username, credentials):
         """
-        Create the account C{username} with C{credentials}.
+        Create the account C{username} with C{credentials} (XEP-0077
+        section 3.1, jabberdctl adduser).
 
         @return: a Deferred of None; it fails with
             L{jabberd.storage.UserExists} if the name is taken.
         """
 
     def exists(username):
-        """@return: a Deferred of whether the account C{username} exists."""
+        """
+        Whether C{username} is an account (RFC 6121 section 8.5.1: stanzas
+        to a missing account bounce).
+
+        @return: a Deferred of True or False.
+        """
 
     def get(username):
         """
+        The credentials SASL checks (RFC 6120 section 6, RFC 5802 SCRAM).
+
         @return: a Deferred of a copy of the stored credentials dictionary,
             or None if there is no such account.
         """
@@ -59,13 +67,18 @@ class IAccountStore(Interface):
 
     def delete(username):
         """
-        Remove the account only; L{IStorage.deleteUser} removes its data too.
+        Remove the account only; L{IStorage.deleteUser} removes its data
+        too (XEP-0077 section 3.2).
 
         @return: a Deferred of whether there was such an account.
         """
 
     def list():
-        """@return: a Deferred of every username, sorted."""
+        """
+        Every account, for administration (jabberdctl users).
+
+        @return: a Deferred of the usernames, sorted.
+        """
 
 
 class IRosterStore(Interface):
@@ -77,12 +90,19 @@ class IRosterStore(Interface):
 
     def items(username):
         """
+        The roster (RFC 6121 section 2.1.3, roster get).
+
         @return: a Deferred of the list of C{username}'s
             L{jabberd.storage.RosterItem}s (copies the caller may change).
         """
 
     def item(username, jid):
-        """@return: a Deferred of the L{RosterItem} for C{jid}, or None."""
+        """
+        One item, for subscription state (RFC 6121 section 3) and probes
+        (section 4.3).
+
+        @return: a Deferred of the L{RosterItem} for C{jid}, or None.
+        """
 
     def set(username, item):
         """
@@ -100,6 +120,8 @@ class IRosterStore(Interface):
 
     def version(username):
         """
+        The roster version (RFC 6121 section 2.6).
+
         @return: a Deferred of the roster version, an integer that grows at
             every change; 0 for a roster never changed.
         """
@@ -107,23 +129,33 @@ class IRosterStore(Interface):
     def addPending(username, jid, xml):
         """
         Keep the subscription request from C{jid} (its serialised presence),
-        replacing an earlier one from the same JID.
+        replacing an earlier one from the same JID (RFC 6121 section 3.1.3).
 
         @return: a Deferred of None.
         """
 
     def pending(username):
-        """@return: a Deferred of the list of (jid, xml) of kept requests."""
+        """
+        The kept requests, redelivered at login (RFC 6121 section 3.1.3).
+
+        @return: a Deferred of the list of (jid, xml) of kept requests.
+        """
 
     def removePending(username, jid):
         """
-        Forget the request from C{jid} (answered); nothing if there is none.
+        Forget the request from C{jid}, answered (RFC 6121 sections 3.1.4
+        and 3.1.5); nothing if there is none.
 
         @return: a Deferred of None.
         """
 
     def pendingUsers():
-        """@return: a Deferred of the set of usernames holding requests."""
+        """
+        Who holds kept requests (RFC 6121 section 3.1.3), so logins of
+        others need no read.
+
+        @return: a Deferred of the set of usernames.
+        """
 
 
 class IOfflineStore(Interface):
@@ -132,40 +164,58 @@ class IOfflineStore(Interface):
     def store(username, xml, stamp=None):
         """
         Spool the message C{xml} for C{username}, received at C{stamp}
-        (seconds since the epoch, UTC; now if None).
+        (seconds since the epoch, UTC; now if None), per XEP-0160 section 3.
 
         @return: a Deferred of the message's id, fired once it is committed.
         """
 
     def count(username):
-        """@return: a Deferred of the number of messages spooled for C{username}."""
+        """
+        The spool's size, for quotas (XEP-0160 section 3) and XEP-0013
+        section 2.2.
+
+        @return: a Deferred of the number of messages spooled for C{username}.
+        """
 
     def list(username):
         """
+        The spool, delivered at login (XEP-0160 section 4) or listed by
+        XEP-0013.
+
         @return: a Deferred of the spooled L{jabberd.storage.OfflineMessage}s,
             oldest first.
         """
 
     def remove(username, ids):
         """
-        Remove the messages of C{username} with these ids (delivered).
+        Remove the messages of C{username} with these ids, delivered
+        (XEP-0160 section 4) or purged (XEP-0013 section 2.6).
 
         @return: a Deferred of None.
         """
 
     def users():
-        """@return: a Deferred of the set of usernames with spooled messages."""
+        """
+        Who has spooled messages (XEP-0160), so logins of others need no read.
+
+        @return: a Deferred of the set of usernames.
+        """
 
 
 class IVCardStore(Interface):
     """Each user's own vCard (XEP-0054, vcard-temp)."""
 
     def get(username):
-        """@return: a Deferred of the serialised vCard, or None if none was set."""
+        """
+        The vCard a vcard-temp get returns (XEP-0054 section 3.1).
+
+        @return: a Deferred of the serialised vCard, or None if none was set.
+        """
 
     def set(username, xml):
         """
-        Store C{xml} as the vCard of C{username}, replacing any earlier one.
+        Store C{xml} as the vCard of C{username}, replacing any earlier one
+        (XEP-0054 section 3.2).
 
         @return: a Deferred of None.
         """
@@ -178,11 +228,16 @@ class IPrivateStore(Interface):
     """
 
     def get(username, key):
-        """@return: a Deferred of the serialised element at C{key}, or None."""
+        """
+        The element a jabber:iq:private get returns (XEP-0049 section 3).
+
+        @return: a Deferred of the serialised element at C{key}, or None.
+        """
 
     def set(username, key, xml):
         """
-        Store C{xml} at C{key}, replacing any earlier element.
+        Store C{xml} at C{key}, replacing any earlier element (XEP-0049
+        section 3).
 
         @return: a Deferred of None.
         """
@@ -192,12 +247,17 @@ class ILastActivityStore(Interface):
     """When each user last logged out, and the status they left (XEP-0012)."""
 
     def get(username):
-        """@return: a Deferred of (stamp, status) of the last logout, or None."""
+        """
+        What a jabber:iq:last query to an offline user reports (XEP-0012
+        section 4).
+
+        @return: a Deferred of (stamp, status) of the last logout, or None.
+        """
 
     def set(username, stamp, status):
         """
         Record a logout at C{stamp} (seconds since the epoch) with the
-        status text of the unavailable presence.
+        status text of the unavailable presence (XEP-0012 section 4).
 
         @return: a Deferred of None.
         """

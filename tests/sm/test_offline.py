@@ -241,7 +241,7 @@ def test_presenceUpdateDoesNotDeliver():
     bob = w.bind("bob")
     w.available(bob)
     w.storage.offline.store("bob", "<message xmlns='jabber:client' from='alice@localhost/x' "
-                                  "to='bob@localhost'><body>late</body></message>")
+                                   "to='bob@localhost'><body>late</body></message>")
     w.available(bob, priority=3)
     assert w.take(bob, "message") == []
     assert len(w.stored()) == 1

@@ -8,13 +8,7 @@ from jabberd.storage.interfaces import IStorage, storeNames
 from jabberd.storage.memory import MemoryStorage
 from jabberd.storage.pendingindex import PendingIndex
 from jabberd.storage.rostercache import RosterCache
-
-
-def value(d):
-    results = []
-    d.addBoth(results.append)
-    assert results, "Deferred has not fired"
-    return results[0]
+from tests.storage.helpers import value
 
 
 def test_sharesEveryStoreButTheRoster():

@@ -8,6 +8,7 @@ from jabberd.storage import RosterItem
 from jabberd.storage.interfaces import IRosterStore
 from jabberd.storage.memory import MemoryRosterStore
 from jabberd.storage.pendingindex import PendingIndex
+from tests.storage.helpers import value
 
 
 class HeldStore(MemoryRosterStore):
@@ -41,13 +42,6 @@ class HeldStore(MemoryRosterStore):
 
     def pendingUsers(self):
         return self._maybeHold(self.holdLoad, MemoryRosterStore.pendingUsers(self))
-
-
-def value(d):
-    results = []
-    d.addBoth(results.append)
-    assert results, "Deferred has not fired"
-    return results[0]
 
 
 def test_noReadForUsersWithout():

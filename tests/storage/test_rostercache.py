@@ -8,6 +8,7 @@ from jabberd.storage import RosterItem
 from jabberd.storage.interfaces import IRosterStore
 from jabberd.storage.memory import MemoryRosterStore
 from jabberd.storage.rostercache import RosterCache
+from tests.storage.helpers import value
 
 
 class CountingStore(MemoryRosterStore):
@@ -26,13 +27,6 @@ class CountingStore(MemoryRosterStore):
             self.held.append((later, d.result))
             return later
         return d
-
-
-def value(d):
-    results = []
-    d.addBoth(results.append)
-    assert results, "Deferred has not fired"
-    return results[0]
 
 
 def makeCache():

@@ -1,15 +1,15 @@
 # -*- test-case-name: tests.storage.test_sqlite -*-
 """
 What the SQL stores share: their base class, which holds the
-L{jabberd.storage.sql.database.Database}, and the insert-or-update of one
-row: the dialect's C{INSERT ... ON CONFLICT DO UPDATE} where it has one
+L{jabberd.storage.sql.database.Database}, the users with rows in a table,
+and the insert-or-update of one row: the dialect's C{INSERT ... ON CONFLICT DO UPDATE} where it has one
 (SQLite, PostgreSQL), an UPDATE falling back to an INSERT elsewhere.
 """
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["SQLStore", "upsert", "dialectInsert"]
+__all__ = ["SQLStore", "upsert", "dialectInsert", "usernamesIn"]
 
 _UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
@@ -41,3 +41,8 @@ def upsert(connection, table, keys, values):
     match = [table.c[k] == v for k, v in keys.items()]
     if connection.execute(update(table).where(*match).values(**values)).rowcount == 0:
         connection.execute(insert(table).values(**keys, **values))
+
+
+def usernamesIn(connection, table):
+    """The set of usernames that have rows in C{table}."""
+    return {row.username for row in connection.execute(select(table.c.username).distinct())}

@@ -13,7 +13,7 @@ from zope.interface import implementer
 from jabberd.storage import OfflineMessage
 from jabberd.storage.interfaces import IOfflineStore
 from jabberd.storage.schema import offlineMessages
-from jabberd.storage.sql.common import SQLStore
+from jabberd.storage.sql.common import SQLStore, usernamesIn
 
 __all__ = ["SQLOfflineStore"]
 
@@ -57,7 +57,4 @@ class SQLOfflineStore(SQLStore):
         return self.database.write(work)
 
     def users(self):
-        def work(connection):
-            return {row.username for row in connection.execute(
-                select(offlineMessages.c.username).distinct())}
-        return self.database.read(work)
+        return self.database.read(usernamesIn, offlineMessages)

@@ -16,7 +16,7 @@ from zope.interface import implementer
 from jabberd.storage import RosterItem
 from jabberd.storage.interfaces import IRosterStore
 from jabberd.storage.schema import pendingSubscriptions, rosterItems, rosterVersions
-from jabberd.storage.sql.common import SQLStore, dialectInsert, upsert
+from jabberd.storage.sql.common import SQLStore, dialectInsert, upsert, usernamesIn
 
 __all__ = ["SQLRosterStore"]
 
@@ -111,7 +111,4 @@ class SQLRosterStore(SQLStore):
         return self.database.write(work)
 
     def pendingUsers(self):
-        def work(connection):
-            return {row.username for row in connection.execute(
-                select(pendingSubscriptions.c.username).distinct())}
-        return self.database.read(work)
+        return self.database.read(usernamesIn, pendingSubscriptions)
