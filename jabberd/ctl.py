@@ -107,19 +107,19 @@ def execute(storage, command, username=None, credentials=None, out=None, err=Non
     out = out or sys.stdout
     err = err or sys.stderr
     if command == "users":
-        for name in (yield storage.listUsers()):
+        for name in (yield storage.accounts.list()):
             out.write(name + "\n")
         return OK
     if command == "adduser":
         try:
-            yield storage.createUser(username, credentials)
+            yield storage.accounts.create(username, credentials)
         except UserExists:
             err.write(f"jabberdctl: user {username!r} exists already\n")
             return FAILED
         out.write(f"added user {username!r}\n")
         return OK
     if command == "passwd":
-        done = yield storage.setCredentials(username, credentials)
+        done = yield storage.accounts.set(username, credentials)
         message = f"password of {username!r} changed" if done else None
     else:
         done = yield storage.deleteUser(username)

@@ -59,39 +59,39 @@ class ExecuteTests(unittest.TestCase):
     def test_adduser(self):
         """adduser creates the account with the given credentials and exits 0."""
         self.assertEqual((yield self.run_("adduser", "alice", CREDS)), 0)
-        self.assertEqual((yield self.storage.getCredentials("alice")), CREDS)
+        self.assertEqual((yield self.storage.accounts.get("alice")), CREDS)
         self.assertIn("alice", self.out.getvalue())
 
     @defer.inlineCallbacks
     def test_adduserExists(self):
         """adduser of an existing user exits 1, says so and keeps the old credentials."""
-        yield self.storage.createUser("alice", CREDS)
+        yield self.storage.accounts.create("alice", CREDS)
         self.assertEqual((yield self.run_("adduser", "alice", {"plain": "other"})), 1)
         self.assertIn("exists", self.err.getvalue())
-        self.assertEqual((yield self.storage.getCredentials("alice")), CREDS)
+        self.assertEqual((yield self.storage.accounts.get("alice")), CREDS)
 
     @defer.inlineCallbacks
     def test_passwd(self):
         """passwd replaces the credentials of an existing user and exits 0."""
-        yield self.storage.createUser("alice", CREDS)
+        yield self.storage.accounts.create("alice", CREDS)
         self.assertEqual((yield self.run_("passwd", "alice", {"plain": "new"})), 0)
-        self.assertEqual((yield self.storage.getCredentials("alice")), {"plain": "new"})
+        self.assertEqual((yield self.storage.accounts.get("alice")), {"plain": "new"})
 
     @defer.inlineCallbacks
     def test_passwdUnknown(self):
         """passwd of an unknown user exits 1 with a message and creates nothing."""
         self.assertEqual((yield self.run_("passwd", "bob", CREDS)), 1)
         self.assertIn("no such user", self.err.getvalue())
-        self.assertFalse((yield self.storage.userExists("bob")))
+        self.assertFalse((yield self.storage.accounts.exists("bob")))
 
     @defer.inlineCallbacks
     def test_deluser(self):
         """deluser removes the account and its data and exits 0."""
-        yield self.storage.createUser("alice", CREDS)
-        yield self.storage.setRosterItem("alice", RosterItem(jid="bob@example.com"))
+        yield self.storage.accounts.create("alice", CREDS)
+        yield self.storage.roster.set("alice", RosterItem(jid="bob@example.com"))
         self.assertEqual((yield self.run_("deluser", "alice")), 0)
-        self.assertFalse((yield self.storage.userExists("alice")))
-        self.assertEqual((yield self.storage.getRoster("alice")), [])
+        self.assertFalse((yield self.storage.accounts.exists("alice")))
+        self.assertEqual((yield self.storage.roster.items("alice")), [])
 
     @defer.inlineCallbacks
     def test_deluserUnknown(self):
@@ -103,7 +103,7 @@ class ExecuteTests(unittest.TestCase):
     def test_users(self):
         """users prints one username per line, sorted."""
         for name in ("carol", "alice"):
-            yield self.storage.createUser(name, CREDS)
+            yield self.storage.accounts.create(name, CREDS)
         self.assertEqual((yield self.run_("users")), 0)
         self.assertEqual(self.out.getvalue(), "alice\ncarol\n")
 
@@ -205,7 +205,7 @@ class ProcessTests(TempConfigMixin, unittest.TestCase):
         """adduser, users, passwd and deluser change the store and exit 0; repeating add or delete exits 1."""
         added = self.jabberdctl("adduser", "-c", "jabberd.ini", "Alice", stdin="first\n")
         self.assertEqual(added.returncode, 0, added.stderr)
-        creds = yield self.storageCheck(lambda s: s.getCredentials("alice"))
+        creds = yield self.storageCheck(lambda s: s.accounts.get("alice"))
         self.assertTrue(checkPassword(creds, "first"))
         self.assertEqual(creds["SCRAM-SHA-256"]["iterations"], 1024)
         again = self.jabberdctl("-c", "jabberd.ini", "adduser", "alice", "--password", "x")
@@ -214,10 +214,10 @@ class ProcessTests(TempConfigMixin, unittest.TestCase):
         self.assertEqual((listed.returncode, listed.stdout), (0, "alice\n"))
         changed = self.jabberdctl("passwd", "-c", "jabberd.ini", "alice@example.net", "-p", "second")
         self.assertEqual(changed.returncode, 0, changed.stderr)
-        creds = yield self.storageCheck(lambda s: s.getCredentials("alice"))
+        creds = yield self.storageCheck(lambda s: s.accounts.get("alice"))
         self.assertEqual((checkPassword(creds, "second"), checkPassword(creds, "first")), (True, False))
         deleted = self.jabberdctl("deluser", "-c", "jabberd.ini", "alice")
         self.assertEqual(deleted.returncode, 0, deleted.stderr)
-        self.assertEqual((yield self.storageCheck(lambda s: s.listUsers())), [])
+        self.assertEqual((yield self.storageCheck(lambda s: s.accounts.list())), [])
         gone = self.jabberdctl("deluser", "-c", "jabberd.ini", "alice")
         self.assertEqual((gone.returncode, "no such user" in gone.stderr), (1, True))

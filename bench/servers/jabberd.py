@@ -48,7 +48,7 @@ def main(reactor, ini, prefix, count, password):
         for i in range(int(count)):
             creds = auth.makeCredentials(password, cfg.c2s.scramIterations)
             try:
-                yield storage.createUser(f"{prefix}{i}", creds)
+                yield storage.accounts.create(f"{prefix}{i}", creds)
                 made += 1
             except UserExists:
                 pass

@@ -64,8 +64,9 @@ def makeHost(config, componentConfig, storage=None, store=None):
         C{options} are the section's other keys (C{history_default},
         C{max_history}, C{max_users}, C{name}, C{admins},
         C{room_creation}, C{database}).
-    @param storage: the core storage object; unused, the rooms have their
-        own store.
+    @param storage: the core L{jabberd.storage.interfaces.IStorage}; when
+        it is SQL and the rooms' URL is its own, the rooms share its
+        L{jabberd.storage.sql.database.Database}.
     @param store: a room store to use instead of opening one (tests).
     @return: the L{Host}, with the L{MUCService} as its C{muc} attribute.
     """
@@ -75,7 +76,8 @@ def makeHost(config, componentConfig, storage=None, store=None):
     domain = componentConfig.domain
     options = parseOptions(domain, componentConfig.options)
     if store is None:
-        store = openRoomStore(options.database or config.server.database)
+        store = openRoomStore(options.database or config.server.database,
+                              database=getattr(storage, "database", None))
     host = Host([domain])
     service = MUCService(host, store, options)
     host.muc = service

@@ -7,21 +7,24 @@ restarts).
 A small interface with two implementations, like the core storage: every
 method returns a Deferred.  L{MemoryRoomStore} answers at once and serves
 unit tests; L{SQLRoomStore} keeps two SQLAlchemy Core tables, migrated by
-the component's own chain (L{components.conference.migrations}), and runs
-its blocking calls in the reactor's thread pool, one at a time so writes
-land in the order they were made.
+the component's own chain (L{components.conference.migrations}), on the
+core's L{jabberd.storage.sql.database.Database} machinery (the server's
+own database when the URL is the same), one call at a time so writes land
+in the order they were made.
 
 Temporary rooms are never stored.
 """
 
-import os
 from dataclasses import dataclass, field
 
-from sqlalchemy import (JSON, Column, MetaData, String, Table, Text,
-                        create_engine, delete, insert, select, update)
-from twisted.internet import defer, threads
+from sqlalchemy import JSON, Column, MetaData, String, Table, Text, delete, insert, select, update
+from twisted.internet import defer
 
-__all__ = ["StoredRoom", "MemoryRoomStore", "SQLRoomStore", "openRoomStore", "metadata"]
+from components.conference.migrations import CONFERENCE
+from jabberd.storage.sql.database import Database
+
+__all__ = ["StoredRoom", "MemoryRoomStore", "SQLRoomStore", "RoomDatabase", "openRoomStore",
+           "metadata"]
 
 
 @dataclass
@@ -119,114 +122,133 @@ affiliationsTable = Table(
 )
 
 
+class RoomDatabase(Database):
+    """
+    A database the rooms have to themselves: opening it migrates the
+    conference chain, not the core's.
+    """
+
+    chains = (CONFERENCE,)
+
+
 class SQLRoomStore:
     """
     Rooms in an SQL database through SQLAlchemy Core.
 
-    At start-up (C{migrate}) the tables are brought to the head of the
-    component's migration chain, blocking, before the reactor runs.
+    The rooms share the server's L{Database} (C{database}) or open a
+    L{RoomDatabase} of their own at C{url}; either way, at start-up the
+    tables are brought to the head of the component's migration chain,
+    blocking, before the reactor runs.  Calls run one at a time, reads
+    included, so writes land in the order they were made whatever the
+    database's thread count.
+
+    @ivar database: the L{Database} the rooms are in.
     """
 
-    def __init__(self, url, reactor=None, threadpool=None, migrate=True):
+    def __init__(self, url=None, reactor=None, database=None):
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
-        self.threadpool = threadpool or reactor.getThreadPool()
-        _ensureSQLiteDirectory(url)
-        self.engine = create_engine(url, future=True)
+        if database is None:
+            self._owned = database = RoomDatabase(url, reactor=reactor)
+        else:
+            self._owned = None
+            database.migrate(CONFERENCE)
+        self.database = database
         self._lock = defer.DeferredLock()
-        if migrate:
-            from components.conference.migrations import CONFERENCE
-            with self.engine.begin() as connection:
-                CONFERENCE.upgrade(connection)
-        # Writes queue one at a time; let them finish before the reactor
-        # stops its thread pool.
+        # Writes queue one at a time; let them reach the database before
+        # it finishes its queued work at shutdown.
         self._trigger = reactor.addSystemEventTrigger("before", "shutdown", self.flush)
 
-    def _run(self, function, *args):
-        return self._lock.run(threads.deferToThreadPool, self.reactor,
-                              self.threadpool, function, *args)
+    def _read(self, work, *args):
+        return self._lock.run(self.database.read, work, *args)
+
+    def _write(self, work, *args):
+        return self._lock.run(self.database.write, work, *args)
 
     def loadRooms(self):
-        return self._run(self._loadRooms)
-
-    def _loadRooms(self):
-        with self.engine.connect() as conn:
-            rooms = {row.jid: StoredRoom(row.jid, dict(row.config), {}, row.subject,
-                                         row.subject_from)
-                     for row in conn.execute(select(roomsTable))}
-            for row in conn.execute(select(affiliationsTable)):
-                if row.room in rooms:
-                    rooms[row.room].affiliations[row.jid] = (row.affiliation, row.reason)
-        return [rooms[jid] for jid in sorted(rooms)]
+        return self._read(_loadRooms)
 
     def saveRoom(self, jid, config, affiliations=None):
-        return self._run(self._saveRoom, jid, dict(config),
-                         None if affiliations is None else dict(affiliations))
-
-    def _saveRoom(self, jid, config, affiliations):
-        with self.engine.begin() as conn:
-            updated = conn.execute(update(roomsTable).where(roomsTable.c.jid == jid)
-                                   .values(config=config))
-            if updated.rowcount == 0:
-                conn.execute(insert(roomsTable).values(jid=jid, config=config))
-            if affiliations is None:
-                return
-            conn.execute(delete(affiliationsTable).where(affiliationsTable.c.room == jid))
-            rows = [{"room": jid, "jid": bare, "affiliation": a, "reason": r or ""}
-                    for bare, (a, r) in affiliations.items()]
-            if rows:
-                conn.execute(insert(affiliationsTable), rows)
+        return self._write(_saveRoom, jid, dict(config),
+                           None if affiliations is None else dict(affiliations))
 
     def setSubject(self, jid, subject, subjectFrom):
-        return self._run(self._setSubject, jid, subject, subjectFrom)
-
-    def _setSubject(self, jid, subject, subjectFrom):
-        with self.engine.begin() as conn:
-            conn.execute(update(roomsTable).where(roomsTable.c.jid == jid)
-                         .values(subject=subject, subject_from=subjectFrom))
+        return self._write(_setSubject, jid, subject, subjectFrom)
 
     def deleteRoom(self, jid):
-        return self._run(self._deleteRoom, jid)
-
-    def _deleteRoom(self, jid):
-        with self.engine.begin() as conn:
-            conn.execute(delete(affiliationsTable).where(affiliationsTable.c.room == jid))
-            conn.execute(delete(roomsTable).where(roomsTable.c.jid == jid))
+        return self._write(_deleteRoom, jid)
 
     def setAffiliation(self, room, jid, affiliation, reason=""):
-        return self._run(self._setAffiliation, room, jid, affiliation, reason or "")
-
-    def _setAffiliation(self, room, jid, affiliation, reason):
-        table = affiliationsTable
-        with self.engine.begin() as conn:
-            conn.execute(delete(table).where(table.c.room == room, table.c.jid == jid))
-            if affiliation != "none":
-                conn.execute(insert(table).values(room=room, jid=jid,
-                                                  affiliation=affiliation, reason=reason))
+        return self._write(_setAffiliation, room, jid, affiliation, reason or "")
 
     def flush(self):
         """A Deferred that fires once earlier writes are done."""
-        return self._run(lambda: None)
+        return self._lock.run(defer.succeed, None)
 
     def close(self):
-        """Release the connection pool once pending writes are done."""
+        """
+        Once pending writes are done, close the database if it is the
+        rooms' own (the server closes its shared one).
+        """
         if self._trigger is not None:
             self.reactor.removeSystemEventTrigger(self._trigger)
             self._trigger = None
-        return self._run(self.engine.dispose)
+        if self._owned is None:
+            return self.flush()
+        return self._lock.run(self._owned.close)
 
 
-def _ensureSQLiteDirectory(url):
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and len(url) > len(prefix):
-        directory = os.path.dirname(url[len(prefix):])
-        if directory:
-            os.makedirs(directory, exist_ok=True)
+def _loadRooms(conn):
+    rooms = {row.jid: StoredRoom(row.jid, dict(row.config), {}, row.subject,
+                                 row.subject_from)
+             for row in conn.execute(select(roomsTable))}
+    for row in conn.execute(select(affiliationsTable)):
+        if row.room in rooms:
+            rooms[row.room].affiliations[row.jid] = (row.affiliation, row.reason)
+    return [rooms[jid] for jid in sorted(rooms)]
 
 
-def openRoomStore(url, **kwargs):
-    """C{memory:} for a L{MemoryRoomStore}, any SQLAlchemy URL for SQL."""
+def _saveRoom(conn, jid, config, affiliations):
+    updated = conn.execute(update(roomsTable).where(roomsTable.c.jid == jid)
+                           .values(config=config))
+    if updated.rowcount == 0:
+        conn.execute(insert(roomsTable).values(jid=jid, config=config))
+    if affiliations is None:
+        return
+    conn.execute(delete(affiliationsTable).where(affiliationsTable.c.room == jid))
+    rows = [{"room": jid, "jid": bare, "affiliation": a, "reason": r or ""}
+            for bare, (a, r) in affiliations.items()]
+    if rows:
+        conn.execute(insert(affiliationsTable), rows)
+
+
+def _setSubject(conn, jid, subject, subjectFrom):
+    conn.execute(update(roomsTable).where(roomsTable.c.jid == jid)
+                 .values(subject=subject, subject_from=subjectFrom))
+
+
+def _deleteRoom(conn, jid):
+    conn.execute(delete(affiliationsTable).where(affiliationsTable.c.room == jid))
+    conn.execute(delete(roomsTable).where(roomsTable.c.jid == jid))
+
+
+def _setAffiliation(conn, room, jid, affiliation, reason):
+    table = affiliationsTable
+    conn.execute(delete(table).where(table.c.room == room, table.c.jid == jid))
+    if affiliation != "none":
+        conn.execute(insert(table).values(room=room, jid=jid,
+                                          affiliation=affiliation, reason=reason))
+
+
+def openRoomStore(url, database=None, **kwargs):
+    """
+    C{memory:} for a L{MemoryRoomStore}, any SQLAlchemy URL for SQL: in
+    C{database} (the server's L{Database}) when C{url} names it, else in a
+    database of the rooms' own.
+    """
     if url in ("memory:", "memory://"):
         return MemoryRoomStore()
+    if database is not None and database.serves(url):
+        return SQLRoomStore(database=database, **kwargs)
     return SQLRoomStore(url, **kwargs)

@@ -122,7 +122,7 @@ class FlexibleHandler(DelegatedIQHandler):
 
     async def _selected(self, user, nodes):
         """The stored messages named by C{nodes} (all for None), in order."""
-        stored = await self.spool.storage.getOffline(user.user)
+        stored = await self.spool.storage.offline.list(user.user)
         if nodes is None:
             return stored
         byId = {m.id: m for m in stored}
@@ -140,7 +140,7 @@ class FlexibleHandler(DelegatedIQHandler):
 
     async def _remove(self, user, nodes):
         chosen = await self._selected(user, nodes)
-        await self.spool.storage.removeOffline(user.user, [m.id for m in chosen])
+        await self.spool.storage.offline.remove(user.user, [m.id for m in chosen])
 
     def discoFeatures(self, target, node):
         return [] if node else [NS_OFFLINE]

@@ -3,10 +3,10 @@
 The offline spool: the logic of Offline Message Storage (XEP-0160), apart
 from any XML.
 
-Messages are kept per account (the storage key is the username) through
-the storage API (C{storeOffline}, C{countOffline}, C{getOffline},
-C{removeOffline}); the SQL store commits each write before its Deferred
-fires, so a message this spool reports as stored survives a crash.
+Messages are kept per account (the storage key is the username) in the
+offline store (L{jabberd.storage.interfaces.IOfflineStore}: C{store},
+C{count}, C{list}, C{remove}); the SQL store commits each write before its
+Deferred fires, so a message this spool reports as stored survives a crash.
 
 Every operation on one account runs after the previous one on that
 account has finished: a message stored while a delivery or a XEP-0013
@@ -30,7 +30,7 @@ class OfflineSpool:
     """
     Offline messages of all accounts.
 
-    @ivar storage: the L{jabberd.storage} object.
+    @ivar storage: the L{jabberd.storage.interfaces.IStorage}; its C{offline} store keeps the messages.
     @ivar quota: the most messages one account may hold; 0 means no limit.
     """
 
@@ -43,7 +43,7 @@ class OfflineSpool:
         # is in; names stored meanwhile wait in _storedEarly.
         self.holders = None
         self._storedEarly = set()
-        self.storage.offlineUsers().addCallbacks(self._holdersLoaded, self._holdersFailed)
+        self.storage.offline.users().addCallbacks(self._holdersLoaded, self._holdersFailed)
 
     def _holdersLoaded(self, names):
         self.holders = set(names) | self._storedEarly
@@ -85,9 +85,9 @@ class OfflineSpool:
         return self.exclusive(username, self._store, username, xml, stamp)
 
     async def _store(self, username, xml, stamp):
-        if self.quota and await self.storage.countOffline(username) >= self.quota:
+        if self.quota and await self.storage.offline.count(username) >= self.quota:
             raise QuotaExceeded(username)
-        stored = await self.storage.storeOffline(username, xml, stamp)
+        stored = await self.storage.offline.store(username, xml, stamp)
         if self.holders is not None:
             self.holders.add(username)
         elif self._storedEarly is not None:
@@ -96,23 +96,23 @@ class OfflineSpool:
 
     def count(self, username):
         """The number of messages kept for C{username}."""
-        return self.exclusive(username, self.storage.countOffline, username)
+        return self.exclusive(username, self.storage.offline.count, username)
 
     def messages(self, username):
         """The L{OfflineMessage}s kept for C{username}, oldest first."""
-        return self.exclusive(username, self.storage.getOffline, username)
+        return self.exclusive(username, self.storage.offline.list, username)
 
     def remove(self, username, ids):
         """Forget the messages of C{username} with the given ids."""
-        return self.exclusive(username, self.storage.removeOffline, username, list(ids))
+        return self.exclusive(username, self.storage.offline.remove, username, list(ids))
 
     def purge(self, username):
         """Forget every message kept for C{username}."""
         return self.exclusive(username, self._purge, username)
 
     async def _purge(self, username):
-        messages = await self.storage.getOffline(username)
-        await self.storage.removeOffline(username, [m.id for m in messages])
+        messages = await self.storage.offline.list(username)
+        await self.storage.offline.remove(username, [m.id for m in messages])
 
     def drain(self, username, send):
         """
@@ -126,11 +126,11 @@ class OfflineSpool:
     async def _drain(self, username, send):
         if self.holders is not None and username not in self.holders:
             return 0  # the usual login: no read, no write
-        messages = await self.storage.getOffline(username)
+        messages = await self.storage.offline.list(username)
         for message in messages:
             send(message)
         if messages:
-            await self.storage.removeOffline(username, [m.id for m in messages])
+            await self.storage.offline.remove(username, [m.id for m in messages])
         if self.holders is not None:
             self.holders.discard(username)
         return len(messages)

@@ -124,7 +124,7 @@ class RegisterHandler(DelegatedIQHandler):
         if not self.limiter.take(address):
             raise StanzaError("resource-constraint", text="too many registrations, try later")
         try:
-            await self.storage.createUser(username, self._credentials(password))
+            await self.storage.accounts.create(username, self._credentials(password))
         except UserExists:
             raise StanzaError("conflict", text="username taken")
         await self._keepEmail(username, _field(query, "email"))
@@ -152,7 +152,7 @@ class RegisterHandler(DelegatedIQHandler):
         entry = vcard.addElement("EMAIL")
         entry.addElement("INTERNET")
         entry.addElement("USERID", content=email)
-        await self.storage.setVCard(username, vcard.toXml())
+        await self.storage.vcards.set(username, vcard.toXml())
 
     async def changePassword(self, username, query):
         """Set a new password for the requester's own account (section 3.3)."""
@@ -165,7 +165,7 @@ class RegisterHandler(DelegatedIQHandler):
             # Section 3.3: an empty password never replaces the current one.
             raise StanzaError("not-acceptable", text="the password must not be empty")
         _checkPassword(password)
-        if not await self.storage.setCredentials(username, self._credentials(password)):
+        if not await self.storage.accounts.set(username, self._credentials(password)):
             raise StanzaError("registration-required")
         self.log.info("{user} changed their password", user=username)
 

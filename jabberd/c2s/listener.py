@@ -57,7 +57,7 @@ class C2SFactory(protocol.ServerFactory):
         self.directTLS = directTLS
         self.clock = clock if clock is not None else reactor
         self.negotiators = defaultNegotiators(config)
-        self.credentials = CredentialSource(sm.storage, config.c2s.scramIterations)
+        self.credentials = CredentialSource(sm.storage.accounts, config.c2s.scramIterations)
         self.streams = set()
         self.featuresCache = {}
 

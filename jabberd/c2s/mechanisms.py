@@ -85,11 +85,12 @@ class CredentialSource:
     Where mechanisms get credentials: the account store, plus stand-ins for
     unknown users and SCRAM keys derived from a stored plaintext password.
 
+    @ivar accounts: the L{jabberd.storage.interfaces.IAccountStore}.
     @ivar secret: per-process key for the stand-in salts.
     """
 
-    def __init__(self, storage, iterations, secret=None):
-        self.storage = storage
+    def __init__(self, accounts, iterations, secret=None):
+        self.accounts = accounts
         self.iterations = iterations
         self.secret = secret or os.urandom(32)
 
@@ -97,7 +98,7 @@ class CredentialSource:
         """Deferred credentials dict of C{username}, or None."""
         if username is None:
             return defer.succeed(None)
-        return self.storage.getCredentials(username)
+        return self.accounts.get(username)
 
     def _salt(self, mechanism, username):
         message = (mechanism + "\0" + username).encode("utf-8")

@@ -56,7 +56,7 @@ class LastHandler(IQHandler):
         sessions = self.host.sessionsOf(target.jid.userhost())
         if any(session.available for session in sessions):
             return _result(0)
-        last = await self.host.storage.getLast(target.username)
+        last = await self.host.storage.last.get(target.username)
         if last is None:
             raise StanzaError("item-not-found", text="No logout recorded")
         stamp, status = last

@@ -116,7 +116,7 @@ class MessageHandler(Handler):
         d.addBoth(self._releaseLock, bare, lock)
 
     def _lookUpAndStore(self, stanza, username):
-        d = self.host.storage.userExists(username)
+        d = self.host.storage.accounts.exists(username)
         d.addCallback(lambda exists: self._offline(stanza) if exists else self._bounce(stanza))
         return d
 

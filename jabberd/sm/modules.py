@@ -11,8 +11,7 @@ here.
 
 import jabberd
 from jabberd.sm.manager import SessionManager
-from jabberd.storage.pendingindex import PendingIndex
-from jabberd.storage.rostercache import RosterCache
+from jabberd.storage.cached import CachedStorage
 
 __all__ = ["buildSessionManager", "handlerFactories"]
 
@@ -48,7 +47,7 @@ def handlerFactories(config):
 
 def buildSessionManager(config, storage, router):
     """Make the L{SessionManager} for C{config} with all its handlers."""
-    sm = SessionManager(config.server.domains, RosterCache(PendingIndex(storage)), router)
+    sm = SessionManager(config.server.domains, CachedStorage(storage), router)
     sm.config = config
     for factory in handlerFactories(config):
         sm.addHandler(factory())

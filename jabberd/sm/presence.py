@@ -195,7 +195,7 @@ class PresenceHandler(Handler):
             self.host.sessionAvailable(session)
 
     async def _toContacts(self, session, stanza, probe):
-        for item in await self.storage.getRoster(session.username):
+        for item in await self.storage.roster.items(session.username):
             if item.subscription in _FROM:
                 self.send(_retarget(stanza, item.jid))
             if probe and item.subscription in _TO:
@@ -204,7 +204,7 @@ class PresenceHandler(Handler):
 
     async def _redeliverPending(self, session):
         """Section 3.1.3: requests kept while offline go to the new resource."""
-        for jid, xml in await self.storage.getPendingSubscriptions(session.username):
+        for jid, xml in await self.storage.roster.pending(session.username):
             try:
                 request = parseElement(xml)
             except ValueError:
@@ -231,7 +231,7 @@ class PresenceHandler(Handler):
                       if s.available and s is not session]
             for other in others:
                 other.deliver(stanza)
-            for item in await self.storage.getRoster(session.username):
+            for item in await self.storage.roster.items(session.username):
                 if item.subscription in _FROM:
                     told.add(item.jid)
                     self.send(_retarget(stanza, item.jid))
@@ -239,8 +239,8 @@ class PresenceHandler(Handler):
             if bareOf(address) not in told:
                 self.send(_retarget(stanza, address))
         if wasAvailable and not others:
-            await self.storage.setLast(session.username, time.time(),
-                                       _childText(stanza, "status") or "")
+            await self.storage.last.set(session.username, time.time(),
+                                        _childText(stanza, "status") or "")
 
     def _trackDirected(self, session, to, presenceType):
         """Section 4.6: remember who got directed presence, to tell them later."""
@@ -306,7 +306,7 @@ class PresenceHandler(Handler):
         for session in available:
             self.send(_retarget(session.presence, replyTo, session.full))
         if not available:
-            last = await self.storage.getLast(usernameOf(bare))
+            last = await self.storage.last.get(usernameOf(bare))
             reply = _presence(bare, replyTo, "unavailable")
             if last and last[1]:
                 reply.addElement("status", content=last[1])
@@ -317,7 +317,7 @@ class PresenceHandler(Handler):
             return True
         if prober.user is None and self.host.isLocal(prober.host):
             return True  # the server itself (section 4.3.2 allows trusted services)
-        item = await self.storage.getRosterItem(usernameOf(bare), prober.userhost())
+        item = await self.storage.roster.item(usernameOf(bare), prober.userhost())
         return item is not None and item.subscription in _FROM
 
     # --- subscriptions: the user's side (outbound) ---
@@ -357,7 +357,7 @@ class PresenceHandler(Handler):
             item = item or RosterItem(contact)
             item.subscription = "both" if item.subscription in _TO else "from"
             item.approved = False
-            await self.storage.removePendingSubscription(usernameOf(bare), contact)
+            await self.storage.roster.removePending(usernameOf(bare), contact)
             await self.roster.updateItem(bare, item)
             self.send(stanza)
             self.sendCurrentPresence(bare, contact)
@@ -384,7 +384,7 @@ class PresenceHandler(Handler):
         unavailable presence from every available resource.
         """
         if await self._pendingIn(bare, contact):
-            await self.storage.removePendingSubscription(usernameOf(bare), contact)
+            await self.storage.roster.removePending(usernameOf(bare), contact)
         item = await self._item(bare, contact)
         hadFrom = item is not None and item.subscription in _FROM
         if item is not None and (hadFrom or item.approved):
@@ -412,7 +412,7 @@ class PresenceHandler(Handler):
         otherwise keep the request and show it to the available resources.
         """
         username = usernameOf(bare)
-        if not await self.storage.userExists(username):
+        if not await self.storage.accounts.exists(username):
             self.send(_presence(bare, contact, "unsubscribed"))  # section 8.5.1
             return
         item = await self._item(bare, contact)
@@ -426,7 +426,7 @@ class PresenceHandler(Handler):
             self.send(_presence(bare, contact, "subscribed"))
             self.sendCurrentPresence(bare, contact)
             return
-        await self.storage.addPendingSubscription(username, contact, stanza.toXml())
+        await self.storage.roster.addPending(username, contact, stanza.toXml())
         for session in self.host.sessionsOf(bare):
             if session.available:
                 session.deliver(stanza)
@@ -448,7 +448,7 @@ class PresenceHandler(Handler):
         """
         pending = await self._pendingIn(bare, contact)
         if pending:
-            await self.storage.removePendingSubscription(usernameOf(bare), contact)
+            await self.storage.roster.removePending(usernameOf(bare), contact)
         item = await self._item(bare, contact)
         hadFrom = item is not None and item.subscription in _FROM
         if hadFrom:
@@ -471,8 +471,8 @@ class PresenceHandler(Handler):
         self._notify(bare, stanza)
 
     def _item(self, bare, contact):
-        return self.storage.getRosterItem(usernameOf(bare), contact)
+        return self.storage.roster.item(usernameOf(bare), contact)
 
     async def _pendingIn(self, bare, contact):
-        pending = await self.storage.getPendingSubscriptions(usernameOf(bare))
+        pending = await self.storage.roster.pending(usernameOf(bare))
         return any(jid == contact for jid, _xml in pending)

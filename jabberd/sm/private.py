@@ -49,7 +49,7 @@ class PrivateHandler(IQHandler):
         username, children = self._request(iq)
         result = domish.Element((NS_PRIVATE, "query"))
         for child in children:
-            stored = await self.host.storage.getPrivate(username, storageKey(child))
+            stored = await self.host.storage.private.get(username, storageKey(child))
             result.addChild(self._load(stored, child))
         return result
 
@@ -63,7 +63,7 @@ class PrivateHandler(IQHandler):
                 raise StanzaError("policy-violation",
                                   text=f"private XML is limited to {self.maxSize} bytes")
         for key, text in texts:
-            await self.host.storage.setPrivate(username, key, text)
+            await self.host.storage.private.set(username, key, text)
         return None
 
     def _request(self, iq):

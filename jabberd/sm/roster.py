@@ -94,14 +94,14 @@ class RosterHandler(IQHandler):
         username = usernameOf(bare)
         # The version is read before the items: a change in between makes
         # the client fetch again next time, never cache old items as new.
-        version = str(await self.storage.getRosterVersion(username))
+        version = str(await self.storage.roster.version(username))
         clientVersion = _query(iq).getAttribute("ver")
         if clientVersion == version:
             return None
         query = domish.Element((NS_ROSTER, "query"))
         if clientVersion is not None:
             query["ver"] = version
-        for item in await self.storage.getRoster(username):
+        for item in await self.storage.roster.items(username):
             query.addChild(itemElement(item))
         return query
 
@@ -121,7 +121,7 @@ class RosterHandler(IQHandler):
         return None
 
     async def _setItem(self, bare, contact, name, groups):
-        item = await self.storage.getRosterItem(usernameOf(bare), contact) or RosterItem(contact)
+        item = await self.storage.roster.item(usernameOf(bare), contact) or RosterItem(contact)
         # Section 2.1.2: subscription (other than remove), ask and approved
         # are the server's business; a client only names and groups.
         item.name, item.groups = name, groups
@@ -147,7 +147,7 @@ class RosterHandler(IQHandler):
             raise StanzaError("jid-malformed")
         if target.userhost() == bare:
             return bare
-        if target.user is not None and not await self.storage.userExists(target.user):
+        if target.user is not None and not await self.storage.accounts.exists(target.user):
             raise StanzaError("service-unavailable")
         raise StanzaError("forbidden")
 
@@ -208,7 +208,7 @@ class RosterHandler(IQHandler):
         Store C{item} in C{bare}'s roster and push it to the interested
         resources; return a Deferred firing with the new roster version.
         """
-        d = self.storage.setRosterItem(usernameOf(bare), item)
+        d = self.storage.roster.set(usernameOf(bare), item)
         d.addCallback(self._pushed, bare, item, False)
         return d
 
@@ -220,13 +220,13 @@ class RosterHandler(IQHandler):
         @raise StanzaError: C{item-not-found} if it is not there (2.5.3).
         """
         username = usernameOf(bare)
-        item = await self.storage.getRosterItem(username, contact)
+        item = await self.storage.roster.item(username, contact)
         if item is None:
             raise StanzaError("item-not-found")
-        pending = dict(await self.storage.getPendingSubscriptions(username))
-        version = await self.storage.removeRosterItem(username, contact)
+        pending = dict(await self.storage.roster.pending(username))
+        version = await self.storage.roster.remove(username, contact)
         if contact in pending:
-            await self.storage.removePendingSubscription(username, contact)
+            await self.storage.roster.removePending(username, contact)
         self.pushItem(bare, item, version, remove=True)
         self._cancelSubscriptions(bare, item, contact in pending)
         return version

@@ -98,7 +98,7 @@ def _account(username, domain, requester):
 
 def accountExists(host, target):
     """A Deferred firing with whether C{target}'s account exists."""
-    return host.storage.userExists(target.username)
+    return host.storage.accounts.exists(target.username)
 
 
 async def mayObserve(host, target):
@@ -114,5 +114,5 @@ async def mayObserve(host, target):
         return False
     if requester.user is None and requester.host in host.domains:
         return True
-    item = await host.storage.getRosterItem(target.username, requester.userhost())
+    item = await host.storage.roster.item(target.username, requester.userhost())
     return item is not None and item.subscription in _OBSERVING

@@ -45,7 +45,7 @@ class VCardHandler(IQHandler):
         target = _vcardTarget(self.host, iq)
         if target.isServer:
             raise StanzaError("service-unavailable")
-        stored = await self.host.storage.getVCard(target.username)
+        stored = await self.host.storage.vcards.get(target.username)
         if stored is not None:
             return self._load(stored, target)
         if target.isSelf:
@@ -62,7 +62,7 @@ class VCardHandler(IQHandler):
         if len(text.encode("utf-8")) > self.maxSize:
             raise StanzaError("policy-violation",
                               text=f"vCards are limited to {self.maxSize} bytes")
-        await self.host.storage.setVCard(target.username, text)
+        await self.host.storage.vcards.set(target.username, text)
         return None
 
     def _load(self, stored, target):

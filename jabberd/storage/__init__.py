@@ -1,14 +1,22 @@
 # -*- test-case-name: tests.storage.test_memory -*-
 """
-Storage interfaces: small stores behind one L{Storage} object.
+Storage: small stores behind the interfaces of L{jabberd.storage.interfaces},
+one per kind of user data (accounts, roster, offline spool, vCard, private
+XML, last activity), held by one L{IStorage} container that also deletes a
+user everywhere at once.  Callers name the store they use, as in
+C{storage.roster.items(username)}.
 
-Every method returns a Deferred, so the SQL implementation can run its
-blocking calls in a thread pool and never on the reactor; the memory
-implementation (L{jabberd.storage.memory}) answers at once and serves unit
-tests.  One shared test mixin (C{tests.storage.mixin}) runs on both.
+Every method returns a Deferred, so the SQL stores (L{jabberd.storage.sql},
+SQLite or PostgreSQL, one L{Database} with its worker threads) never block
+the reactor; the memory stores (L{jabberd.storage.memory}) answer at once
+and serve unit tests.  One shared test mixin per interface
+(C{tests.storage.mixin}) runs on memory, SQLite and PostgreSQL.  The
+session manager reads rosters through caches that wrap the roster store
+(L{jabberd.storage.cached}).
 
+This module holds the values the stores exchange and L{openStorage}.
 XML payloads (offline messages, vCards, private XML) are stored as
-serialised text; the store never parses them.
+serialised text; the stores never parse them.
 """
 
 from dataclasses import dataclass, field

@@ -1,174 +1,220 @@
 # -*- test-case-name: tests.storage.test_memory -*-
 """
-The in-memory store: the reference implementation of the storage interface,
-for unit tests and throw-away servers.  Same methods, same Deferreds, as
-L{jabberd.storage.sql.SQLStorage}.
+The in-memory stores: the reference implementations of the interfaces of
+L{jabberd.storage.interfaces}, for unit tests and throw-away servers.  Same
+methods, same Deferreds, as the SQL stores of L{jabberd.storage.sql}.
+
+Each store keeps dictionaries keyed by username (the prepared localpart)
+and has a C{forget(username)} that L{MemoryStorage.deleteUser} calls.
+Values are copied in and out, so callers cannot change what is stored.
 """
 
 import copy
 import time
 
 from twisted.internet import defer
+from zope.interface import implementer
 
 from jabberd.storage import OfflineMessage, UserExists
+from jabberd.storage.interfaces import (IAccountStore, ILastActivityStore,
+                                        IOfflineStore, IPrivateStore,
+                                        IRosterStore, IStorage, IVCardStore,
+                                        storeNames)
 
-__all__ = ["MemoryStorage"]
+__all__ = ["MemoryStorage", "MemoryAccountStore", "MemoryRosterStore",
+           "MemoryOfflineStore", "MemoryVCardStore", "MemoryPrivateStore",
+           "MemoryLastActivityStore"]
 
 
 def _d(value):
     return defer.succeed(value)
 
 
-class MemoryStorage:
+class _PerUser:
     """
-    Everything in dictionaries keyed by username (the prepared localpart).
-    Roster items are copied in and out so callers cannot mutate the store.
+    A store of one value per user, in C{data}.
+
+    @ivar data: username -> value.
     """
 
     def __init__(self):
-        self.accounts = {}
-        self.rosters = {}
-        self.rosterVersions = {}
-        self.pending = {}
-        self.offline = {}
-        self.vcards = {}
-        self.private = {}
-        self.last = {}
-        self._nextId = 1
+        self.data = {}
 
-    def close(self):
-        return _d(None)
+    def forget(self, username):
+        self.data.pop(username, None)
 
-    # accounts
 
-    def createUser(self, username, credentials):
-        """Create an account; fails with L{UserExists} if taken."""
-        if username in self.accounts:
+@implementer(IAccountStore)
+class MemoryAccountStore(_PerUser):
+    """Accounts: C{data} maps a username to its credentials dictionary."""
+
+    def create(self, username, credentials):
+        if username in self.data:
             return defer.fail(UserExists(username))
-        self.accounts[username] = dict(credentials)
+        self.data[username] = dict(credentials)
         return _d(None)
 
-    def userExists(self, username):
-        return _d(username in self.accounts)
+    def exists(self, username):
+        return _d(username in self.data)
 
-    def getCredentials(self, username):
-        """Return the stored credentials dict, or None for no such user."""
-        creds = self.accounts.get(username)
-        return _d(dict(creds) if creds is not None else None)
+    def get(self, username):
+        credentials = self.data.get(username)
+        return _d(dict(credentials) if credentials is not None else None)
 
-    def setCredentials(self, username, credentials):
-        if username not in self.accounts:
+    def set(self, username, credentials):
+        if username not in self.data:
             return _d(False)
-        self.accounts[username] = dict(credentials)
+        self.data[username] = dict(credentials)
         return _d(True)
 
-    def deleteUser(self, username):
-        """Remove the account and every piece of its data."""
-        existed = self.accounts.pop(username, None) is not None
-        for table in (self.rosters, self.rosterVersions, self.pending,
-                      self.offline, self.vcards, self.last):
+    def delete(self, username):
+        return _d(self.data.pop(username, None) is not None)
+
+    def list(self):
+        return _d(sorted(self.data))
+
+
+@implementer(IRosterStore)
+class MemoryRosterStore:
+    """
+    @ivar rosters: username -> {jid: L{RosterItem}}.
+    @ivar versions: username -> roster version.
+    @ivar requests: username -> {jid: xml} of pending subscription requests.
+    """
+
+    def __init__(self):
+        self.rosters = {}
+        self.versions = {}
+        self.requests = {}
+
+    def forget(self, username):
+        for table in (self.rosters, self.versions, self.requests):
             table.pop(username, None)
-        for key in [k for k in self.private if k[0] == username]:
-            del self.private[key]
-        return _d(existed)
 
-    def listUsers(self):
-        return _d(sorted(self.accounts))
-
-    # roster (RFC 6121 section 2)
-
-    def getRoster(self, username):
+    def items(self, username):
         return _d([copy.deepcopy(i) for i in self.rosters.get(username, {}).values()])
 
-    def getRosterItem(self, username, jid):
-        item = self.rosters.get(username, {}).get(jid)
-        return _d(copy.deepcopy(item))
+    def item(self, username, jid):
+        return _d(copy.deepcopy(self.rosters.get(username, {}).get(jid)))
 
-    def setRosterItem(self, username, item):
-        """Add or replace C{item}; returns the new roster version."""
+    def set(self, username, item):
         self.rosters.setdefault(username, {})[item.jid] = copy.deepcopy(item)
         return _d(self._bump(username))
 
-    def removeRosterItem(self, username, jid):
-        """Remove the item for C{jid}; returns the new roster version."""
+    def remove(self, username, jid):
         self.rosters.get(username, {}).pop(jid, None)
         return _d(self._bump(username))
 
-    def getRosterVersion(self, username):
-        return _d(self.rosterVersions.get(username, 0))
+    def version(self, username):
+        return _d(self.versions.get(username, 0))
 
     def _bump(self, username):
-        version = self.rosterVersions.get(username, 0) + 1
-        self.rosterVersions[username] = version
+        version = self.versions.get(username, 0) + 1
+        self.versions[username] = version
         return version
 
-    # inbound subscription requests awaiting the user's answer (section 3.1.3)
-
-    def addPendingSubscription(self, username, jid, xml):
-        self.pending.setdefault(username, {})[jid] = xml
+    def addPending(self, username, jid, xml):
+        self.requests.setdefault(username, {})[jid] = xml
         return _d(None)
 
-    def getPendingSubscriptions(self, username):
-        """Return [(jid, xml)] of stored inbound subscription requests."""
-        return _d(list(self.pending.get(username, {}).items()))
+    def pending(self, username):
+        return _d(list(self.requests.get(username, {}).items()))
 
-    def removePendingSubscription(self, username, jid):
-        self.pending.get(username, {}).pop(jid, None)
+    def removePending(self, username, jid):
+        self.requests.get(username, {}).pop(jid, None)
         return _d(None)
 
-    def pendingSubscriptionUsers(self):
-        """The usernames that have stored subscription requests."""
-        return _d({name for name, requests in self.pending.items() if requests})
+    def pendingUsers(self):
+        return _d({name for name, requests in self.requests.items() if requests})
 
-    # offline messages (XEP-0160)
 
-    def storeOffline(self, username, xml, stamp=None):
-        """Store a message; returns its id."""
+@implementer(IOfflineStore)
+class MemoryOfflineStore(_PerUser):
+    """The spool: C{data} maps a username to its L{OfflineMessage}s, oldest first."""
+
+    def __init__(self):
+        _PerUser.__init__(self)
+        self._nextId = 1
+
+    def store(self, username, xml, stamp=None):
         msgId = self._nextId
         self._nextId += 1
-        self.offline.setdefault(username, []).append(
+        self.data.setdefault(username, []).append(
             OfflineMessage(msgId, xml, stamp if stamp is not None else time.time()))
         return _d(msgId)
 
-    def offlineUsers(self):
-        """The usernames that have offline messages stored."""
-        return _d({name for name, messages in self.offline.items() if messages})
+    def count(self, username):
+        return _d(len(self.data.get(username, [])))
 
-    def countOffline(self, username):
-        return _d(len(self.offline.get(username, [])))
+    def list(self, username):
+        return _d(list(self.data.get(username, [])))
 
-    def getOffline(self, username):
-        """Return the stored L{OfflineMessage}s, oldest first."""
-        return _d(list(self.offline.get(username, [])))
-
-    def removeOffline(self, username, ids):
+    def remove(self, username, ids):
         ids = set(ids)
-        self.offline[username] = [m for m in self.offline.get(username, []) if m.id not in ids]
+        self.data[username] = [m for m in self.data.get(username, []) if m.id not in ids]
         return _d(None)
 
-    # vCard (XEP-0054) and private XML (XEP-0049)
+    def users(self):
+        return _d({name for name, messages in self.data.items() if messages})
 
-    def getVCard(self, username):
-        return _d(self.vcards.get(username))
 
-    def setVCard(self, username, xml):
-        self.vcards[username] = xml
+@implementer(IVCardStore)
+class MemoryVCardStore(_PerUser):
+    """vCards: C{data} maps a username to its serialised vCard."""
+
+    def get(self, username):
+        return _d(self.data.get(username))
+
+    def set(self, username, xml):
+        self.data[username] = xml
         return _d(None)
 
-    def getPrivate(self, username, key):
-        """C{key} is C{"{namespace}name"} of the stored element."""
-        return _d(self.private.get((username, key)))
 
-    def setPrivate(self, username, key, xml):
-        self.private[(username, key)] = xml
+@implementer(IPrivateStore)
+class MemoryPrivateStore(_PerUser):
+    """Private XML: C{data} maps (username, key) to a serialised element."""
+
+    def forget(self, username):
+        for key in [k for k in self.data if k[0] == username]:
+            del self.data[key]
+
+    def get(self, username, key):
+        return _d(self.data.get((username, key)))
+
+    def set(self, username, key, xml):
+        self.data[(username, key)] = xml
         return _d(None)
 
-    # last activity (XEP-0012)
 
-    def setLast(self, username, stamp, status):
-        self.last[username] = (stamp, status)
+@implementer(ILastActivityStore)
+class MemoryLastActivityStore(_PerUser):
+    """Last activity: C{data} maps a username to (stamp, status)."""
+
+    def get(self, username):
+        return _d(self.data.get(username))
+
+    def set(self, username, stamp, status):
+        self.data[username] = (stamp, status)
         return _d(None)
 
-    def getLast(self, username):
-        """Return (stamp, status) of the last logout, or None."""
-        return _d(self.last.get(username))
+
+@implementer(IStorage)
+class MemoryStorage:
+    """One memory store of each kind."""
+
+    def __init__(self):
+        self.accounts = MemoryAccountStore()
+        self.roster = MemoryRosterStore()
+        self.offline = MemoryOfflineStore()
+        self.vcards = MemoryVCardStore()
+        self.private = MemoryPrivateStore()
+        self.last = MemoryLastActivityStore()
+
+    def deleteUser(self, username):
+        existed = username in self.accounts.data
+        for name in storeNames():
+            getattr(self, name).forget(username)
+        return _d(existed)
+
+    def close(self):
+        return _d(None)

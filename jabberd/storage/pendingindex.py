@@ -6,7 +6,7 @@ Which users have inbound subscription requests waiting (RFC 6121 section
 Every initial presence asks storage for the requests kept while the user
 was offline, so they reach the new resource; almost always there are none,
 and the query is a thread hop per login for nothing.  L{PendingIndex}
-wraps a storage object: it loads the set of users holding requests once,
+wraps the roster store: it loads the set of users holding requests once,
 answers "none" from memory for everybody else, and passes every other call
 through.  The set only grows between reads: a user enters it when a
 request is stored and leaves when a read finds nothing and no request was
@@ -17,27 +17,25 @@ one.  The offline spool keeps its holders the same way (XEP-0160).
 from twisted.internet import defer
 
 from jabberd.logs import Logger
+from jabberd.storage.rosterwrapper import RosterStoreWrapper
 
 __all__ = ["PendingIndex"]
 
 
-class PendingIndex:
+class PendingIndex(RosterStoreWrapper):
     """
-    @ivar storage: the wrapped storage.
+    The roster store, with the users holding requests known in memory.
     """
 
     log = Logger()
 
-    def __init__(self, storage):
-        self.storage = storage
+    def __init__(self, store):
+        RosterStoreWrapper.__init__(self, store)
         self._holders = None  # None until loaded: every read goes to storage
         self._added = set()  # requests stored while the set was loading
         self._stores = 0  # requests ever started, to spot one during a read
         self._storing = 0  # requests started and not yet committed
-        storage.pendingSubscriptionUsers().addCallbacks(self._loaded, self._loadFailed)
-
-    def __getattr__(self, name):
-        return getattr(self.storage, name)
+        store.pendingUsers().addCallbacks(self._loaded, self._loadFailed)
 
     def _loaded(self, usernames):
         self._holders = set(usernames) | self._added
@@ -54,7 +52,7 @@ class PendingIndex:
         elif self._added is not None:
             self._added.add(username)
 
-    def addPendingSubscription(self, username, jid, xml):
+    def addPending(self, username, jid, xml):
         self._stores += 1
         self._storing += 1
         self._hold(username)
@@ -64,9 +62,9 @@ class PendingIndex:
             self._hold(username)  # a read that overlapped may have dropped the name
             return result
 
-        return self.storage.addPendingSubscription(username, jid, xml).addBoth(stored)
+        return self.store.addPending(username, jid, xml).addBoth(stored)
 
-    def getPendingSubscriptions(self, username):
+    def pending(self, username):
         """Return [(jid, xml)] of stored requests; none at once for users without."""
         holders = self._holders
         if holders is not None and username not in holders:
@@ -79,4 +77,4 @@ class PendingIndex:
                 self._holders.discard(username)
             return requests
 
-        return self.storage.getPendingSubscriptions(username).addCallback(read)
+        return self.store.pending(username).addCallback(read)

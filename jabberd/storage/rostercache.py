@@ -4,7 +4,7 @@ Rosters of online users kept in memory (RFC 6121 section 2).
 
 Presence reads a user's roster at every login, every broadcast and every
 probe from a contact (section 4.3); with the roster in the database each of
-those is a query.  L{RosterCache} wraps a storage object: while a user is
+those is a query.  L{RosterCache} wraps the roster store: while a user is
 pinned (has a session) their roster is read once and then served from
 memory; writes go to the database and, once committed, to the copy.  All
 other calls pass through unchanged.
@@ -18,6 +18,8 @@ import dataclasses
 
 from twisted.internet import defer
 
+from jabberd.storage.rosterwrapper import RosterStoreWrapper
+
 __all__ = ["RosterCache"]
 
 
@@ -26,19 +28,16 @@ def _clone(item):
     return None if item is None else dataclasses.replace(item, groups=list(item.groups))
 
 
-class RosterCache:
+class RosterCache(RosterStoreWrapper):
     """
-    @ivar storage: the wrapped storage.
+    The roster store, with pinned users' rosters kept in memory.
     """
 
-    def __init__(self, storage):
-        self.storage = storage
+    def __init__(self, store):
+        RosterStoreWrapper.__init__(self, store)
         self._rosters = {}
         self._pins = {}
         self._generations = {}
-
-    def __getattr__(self, name):
-        return getattr(self.storage, name)
 
     def pin(self, username):
         """Keep C{username}'s roster in memory (a session of theirs started)."""
@@ -67,24 +66,24 @@ class RosterCache:
                 self._rosters[username] = table
             return table
 
-        return self.storage.getRoster(username).addCallback(loaded)
+        return self.store.items(username).addCallback(loaded)
 
-    def getRoster(self, username):
+    def items(self, username):
         if username not in self._pins:
-            return self.storage.getRoster(username)
+            return self.store.items(username)
         return self._table(username).addCallback(
             lambda table: [_clone(item) for item in table.values()])
 
-    def getRosterItem(self, username, jid):
+    def item(self, username, jid):
         if username not in self._pins:
-            return self.storage.getRosterItem(username, jid)
+            return self.store.item(username, jid)
         return self._table(username).addCallback(lambda table: _clone(table.get(jid)))
 
     def _written(self, username):
         if username in self._pins:
             self._generations[username] = self._generations.get(username, 0) + 1
 
-    def setRosterItem(self, username, item):
+    def set(self, username, item):
         self._written(username)
         copy = _clone(item)
 
@@ -94,18 +93,21 @@ class RosterCache:
                 table[copy.jid] = copy
             return version
 
-        return self.storage.setRosterItem(username, item).addCallback(committed)
+        return self.store.set(username, item).addCallback(committed)
 
-    def removeRosterItem(self, username, jid):
+    def remove(self, username, jid):
         self._written(username)
 
         def committed(version):
             self._rosters.get(username, {}).pop(jid, None)
             return version
 
-        return self.storage.removeRosterItem(username, jid).addCallback(committed)
+        return self.store.remove(username, jid).addCallback(committed)
 
-    def deleteUser(self, username):
+    def forget(self, username):
+        """
+        Drop the copy of C{username}'s roster (the account is being
+        deleted); a read under way is not cached either.
+        """
         self._written(username)
         self._rosters.pop(username, None)
-        return self.storage.deleteUser(username)

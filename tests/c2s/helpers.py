@@ -132,7 +132,7 @@ class Server:
 
     def addUser(self, username, password, storePlaintext=False):
         creds = makeCredentials(password, iterations=16, storePlaintext=storePlaintext)
-        self.storage.createUser(username, creds)
+        self.storage.accounts.create(username, creds)
 
     def connect(self):
         return Client(self.factory)

@@ -17,8 +17,8 @@ from tests.c2s.helpers import ScramClient
 @pytest.fixture
 def source():
     storage = MemoryStorage()
-    storage.createUser("alice", makeCredentials("pw", iterations=16))
-    return CredentialSource(storage, 16)
+    storage.accounts.create("alice", makeCredentials("pw", iterations=16))
+    return CredentialSource(storage.accounts, 16)
 
 
 def result(d):
@@ -84,7 +84,7 @@ def test_scramBadEscape(source):
 
 def test_scramEscapedName(source):
     """Escaped names are decoded before preparation (=2C is ',', which nodeprep allows)."""
-    source.storage.createUser("a,b", makeCredentials("pw", iterations=16))
+    source.accounts.create("a,b", makeCredentials("pw", iterations=16))
     mechanism = ScramMechanism("SCRAM-SHA-1", source)
     scram = ScramClient("sha1", "a,b", "pw")
     challenge = result(mechanism.step(scram.first()))

@@ -124,7 +124,7 @@ def test_cleartextIsPolicyViolation():
     client = world.connect(secure=False)
     client.send(HEADER)
     assert condition(client.send(SET % ("newbie", "pw"))[0]) == "policy-violation"
-    assert world.storage.accounts == {}
+    assert world.storage.accounts.data == {}
 
 
 def test_cleartextAllowedWithoutRequireTLS():

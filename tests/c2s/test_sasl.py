@@ -61,7 +61,7 @@ def test_scramSha256():
 def test_scramFromPlaintextOnly():
     """An account with only a plaintext password can still use SCRAM."""
     server = Server()
-    server.storage.createUser("alice", {"plain": "pw"})
+    server.storage.accounts.create("alice", {"plain": "pw"})
     _, _, [success] = scramLogin(server, "SCRAM-SHA-256", "sha256")
     assert success.name == "success"
 
@@ -223,7 +223,7 @@ def test_tooManyFailuresClose():
 def test_storageFailureIsTemporary():
     """A failing credentials look-up is a temporary-auth-failure."""
     server = Server()
-    server.storage.getCredentials = lambda username: defer.fail(RuntimeError("db down"))
+    server.storage.accounts.get = lambda username: defer.fail(RuntimeError("db down"))
     client = secureClient(server)
     assert failure(client.send(plain("alice", "pw"))) == "temporary-auth-failure"
 

@@ -318,29 +318,29 @@ def test_toClientNamespaceNested():
     assert child(outer, "forwarded").uri == "urn:xmpp:forward:0"
 
 
-class SlowStorage:
-    """Storage whose credential look-ups wait for the test to answer them."""
+class SlowAccounts:
+    """An account store whose credential look-ups wait for the test to answer them."""
 
-    def __init__(self, storage):
-        self.storage = storage
+    def __init__(self, accounts):
+        self.accounts = accounts
         self.pending = []
 
-    def getCredentials(self, username):
+    def get(self, username):
         d = defer.Deferred()
         self.pending.append((d, username))
         return d
 
     def answer(self):
         d, username = self.pending.pop(0)
-        self.storage.getCredentials(username).addCallback(d.callback)
+        self.accounts.get(username).addCallback(d.callback)
 
 
 def test_inputHeldDuringLookup():
     """Stanzas pipelined behind a pending login are handled after it, in order."""
     server = Server(require_tls="no")
     server.addUser("alice", "pw")
-    slow = SlowStorage(server.storage)
-    server.factory.credentials.storage = slow
+    slow = SlowAccounts(server.storage.accounts)
+    server.factory.credentials.accounts = slow
     client = server.connect()
     client.send("<stream:stream xmlns='jabber:client' "
                 "xmlns:stream='http://etherx.jabber.org/streams' to='localhost'>")

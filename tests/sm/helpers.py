@@ -21,7 +21,7 @@ from jabberd.sm.presence import PresenceHandler
 from jabberd.sm.roster import RosterHandler
 from jabberd.sm.session import Session
 from jabberd.storage import RosterItem
-from jabberd.storage.memory import MemoryStorage
+from jabberd.storage.memory import MemoryRosterStore, MemoryStorage
 
 DOMAIN = "localhost"
 ALICE = "alice@localhost"
@@ -85,26 +85,35 @@ class FakeStream:
         self.closed = (condition, text)
 
 
+class SlowRosterStore(MemoryRosterStore):
+    """A roster store whose item and pending reads wait in C{later}'s queue."""
+
+    def __init__(self, later):
+        MemoryRosterStore.__init__(self)
+        self._later = later
+
+    def item(self, username, jid):
+        return self._later(MemoryRosterStore.item(self, username, jid))
+
+    def pending(self, username):
+        return self._later(MemoryRosterStore.pending(self, username))
+
+
 class SlowStorage(MemoryStorage):
     """
-    A store whose roster and pending reads answer only on L{flush}, like a
-    store working in a thread pool: lets tests interleave stanzas.
+    A store whose roster item and pending reads answer only on L{flush},
+    like a store working in a thread pool: lets tests interleave stanzas.
     """
 
     def __init__(self):
         MemoryStorage.__init__(self)
         self.queue = []
+        self.roster = SlowRosterStore(self._later)
 
     def _later(self, d):
         later = defer.Deferred()
         self.queue.append((later, result(d)))
         return later
-
-    def getRosterItem(self, username, jid):
-        return self._later(MemoryStorage.getRosterItem(self, username, jid))
-
-    def getPendingSubscriptions(self, username):
-        return self._later(MemoryStorage.getPendingSubscriptions(self, username))
 
     def flush(self):
         """Answer every read, including those made while answering."""
@@ -152,7 +161,7 @@ class Harness:
         _failures.clear()
         self.storage = storage if storage is not None else MemoryStorage()
         for user in users:
-            self.storage.createUser(user, {"password": "secret"})
+            self.storage.accounts.create(user, {"password": "secret"})
         self.sm = SessionManager([DOMAIN], self.storage)
         self.messages = self.sm.addHandler(MessageHandler())
         self.presence = self.sm.addHandler(PresenceHandler())
@@ -215,14 +224,14 @@ class Harness:
     def setItem(self, user, jid, subscription="none", ask="", approved=False,
                 name="", groups=()):
         item = RosterItem(jid, name, subscription, ask, approved, list(groups))
-        return result(self.storage.setRosterItem(user, item))
+        return result(self.storage.roster.set(user, item))
 
     def item(self, user, jid):
         assertNoFailures()
-        return result(MemoryStorage.getRosterItem(self.storage, user, jid))
+        return result(MemoryRosterStore.item(self.storage.roster, user, jid))
 
     def pending(self, user):
-        return dict(result(MemoryStorage.getPendingSubscriptions(self.storage, user)))
+        return dict(result(MemoryRosterStore.pending(self.storage.roster, user)))
 
 
 # picking stanzas out of what was received

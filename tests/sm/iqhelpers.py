@@ -44,7 +44,7 @@ def makeManager(*handlers):
 
 def addUser(sm, *usernames):
     for username in usernames:
-        sm.storage.createUser(username, {})
+        sm.storage.accounts.create(username, {})
 
 
 def bind(sm, full, available=True, status=None):
@@ -60,7 +60,7 @@ def bind(sm, full, available=True, status=None):
 
 def subscribe(sm, owner, contact, subscription):
     """Put C{contact} in C{owner}'s roster with C{subscription}."""
-    sm.storage.setRosterItem(owner, RosterItem(contact, subscription=subscription))
+    sm.storage.roster.set(owner, RosterItem(contact, subscription=subscription))
 
 
 def makeIQ(type, uri, name="query", to=DOMAIN, frm="alice@localhost/res", **attrs):

@@ -37,7 +37,7 @@ def test_availableAccountIsZero():
     """An account with an available resource was last active 0 seconds ago."""
     sm, clock = makeLast()
     bind(sm, "alice@localhost/res")
-    sm.storage.setLast("alice", 10.0, "old")
+    sm.storage.last.set("alice", 10.0, "old")
     query = payload(ask(sm, makeIQ("get", NS_LAST, to="alice@localhost")))
     assert query["seconds"] == "0"
 
@@ -46,7 +46,7 @@ def test_offlineAccountSinceLogout():
     """Seconds since the stored logout, with its status text, for a subscriber."""
     sm, clock = makeLast()
     subscribe(sm, "bob", "alice@localhost", "both")
-    sm.storage.setLast("bob", clock.now - 903, "Heading Home")
+    sm.storage.last.set("bob", clock.now - 903, "Heading Home")
     query = payload(ask(sm, makeIQ("get", NS_LAST, to="bob@localhost")))
     assert query["seconds"] == "903" and str(query) == "Heading Home"
 
@@ -54,7 +54,7 @@ def test_offlineAccountSinceLogout():
 def test_selfAskingOwnAccount():
     """An account may ask about itself (no 'to' means its own account)."""
     sm, clock = makeLast()
-    sm.storage.setLast("alice", clock.now - 60, "")
+    sm.storage.last.set("alice", clock.now - 60, "")
     query = payload(ask(sm, makeIQ("get", NS_LAST, to=None, frm="alice@localhost/other")))
     assert query["seconds"] == "60"
 
@@ -63,7 +63,7 @@ def test_strangerForbidden():
     """Without a from/both subscription the answer is forbidden (XEP-0012 section 3)."""
     sm, clock = makeLast()
     subscribe(sm, "bob", "alice@localhost", "to")
-    sm.storage.setLast("bob", clock.now - 5, "")
+    sm.storage.last.set("bob", clock.now - 5, "")
     reply = ask(sm, makeIQ("get", NS_LAST, to="bob@localhost"))
     assert errorOf(reply) == ("forbidden", "403", "auth")
 

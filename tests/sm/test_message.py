@@ -5,6 +5,7 @@ users (RFC 6121 section 8.5).
 
 from twisted.internet import defer
 
+from jabberd.storage.memory import MemoryAccountStore
 from tests.sm.helpers import (ALICE, BOB, CAROL, Harness, SlowStorage, TakeUndeliverable,
                               errorCondition)
 
@@ -162,8 +163,8 @@ def test_noStorageLookupWhenRecipientOnline():
     h = Harness()
     alice = h.login("alice", "a")
     calls = []
-    original = h.storage.userExists
-    h.storage.userExists = lambda username: calls.append(username) or original(username)
+    original = h.storage.accounts.exists
+    h.storage.accounts.exists = lambda username: calls.append(username) or original(username)
     _chat(h, ALICE)
     _chat(h, f"{ALICE}/a")
     assert len(h.take(alice)) == 2 and calls == []
@@ -314,11 +315,23 @@ def test_iqBetweenLocalResources():
     assert iq["from"] == alice.full
 
 
-class ReversingStorage(SlowStorage):
-    """Answers userExists look-ups last-asked-first, as a busy thread pool may."""
+class SlowAccountStore(MemoryAccountStore):
+    """An account store whose exists look-ups wait in C{later}'s queue."""
 
-    def userExists(self, username):
-        return self._later(SlowStorage.userExists(self, username))
+    def __init__(self, later):
+        MemoryAccountStore.__init__(self)
+        self._later = later
+
+    def exists(self, username):
+        return self._later(MemoryAccountStore.exists(self, username))
+
+
+class ReversingStorage(SlowStorage):
+    """Answers account look-ups last-asked-first, as a busy thread pool may."""
+
+    def __init__(self):
+        SlowStorage.__init__(self)
+        self.accounts = SlowAccountStore(self._later)
 
     def flush(self):
         while self.queue:

@@ -37,7 +37,7 @@ class World:
         self.clock = Clock()
         self.storage = MemoryStorage()
         for user in ("alice", "bob"):
-            self.storage.createUser(user, {})
+            self.storage.accounts.create(user, {})
         self.router = Router()
         self.sm = SessionManager(["localhost"], self.storage, self.router)
         delegates = {NS_OFFLINE: STORE} if delegate else {}
@@ -73,7 +73,7 @@ class World:
         return sent
 
     def stored(self, user="bob"):
-        return result(self.storage.getOffline(user))
+        return result(self.storage.offline.list(user))
 
 
 def _chat(world, sender, to="bob@localhost", body="hello", kind="chat", extra=""):
@@ -241,8 +241,8 @@ def test_presenceUpdateDoesNotDeliver():
     w = World()
     bob = w.bind("bob")
     w.available(bob)
-    w.storage.storeOffline("bob", "<message xmlns='jabber:client' from='alice@localhost/x' "
-                                  "to='bob@localhost'><body>late</body></message>")
+    w.storage.offline.store("bob", "<message xmlns='jabber:client' from='alice@localhost/x' "
+                                   "to='bob@localhost'><body>late</body></message>")
     w.available(bob, priority=3)
     assert w.take(bob, "message") == []
     assert len(w.stored()) == 1

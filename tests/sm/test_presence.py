@@ -142,8 +142,8 @@ def test_crossedApprovalsWithSlowStore():
     h = Harness(storage=storage)
     h.setItem("alice", BOB, "none", ask="subscribe")
     h.setItem("bob", ALICE, "none", ask="subscribe")
-    storage.addPendingSubscription("alice", BOB, "<presence type='subscribe'/>")
-    storage.addPendingSubscription("bob", ALICE, "<presence type='subscribe'/>")
+    storage.roster.addPending("alice", BOB, "<presence type='subscribe'/>")
+    storage.roster.addPending("bob", ALICE, "<presence type='subscribe'/>")
     alice = h.login("alice", "home")
     bob = h.login("bob", "res")
     storage.flush()
@@ -471,7 +471,7 @@ def test_unavailableBroadcast():
     assert not home.available
     [out] = h.routed()
     assert (out["type"], out["from"], out["to"]) == ("unavailable", home.full, CAROL)
-    stamp, status = h.storage.last["alice"]
+    stamp, status = h.storage.last.data["alice"]
     assert status == "bye" and stamp > 0
 
 
@@ -481,10 +481,10 @@ def test_lastRecordedOnlyForLastResource():
     home = h.login("alice", "home")
     work = h.login("alice", "work")
     h.send(home, "<presence type='unavailable'/>")
-    assert "alice" not in h.storage.last
+    assert "alice" not in h.storage.last.data
     assert presences(h.take(work), "unavailable", home.full)
     h.sm.unbindSession(work)
-    assert "alice" in h.storage.last
+    assert "alice" in h.storage.last.data
 
 
 def test_abruptDisconnectBroadcastsUnavailable():
@@ -510,7 +510,7 @@ def test_unavailableSessionEndsSilently():
     home = h.login("alice", "home", available=False)
     h.sm.unbindSession(home)
     assert h.routed() == []
-    assert "alice" not in h.storage.last
+    assert "alice" not in h.storage.last.data
 
 
 # --- directed presence (4.6) ---
@@ -633,5 +633,5 @@ def test_lastStampIsNumber():
     h = Harness()
     home = h.login("alice", "home")
     h.sm.unbindSession(home)
-    stamp, status = result(h.storage.getLast("alice"))
+    stamp, status = result(h.storage.last.get("alice"))
     assert isinstance(stamp, float) and status == ""

@@ -59,7 +59,7 @@ def test_keyedByQualifiedName():
     sm = makePrivate()
     ask(sm, privateIQ("set", (NS_BOOKMARKS, "storage", {"jid": "a@conf"}),
                       ("exodus:prefs", "exodus", {})))
-    assert set(k for u, k in sm.storage.private if u == "alice") == {
+    assert set(k for u, k in sm.storage.private.data if u == "alice") == {
         "{storage:bookmarks}storage", "{exodus:prefs}exodus"}
     assert storageKey(storedChild(ask(sm, privateIQ("get", ("exodus:prefs", "exodus", {}))))) \
         == "{exodus:prefs}exodus"
@@ -78,7 +78,7 @@ def test_otherUserForbidden():
     for type in ("get", "set"):
         reply = ask(sm, privateIQ(type, (NS_BOOKMARKS, "storage", {}), to="bob@localhost"))
         assert errorOf(reply) == ("forbidden", "403", "auth")
-    assert sm.storage.private == {}
+    assert sm.storage.private.data == {}
 
 
 def test_serverForbidden():
@@ -100,7 +100,7 @@ def test_reservedNamespaceNotAcceptable():
                       ("set", "http://jabber.org/protocol/muc")):
         reply = ask(sm, privateIQ(type, (uri, "x", {})))
         assert errorOf(reply)[0] == "not-acceptable"
-    assert sm.storage.private == {}
+    assert sm.storage.private.data == {}
 
 
 def test_inheritedNamespaceNotAcceptable():
@@ -115,4 +115,4 @@ def test_tooLarge():
     reply = ask(sm, privateIQ("set", ("small:ns", "a", {}),
                               (NS_BOOKMARKS, "storage", {"jid": "x" * 200})))
     assert errorOf(reply) == ("policy-violation", "406", "modify")
-    assert sm.storage.private == {}
+    assert sm.storage.private.data == {}

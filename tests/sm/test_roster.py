@@ -119,7 +119,7 @@ def test_setAddsItemAndPushesToInterestedResources():
     assert item["jid"] == CAROL and item["subscription"] == "none" and item["name"] == "Carol"
     assert _groups(item) == ["Friends"]
     [(workVer, _)] = pushes(h.take(work))
-    assert ver == workVer == str(h.storage.rosterVersions["alice"])
+    assert ver == workVer == str(h.storage.roster.versions["alice"])
     assert pushes(h.take(quiet)) == []
     assert h.item("alice", CAROL).groups == ["Friends"]
 
@@ -223,7 +223,7 @@ def test_removeItemPushesRemove():
     assert _iqs(received, "result", "s1")
     [(ver, item)] = pushes(received)
     assert item["subscription"] == "remove" and item["jid"] == CAROL
-    assert ver == str(h.storage.rosterVersions["alice"])
+    assert ver == str(h.storage.roster.versions["alice"])
     assert h.item("alice", CAROL) is None
     assert h.routed() == []  # no subscription either way: nothing to cancel
 
@@ -266,7 +266,7 @@ def test_removeWithPendingInDeniesRequest():
     """Removing a contact whose request is pending denies it with unsubscribed and forgets it."""
     h = Harness()
     h.setItem("alice", CAROL, "none")
-    h.storage.addPendingSubscription("alice", CAROL, "<presence type='subscribe'/>")
+    h.storage.roster.addPending("alice", CAROL, "<presence type='subscribe'/>")
     home = h.login("alice", "home")
     _rosterSet(h, home, f"<item jid='{CAROL}' subscription='remove'/>")
     assert [p["type"] for p in h.routed()] == ["unsubscribed"]

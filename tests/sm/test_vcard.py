@@ -88,7 +88,7 @@ def test_setOthersForbidden():
     sm = makeVCard()
     reply = ask(sm, vcardSet("Mallory", to="bob@localhost"))
     assert errorOf(reply) == ("forbidden", "403", "auth")
-    assert sm.storage.vcards.get("bob") is None
+    assert sm.storage.vcards.data.get("bob") is None
 
 
 def test_setServerForbidden():
@@ -108,7 +108,7 @@ def test_tooLarge():
     sm = makeVCard(maxSize=200)
     reply = ask(sm, vcardSet("A" * 300))
     assert errorOf(reply) == ("policy-violation", "406", "modify")
-    assert sm.storage.vcards.get("alice") is None
+    assert sm.storage.vcards.data.get("alice") is None
 
 
 def test_wrongElement():
@@ -121,7 +121,7 @@ def test_storedAsText():
     """The vCard is stored as serialised XML text, not as an element."""
     sm = makeVCard()
     ask(sm, vcardSet("Alice & Co <x>"))
-    stored = sm.storage.vcards["alice"]
+    stored = sm.storage.vcards.data["alice"]
     assert isinstance(stored, str) and "&amp;" in stored and "&lt;x&gt;" in stored
     assert fnOf(ask(sm, vcardGet())) == ["Alice & Co <x>"]
 
@@ -129,6 +129,6 @@ def test_storedAsText():
 def test_corruptStoredVCard():
     """Unreadable stored XML is an internal-server-error, not a crash."""
     sm = makeVCard()
-    sm.storage.vcards["alice"] = "<!DOCTYPE x [<!ENTITY a 'b'>]><vCard xmlns='vcard-temp'/>"
+    sm.storage.vcards.data["alice"] = "<!DOCTYPE x [<!ENTITY a 'b'>]><vCard xmlns='vcard-temp'/>"
     reply = ask(sm, vcardGet())
     assert errorOf(reply)[0] == "internal-server-error"

@@ -2,15 +2,20 @@
 
 from twisted.internet import defer
 
-from jabberd.storage.memory import MemoryStorage
+from zope.interface.verify import verifyObject
+
+from jabberd.storage import RosterItem
+from jabberd.storage.interfaces import IRosterStore
+from jabberd.storage.memory import MemoryRosterStore
 from jabberd.storage.pendingindex import PendingIndex
+from tests.storage.helpers import value
 
 
-class HeldStorage(MemoryStorage):
+class HeldStore(MemoryRosterStore):
     """Counts request reads; can hold reads, writes and the load back, as a busy worker would."""
 
     def __init__(self):
-        MemoryStorage.__init__(self)
+        MemoryRosterStore.__init__(self)
         self.reads = 0
         self.holdReads = self.holdWrites = self.holdLoad = False
         self.held = []
@@ -27,120 +32,122 @@ class HeldStorage(MemoryStorage):
         for later, result in held:
             later.callback(result)
 
-    def getPendingSubscriptions(self, username):
+    def pending(self, username):
         self.reads += 1
-        return self._maybeHold(self.holdReads,
-                               MemoryStorage.getPendingSubscriptions(self, username))
+        return self._maybeHold(self.holdReads, MemoryRosterStore.pending(self, username))
 
-    def addPendingSubscription(self, username, jid, xml):
+    def addPending(self, username, jid, xml):
         return self._maybeHold(self.holdWrites,
-                               MemoryStorage.addPendingSubscription(self, username, jid, xml))
+                               MemoryRosterStore.addPending(self, username, jid, xml))
 
-    def pendingSubscriptionUsers(self):
-        return self._maybeHold(self.holdLoad, MemoryStorage.pendingSubscriptionUsers(self))
-
-
-def value(d):
-    results = []
-    d.addBoth(results.append)
-    assert results, "Deferred has not fired"
-    return results[0]
+    def pendingUsers(self):
+        return self._maybeHold(self.holdLoad, MemoryRosterStore.pendingUsers(self))
 
 
 def test_noReadForUsersWithout():
     """Once loaded, users with no stored request get none without a storage read."""
-    storage = HeldStorage()
-    value(storage.addPendingSubscription("alice", "bob@localhost", "<p/>"))
+    storage = HeldStore()
+    value(storage.addPending("alice", "bob@localhost", "<p/>"))
     index = PendingIndex(storage)
-    assert value(index.getPendingSubscriptions("carol")) == []
+    assert value(index.pending("carol")) == []
     assert storage.reads == 0
-    assert value(index.getPendingSubscriptions("alice")) == [("bob@localhost", "<p/>")]
+    assert value(index.pending("alice")) == [("bob@localhost", "<p/>")]
     assert storage.reads == 1
 
 
 def test_storedRequestIsRead():
     """A request stored through the index is read back at the next login."""
-    storage = HeldStorage()
+    storage = HeldStore()
     index = PendingIndex(storage)
-    value(index.addPendingSubscription("carol", "bob@localhost", "<p/>"))
-    assert value(index.getPendingSubscriptions("carol")) == [("bob@localhost", "<p/>")]
+    value(index.addPending("carol", "bob@localhost", "<p/>"))
+    assert value(index.pending("carol")) == [("bob@localhost", "<p/>")]
 
 
 def test_answeredRequestsLeaveTheIndex():
     """After the last request is removed, one read finds none and later logins read nothing."""
-    storage = HeldStorage()
+    storage = HeldStore()
     index = PendingIndex(storage)
-    value(index.addPendingSubscription("carol", "bob@localhost", "<p/>"))
-    value(index.removePendingSubscription("carol", "bob@localhost"))
-    assert value(index.getPendingSubscriptions("carol")) == []
-    assert value(index.getPendingSubscriptions("carol")) == []
+    value(index.addPending("carol", "bob@localhost", "<p/>"))
+    value(index.removePending("carol", "bob@localhost"))
+    assert value(index.pending("carol")) == []
+    assert value(index.pending("carol")) == []
     assert storage.reads == 1
 
 
 def test_readBeforeLoadGoesToStorage():
     """Until the set of holders is loaded every read goes to storage."""
-    storage = HeldStorage()
+    storage = HeldStore()
     storage.holdLoad = True
     index = PendingIndex(storage)
-    assert value(index.getPendingSubscriptions("carol")) == []
+    assert value(index.pending("carol")) == []
     assert storage.reads == 1
 
 
 def test_storedDuringLoad():
     """A request stored while the holders load is not lost when the load completes."""
-    storage = HeldStorage()
+    storage = HeldStore()
     storage.holdLoad = True
     index = PendingIndex(storage)
     storage.holdLoad = False
-    value(index.addPendingSubscription("carol", "bob@localhost", "<p/>"))
+    value(index.addPending("carol", "bob@localhost", "<p/>"))
     storage.release()  # the load answers with a set taken before the request
     storage.held = []
-    assert value(index.getPendingSubscriptions("carol")) == [("bob@localhost", "<p/>")]
+    assert value(index.pending("carol")) == [("bob@localhost", "<p/>")]
 
 
 def test_readOverlappingAStore():
     """An empty read that raced a request being stored does not drop the user."""
-    storage = HeldStorage()
+    storage = HeldStore()
     index = PendingIndex(storage)
-    value(index.addPendingSubscription("carol", "old@localhost", "<p/>"))
-    value(index.removePendingSubscription("carol", "old@localhost"))
+    value(index.addPending("carol", "old@localhost", "<p/>"))
+    value(index.removePending("carol", "old@localhost"))
     storage.holdReads = True
-    read = index.getPendingSubscriptions("carol")  # sees the table before the store
+    read = index.pending("carol")  # sees the table before the store
     storage.holdReads = False
-    value(index.addPendingSubscription("carol", "bob@localhost", "<p/>"))
+    value(index.addPending("carol", "bob@localhost", "<p/>"))
     storage.release()
     assert value(read) == []
-    assert value(index.getPendingSubscriptions("carol")) == [("bob@localhost", "<p/>")]
+    assert value(index.pending("carol")) == [("bob@localhost", "<p/>")]
 
 
 def test_readWhileStoreInFlight():
     """An empty read that returns before a pending store commits keeps the user indexed."""
-    storage = HeldStorage()
+    storage = HeldStore()
     index = PendingIndex(storage)
     storage.holdWrites = True
-    stored = index.addPendingSubscription("carol", "bob@localhost", "<p/>")
+    stored = index.addPending("carol", "bob@localhost", "<p/>")
     [(laterWrite, _)] = storage.held
     storage.held = []
-    storage.pending.clear()  # the read runs before the write reached the table
-    assert value(index.getPendingSubscriptions("carol")) == []
-    value(MemoryStorage.addPendingSubscription(storage, "carol", "bob@localhost", "<p/>"))
+    storage.requests.clear()  # the read runs before the write reached the table
+    assert value(index.pending("carol")) == []
+    value(MemoryRosterStore.addPending(storage, "carol", "bob@localhost", "<p/>"))
     laterWrite.callback(None)
     value(stored)
-    assert value(index.getPendingSubscriptions("carol")) == [("bob@localhost", "<p/>")]
+    assert value(index.pending("carol")) == [("bob@localhost", "<p/>")]
 
 
 def test_loadFailureReadsEverything():
     """If the holders cannot be loaded the index steps aside and every login reads storage."""
-    storage = HeldStorage()
-    storage.pendingSubscriptionUsers = lambda: defer.fail(RuntimeError("database gone"))
+    storage = HeldStore()
+    storage.pendingUsers = lambda: defer.fail(RuntimeError("database gone"))
     index = PendingIndex(storage)
-    assert value(index.getPendingSubscriptions("carol")) == []
-    assert value(index.getPendingSubscriptions("carol")) == []
+    assert value(index.pending("carol")) == []
+    assert value(index.pending("carol")) == []
     assert storage.reads == 2
 
 
 def test_otherCallsPassThrough():
-    """Everything else is the wrapped storage's."""
-    storage = HeldStorage()
+    """Roster items and versions are the wrapped store's."""
+    storage = HeldStore()
     index = PendingIndex(storage)
-    assert index.getRoster == storage.getRoster
+    assert value(index.set("alice", RosterItem("bob@localhost"))) == 1
+    assert value(storage.item("alice", "bob@localhost")) == RosterItem("bob@localhost")
+    assert [i.jid for i in value(index.items("alice"))] == ["bob@localhost"]
+    assert value(index.item("alice", "bob@localhost")) == RosterItem("bob@localhost")
+    assert value(index.remove("alice", "bob@localhost")) == 2
+    assert value(index.version("alice")) == 2 and value(storage.items("alice")) == []
+
+
+def test_provides():
+    """The index is a roster store itself."""
+    assert verifyObject(IRosterStore, PendingIndex(HeldStore()))

@@ -12,12 +12,13 @@ import threading
 import uuid
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from twisted.internet import defer
 from twisted.trial import unittest
 
 from jabberd.storage import RosterItem
 from jabberd.storage.migrations import currentRevision, headRevision
-from jabberd.storage.sql import SQLStorage, normaliseURL
+from jabberd.storage.sql import Database, SQLStorage, normaliseURL
 from tests.storage.mixin import CREDS, StorageTestsMixin
 
 URL = os.environ.get("JABBERD_TEST_POSTGRESQL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -75,32 +76,41 @@ class PostgreSQLTests(PostgreSQLMixin, unittest.TestCase):
     def test_openTwice(self):
         """Opening a migrated schema again keeps it at the head revision with its data."""
         first = self.openStore()
-        yield first.createUser("alice", CREDS)
+        yield first.accounts.create("alice", CREDS)
         yield first.close()
         second = self.openStore()
-        with second.engine.connect() as connection:
+        with second.database.engine.connect() as connection:
             self.assertEqual(currentRevision(connection), headRevision())
-        self.assertEqual((yield second.listUsers()), ["alice"])
+        self.assertEqual((yield second.accounts.list()), ["alice"])
+
+    def test_database(self):
+        """The database names its dialect and hides the URL's password."""
+        url = make_url(URL).set(password="s3cret-pw").render_as_string(hide_password=False)
+        database = Database(url, connect_args={"options": f"-csearch_path={self.schema}"})
+        self.addCleanup(database.close)
+        self.assertEqual(database.dialect, "postgresql")
+        self.assertNotIn("s3cret-pw", database.url)
+        self.assertTrue(database.serves(url))
 
     @defer.inlineCallbacks
     def test_concurrentRosterWrites(self):
         """Concurrent roster changes from several worker threads get distinct versions."""
         storage = self.openStore()
         versions = yield defer.gatherResults([
-            storage.setRosterItem("alice", RosterItem(jid=f"c{n}@example.com"))
+            storage.roster.set("alice", RosterItem(jid=f"c{n}@example.com"))
             for n in range(12)])
         self.assertEqual(sorted(versions), list(range(1, 13)))
-        self.assertEqual(len((yield storage.getRoster("alice"))), 12)
+        self.assertEqual(len((yield storage.roster.items("alice"))), 12)
 
     @defer.inlineCallbacks
     def test_threadPool(self):
         """The PostgreSQL store uses several worker threads by default."""
         storage = self.openStore()
         threads = set()
-        event.listen(storage.engine, "before_cursor_execute",
+        event.listen(storage.database.engine, "before_cursor_execute",
                      lambda *args: threads.add(threading.get_ident()))
-        yield defer.gatherResults([storage.countOffline("alice") for _ in range(8)])
-        self.assertEqual(storage.threadCount, 4)
+        yield defer.gatherResults([storage.offline.count("alice") for _ in range(8)])
+        self.assertEqual(storage.database.threadCount, 4)
         self.assertNotIn(threading.get_ident(), threads)
 
 

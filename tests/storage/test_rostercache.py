@@ -2,22 +2,26 @@
 
 from twisted.internet import defer
 
+from zope.interface.verify import verifyObject
+
 from jabberd.storage import RosterItem
-from jabberd.storage.memory import MemoryStorage
+from jabberd.storage.interfaces import IRosterStore
+from jabberd.storage.memory import MemoryRosterStore
 from jabberd.storage.rostercache import RosterCache
+from tests.storage.helpers import value
 
 
-class CountingStorage(MemoryStorage):
+class CountingStore(MemoryRosterStore):
     """Counts roster reads; can hold them back to imitate a busy thread pool."""
 
     def __init__(self):
-        MemoryStorage.__init__(self)
+        MemoryRosterStore.__init__(self)
         self.reads = 0
         self.held = None
 
-    def getRoster(self, username):
+    def items(self, username):
         self.reads += 1
-        d = MemoryStorage.getRoster(self, username)
+        d = MemoryRosterStore.items(self, username)
         if self.held is not None:
             later = defer.Deferred()
             self.held.append((later, d.result))
@@ -25,16 +29,9 @@ class CountingStorage(MemoryStorage):
         return d
 
 
-def value(d):
-    results = []
-    d.addBoth(results.append)
-    assert results, "Deferred has not fired"
-    return results[0]
-
-
 def makeCache():
-    storage = CountingStorage()
-    value(storage.setRosterItem("alice", RosterItem("bob@localhost", subscription="both")))
+    storage = CountingStore()
+    value(storage.set("alice", RosterItem("bob@localhost", subscription="both")))
     return storage, RosterCache(storage)
 
 
@@ -42,17 +39,17 @@ def test_pinnedRosterReadOnce():
     """A pinned user's roster and items are read from storage once."""
     storage, cache = makeCache()
     cache.pin("alice")
-    assert [i.jid for i in value(cache.getRoster("alice"))] == ["bob@localhost"]
-    assert value(cache.getRosterItem("alice", "bob@localhost")).subscription == "both"
-    assert value(cache.getRosterItem("alice", "nobody@localhost")) is None
+    assert [i.jid for i in value(cache.items("alice"))] == ["bob@localhost"]
+    assert value(cache.item("alice", "bob@localhost")).subscription == "both"
+    assert value(cache.item("alice", "nobody@localhost")) is None
     assert storage.reads == 1
 
 
 def test_unpinnedPassesThrough():
     """Users without a session are read from storage every time."""
     storage, cache = makeCache()
-    value(cache.getRoster("alice"))
-    value(cache.getRoster("alice"))
+    value(cache.items("alice"))
+    value(cache.items("alice"))
     assert storage.reads == 2
 
 
@@ -60,11 +57,11 @@ def test_writesReachTheCopy():
     """Setting and removing items updates the cached roster and the storage."""
     storage, cache = makeCache()
     cache.pin("alice")
-    value(cache.getRoster("alice"))
-    value(cache.setRosterItem("alice", RosterItem("carol@localhost", name="C")))
-    value(cache.removeRosterItem("alice", "bob@localhost"))
-    assert [i.jid for i in value(cache.getRoster("alice"))] == ["carol@localhost"]
-    assert [i.jid for i in value(storage.getRoster("alice"))] == ["carol@localhost"]
+    value(cache.items("alice"))
+    value(cache.set("alice", RosterItem("carol@localhost", name="C")))
+    value(cache.remove("alice", "bob@localhost"))
+    assert [i.jid for i in value(cache.items("alice"))] == ["carol@localhost"]
+    assert [i.jid for i in value(storage.items("alice"))] == ["carol@localhost"]
     assert storage.reads == 2
 
 
@@ -72,10 +69,10 @@ def test_itemsAreCopies():
     """Changing a returned item changes neither the cache nor storage."""
     _, cache = makeCache()
     cache.pin("alice")
-    item = value(cache.getRosterItem("alice", "bob@localhost"))
+    item = value(cache.item("alice", "bob@localhost"))
     item.subscription = "none"
     item.groups.append("X")
-    again = value(cache.getRosterItem("alice", "bob@localhost"))
+    again = value(cache.item("alice", "bob@localhost"))
     assert again.subscription == "both" and again.groups == []
 
 
@@ -84,13 +81,13 @@ def test_readRacingAWriteIsNotCached():
     storage, cache = makeCache()
     cache.pin("alice")
     storage.held = []
-    pending = cache.getRoster("alice")
-    value(cache.setRosterItem("alice", RosterItem("carol@localhost")))
+    pending = cache.items("alice")
+    value(cache.set("alice", RosterItem("carol@localhost")))
     later, stale = storage.held.pop()
     later.callback(stale)
     assert [i.jid for i in value(pending)] == ["bob@localhost"]
     storage.held = None
-    assert {i.jid for i in value(cache.getRoster("alice"))} == {"bob@localhost", "carol@localhost"}
+    assert {i.jid for i in value(cache.items("alice"))} == {"bob@localhost", "carol@localhost"}
 
 
 def test_lastUnpinForgets():
@@ -98,17 +95,35 @@ def test_lastUnpinForgets():
     storage, cache = makeCache()
     cache.pin("alice")
     cache.pin("alice")
-    value(cache.getRoster("alice"))
+    value(cache.items("alice"))
     cache.unpin("alice")
-    value(cache.getRoster("alice"))
+    value(cache.items("alice"))
     assert storage.reads == 1
     cache.unpin("alice")
-    value(cache.getRoster("alice"))
+    value(cache.items("alice"))
     assert storage.reads == 2
 
 
 def test_otherCallsPassThrough():
-    """Everything but rosters is the wrapped storage's."""
+    """Versions and pending requests are the wrapped store's."""
     storage, cache = makeCache()
-    value(cache.createUser("dave", {}))
-    assert value(storage.userExists("dave"))
+    value(cache.addPending("alice", "dave@localhost", "<p/>"))
+    assert value(storage.pending("alice")) == [("dave@localhost", "<p/>")]
+    assert value(cache.pendingUsers()) == {"alice"}
+    assert value(cache.version("alice")) == value(storage.version("alice")) == 1
+
+
+def test_forgetDropsTheCopy():
+    """After forget (the account is deleted) a pinned user's roster is read from the store again."""
+    storage, cache = makeCache()
+    cache.pin("alice")
+    value(cache.items("alice"))
+    cache.forget("alice")
+    storage.forget("alice")
+    assert value(cache.items("alice")) == []
+    assert storage.reads == 2
+
+
+def test_provides():
+    """The cache is a roster store itself."""
+    assert verifyObject(IRosterStore, makeCache()[1])

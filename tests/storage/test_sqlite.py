@@ -75,8 +75,8 @@ class SQLiteMemoryTests(unittest.TestCase):
         """sqlite:// keeps the schema made at start-up and the data written by the worker."""
         storage = SQLStorage("sqlite://")
         self.addCleanup(storage.close)
-        yield storage.createUser("alice", CREDS)
-        self.assertEqual((yield storage.listUsers()), ["alice"])
+        yield storage.accounts.create("alice", CREDS)
+        self.assertEqual((yield storage.accounts.list()), ["alice"])
 
 
 class SQLiteFileTests(TempDirMixin, unittest.TestCase):
@@ -99,34 +99,34 @@ class SQLiteFileTests(TempDirMixin, unittest.TestCase):
         """Data written before closing is there after opening the file again."""
         path = os.path.join(self.tempDir(), "jabberd.db")
         first = SQLStorage("sqlite:///" + path)
-        yield first.createUser("alice", CREDS)
-        msgId = yield first.storeOffline("alice", MESSAGE, 1234.5)
-        yield first.setLast("alice", 99.0, "bye")
+        yield first.accounts.create("alice", CREDS)
+        msgId = yield first.offline.store("alice", MESSAGE, 1234.5)
+        yield first.last.set("alice", 99.0, "bye")
         yield first.close()
         second = self.openFile(path)
-        self.assertEqual((yield second.getCredentials("alice")), CREDS)
-        self.assertEqual([(m.id, m.xml, m.stamp) for m in (yield second.getOffline("alice"))],
+        self.assertEqual((yield second.accounts.get("alice")), CREDS)
+        self.assertEqual([(m.id, m.xml, m.stamp) for m in (yield second.offline.list("alice"))],
                          [(msgId, MESSAGE, 1234.5)])
-        self.assertEqual((yield second.getLast("alice")), (99.0, "bye"))
+        self.assertEqual((yield second.last.get("alice")), (99.0, "bye"))
 
     @defer.inlineCallbacks
     def test_openTwice(self):
         """Opening a migrated database again leaves it at the head revision with its data."""
         path = os.path.join(self.tempDir(), "jabberd.db")
         first = SQLStorage("sqlite:///" + path)
-        yield first.createUser("alice", CREDS)
+        yield first.accounts.create("alice", CREDS)
         yield first.close()
         second = self.openFile(path)
-        with second.engine.connect() as connection:
+        with second.database.engine.connect() as connection:
             self.assertEqual(currentRevision(connection), headRevision())
             rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
         self.assertEqual(rows, [(headRevision(),)])
-        self.assertEqual((yield second.listUsers()), ["alice"])
+        self.assertEqual((yield second.accounts.list()), ["alice"])
 
     def test_schemaMatchesMetadata(self):
         """The migration chain builds exactly the tables declared in schema.py."""
         storage = self.openFile(os.path.join(self.tempDir(), "jabberd.db"))
-        with storage.engine.connect() as connection:
+        with storage.database.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             self.assertEqual(compare_metadata(context, schema.metadata), [])
 
@@ -134,7 +134,7 @@ class SQLiteFileTests(TempDirMixin, unittest.TestCase):
         """Every revision can be undone and redone, ending at the head revision."""
         from alembic import command
         storage = self.openFile(os.path.join(self.tempDir(), "jabberd.db"))
-        with storage.engine.begin() as connection:
+        with storage.database.engine.begin() as connection:
             command.downgrade(alembicConfig(connection), "base")
             self.assertIsNone(currentRevision(connection))
             command.upgrade(alembicConfig(connection), "head")
@@ -157,7 +157,7 @@ class SQLiteFileTests(TempDirMixin, unittest.TestCase):
     def test_pragmas(self):
         """SQLite connections run in WAL mode with synchronous=FULL."""
         storage = self.openFile(os.path.join(self.tempDir(), "jabberd.db"))
-        with storage.engine.connect() as connection:
+        with storage.database.engine.connect() as connection:
             self.assertEqual(connection.exec_driver_sql("PRAGMA journal_mode").scalar(), "wal")
             self.assertEqual(connection.exec_driver_sql("PRAGMA synchronous").scalar(), 2)
 
@@ -165,18 +165,18 @@ class SQLiteFileTests(TempDirMixin, unittest.TestCase):
         """SQLite gets one worker thread, whatever is asked for, so writes are serialised."""
         storage = SQLStorage("sqlite:///" + os.path.join(self.tempDir(), "j.db"), threads=8)
         self.addCleanup(storage.close)
-        self.assertEqual(storage.threadCount, 1)
+        self.assertEqual(storage.database.threadCount, 1)
 
     @defer.inlineCallbacks
     def test_offReactorThread(self):
         """Statements of the storage methods run in a worker thread, not the reactor's."""
         storage = self.openFile(os.path.join(self.tempDir(), "jabberd.db"))
         seen = []
-        event.listen(storage.engine, "before_cursor_execute",
+        event.listen(storage.database.engine, "before_cursor_execute",
                      lambda *args: seen.append(threading.get_ident()))
-        yield storage.createUser("alice", CREDS)
-        yield storage.getCredentials("alice")
-        yield storage.storeOffline("alice", MESSAGE)
+        yield storage.accounts.create("alice", CREDS)
+        yield storage.accounts.get("alice")
+        yield storage.offline.store("alice", MESSAGE)
         self.assertTrue(seen)
         self.assertNotIn(threading.get_ident(), seen)
 
@@ -186,7 +186,7 @@ class SQLiteFileTests(TempDirMixin, unittest.TestCase):
         storage = SQLStorage("sqlite:///" + os.path.join(self.tempDir(), "jabberd.db"))
         yield storage.close()
         yield storage.close()
-        yield self.assertFailure(storage.userExists("alice"), StorageClosed)
+        yield self.assertFailure(storage.accounts.exists("alice"), StorageClosed)
 
     @defer.inlineCallbacks
     def test_reactorShutdown(self):
@@ -195,18 +195,18 @@ class SQLiteFileTests(TempDirMixin, unittest.TestCase):
         storage = SQLStorage("sqlite:///" + os.path.join(self.tempDir(), "j.db"), reactor=fake)
         self.addCleanup(storage.close)
         self.assertEqual(fake.triggers, {})
-        yield storage.createUser("alice", CREDS)
+        yield storage.accounts.create("alice", CREDS)
         [(phase, eventType, trigger)] = fake.triggers.values()
         self.assertEqual((phase, eventType), ("during", "shutdown"))
         trigger()
-        yield self.assertFailure(storage.userExists("alice"), StorageClosed)
+        yield self.assertFailure(storage.accounts.exists("alice"), StorageClosed)
 
     @defer.inlineCallbacks
     def test_closeRemovesShutdownTrigger(self):
         """Closing the store removes its shutdown trigger."""
         fake = TriggerReactor()
         storage = SQLStorage("sqlite:///" + os.path.join(self.tempDir(), "j.db"), reactor=fake)
-        yield storage.userExists("alice")
+        yield storage.accounts.exists("alice")
         yield storage.close()
         self.assertEqual(fake.triggers, {})
 
@@ -215,10 +215,10 @@ class SQLiteFileTests(TempDirMixin, unittest.TestCase):
         """Writes queued before close are committed before close returns."""
         path = os.path.join(self.tempDir(), "jabberd.db")
         storage = SQLStorage("sqlite:///" + path)
-        pending = [storage.storeOffline("alice", "<m%d/>" % n) for n in range(5)]
+        pending = [storage.offline.store("alice", "<m%d/>" % n) for n in range(5)]
         yield storage.close()
         yield defer.gatherResults(pending)
-        self.assertEqual((yield self.openFile(path).countOffline("alice")), 5)
+        self.assertEqual((yield self.openFile(path).offline.count("alice")), 5)
 
     def test_acknowledgedSurvivesKill(self):
         """An offline message whose store has been acknowledged survives kill -9 of the process."""
@@ -232,7 +232,7 @@ class SQLiteFileTests(TempDirMixin, unittest.TestCase):
                 sys.stdout.write("%d\\n" % msgId)
                 sys.stdout.flush()
                 os.kill(os.getpid(), signal.SIGKILL)
-            reactor.callWhenRunning(lambda: storage.storeOffline("alice", "<m/>").addCallback(stored))
+            reactor.callWhenRunning(lambda: storage.offline.store("alice", "<m/>").addCallback(stored))
             reactor.run()
         """)
         process = subprocess.run([sys.executable, "-c", script, path], cwd=ROOT,
@@ -240,5 +240,5 @@ class SQLiteFileTests(TempDirMixin, unittest.TestCase):
         self.assertEqual(process.returncode, -signal.SIGKILL, process.stderr)
         msgId = int(process.stdout)
         storage = self.openFile(path)
-        return storage.getOffline("alice").addCallback(
+        return storage.offline.list("alice").addCallback(
             lambda messages: self.assertEqual([(m.id, m.xml) for m in messages], [(msgId, "<m/>")]))

@@ -132,7 +132,7 @@ class RoomMigrationTests(unittest.TestCase):
         yield store.setSubject(room.jid, "kept", room.jid)
         [room] = yield store.loadRooms()
         self.assertEqual(room.subject, "kept")
-        with store.engine.connect() as conn:
+        with store.database.engine.connect() as conn:
             self.assertEqual(CONFERENCE.current(conn), CONFERENCE.head)
 
     def test_schemaMatchesTables(self):
@@ -142,7 +142,7 @@ class RoomMigrationTests(unittest.TestCase):
         from components.conference.store import metadata
         store = SQLRoomStore("sqlite:///" + os.path.join(self.mktemp(), "rooms.db"))
         self.addCleanup(store.close)
-        with store.engine.connect() as conn:
+        with store.database.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={
                 "compare_type": True, "version_table": "alembic_version_conference"})
             self.assertEqual(compare_metadata(context, metadata), [])
@@ -156,8 +156,47 @@ class RoomMigrationTests(unittest.TestCase):
         self.addCleanup(core.close)
         rooms = SQLRoomStore(url)
         self.addCleanup(rooms.close)
-        with core.engine.connect() as conn:
+        with core.database.engine.connect() as conn:
             self.assertEqual(CORE.current(conn), CORE.head)
+
+
+class SharedDatabaseTests(unittest.TestCase):
+    """Rooms in the server's own database share its Database."""
+
+    @defer.inlineCallbacks
+    def test_sharesTheServersDatabase(self):
+        """With the server's URL the store uses the server's Database and leaves it open on close."""
+        from jabberd.storage.migrations import CORE
+        from components.conference.migrations import CONFERENCE
+        from jabberd.storage.sql import SQLStorage
+        url = "sqlite:///" + os.path.join(self.mktemp(), "jabberd.db")
+        core = SQLStorage(url)
+        self.addCleanup(core.close)
+        store = openRoomStore(url, database=core.database)
+        self.assertIs(store.database, core.database)
+        yield store.saveRoom(ROOM, {"name": "Kitchen"})
+        yield store.close()
+        again = openRoomStore(url, database=core.database)
+        self.addCleanup(again.close)
+        self.assertEqual([r.jid for r in (yield again.loadRooms())], [ROOM])
+        yield core.accounts.create("alice", {})
+        with core.database.engine.connect() as conn:
+            self.assertEqual((CORE.current(conn), CONFERENCE.current(conn)),
+                             (CORE.head, CONFERENCE.head))
+
+    def test_otherURLOwnDatabase(self):
+        """With another URL the store opens a database of its own, without the core tables."""
+        from jabberd.storage.migrations import CORE
+        from jabberd.storage.sql import SQLStorage
+        directory = self.mktemp()
+        core = SQLStorage("sqlite:///" + os.path.join(directory, "jabberd.db"))
+        self.addCleanup(core.close)
+        store = openRoomStore("sqlite:///" + os.path.join(directory, "rooms.db"),
+                              database=core.database)
+        self.addCleanup(store.close)
+        self.assertIsNot(store.database, core.database)
+        with store.database.engine.connect() as conn:
+            self.assertIsNone(CORE.current(conn))
 
 
 def test_openRoomStore():

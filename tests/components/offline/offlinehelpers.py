@@ -12,7 +12,7 @@ import components.offline
 from jabberd.config import ComponentConfig, parse
 from jabberd.delegated import wrap
 from jabberd.ns import NS_CLIENT, NS_FORWARD, NS_OFFLINE_STORE, NS_XMPP_STANZAS
-from jabberd.storage.memory import MemoryStorage
+from jabberd.storage.memory import MemoryOfflineStore, MemoryStorage
 
 DOMAIN = "offline.localhost"
 
@@ -112,14 +112,14 @@ def condition(stanza):
 
 def stored(host, username="bob"):
     """What the store holds for C{username} right now (even on L{SlowStorage})."""
-    return result(MemoryStorage.getOffline(host.storage, username))
+    return result(MemoryOfflineStore.list(host.storage.offline, username))
 
 
-class SlowStorage(MemoryStorage):
-    """A store whose offline calls answer only on L{flush}, like a thread pool."""
+class SlowOfflineStore(MemoryOfflineStore):
+    """An offline store whose calls answer only on L{flush}, like a thread pool."""
 
     def __init__(self):
-        MemoryStorage.__init__(self)
+        MemoryOfflineStore.__init__(self)
         self.queue = []
 
     def _later(self, method, *args):
@@ -127,20 +127,33 @@ class SlowStorage(MemoryStorage):
         self.queue.append((d, method, args))
         return d
 
-    def storeOffline(self, *args):
-        return self._later(MemoryStorage.storeOffline, *args)
+    def store(self, *args):
+        return self._later(MemoryOfflineStore.store, *args)
 
-    def countOffline(self, *args):
-        return self._later(MemoryStorage.countOffline, *args)
+    def count(self, *args):
+        return self._later(MemoryOfflineStore.count, *args)
 
-    def getOffline(self, *args):
-        return self._later(MemoryStorage.getOffline, *args)
+    def list(self, *args):
+        return self._later(MemoryOfflineStore.list, *args)
 
-    def removeOffline(self, *args):
-        return self._later(MemoryStorage.removeOffline, *args)
+    def remove(self, *args):
+        return self._later(MemoryOfflineStore.remove, *args)
 
     def flush(self):
         """Answer every call, including those made while answering, in order."""
         while self.queue:
             d, method, args = self.queue.pop(0)
             d.callback(result(method(self, *args)))
+
+
+class SlowStorage(MemoryStorage):
+    """A memory storage whose offline store is a L{SlowOfflineStore}."""
+
+    def __init__(self):
+        MemoryStorage.__init__(self)
+        self.offline = SlowOfflineStore()
+        self.queue = self.offline.queue
+
+    def flush(self):
+        """Answer every offline call, including those made while answering, in order."""
+        self.offline.flush()

@@ -144,7 +144,7 @@ def test_deliverNeedsLocalFullJID():
 def test_unreadableMessageSkipped():
     """A stored text that cannot be parsed is dropped, the others are delivered."""
     storage = MemoryStorage()
-    storage.storeOffline("bob", "<message")
+    storage.offline.store("bob", "<message")
     host = makeHost(storage)
     ask(host, storeIQ(chat("good")))
     sent, _ = ask(host, deliverIQ("bob@localhost/phone"))

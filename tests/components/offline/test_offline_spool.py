@@ -4,7 +4,7 @@ import pytest
 from twisted.internet import defer
 
 from components.offline.spool import DEFAULT_QUOTA, OfflineSpool, QuotaExceeded
-from jabberd.storage.memory import MemoryStorage
+from jabberd.storage.memory import MemoryOfflineStore, MemoryStorage
 from tests.components.offline.offlinehelpers import SlowStorage, result
 
 
@@ -93,14 +93,26 @@ def test_purgeForgetsAll():
     assert result(spool.count("bob")) == 0 and result(spool.count("carol")) == 1
 
 
-class CountingStorage(MemoryStorage):
-    """Counts getOffline reads."""
+class CountingOfflineStore(MemoryOfflineStore):
+    """Counts reads of the messages."""
 
     reads = 0
 
-    def getOffline(self, username):
+    def list(self, username):
         self.reads += 1
-        return MemoryStorage.getOffline(self, username)
+        return MemoryOfflineStore.list(self, username)
+
+
+class CountingStorage(MemoryStorage):
+    """A memory storage counting reads of offline messages (C{reads})."""
+
+    def __init__(self):
+        MemoryStorage.__init__(self)
+        self.offline = CountingOfflineStore()
+
+    @property
+    def reads(self):
+        return self.offline.reads
 
 
 def test_drainWithoutMessagesReadsNothing():
@@ -114,7 +126,7 @@ def test_drainWithoutMessagesReadsNothing():
 def test_indexSeesMessagesStoredBeforeStart():
     """Messages already in storage when the spool starts are delivered."""
     storage = CountingStorage()
-    result(storage.storeOffline("bob", "<a/>"))
+    result(storage.offline.store("bob", "<a/>"))
     spool = OfflineSpool(storage)
     seen = []
     assert result(spool.drain("bob", lambda m: seen.append(m.xml))) == 1
@@ -127,7 +139,7 @@ def test_storeWhileIndexLoadsIsKept():
     """A message stored before the start-up index read finishes is not forgotten."""
     storage = MemoryStorage()
     pending = []
-    storage.offlineUsers = lambda: pending.append(defer.Deferred()) or pending[-1]
+    storage.offline.users = lambda: pending.append(defer.Deferred()) or pending[-1]
     spool = OfflineSpool(storage)
     result(spool.store("bob", "<a/>"))
     pending[0].callback(set())

@@ -68,10 +68,10 @@ class RegWorld:
         self.router.attachHost(self.component, trusted=True)
 
     def addUser(self, username, password):
-        self.storage.createUser(username, makeCredentials(password, 16))
+        self.storage.accounts.create(username, makeCredentials(password, 16))
 
     def passwordIs(self, username, password):
-        creds = self.storage.accounts.get(username)
+        creds = self.storage.accounts.data.get(username)
         return creds is not None and checkPassword(creds, password)
 
     def preAuth(self, ip="192.0.2.1"):

@@ -28,8 +28,8 @@ def test_registerCreatesAccount():
     reply = world.askPreAuth(query(("username", "Newbie"), ("password", "s3cret")))
     assert reply["type"] == "result" and condition(reply) is None
     assert world.passwordIs("newbie", "s3cret")
-    assert "SCRAM-SHA-256" in world.storage.accounts["newbie"]
-    assert "plain" not in world.storage.accounts["newbie"]
+    assert "SCRAM-SHA-256" in world.storage.accounts.data["newbie"]
+    assert "plain" not in world.storage.accounts.data["newbie"]
 
 
 def test_registerKeepsEmailInVCard():
@@ -37,7 +37,7 @@ def test_registerKeepsEmailInVCard():
     world = RegWorld()
     world.askPreAuth(query(("username", "mailer"), ("password", "pw"),
                            ("email", "m@example.org")))
-    vcard = parse(world.storage.vcards["mailer"], namespace=NS_VCARD)
+    vcard = parse(world.storage.vcards.data["mailer"], namespace=NS_VCARD)
     assert "m@example.org" in vcard.toXml()
 
 
@@ -57,7 +57,7 @@ def test_registerInvalidUsername():
     world = RegWorld()
     reply = world.askPreAuth(query(("username", "bad@name"), ("password", "pw")))
     assert condition(reply) == "not-acceptable"
-    assert world.storage.accounts == {}
+    assert world.storage.accounts.data == {}
 
 
 def test_registerPasswordSASLprepRefuses():
@@ -65,7 +65,7 @@ def test_registerPasswordSASLprepRefuses():
     world = RegWorld()
     reply = world.askPreAuth(query(("username", "zed"), ("password", "pw\ue000")))
     assert condition(reply) == "not-acceptable"
-    assert world.storage.accounts == {}
+    assert world.storage.accounts.data == {}
 
 
 def test_registerMissingFields():
@@ -81,7 +81,7 @@ def test_closedRegistration():
     assert condition(world.askPreAuth(query(iqType="get"))) == "not-allowed"
     reply = world.askPreAuth(query(("username", "x"), ("password", "y")))
     assert condition(reply) == "not-allowed"
-    assert world.storage.accounts == {}
+    assert world.storage.accounts.data == {}
 
 
 def test_rateLimitPerAddress():
@@ -150,13 +150,13 @@ def test_removeDeletesAccountAndEndsSessions():
     """Remove deletes the account, answers result, then ends every session not-authorized."""
     world = RegWorld()
     world.addUser("alice", "pw")
-    world.storage.setVCard("alice", "<vCard xmlns='vcard-temp'/>")
+    world.storage.vcards.set("alice", "<vCard xmlns='vcard-temp'/>")
     desk, phone = world.login("alice", "desk"), world.login("alice", "phone")
     deleted = []
     world.sm.hooks("userDeleted").append(deleted.append)
     reply = world.ask(desk, query("remove"))
     assert reply["type"] == "result"
-    assert "alice" not in world.storage.accounts and "alice" not in world.storage.vcards
+    assert "alice" not in world.storage.accounts.data and "alice" not in world.storage.vcards.data
     assert desk.stream.closed == ("not-authorized", "account removed")
     assert phone.stream.closed[0] == "not-authorized"
     assert deleted == ["alice"]
@@ -169,7 +169,7 @@ def test_removeWithOtherChildrenIsBadRequest():
     session = world.login("alice")
     reply = world.ask(session, query("remove", ("username", "alice")))
     assert condition(reply) == "bad-request"
-    assert "alice" in world.storage.accounts and session.stream.closed is None
+    assert "alice" in world.storage.accounts.data and session.stream.closed is None
 
 
 def test_preAuthRemoveRefused():
@@ -178,7 +178,7 @@ def test_preAuthRemoveRefused():
     world.addUser("alice", "pw")
     reply = world.askPreAuth(query("remove"))
     assert condition(reply) == "unexpected-request"
-    assert "alice" in world.storage.accounts
+    assert "alice" in world.storage.accounts.data
 
 
 def test_remoteRequesterForbidden():
