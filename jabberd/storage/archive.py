@@ -77,21 +77,19 @@ class MemoryArchiveStore:
     def query(self, owner, with_=None, start=None, end=None, beforeId=None,
               afterId=None, ids=None, max=None, after=None, before=None,
               flip=False):
+        messages = self.archives.get(owner, [])
         try:
             matches = self._matches(owner, with_, start, end, beforeId, afterId, ids)
-            window = matches
-            if after:
-                window = [n for n in window if n > self._position(owner, after)]
-            if before:
-                window = [n for n in window if n < self._position(owner, before)]
+            low = self._position(owner, after) if after else -1
+            high = self._position(owner, before) if before else len(messages)
         except UnknownArchiveId as e:
             return defer.fail(e)
+        window = [n for n in matches if low < n < high]
         backwards = before is not None
         if max is None or len(window) <= max:
             page = window
         else:
             page = window[len(window) - max:] if backwards else window[:max]
-        messages = self.archives.get(owner, [])
         index = bisect.bisect_left(matches, page[0]) if page else None
         return defer.succeed(ArchivePage.fromItems(
             [_copy(messages[n]) for n in page], count=len(matches), index=index,

@@ -7,6 +7,7 @@ change what is stored.
 """
 
 import dataclasses
+import functools
 import time
 
 from twisted.internet import defer
@@ -51,13 +52,12 @@ class _Node:
 
 def _failing(method):
     """Turn a raised L{NodeNotFound} or L{NodeExists} into a failed Deferred."""
+    @functools.wraps(method)
     def wrapper(*args, **kwargs):
         try:
             return defer.succeed(method(*args, **kwargs))
         except (NodeNotFound, NodeExists) as e:
             return defer.fail(e)
-    wrapper.__name__ = method.__name__
-    wrapper.__doc__ = method.__doc__
     return wrapper
 
 
@@ -134,7 +134,8 @@ class MemoryPubSubStore:
     def getItems(self, service, node, ids=None, maxItems=None):
         items = list(reversed(self._node(service, node).items.values()))
         if ids is not None:
-            items = [i for i in items if i.id in set(ids)]
+            wanted = set(ids)
+            items = [i for i in items if i.id in wanted]
         if maxItems is not None:
             items = items[:maxItems]
         return [dataclasses.replace(i) for i in items]

@@ -234,6 +234,15 @@ class ArchiveStoreTestsMixin:
             yield self.assertFailure(self.store.query(ALICE, **query), UnknownArchiveId)
 
     @defer.inlineCallbacks
+    def test_unknownIdNoMatches(self):
+        """An unknown id to page from fails even when the filters match nothing."""
+        yield self.fill(2)
+        yield self.assertFailure(self.store.query(ALICE, with_="nobody@example.com",
+                                                  after="unknown"), UnknownArchiveId)
+        yield self.assertFailure(self.store.query(ALICE, ids=[], before="unknown"),
+                                 UnknownArchiveId)
+
+    @defer.inlineCallbacks
     def test_otherOwnersId(self):
         """An id from another owner's archive is unknown in this one."""
         [roomId] = yield self.fill(1, owner=ROOM)
