@@ -16,11 +16,13 @@ serialised text that the store never parses.
 """
 
 from sqlalchemy import (Boolean, Column, Float, Index, Integer, MetaData,
-                        String, Table, Text)
+                        String, Table, Text, UniqueConstraint)
 
 __all__ = ["metadata", "users", "rosterItems", "rosterVersions",
            "pendingSubscriptions", "offlineMessages", "vcards",
-           "privateXML", "lastActivity", "USER_DATA"]
+           "privateXML", "lastActivity", "USER_DATA", "archiveMessages",
+           "archivePreferences", "pubsubNodes", "pubsubItems",
+           "pubsubAffiliations", "pubsubSubscriptions"]
 
 # Deterministic constraint names, so later migrations can refer to them
 # (and SQLite batch migrations can recreate them).
@@ -105,3 +107,88 @@ lastActivity = Table(
 # foreign keys only when asked per connection.
 USER_DATA = (users, rosterItems, rosterVersions, pendingSubscriptions,
              offlineMessages, vcards, privateXML, lastActivity)
+
+
+# Message archives (XEP-0313), one per owner (a user's or a room's bare
+# JID).  "seq" orders and pages an archive; "id" is the unguessable archive
+# id clients see (the XEP-0359 stanza-id).  Owners are JIDs, not usernames,
+# so these tables are not in USER_DATA: the archive store removes them.
+ARCHIVE_ID = 64
+NODE = 1023
+
+archiveMessages = Table(
+    "archive_messages", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(ARCHIVE_ID), nullable=False, unique=True),
+    Column("owner", String(JID), nullable=False),
+    # The peer as on the stanza (full or bare), and its bare JID for
+    # XEP-0313 section 4.1.1 "with" filters.
+    Column("peer", String(JID), nullable=False),
+    Column("peer_bare", String(JID), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("origin_id", String(ARCHIVE_ID * 4), nullable=False),
+    Column("message_id", String(ARCHIVE_ID * 4), nullable=False),
+    Column("stamp", Float, nullable=False),
+    Column("xml", Text, nullable=False),
+    Index("ix_archive_messages_owner_seq", "owner", "seq"),
+    Index("ix_archive_messages_owner_stamp", "owner", "stamp"),
+    Index("ix_archive_messages_owner_peer", "owner", "peer_bare", "seq"),
+    Index("ix_archive_messages_stamp", "stamp"),
+)
+
+archivePreferences = Table(
+    "archive_preferences", metadata,
+    Column("owner", String(JID), primary_key=True),
+    Column("default_mode", String(8), nullable=False),
+    # JID lists as JSON: always read and written together.
+    Column("always", Text, nullable=False),
+    Column("never", Text, nullable=False),
+)
+
+# PubSub (XEP-0060) nodes of every service (an account's bare JID for PEP,
+# or a pubsub component's domain).  Items, affiliations and subscriptions
+# refer to their node by its "id", so a node created again under the same
+# name starts empty.
+pubsubNodes = Table(
+    "pubsub_nodes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service", String(JID), nullable=False),
+    Column("node", String(NODE), nullable=False),
+    # The NodeConfig record as JSON.
+    Column("config", Text, nullable=False),
+    Column("created", Float, nullable=False),
+    UniqueConstraint("service", "node", name="uq_pubsub_nodes_service_node"),
+)
+
+pubsubItems = Table(
+    "pubsub_items", metadata,
+    # Publication order: the newest item has the highest seq.
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("node_id", Integer, nullable=False),
+    Column("item_id", String(NODE), nullable=False),
+    Column("publisher", String(JID), nullable=False),
+    Column("stamp", Float, nullable=False),
+    Column("xml", Text, nullable=False),
+    UniqueConstraint("node_id", "item_id", name="uq_pubsub_items_node_id_item_id"),
+    Index("ix_pubsub_items_node_id_seq", "node_id", "seq"),
+)
+
+pubsubAffiliations = Table(
+    "pubsub_affiliations", metadata,
+    Column("node_id", Integer, primary_key=True),
+    Column("jid", String(JID), primary_key=True),
+    Column("affiliation", String(16), nullable=False),
+    Index("ix_pubsub_affiliations_jid", "jid"),
+)
+
+pubsubSubscriptions = Table(
+    "pubsub_subscriptions", metadata,
+    Column("node_id", Integer, primary_key=True),
+    Column("jid", String(JID), primary_key=True),
+    Column("subid", String(ARCHIVE_ID), nullable=False),
+    Column("state", String(16), nullable=False),
+    # The subscription options as JSON.
+    Column("options", Text, nullable=False),
+    Index("ix_pubsub_subscriptions_jid", "jid"),
+)

@@ -11,7 +11,8 @@ from twisted.internet import defer
 from zope.interface.verify import verifyObject
 
 from jabberd.storage import OfflineMessage, RosterItem, UserExists
-from jabberd.storage.interfaces import (IAccountStore, ILastActivityStore,
+from jabberd.storage.records import ArchivedMessage
+from jabberd.storage.interfaces import (IAccountStore, IArchiveStore, IPubSubStore, ILastActivityStore,
                                         IOfflineStore, IPrivateStore,
                                         IRosterStore, IStorage, IVCardStore,
                                         storeNames)
@@ -411,6 +412,22 @@ class ContainerTests(StoreTestsBase):
         self.assertTrue(verifyObject(IStorage, self.storage))
         self.assertLessEqual({"accounts", "roster", "offline", "vcards", "private", "last"},
                              set(storeNames()))
+
+    def test_holdsArchiveAndPubSubStores(self):
+        """The storage holds a message archive and a PubSub store providing their interfaces."""
+        self.assertTrue(verifyObject(IArchiveStore, self.storage.archive))
+        self.assertTrue(verifyObject(IPubSubStore, self.storage.pubsub))
+
+    @defer.inlineCallbacks
+    def test_deleteUserLeavesJIDStores(self):
+        """deleteUser empties the username stores; the JID-keyed archive is its handlers' to clear."""
+        yield self.storage.accounts.create("alice", {"password": "x"})
+        message = ArchivedMessage(peer="bob@example.org", direction="in", type="chat",
+                                  xml="<message/>")
+        yield self.storage.archive.append("alice@localhost", message)
+        yield self.storage.deleteUser("alice")
+        self.assertFalse((yield self.storage.accounts.exists("alice")))
+        self.assertEqual((yield self.storage.archive.countOwner("alice@localhost")), 1)
 
 
 class StorageTestsMixin(AccountStoreTests, RosterStoreTests, OfflineStoreTests,

@@ -10,9 +10,11 @@ from zope.interface import implementer
 from jabberd.storage.interfaces import IStorage
 from jabberd.storage.schema import USER_DATA, users
 from jabberd.storage.sql.accounts import SQLAccountStore
+from jabberd.storage.sql.archive import SQLArchiveStore
 from jabberd.storage.sql.database import Database
 from jabberd.storage.sql.offline import SQLOfflineStore
 from jabberd.storage.sql.profile import SQLLastActivityStore, SQLPrivateStore, SQLVCardStore
+from jabberd.storage.sql.pubsub import SQLPubSubStore
 from jabberd.storage.sql.roster import SQLRosterStore
 
 __all__ = ["SQLStorage"]
@@ -44,6 +46,8 @@ class SQLStorage:
         self.vcards = SQLVCardStore(database)
         self.private = SQLPrivateStore(database)
         self.last = SQLLastActivityStore(database)
+        self.archive = SQLArchiveStore(database)
+        self.pubsub = SQLPubSubStore(database)
 
     def deleteUser(self, username):
         return self.database.write(_deleteUserData, username)

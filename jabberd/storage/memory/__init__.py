@@ -16,10 +16,12 @@ from twisted.internet import defer
 from zope.interface import implementer
 
 from jabberd.storage import OfflineMessage, UserExists
+from jabberd.storage.memory.archive import MemoryArchiveStore
+from jabberd.storage.memory.pubsub import MemoryPubSubStore
 from jabberd.storage.interfaces import (IAccountStore, ILastActivityStore,
                                         IOfflineStore, IPrivateStore,
                                         IRosterStore, IStorage, IVCardStore,
-                                        storeNames)
+                                        userStoreNames)
 
 __all__ = ["MemoryStorage", "MemoryAccountStore", "MemoryRosterStore",
            "MemoryOfflineStore", "MemoryVCardStore", "MemoryPrivateStore",
@@ -209,10 +211,12 @@ class MemoryStorage:
         self.vcards = MemoryVCardStore()
         self.private = MemoryPrivateStore()
         self.last = MemoryLastActivityStore()
+        self.archive = MemoryArchiveStore()
+        self.pubsub = MemoryPubSubStore()
 
     def deleteUser(self, username):
         existed = username in self.accounts.data
-        for name in storeNames():
+        for name in userStoreNames():
             getattr(self, name).forget(username)
         return _d(existed)
 
