@@ -13,6 +13,9 @@ section 3: stanzas are qualified by C{jabber:component:accept}).
 
 from twisted.words.xish import domish
 
+from twisted.words.protocols.jabber import xmlstream
+
+from jabberd.dispatch import handles, index
 from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER, NS_STREAMS
 from jabberd.xmlparser import HardenedXmlStream
 
@@ -53,20 +56,54 @@ class ComponentStream(HardenedXmlStream):
     and stream errors are those of every stream the server reads
     (L{HardenedXmlStream}).
 
+    First-level elements go to the methods marked for them with
+    L{jabberd.dispatch.handles} (stanzas, stream errors; subclasses add
+    theirs).  What no method is marked for goes, once authenticated, to
+    C{stanzaReceived}; before that, and for other stream-namespace elements,
+    to L{onOtherElement}: Twisted's observers, where the authenticator of
+    the connecting side (Twisted's C{ConnectComponentAuthenticator}) waits
+    for the handshake answer.
+
     @ivar stanzaReceived: called with each top-level element once the stream
         is authenticated (None before): stanzas arrive in C{jabber:client};
         other elements arrive as they are, for the owner to refuse.
+    @ivar elementHandlers: the class's index of marked methods.
     """
 
     stanzaReceived = None
 
+    def __init__(self, authenticator=None):
+        HardenedXmlStream.__init__(self, authenticator)
+        self.elementHandlers = index(type(self))
+
     def onElement(self, element):
-        if self.stanzaReceived is None or element.uri == NS_STREAMS:
-            super().onElement(element)
-            return
-        if element.name in STANZAS:
-            internalise(element, self.namespace)
-        self.stanzaReceived(element)
+        handler = self.elementHandlers.get((element.uri, element.name))
+        if handler is not None:
+            handler(self, element)
+        elif self.stanzaReceived is None or element.uri == NS_STREAMS:
+            self.onOtherElement(element)
+        else:
+            if element.name in STANZAS:
+                internalise(element, self.namespace)
+            self.stanzaReceived(element)
+
+    @handles(NS_COMPONENT, *STANZAS)
+    def onComponentStanza(self, stanza):
+        """A stanza in the stream namespace: to the owner in C{jabber:client}, once authenticated."""
+        received = self.stanzaReceived
+        if received is None:
+            self.onOtherElement(stanza)
+        else:
+            received(internalise(stanza, self.namespace))
+
+    @handles(NS_STREAMS, "error")
+    def onStreamError(self, errelem):
+        """The peer ended the stream with an error: Twisted's C{STREAM_ERROR_EVENT}, then close."""
+        xmlstream.XmlStream.onStreamError(self, errelem)
+
+    def onOtherElement(self, element):
+        """An element no method is marked for, before authentication: Twisted's observers."""
+        HardenedXmlStream.onElement(self, element)
 
     def send(self, obj):
         """

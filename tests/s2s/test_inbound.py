@@ -153,6 +153,15 @@ def test_unknownElement():
     assert peer.streamError() == "unsupported-stanza-type"
 
 
+def test_componentStanzaRefused():
+    """A stanza in jabber:component:accept is no jabber:server stanza: it ends the stream."""
+    peer, service, local = connect()
+    authorize(peer, service)
+    peer.feed("<message xmlns='jabber:component:accept' from='b.test' to='a.test'/>")
+    assert peer.streamError() == "unsupported-stanza-type"
+    assert local.stanzas == []
+
+
 def test_ownDomainClaimRefused():
     """A peer claiming one of our own domains ends with invalid-from, without a verification."""
     peer, service, _ = connect(sender="a.test")
