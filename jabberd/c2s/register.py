@@ -84,7 +84,10 @@ class RegisterNegotiator(Negotiator):
 
     @handlesIQ(NS_REGISTER)
     def onRegisterIQ(self, iq, payload):
-        """A registration iq before authentication: to the session manager from a temporary address."""
+        """
+        A registration iq before authentication: to the session manager,
+        from a temporary address.
+        """
         stream = self.stream
         if stream.username is not None or not self.available:
             return False  # bound: the session manager's; between auth and bind: refused

@@ -22,8 +22,8 @@ class ServerStream(ComponentStream):
     """
     A C{jabber:server} stream.  Subclasses mark the methods handling the
     elements they accept (L{jabberd.dispatch.handles}); C{jabber:server}
-    stanzas go to C{onStanza}; anything else, C{jabber:component:accept}
-    stanzas included, ends the stream (RFC 6120 section 4.9.3.22).
+    stanzas go to C{onStanza}; anything else ends the stream (RFC 6120
+    section 4.9.3.22).
 
     @ivar local: our domain on this stream.
     @ivar remote: the peer's domain, once known.
@@ -34,7 +34,6 @@ class ServerStream(ComponentStream):
 
     namespace = NS_SERVER
     clock = None
-    onComponentStanza = None  # a component's stanzas are foreign on this stream
 
     def __init__(self):
         ComponentStream.__init__(self)
