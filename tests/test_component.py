@@ -20,7 +20,7 @@ from jabberd.component import (ComponentServerFactory, ExternalComponentService,
 from jabberd.component.accept import StandInRoute, StreamRoute
 from jabberd.component.internal import loadPlugin
 from jabberd.host import Host
-from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_STREAMS, NS_XMPP_STANZAS
+from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_STREAMS, NS_XMPP_STANZAS, NS_XMPP_STREAMS
 from jabberd.router import Router
 from tests.routes import Collector
 from tests.wire import Wire
@@ -162,6 +162,26 @@ def test_stanzaBeforeHandshake():
     peer.send("<message from='conference.localhost' to='a@localhost'><body>x</body></message>")
     assert peer.streamError() == "not-authorized"
     assert local.stanzas == []
+
+
+def test_streamErrorBeforeHandshake():
+    """A stream error as the first element fails the handshake with not-authorized."""
+    factory, router, _ = makeFactory()
+    peer = Peer(factory)
+    peer.open("conference.localhost")
+    peer.send(f"<stream:error><conflict xmlns='{NS_XMPP_STREAMS}'/></stream:error>")
+    assert peer.streamError() == "not-authorized"
+    assert isinstance(router.routes["conference.localhost"], StandInRoute)
+
+
+def test_handshakeOnlyOnce():
+    """After a wrong handshake a right one is ignored: the stream stays unattached."""
+    factory, router, _ = makeFactory()
+    peer = Peer(factory)
+    peer.open("conference.localhost")
+    peer.send("<handshake>wrong</handshake>")
+    peer.handshake("s3cret")
+    assert isinstance(router.routes["conference.localhost"], StandInRoute)
 
 
 def test_secondConnectionConflict():

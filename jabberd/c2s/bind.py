@@ -15,7 +15,7 @@ import secrets
 
 from twisted.words.xish import domish
 
-from jabberd.c2s.negotiation import Negotiator
+from jabberd.c2s.negotiation import Negotiator, handlesIQ
 from jabberd.jidutil import resourceprep
 from jabberd.ns import NS_BIND, NS_SESSION
 
@@ -39,15 +39,15 @@ def newResource():
 
 
 class BindNegotiator(Negotiator):
-    iqNamespaces = (NS_BIND,)
-
     def features(self):
         stream = self.stream
         if stream.username is None or stream.session is not None:
             return ()
         return [domish.Element((NS_BIND, "bind")), *stream.sm.collect("streamFeatures")]
 
-    def onIQ(self, iq, payload):
+    @handlesIQ(NS_BIND)
+    def onBindIQ(self, iq, payload):
+        """A bind request to the server, once authenticated (section 7.6)."""
         stream = self.stream
         if stream.username is None or not stream.isToServer(iq):
             return False
@@ -77,8 +77,6 @@ class BindNegotiator(Negotiator):
 class SessionNegotiator(Negotiator):
     """COMPAT: RFC 3921 clients send a session iq after binding; it is a no-op."""
 
-    iqNamespaces = (NS_SESSION,)
-
     def features(self):
         stream = self.stream
         if stream.username is None or stream.session is not None:
@@ -87,7 +85,9 @@ class SessionNegotiator(Negotiator):
         session.addElement("optional")
         return (session,)
 
-    def onIQ(self, iq, payload):
+    @handlesIQ(NS_SESSION)
+    def onSessionIQ(self, iq, payload):
+        """A session request to the server, once authenticated: an empty result."""
         stream = self.stream
         if stream.username is None or not stream.isToServer(iq):
             return False

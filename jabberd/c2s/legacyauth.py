@@ -22,7 +22,7 @@ from twisted.words.xish import domish
 from jabberd.auth import checkPassword
 from jabberd.c2s.bind import prepResource
 from jabberd.c2s.mechanisms import prepUsername
-from jabberd.c2s.negotiation import Negotiator
+from jabberd.c2s.negotiation import Negotiator, handlesIQ
 from jabberd.ns import NS_AUTH, NS_AUTH_FEATURE
 
 __all__ = ["LegacyAuthNegotiator", "digestOf"]
@@ -41,15 +41,15 @@ def _field(query, name):
 
 
 class LegacyAuthNegotiator(Negotiator):
-    iqNamespaces = (NS_AUTH,)
-
     def features(self):
         stream = self.stream
         if stream.username is not None or stream.needsTLS:
             return ()
         return (domish.Element((NS_AUTH_FEATURE, "auth")),)
 
-    def onIQ(self, iq, payload):
+    @handlesIQ(NS_AUTH)
+    def onAuthIQ(self, iq, payload):
+        """A jabber:iq:auth get or set before authentication (XEP-0078 section 3)."""
         stream = self.stream
         if stream.username is not None:
             return False

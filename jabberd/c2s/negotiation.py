@@ -6,7 +6,8 @@ legacy authentication, and later in-band registration).
 
 A L{Negotiator} is made per stream.  It advertises its features for the
 stream's current phase and handles the first-level elements and the iq
-payloads it declares; the stream indexes them once, so dispatch is a
+payloads it marks (L{jabberd.dispatch.handles}, L{handlesIQ}); the stream
+indexes the marks of its negotiator classes once, so dispatch is a
 dictionary look-up.  Adding a negotiable feature means adding a class to
 L{jabberd.c2s.listener.C2SFactory.negotiators}.
 """
@@ -14,24 +15,35 @@ L{jabberd.c2s.listener.C2SFactory.negotiators}.
 from jabberd.logs import Logger
 from twisted.words.protocols.jabber.xmlstream import toResponse
 
+from jabberd.dispatch import handlesKey
 from jabberd.error import errorReply
 
-__all__ = ["Negotiator"]
+__all__ = ["Negotiator", "handlesIQ", "IQ_PAYLOADS"]
+
+#: The L{jabberd.dispatch} table of iq handlers, keyed by payload namespace.
+IQ_PAYLOADS = "iq payloads"
+
+
+def handlesIQ(uri):
+    """
+    Mark a negotiator method C{(iq, payload)} as offered the iqs whose first
+    child C{payload} is in namespace C{uri}; it returns True when it
+    handled the iq, False to let the stream treat it as any other stanza.
+    """
+    return handlesKey(IQ_PAYLOADS, uri)
 
 
 class Negotiator:
     """
-    One negotiable concern of a client stream.
+    One negotiable concern of a client stream.  Its methods marked with
+    L{jabberd.dispatch.handles} take first-level elements (e.g. SASL's
+    C{auth}, C{response}, C{abort}); those marked with L{handlesIQ} are
+    offered iqs by payload namespace.
 
-    @cvar elements: (namespace, name) of the first-level elements handled
-        by L{onElement} (e.g. SASL's C{auth}, C{response}, C{abort}).
-    @cvar iqNamespaces: payload namespaces of the iqs offered to L{onIQ}.
     @ivar stream: the L{jabberd.c2s.stream.ClientStream}.
     """
 
     log = Logger()
-    elements = ()
-    iqNamespaces = ()
 
     def __init__(self, stream):
         self.stream = stream
@@ -39,17 +51,6 @@ class Negotiator:
     def features(self):
         """Return the feature elements to advertise now (none by default)."""
         return ()
-
-    def onElement(self, element):
-        """Handle a first-level element listed in C{elements}."""
-
-    def onIQ(self, iq, payload):
-        """
-        Offered an iq whose first child C{payload} is in one of
-        C{iqNamespaces}; return True when handled, False to let the stream
-        treat it as any other stanza.
-        """
-        return False
 
     def sendResult(self, iq, payload=None):
         """Answer C{iq} with a result carrying C{payload}."""

@@ -33,7 +33,7 @@ The rate limit of account creation per IP address is the component's
 from twisted.words.protocols.jabber.xmlstream import STREAM_END_EVENT
 from twisted.words.xish import domish
 
-from jabberd.c2s.negotiation import Negotiator
+from jabberd.c2s.negotiation import Negotiator, handlesIQ
 from jabberd.ns import NS_REGISTER, NS_REGISTER_FEATURE
 
 __all__ = ["RegisterNegotiator", "registrationComponent", "registrationOpen"]
@@ -70,8 +70,6 @@ class RegisterNegotiator(Negotiator):
     @ivar address: this stream's temporary address, once it has one.
     """
 
-    iqNamespaces = (NS_REGISTER,)
-
     def __init__(self, stream):
         Negotiator.__init__(self, stream)
         self.available = registrationComponent(stream.config) is not None
@@ -84,7 +82,12 @@ class RegisterNegotiator(Negotiator):
             return ()
         return (domish.Element((NS_REGISTER_FEATURE, "register")),)
 
-    def onIQ(self, iq, payload):
+    @handlesIQ(NS_REGISTER)
+    def onRegisterIQ(self, iq, payload):
+        """
+        A registration iq before authentication: to the session manager,
+        from a temporary address.
+        """
         stream = self.stream
         if stream.username is not None or not self.available:
             return False  # bound: the session manager's; between auth and bind: refused

@@ -18,6 +18,7 @@ from twisted.words.xish import domish
 
 from jabberd.c2s.mechanisms import SASLFailure, Success, makeMechanism
 from jabberd.c2s.negotiation import Negotiator
+from jabberd.dispatch import handles
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_SASL
 
@@ -28,8 +29,6 @@ class SASLNegotiator(Negotiator):
     """
     @ivar mechanism: the exchange in progress (a mechanism object), or None.
     """
-
-    elements = ((NS_SASL, "auth"), (NS_SASL, "response"), (NS_SASL, "abort"))
 
     def __init__(self, stream):
         Negotiator.__init__(self, stream)
@@ -51,18 +50,18 @@ class SASLNegotiator(Negotiator):
             mechanisms.addElement("mechanism", content=name)
         return (mechanisms,)
 
-    def onElement(self, element):
-        if self.stream.username is not None:
-            self.stream.closeWithError("policy-violation", "already authenticated")
-        elif element.name == "auth":
-            self.onAuth(element)
-        elif element.name == "response":
-            self.onResponse(element)
-        else:
-            self.fail("aborted")
+    def authenticatedAlready(self):
+        """Once authenticated, a SASL element ends the stream; return whether it did."""
+        if self.stream.username is None:
+            return False
+        self.stream.closeWithError("policy-violation", "already authenticated")
+        return True
 
+    @handles(NS_SASL, "auth")
     def onAuth(self, element):
         """Start an exchange with the requested mechanism (section 6.4.2)."""
+        if self.authenticatedAlready():
+            return None
         name = element.getAttribute("mechanism")
         if self.stream.needsTLS or (name == "PLAIN" and not self.stream.secure):
             return self.fail("encryption-required")
@@ -79,14 +78,23 @@ class SASLNegotiator(Negotiator):
             self.step(data)
         return None
 
+    @handles(NS_SASL, "response")
     def onResponse(self, element):
         """Continue the exchange (section 6.4.3)."""
+        if self.authenticatedAlready():
+            return None
         if self.mechanism is None:
             return self.fail("malformed-request", "no exchange in progress")
         data = self._decode(element, initial=False)
         if data is not False:
             self.step(data)
         return None
+
+    @handles(NS_SASL, "abort")
+    def onAbort(self, element):
+        """The client gave up the exchange (section 6.4.4)."""
+        if not self.authenticatedAlready():
+            self.fail("aborted")
 
     def _decode(self, element, initial):
         """

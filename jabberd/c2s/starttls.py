@@ -13,14 +13,13 @@ framings are already secure.
 from twisted.words.xish import domish
 
 from jabberd.c2s.negotiation import Negotiator
+from jabberd.dispatch import handles
 from jabberd.ns import NS_TLS
 
 __all__ = ["StartTLSNegotiator"]
 
 
 class StartTLSNegotiator(Negotiator):
-    elements = ((NS_TLS, "starttls"),)
-
     def offered(self):
         """Whether STARTTLS may be negotiated now."""
         stream = self.stream
@@ -34,7 +33,9 @@ class StartTLSNegotiator(Negotiator):
             starttls.addElement("required")
         return (starttls,)
 
-    def onElement(self, element):
+    @handles(NS_TLS, "starttls")
+    def onStartTLS(self, element):
+        """Proceed and switch to TLS, or refuse and end the stream (section 5.4.2)."""
         if not self.offered():
             self.stream.send(domish.Element((NS_TLS, "failure")))
             self.stream.closeStream()

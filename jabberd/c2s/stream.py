@@ -23,6 +23,8 @@ from twisted.words.xish import domish
 from twisted.words.xish.domish import escapeToXml
 
 from jabberd.c2s.liveness import Liveness
+from jabberd.c2s.negotiation import IQ_PAYLOADS
+from jabberd.dispatch import handles, index
 from jabberd.jidutil import parseJID, preparedJID
 from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER, NS_STREAMS
 from jabberd.sm.session import Session
@@ -35,22 +37,27 @@ _FOREIGN = frozenset((NS_SERVER, NS_COMPONENT))
 _TABLES = {}
 
 
-def dispatchTables(classes):
+def dispatchTables(streamClass, classes):
     """
-    (classes, first-level element key -> index, iq payload namespace ->
-    index) for a list of negotiator classes: the first class declaring a
-    key handles it.  Shared by every stream with the same classes.
+    (classes, first-level element key -> (position, function), iq payload
+    namespace -> (position, function)) for a stream class and its list of
+    negotiator classes, from the methods they mark (L{jabberd.dispatch}):
+    the first negotiator class marking a key handles it, with the
+    negotiator at that position; then the stream's own marks, with the
+    position None.  Shared by every stream with the same classes.
     """
     classes = tuple(classes)
-    tables = _TABLES.get(classes)
+    tables = _TABLES.get((streamClass, classes))
     if tables is None:
         elements, iqs = {}, {}
-        for index, klass in enumerate(classes):
-            for key in klass.elements:
-                elements.setdefault(key, index)
-            for uri in klass.iqNamespaces:
-                iqs.setdefault(uri, index)
-        tables = _TABLES[classes] = (classes, elements, iqs)
+        for position, klass in enumerate(classes):
+            for key, function in index(klass).items():
+                elements.setdefault(key, (position, function))
+            for uri, function in index(klass, IQ_PAYLOADS).items():
+                iqs.setdefault(uri, (position, function))
+        for key, function in index(streamClass).items():
+            elements.setdefault(key, (None, function))
+        tables = _TABLES[streamClass, classes] = (classes, elements, iqs)
     return tables
 
 
@@ -142,7 +149,7 @@ class ClientStream(HardenedXmlStream):
         self._held = None
         self.liveness = Liveness(factory.clock, server.idleTimeout, server.keepaliveInterval,
                                  self.onIdle, self.sendKeepalive, self.restAfter, self.hibernate)
-        self._tables = dispatchTables(factory.negotiators)
+        self._tables = dispatchTables(type(self), factory.negotiators)
         self._negotiators = [klass(self) for klass in self._tables[0]]
 
     @property
@@ -321,18 +328,20 @@ class ClientStream(HardenedXmlStream):
         payload = iq.firstChildElement()
         if payload is None:
             return False
-        index = self._tables[2].get(payload.uri)
-        return index is not None and self.negotiator(index).onIQ(iq, payload)
+        entry = self._tables[2].get(payload.uri)
+        if entry is None:
+            return False
+        position, handler = entry
+        return handler(self.negotiator(position), iq, payload)
 
     def _dispatch(self, element):
-        index = self._tables[1].get((element.uri, element.name))
-        if index is not None:
-            self.negotiator(index).onElement(element)
+        entry = self._tables[1].get((element.uri, element.name))
+        if entry is not None:
+            position, handler = entry
+            handler(self if position is None else self.negotiator(position), element)
         elif element.uri == NS_CLIENT and element.name in STANZAS:
             if element.name != "iq" or not self._negotiationIQ(element):
                 self.onPreAuthStanza(element)
-        elif (element.uri, element.name) == (NS_STREAMS, "error"):
-            self.onStreamError(element)
         else:
             self.closeWithError("unsupported-stanza-type")
 
@@ -345,6 +354,7 @@ class ClientStream(HardenedXmlStream):
         """
         self.closeWithError("not-authorized")
 
+    @handles(NS_STREAMS, "error")
     def onStreamError(self, element):
         """The client ended the stream with an error: close ours."""
         self.log.info("stream error from client {peer}", peer=self._peer())

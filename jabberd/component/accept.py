@@ -12,6 +12,13 @@ what it sends passes the router's C{from} check, so an untrusted component
 speaks only for its own domain.  While a declared component is not
 connected a stand-in route answers for it with C{service-unavailable}, so
 its stanzas never leak to another route.
+
+The handshake stays with a Twisted authenticator (the XEP-0114 server
+factory is built on Twisted's C{ListenAuthenticator}, which checks the
+header), but no XPath observer waits for it: L{AcceptStream} marks its
+C{<handshake/>} method like every stream's elements
+(L{jabberd.dispatch.handles}) and hands the first element to the
+authenticator.
 """
 
 import hmac
@@ -22,12 +29,13 @@ from jabberd.logs import Logger
 from twisted.words.protocols.jabber import xmlstream
 
 from jabberd.component.stream import STANZAS, ComponentStream
+from jabberd.dispatch import handles
 from jabberd.error import errorReply, isErrorable
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_COMPONENT
 from jabberd.router import Route
 
-__all__ = ["ComponentServerFactory", "ComponentAcceptAuthenticator",
+__all__ = ["ComponentServerFactory", "ComponentAcceptAuthenticator", "AcceptStream",
            "StreamRoute", "StandInRoute", "acceptsConnection"]
 
 log = Logger()
@@ -91,9 +99,12 @@ class ComponentAcceptAuthenticator(xmlstream.ListenAuthenticator):
     (XEP-0114 section 3), then has the factory attach the stream.
 
     @ivar component: the L{ComponentConfig} named by the header's C{to}.
+    @ivar awaitingHandshake: whether the header was accepted and the first
+        element, which must be the handshake, has not come yet.
     """
 
     namespace = NS_COMPONENT
+    awaitingHandshake = False
 
     def __init__(self, factory):
         super().__init__()
@@ -127,13 +138,14 @@ class ComponentAcceptAuthenticator(xmlstream.ListenAuthenticator):
             return
         xs.thisEntity = address
         xs.sendHeader()
-        xs.addOnetimeObserver("/*", self.onHandshake)
+        self.awaitingHandshake = True
 
     def onHandshake(self, element):
         """
         Check the first element: a handshake with the right digest attaches
         the stream and is answered with an empty C{<handshake/>}.
         """
+        self.awaitingHandshake = False
         xs = self.xmlstream
         if (element.uri, element.name) != (NS_COMPONENT, "handshake"):
             xs.closeWithError("not-authorized")
@@ -159,6 +171,35 @@ class ComponentAcceptAuthenticator(xmlstream.ListenAuthenticator):
         self.timeout = None
 
 
+class AcceptStream(ComponentStream):
+    """
+    The server end of a component stream: before authentication the first
+    element goes to the L{ComponentAcceptAuthenticator}, whatever it is
+    (anything but the right handshake is C{not-authorized}); afterwards a
+    handshake is no stanza, and the route refuses it.
+    """
+
+    @handles(NS_COMPONENT, "handshake")
+    def onHandshake(self, element):
+        """The handshake (XEP-0114 section 3.2), checked by the authenticator."""
+        if self.stanzaReceived is None:
+            self.onOtherElement(element)
+        else:
+            self.stanzaReceived(element)
+
+    def onStreamError(self, errelem):
+        """A stream error ends the stream; as the first element it also fails the handshake."""
+        ComponentStream.onStreamError(self, errelem)
+        if self.authenticator.awaitingHandshake:
+            self.authenticator.onHandshake(errelem)
+
+    def onOtherElement(self, element):
+        if self.authenticator.awaitingHandshake:
+            self.authenticator.onHandshake(element)
+        else:
+            ComponentStream.onOtherElement(self, element)
+
+
 class ComponentServerFactory(xmlstream.XmlStreamServerFactory):
     """
     The XEP-0114 listener: accepts the components of C{config} and attaches
@@ -169,7 +210,7 @@ class ComponentServerFactory(xmlstream.XmlStreamServerFactory):
     @ivar handshakeTimeout: seconds a connection may take to authenticate.
     """
 
-    protocol = ComponentStream
+    protocol = AcceptStream
     handshakeTimeout = 30
 
     def __init__(self, router, config, clock=None):

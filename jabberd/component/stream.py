@@ -13,6 +13,9 @@ section 3: stanzas are qualified by C{jabber:component:accept}).
 
 from twisted.words.xish import domish
 
+from twisted.words.protocols.jabber import xmlstream
+
+from jabberd.dispatch import handles, index
 from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER, NS_STREAMS
 from jabberd.xmlparser import HardenedXmlStream
 
@@ -53,20 +56,49 @@ class ComponentStream(HardenedXmlStream):
     and stream errors are those of every stream the server reads
     (L{HardenedXmlStream}).
 
+    Once authenticated, stanzas go straight to C{stanzaReceived}: that is
+    every routed stanza's path, and a marked method in between measured
+    80 ns more per stanza.  Other first-level elements go to the methods
+    marked for them with L{jabberd.dispatch.handles} (stream errors here;
+    subclasses add theirs).  What no method is marked for goes, once
+    authenticated, to C{stanzaReceived} too, to be refused; before that, and
+    for other stream-namespace elements, to L{onOtherElement}: Twisted's
+    observers, where the authenticator of the connecting side (Twisted's
+    C{ConnectComponentAuthenticator}) waits for the handshake answer.
+
     @ivar stanzaReceived: called with each top-level element once the stream
         is authenticated (None before): stanzas arrive in C{jabber:client};
         other elements arrive as they are, for the owner to refuse.
+    @ivar elementHandlers: the class's index of marked methods.
     """
 
     stanzaReceived = None
 
+    def __init__(self, authenticator=None):
+        HardenedXmlStream.__init__(self, authenticator)
+        self.elementHandlers = index(type(self))
+
     def onElement(self, element):
-        if self.stanzaReceived is None or element.uri == NS_STREAMS:
-            super().onElement(element)
+        received = self.stanzaReceived
+        if received is not None and element.name in STANZAS and element.uri != NS_STREAMS:
+            received(internalise(element, self.namespace))
             return
-        if element.name in STANZAS:
-            internalise(element, self.namespace)
-        self.stanzaReceived(element)
+        handler = self.elementHandlers.get((element.uri, element.name))
+        if handler is not None:
+            handler(self, element)
+        elif received is None or element.uri == NS_STREAMS:
+            self.onOtherElement(element)
+        else:
+            received(element)
+
+    @handles(NS_STREAMS, "error")
+    def onStreamError(self, errelem):
+        """The peer ended the stream with an error: Twisted's C{STREAM_ERROR_EVENT}, then close."""
+        xmlstream.XmlStream.onStreamError(self, errelem)
+
+    def onOtherElement(self, element):
+        """An element no method is marked for, before authentication: Twisted's observers."""
+        HardenedXmlStream.onElement(self, element)
 
     def send(self, obj):
         """

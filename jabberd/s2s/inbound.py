@@ -18,6 +18,7 @@ server, whether a key we made is right.
 import secrets
 
 from jabberd.component.stream import internalise
+from jabberd.dispatch import handles
 from jabberd.jidutil import domainOf, parseJID
 from jabberd.ns import NS_DIALBACK, NS_SERVER, NS_STREAMS, NS_TLS
 from jabberd.s2s import dialback
@@ -42,12 +43,6 @@ class InboundStream(ServerStream):
     """
 
     initiating = False
-    elements = {
-        (NS_STREAMS, "error"): "onStreamError",
-        (NS_TLS, "starttls"): "onStartTLS",
-        (NS_DIALBACK, "result"): "onResult",
-        (NS_DIALBACK, "verify"): "onVerify",
-    }
 
     def __init__(self, factory):
         self.clock = factory.clock
@@ -114,6 +109,7 @@ class InboundStream(ServerStream):
         features.addChild(dialback.feature())
         return features
 
+    @handles(NS_TLS, "starttls")
     def onStartTLS(self, element):
         """RFC 6120 section 5.4.2: proceed, switch to TLS, wait for the new header."""
         if self.secure or self.factory.contextFactory is None:
@@ -125,6 +121,7 @@ class InboundStream(ServerStream):
         self.secure = True
         self.reset()
 
+    @handles(NS_DIALBACK, "result")
     def onResult(self, element):
         """XEP-0220 section 2.1.2: verify the key, then answer valid or invalid (2.4)."""
         if element.getAttribute("type"):
@@ -171,6 +168,7 @@ class InboundStream(ServerStream):
         self.send(dialback.withError(dialback.result(receiving, originating),
                                      "remote-server-not-found"))
 
+    @handles(NS_DIALBACK, "verify")
     def onVerify(self, element):
         """XEP-0220 section 2.3: as authoritative server, say whether our key is right."""
         asker = _domainName(element.getAttribute("from"))

@@ -19,6 +19,7 @@ C{outboundFailed}, and for a verification the Deferred it was given.
 from twisted.internet import protocol
 from twisted.words.xish import domish
 
+from jabberd.dispatch import handles
 from jabberd.ns import NS_DIALBACK, NS_SERVER, NS_STREAMS, NS_TLS
 from jabberd.s2s import dialback
 from jabberd.s2s.stream import ServerStream, parseVersion
@@ -64,14 +65,6 @@ class OutboundStream(ServerStream):
     """
 
     initiating = True
-    elements = {
-        (NS_STREAMS, "error"): "onStreamError",
-        (NS_STREAMS, "features"): "onFeatures",
-        (NS_TLS, "proceed"): "onProceed",
-        (NS_TLS, "failure"): "onTLSFailure",
-        (NS_DIALBACK, "result"): "onResult",
-        (NS_DIALBACK, "verify"): "onVerify",
-    }
 
     def __init__(self, owner, local, remote, request=None):
         self.clock = owner.clock
@@ -103,6 +96,7 @@ class OutboundStream(ServerStream):
         elif self.version < (1, 0):
             self.onFeatures(None)  # no features before XMPP 1.0: dialback at once
 
+    @handles(NS_STREAMS, "features")
     def onFeatures(self, features):
         offered = features is not None and any(
             (child.uri, child.name) == (NS_TLS, "starttls") for child in features.elements())
@@ -113,6 +107,7 @@ class OutboundStream(ServerStream):
         else:
             self.authenticate()
 
+    @handles(NS_TLS, "proceed")
     def onProceed(self, element):
         """RFC 6120 section 5.4.3.3: TLS, then a new stream on top of it."""
         self.transport.startTLS(self.owner.clientTLS)
@@ -120,6 +115,7 @@ class OutboundStream(ServerStream):
         self.reset()
         self.sendHeader()
 
+    @handles(NS_TLS, "failure")
     def onTLSFailure(self, element):
         self.fail("policy-violation", f"{self.remote} refused TLS")
 
@@ -132,6 +128,7 @@ class OutboundStream(ServerStream):
             self.send(dialback.verify(self.local, self.remote, self.request.streamID,
                                       self.request.key))
 
+    @handles(NS_DIALBACK, "result")
     def onResult(self, element):
         """The peer's answer to our key (XEP-0220 section 2.4)."""
         if self.verifying or self.ready:
@@ -146,6 +143,7 @@ class OutboundStream(ServerStream):
             self.fail(dialback.errorCondition(element) or "undefined-condition",
                       f"{self.remote} could not check our key")
 
+    @handles(NS_DIALBACK, "verify")
     def onVerify(self, element):
         """The authoritative server's answer (XEP-0220 section 2.3); then we are done."""
         request = self.request

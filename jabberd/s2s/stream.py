@@ -4,13 +4,15 @@ What both ends of a server-to-server stream share (RFC 6120 sections 4 and
 10.4): the C{jabber:server} namespace with the dialback prefix declared in
 the header (XEP-0220 section 2.1), stanzas translated to and from
 C{jabber:client} at the boundary (as on component streams), and dispatch of
-first-level elements by qualified name to the stream's own methods.
+first-level elements by qualified name to the stream's own methods, marked
+with L{jabberd.dispatch.handles}.
 """
 
 from twisted.words.xish.domish import escapeToXml
 
 from jabberd.c2s.stream import parseVersion
 from jabberd.component.stream import STANZAS, ComponentStream
+from jabberd.dispatch import handles
 from jabberd.ns import NS_DIALBACK, NS_SERVER, NS_STREAMS
 
 __all__ = ["ServerStream", "parseVersion"]
@@ -18,9 +20,10 @@ __all__ = ["ServerStream", "parseVersion"]
 
 class ServerStream(ComponentStream):
     """
-    A C{jabber:server} stream.  Subclasses name the elements they accept in
-    C{elements} (qualified name -> method name); stanzas go to
-    C{onStanza}; anything else ends the stream (RFC 6120 section 4.9.3.22).
+    A C{jabber:server} stream.  Subclasses mark the methods handling the
+    elements they accept (L{jabberd.dispatch.handles}); C{jabber:server}
+    stanzas go to C{onStanza}; anything else ends the stream (RFC 6120
+    section 4.9.3.22).
 
     @ivar local: our domain on this stream.
     @ivar remote: the peer's domain, once known.
@@ -30,7 +33,6 @@ class ServerStream(ComponentStream):
     """
 
     namespace = NS_SERVER
-    elements = {}
     clock = None
 
     def __init__(self):
@@ -75,18 +77,18 @@ class ServerStream(ComponentStream):
     def onElement(self, element):
         if self.closing:
             return
-        name = self.elements.get((element.uri, element.name))
-        if name is not None:
-            getattr(self, name)(element)
-        elif element.uri == NS_SERVER and element.name in STANZAS:
-            self.onStanza(element)
+        handler = self.elementHandlers.get((element.uri, element.name))
+        if handler is not None:
+            handler(self, element)
         else:
             self.closeWithError("unsupported-stanza-type")
 
+    @handles(NS_SERVER, *STANZAS)
     def onStanza(self, stanza):
         """A stanza arrived; only an authenticated inbound stream takes them."""
         self.closeWithError("unsupported-stanza-type")
 
+    @handles(NS_STREAMS, "error")
     def onStreamError(self, element):
         """The peer ended the stream with an error (RFC 6120 4.9): log it and close ours."""
         conditions = [child.name for child in element.elements() if child.name != "text"]

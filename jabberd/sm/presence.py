@@ -28,6 +28,7 @@ from twisted.internet import defer
 from jabberd.logs import Logger
 from twisted.words.xish import domish
 
+from jabberd.dispatch import handlerFor, handlesKey
 from jabberd.error import errorReply
 from jabberd.handler import Handler
 from jabberd.jidutil import bareOf, parseJID
@@ -41,6 +42,10 @@ __all__ = ["PresenceHandler", "priorityOf", "SUBSCRIPTION_TYPES"]
 SUBSCRIPTION_TYPES = frozenset(("subscribe", "subscribed", "unsubscribe", "unsubscribed"))
 _FROM = ("from", "both")  # the contact receives the user's presence
 _TO = ("to", "both")  # the user receives the contact's presence
+
+#: L{jabberd.dispatch} tables of the subscription handlers, keyed by presence type.
+OUTBOUND = "outbound subscription"
+INBOUND = "inbound subscription"
 
 
 def priorityOf(presence):
@@ -93,7 +98,9 @@ def _retarget(stanza, to, sender=None):
 
 class PresenceHandler(Handler):
     """
-    Presence and subscriptions for local users.
+    Presence and subscriptions for local users.  The subscription state
+    changes are methods marked by presence type (L{jabberd.dispatch}), one
+    table per direction (L{OUTBOUND}, L{INBOUND}).
 
     @ivar preApproval: whether subscription pre-approval (section 3.4) is
         offered; a C{subscribed} sent with no request pending then marks the
@@ -333,10 +340,11 @@ class PresenceHandler(Handler):
             session.deliver(errorReply(stanza, "jid-malformed"))
             return
         contact = target.userhost()
-        handler = getattr(self, "_out" + presenceType.capitalize())
+        handler = handlerFor(self, presenceType, OUTBOUND)
         await self.roster.exclusive(session.bare, handler, session.bare, contact,
                                     _retarget(stanza, contact, session.bare))
 
+    @handlesKey(OUTBOUND, "subscribe")
     async def _outSubscribe(self, bare, contact, stanza):
         """Section 3.1.2: the item asks (None/From + Pending Out)."""
         item = await self._item(bare, contact) or RosterItem(contact)
@@ -345,6 +353,7 @@ class PresenceHandler(Handler):
             await self.roster.updateItem(bare, item)
         self.send(stanza)
 
+    @handlesKey(OUTBOUND, "subscribed")
     async def _outSubscribed(self, bare, contact, stanza):
         """
         Section 3.1.5: approve a pending request (-> From/Both), send it and
@@ -367,6 +376,7 @@ class PresenceHandler(Handler):
                 item.approved = True
                 await self.roster.updateItem(bare, item)
 
+    @handlesKey(OUTBOUND, "unsubscribe")
     async def _outUnsubscribe(self, bare, contact, stanza):
         """Section 3.3.2: the user stops receiving the contact's presence."""
         item = await self._item(bare, contact)
@@ -377,6 +387,7 @@ class PresenceHandler(Handler):
             await self.roster.updateItem(bare, item)
         self.send(stanza)
 
+    @handlesKey(OUTBOUND, "unsubscribed")
     async def _outUnsubscribed(self, bare, contact, stanza):
         """
         Section 3.2.2: deny a pending request or cancel the contact's
@@ -403,9 +414,10 @@ class PresenceHandler(Handler):
         sender = parseJID(stanza.getAttribute("from") or "")
         if sender is None:
             return
-        handler = getattr(self, "_in" + presenceType.capitalize())
+        handler = handlerFor(self, presenceType, INBOUND)
         await self.roster.exclusive(bare, handler, bare, sender.userhost(), stanza)
 
+    @handlesKey(INBOUND, "subscribe")
     async def _inSubscribe(self, bare, contact, stanza):
         """
         Section 3.1.3: auto-reply if already subscribed or pre-approved,
@@ -431,6 +443,7 @@ class PresenceHandler(Handler):
             if session.available:
                 session.deliver(stanza)
 
+    @handlesKey(INBOUND, "subscribed")
     async def _inSubscribed(self, bare, contact, stanza):
         """Section 3.1.6: only an approval the user asked for counts."""
         item = await self._item(bare, contact)
@@ -441,6 +454,7 @@ class PresenceHandler(Handler):
         await self.roster.updateItem(bare, item)
         self._notify(bare, stanza)
 
+    @handlesKey(INBOUND, "unsubscribe")
     async def _inUnsubscribe(self, bare, contact, stanza):
         """
         Section 3.3.3: the contact no longer wants the user's presence (or
@@ -459,6 +473,7 @@ class PresenceHandler(Handler):
         if hadFrom:
             self.sendUnavailable(bare, contact)
 
+    @handlesKey(INBOUND, "unsubscribed")
     async def _inUnsubscribed(self, bare, contact, stanza):
         """Section 3.2.3: the contact denied or cancelled the user's subscription."""
         item = await self._item(bare, contact)

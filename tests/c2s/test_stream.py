@@ -6,7 +6,9 @@ connection lifetime of a client stream (RFC 6120 sections 4, 7, 8).
 from twisted.internet import defer
 from twisted.words.xish import domish
 
+from jabberd.c2s.negotiation import Negotiator, handlesIQ
 from jabberd.c2s.stream import ClientStream, parseVersion, toClientNamespace
+from jabberd.dispatch import handles
 from jabberd.handler import Handler
 from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER
 from tests.c2s.helpers import (HEADER, LEGACY_HEADER, NS_STREAMS, Server, child, login, plain,
@@ -385,3 +387,50 @@ def test_restingStreamDropsItsParser():
     client.send("<message to='bob@example.org'><body>hi</body></message>")
     assert [str(child(m, "body")) for m in server.routed] == ["hi"]
     assert client.stream.stream.parser is not None
+
+
+class _Ping(Negotiator):
+    """A negotiator marking one first-level element and one iq payload namespace."""
+
+    seen = []
+
+    @handles("urn:test:ping", "ping")
+    def onPing(self, element):
+        self.seen.append(element.name)
+        self.stream.send(domish.Element(("urn:test:ping", "pong")))
+
+    @handlesIQ("urn:test:ping")
+    def onPingIQ(self, iq, payload):
+        self.seen.append(payload.name)
+        self.sendResult(iq)
+        return True
+
+
+def test_markedNegotiatorElements():
+    """A negotiator's marked element and iq handlers take them before authentication."""
+    server = Server()
+    server.factory.negotiators = server.factory.negotiators + [_Ping]
+    _Ping.seen = []
+    client = server.connect()
+    client.send(HEADER)
+    [pong] = client.send("<ping xmlns='urn:test:ping'/>")
+    assert (pong.uri, pong.name) == ("urn:test:ping", "pong")
+    [result] = client.send("<iq type='get' id='p1'><q xmlns='urn:test:ping'/></iq>")
+    assert result["type"] == "result" and _Ping.seen == ["ping", "q"]
+
+
+def test_firstNegotiatorWins():
+    """When two negotiator classes mark the same element, the first in the list handles it."""
+
+    class Other(_Ping):
+        @handles("urn:test:ping", "ping")
+        def onOtherPing(self, element):
+            self.seen.append("other")
+
+    server = Server()
+    server.factory.negotiators = [_Ping, Other] + server.factory.negotiators
+    _Ping.seen = []
+    client = server.connect()
+    client.send(HEADER)
+    client.send("<ping xmlns='urn:test:ping'/>")
+    assert _Ping.seen == ["ping"]

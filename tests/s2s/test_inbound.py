@@ -1,8 +1,10 @@
 """Tests for L{jabberd.s2s.inbound}: the receiving end of a server-to-server stream, in memory."""
 
+import pytest
 from twisted.internet import defer
 
-from jabberd.ns import NS_CLIENT, NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, NS_STREAMS, NS_TLS
+from jabberd.ns import (NS_CLIENT, NS_COMPONENT, NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER,
+                        NS_STREAMS, NS_TLS)
 from jabberd.s2s import dialback
 from tests.s2s.helpers import CONFIG, HEADER, makeListener
 from tests.wire import Wire
@@ -151,6 +153,15 @@ def test_unknownElement():
     peer.read()
     peer.feed("<query xmlns='jabber:iq:version'/>")
     assert peer.streamError() == "unsupported-stanza-type"
+
+
+@pytest.mark.parametrize("ns", [NS_COMPONENT, NS_CLIENT])
+def test_foreignStanzaRefused(ns):
+    """A stanza in another stream's namespace is no jabber:server stanza: it ends the stream."""
+    peer, service, local = connect()
+    authorize(peer, service)
+    peer.feed(f"<message xmlns='{ns}' from='b.test' to='a.test'/>")
+    assert (peer.streamError(), local.stanzas) == ("unsupported-stanza-type", [])
 
 
 def test_ownDomainClaimRefused():

@@ -3,9 +3,11 @@ Tests for L{jabberd.sm.presence}: RFC 6121 sections 3 (subscriptions) and
 4 (presence), between local users alice and bob and a remote contact carol.
 """
 
+from jabberd.dispatch import index
 from jabberd.handler import Handler
 from jabberd.ns import NS_PRESENCE_PREAPPROVAL
-from jabberd.sm.presence import priorityOf
+from jabberd.sm.presence import (INBOUND, OUTBOUND, SUBSCRIPTION_TYPES, PresenceHandler,
+                                 priorityOf)
 from tests.sm.helpers import (ALICE, BOB, CAROL, Harness, SlowStorage, errorCondition, parse,
                               presences, pushes, result)
 
@@ -19,6 +21,13 @@ def _pushedStates(elements):
 
 
 # --- subscription requests (3.1) ---
+
+
+def test_subscriptionHandlersMarked():
+    """Every subscription type has one marked handler in each direction, and nothing else does."""
+    assert set(index(PresenceHandler, OUTBOUND)) == SUBSCRIPTION_TYPES
+    assert set(index(PresenceHandler, INBOUND)) == SUBSCRIPTION_TYPES
+    assert index(PresenceHandler, INBOUND)["subscribe"] is PresenceHandler._inSubscribe
 
 
 def test_subscribeUpdatesRosterAndReachesContact():
