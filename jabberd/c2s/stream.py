@@ -24,14 +24,13 @@ from twisted.words.xish.domish import escapeToXml
 
 from jabberd.c2s.liveness import Liveness
 from jabberd.jidutil import parseJID, preparedJID
-from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER, NS_STREAMS
+from jabberd.ns import NS_CLIENT, NS_STREAMS
 from jabberd.sm.session import Session
+from jabberd.stanza import SERVER_NAMESPACES, STANZAS, toClientNamespace
 from jabberd.xmlparser import HardenedXmlStream
 
-__all__ = ["ClientStream", "STANZAS", "toClientNamespace", "parseVersion"]
+__all__ = ["ClientStream", "parseVersion"]
 
-STANZAS = frozenset(("message", "presence", "iq"))
-_FOREIGN = frozenset((NS_SERVER, NS_COMPONENT))
 _TABLES = {}
 
 
@@ -63,22 +62,6 @@ def parseVersion(value):
     if not dot or not major.isdigit() or not minor.isdigit():
         return (0, 9)
     return (int(major), int(minor))
-
-
-def toClientNamespace(element):
-    """
-    Move C{element} from C{jabber:server} / C{jabber:component:accept} to
-    C{jabber:client} in place (RFC 6120 section 4.8.3: stanzas reach the
-    client in its stream's namespace).
-    """
-    stack = [element]
-    while stack:
-        current = stack.pop()
-        if current.uri in _FOREIGN:
-            current.uri = NS_CLIENT
-        if current.defaultUri in _FOREIGN:
-            current.defaultUri = NS_CLIENT
-        stack.extend(c for c in current.children if isinstance(c, domish.Element))
 
 
 class ClientStream(HardenedXmlStream):
@@ -405,7 +388,7 @@ class ClientStream(HardenedXmlStream):
     def send(self, obj):
         if self.closing:
             return
-        if isinstance(obj, domish.Element) and obj.uri in _FOREIGN:
+        if isinstance(obj, domish.Element) and obj.uri in SERVER_NAMESPACES:
             toClientNamespace(obj)
         HardenedXmlStream.send(self, obj)
         self.liveness.noteOutput()

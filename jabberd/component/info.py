@@ -18,6 +18,7 @@ from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION
+from jabberd.stanza import firstChild
 
 __all__ = ["ServiceInfoHandler"]
 
@@ -72,5 +73,5 @@ class ServiceInfoHandler(IQHandler):
 
 def _target(iq, uri):
     """The addressed JID and the requested node of a disco query."""
-    query = next(iq.elements(uri, "query"))
+    query = firstChild(iq, uri, "query")
     return parseJID(iq.getAttribute("to") or ""), query.getAttribute("node") or ""

@@ -10,8 +10,9 @@ first-level elements by qualified name to the stream's own methods.
 from twisted.words.xish.domish import escapeToXml
 
 from jabberd.c2s.stream import parseVersion
-from jabberd.component.stream import STANZAS, ComponentStream
+from jabberd.component.stream import ComponentStream
 from jabberd.ns import NS_DIALBACK, NS_SERVER, NS_STREAMS
+from jabberd.stanza import STANZAS
 
 __all__ = ["ServerStream", "parseVersion"]
 

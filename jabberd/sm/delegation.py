@@ -59,6 +59,7 @@ from jabberd.error import StanzaError
 from jabberd.handler import Handler
 from jabberd.jidutil import domainOf
 from jabberd.ns import NS_DELEGATION
+from jabberd.stanza import firstChild
 
 __all__ = ["DelegationHandler", "delegatesOf"]
 
@@ -144,7 +145,7 @@ class DelegationHandler(Handler):
         result payload (or None), or failing with the L{StanzaError} for
         the requester.
         """
-        namespace = next(iq.elements()).uri
+        namespace = firstChild(iq).uri
         domain = self.delegates[namespace]
         sender = iq.getAttribute("from") or ""
         preAuth = self.host.preAuth.get(sender) if self.host.preAuth else None
@@ -205,7 +206,7 @@ class DelegationHandler(Handler):
         elif stanza.getAttribute("type") == "error":
             entry.deferred.errback(stanzaErrorOf(stanza))
         elif innerType == "result":
-            payload = next(inner.elements(), None)
+            payload = firstChild(inner)
             entry.deferred.callback(payload)
             self._notify(entry, payload)
         else:

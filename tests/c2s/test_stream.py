@@ -6,7 +6,8 @@ connection lifetime of a client stream (RFC 6120 sections 4, 7, 8).
 from twisted.internet import defer
 from twisted.words.xish import domish
 
-from jabberd.c2s.stream import ClientStream, parseVersion, toClientNamespace
+from jabberd.c2s.stream import ClientStream, parseVersion
+from jabberd.stanza import toClientNamespace
 from jabberd.handler import Handler
 from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER
 from tests.c2s.helpers import (HEADER, LEGACY_HEADER, NS_STREAMS, Server, child, login, plain,
