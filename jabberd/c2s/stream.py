@@ -24,6 +24,7 @@ from twisted.words.xish.domish import escapeToXml
 
 from jabberd.c2s.liveness import Liveness
 from jabberd.jidutil import parseJID, preparedJID
+from jabberd.listening import setNoDelay
 from jabberd.ns import NS_CLIENT, NS_STREAMS
 from jabberd.sm.session import Session
 from jabberd.stanza import SERVER_NAMESPACES, STANZAS, toClientNamespace
@@ -162,11 +163,7 @@ class ClientStream(HardenedXmlStream):
     # connection events
 
     def connectionMade(self):
-        # Stanzas are small and wait for nothing: Nagle's algorithm would only
-        # hold a reply back until the previous segment is acknowledged.
-        setTcpNoDelay = getattr(self.transport, "setTcpNoDelay", None)
-        if setTcpNoDelay is not None:
-            setTcpNoDelay(True)
+        setNoDelay(self.transport)
         if self.factory.directTLS and not ISSLTransport.providedBy(self.transport):
             # XEP-0368: TLS from the first byte (an ssl: endpoint did it already)
             self.transport = self.factory.startTLS(self.transport, self)

@@ -11,6 +11,7 @@ from twisted.words.xish.domish import escapeToXml
 
 from jabberd.c2s.stream import parseVersion
 from jabberd.component.stream import ComponentStream
+from jabberd.listening import setNoDelay
 from jabberd.ns import NS_DIALBACK, NS_SERVER, NS_STREAMS
 from jabberd.stanza import STANZAS
 
@@ -53,10 +54,7 @@ class ServerStream(ComponentStream):
         ComponentStream.send(self, obj)
 
     def connectionMade(self):
-        # Stanzas are small and wait for nothing (as on client streams).
-        setTcpNoDelay = getattr(self.transport, "setTcpNoDelay", None)
-        if setTcpNoDelay is not None:
-            setTcpNoDelay(True)
+        setNoDelay(self.transport)
         ComponentStream.connectionMade(self)
 
     def headerText(self, sender, recipient, streamID=None):
