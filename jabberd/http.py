@@ -1,9 +1,9 @@
 # -*- test-case-name: tests.test_http -*-
 """
 The server's one HTTP site (RFC 9110), shared by every feature that speaks
-HTTP: HTTP File Upload (XEP-0363) at C{/upload}, and later BOSH (XEP-0206)
-at C{/http-bind}, WebSocket (RFC 7395) at C{/xmpp-websocket} and the web
-chat page at C{/}.  Features attach a C{twisted.web} resource by path.
+HTTP: HTTP File Upload (XEP-0363) at C{/upload}, BOSH (XEP-0206) at
+C{/http-bind}, WebSocket (RFC 7395) at C{/xmpp-websocket} and the web chat
+page at C{/}.  Features attach a C{twisted.web} resource by path.
 
 Two things C{twisted.web.server.Site} does not do are added here:
 

@@ -85,8 +85,9 @@ class ClientStream(HardenedXmlStream):
     @ivar maxHeld: elements kept while an asynchronous step (a storage
         look-up) is pending; more is a C{policy-violation}.
     @ivar restAfter: seconds without input after which the parser is
-        freed until more arrives (L{HardenedXmlStream.hibernate}); waking
-        it costs a few microseconds, keeping it about 12 KB.
+        freed until more arrives (L{HardenedXmlStream.hibernate}): a fresh
+        parser is cheap to make, an idle one costs memory for as long as
+        the stream rests.
     @ivar cacheFeatures: whether L{sendFeatures} may reuse the serialised
         features of the phase (framings that wrap elements themselves
         build them each time).
@@ -104,7 +105,7 @@ class ClientStream(HardenedXmlStream):
         HardenedXmlStream.__init__(self)
         # Every attribute a stream gets is set here, at most 30 of them with
         # Twisted's: then CPython keeps one key table for all streams and
-        # each stream only its values (1.3 KB less than a dict of its own).
+        # each stream only its values, smaller than a dict of its own.
         self.factory = factory
         self.config = factory.config
         self.sm = factory.sm

@@ -38,8 +38,8 @@ class MessageHandler(Handler):
         stanza for an existing user with no available resource and returning
         True (or a Deferred firing True) when it took the message.  None (the
         default) means no offline store: such messages bounce.  Whoever
-        provides offline storage (XEP-0160) sets it, e.g.
-        C{sm.handlerOf(MessageHandler).offline = store.takeMessage}.
+        provides offline storage (XEP-0160) sets it, as
+        L{jabberd.sm.offline.OfflineHandler} does.
     """
 
     log = Logger()
