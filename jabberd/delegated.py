@@ -43,6 +43,7 @@ from twisted.words.xish import domish
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, IQRoutes, iqSet, markedRoutes
 from jabberd.ns import NS_CLIENT, NS_CLIENT_IP, NS_DELEGATION, NS_FORWARD, NS_XMPP_STANZAS
+from jabberd.stanza import firstChild
 
 __all__ = ["wrap", "unwrap", "stanzaErrorOf", "clientAddress",
            "DelegatedIQHandler", "DelegationReceiver"]
@@ -68,16 +69,13 @@ def unwrap(element):
     C{<delegation/>} itself), or None when there is none.
     """
     if (element.uri, element.name) != (NS_DELEGATION, "delegation"):
-        element = next(element.elements(NS_DELEGATION, "delegation"), None)
+        element = firstChild(element, NS_DELEGATION, "delegation")
         if element is None:
             return None
-    forwarded = next(element.elements(NS_FORWARD, "forwarded"), None)
+    forwarded = firstChild(element, NS_FORWARD, "forwarded")
     if forwarded is None:
         return None
-    for child in forwarded.elements():
-        if child.name == "iq":
-            return child
-    return None
+    return firstChild(forwarded, name="iq")
 
 
 def stanzaErrorOf(stanza):
@@ -86,7 +84,7 @@ def stanzaErrorOf(stanza):
     whatever namespace its C{<error/>} ended up in; C{undefined-condition}
     when it carries none.
     """
-    error = next((c for c in stanza.elements() if c.name == "error"), None)
+    error = firstChild(stanza, name="error")
     if error is None:
         return StanzaError("undefined-condition")
     condition = text = appCondition = None
@@ -110,9 +108,8 @@ def clientAddress(iq):
     delegation = getattr(forwarded, "parent", None)
     if delegation is None or (delegation.uri, delegation.name) != (NS_DELEGATION, "delegation"):
         return None
-    for ip in delegation.elements(NS_CLIENT_IP, "ip"):
-        return str(ip).strip() or None
-    return None
+    ip = firstChild(delegation, NS_CLIENT_IP, "ip")
+    return (str(ip).strip() or None) if ip is not None else None
 
 
 class DelegatedIQHandler(IQHandler):
@@ -174,7 +171,7 @@ class DelegationReceiver(IQHandler):
         return d
 
     def _answer(self, inner):
-        payload = next(inner.elements(), None)
+        payload = firstChild(inner)
         uri = payload.uri if payload is not None else None
         method = self.routes().get((inner.getAttribute("type"), uri))
         if method is None:

@@ -10,8 +10,9 @@ conditions that RFC 3920 lacked and small helpers to bounce a stanza.
 from twisted.words.protocols.jabber import error as _error
 from twisted.words.protocols.jabber.error import StanzaError, StreamError
 
-# RFC 6120 section 8.3.3 conditions absent from Twisted's RFC 3920 table, with
-# the legacy codes XEP-0086 section 3 maps them to.
+# RFC 6120 section 8.3.3 conditions with the legacy codes XEP-0086 section 3
+# maps them to, for those Twisted's RFC 3920 table lacks (where it has one,
+# as for gone, its entry stays).
 _error.STANZA_CONDITIONS.setdefault("policy-violation", {"code": "406", "type": "modify"})
 _error.STANZA_CONDITIONS.setdefault("gone", {"code": "302", "type": "cancel"})
 

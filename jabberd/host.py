@@ -17,6 +17,7 @@ from twisted.words.protocols.jabber.xmlstream import toResponse
 from jabberd.error import StanzaError, errorReply, isErrorable
 from jabberd.handler import HOOKS, IQRoutes
 from jabberd.logs import Logger
+from jabberd.stanza import firstChild
 
 __all__ = ["Host", "MissingHandler"]
 
@@ -165,10 +166,7 @@ class Host:
 
     def iqMethod(self, iq):
         """Return the handler method for C{iq}'s payload, or None."""
-        payload = None
-        for child in iq.elements():
-            payload = child
-            break
+        payload = firstChild(iq)
         if payload is None:
             return None
         return self.iqRoutes.get((iq.getAttribute("type"), payload.uri))
@@ -200,11 +198,7 @@ class Host:
         if failure.check(StanzaError):
             self.send(failure.value.toResponse(iq))
             return
-        self.log.failure("iq handler failed for {ns}", failure, ns=_payloadUri(iq))
+        payload = firstChild(iq)
+        self.log.failure("iq handler failed for {ns}", failure,
+                         ns=payload.uri if payload is not None else None)
         self.send(errorReply(iq, "internal-server-error"))
-
-
-def _payloadUri(iq):
-    for child in iq.elements():
-        return child.uri
-    return None

@@ -1,9 +1,9 @@
 # -*- test-case-name: tests.test_http -*-
 """
 The server's one HTTP site (RFC 9110), shared by every feature that speaks
-HTTP: HTTP File Upload (XEP-0363) at C{/upload}, and later BOSH (XEP-0206)
-at C{/http-bind}, WebSocket (RFC 7395) at C{/xmpp-websocket} and the web
-chat page at C{/}.  Features attach a C{twisted.web} resource by path.
+HTTP: HTTP File Upload (XEP-0363) at C{/upload}, BOSH (XEP-0206) at
+C{/http-bind}, WebSocket (RFC 7395) at C{/xmpp-websocket} and the web chat
+page at C{/}.  Features attach a C{twisted.web} resource by path.
 
 Two things C{twisted.web.server.Site} does not do are added here:
 
@@ -23,14 +23,12 @@ import tempfile
 from io import BytesIO
 
 from twisted.application import service
-from twisted.internet import endpoints
-from jabberd.logs import Logger
 from twisted.web import resource, server
+
+from jabberd.listening import ListenerService
 
 __all__ = ["HTTPRequest", "HTTPSite", "HTTPService", "setCORSHeaders",
            "makeHTTPService", "makeComponentHTTPService", "mountHost"]
-
-log = Logger()
 
 SPOOL_THRESHOLD = 100000
 """Bodies of at least this many bytes (or of unknown length) go to a file."""
@@ -157,41 +155,6 @@ class HTTPSite(server.Site):
             server.Site.log(self, request)
 
 
-class _Listener(service.Service):
-    """Listens on one endpoint string and reports the bound port."""
-
-    def __init__(self, description, factory, bound, name):
-        self.description, self.factory, self.bound = description, factory, bound
-        self.setName(name)
-        self.port = None
-
-    def startService(self):
-        from twisted.internet import reactor
-
-        service.Service.startService(self)
-        d = endpoints.serverFromString(reactor, self.description).listen(self.factory)
-        d.addCallbacks(self._listening, self._failed)
-        return d
-
-    def _listening(self, port):
-        self.port = port
-        self.bound(self.name, port.getHost().port)
-
-    def _failed(self, failure):
-        from twisted.internet import reactor
-
-        # As the other listeners (jabberd.tap): a server missing a port is not started.
-        log.failure("cannot listen for HTTP on {desc}", failure, desc=self.description)
-        if reactor.running:
-            reactor.stop()
-
-    def stopService(self):
-        service.Service.stopService(self)
-        if self.port is not None:
-            port, self.port = self.port, None
-            return port.stopListening()
-
-
 class HTTPService(service.MultiService):
     """
     The HTTP site and its listeners.
@@ -213,7 +176,7 @@ class HTTPService(service.MultiService):
 
     def listen(self, description, name):
         """Listen on the endpoint C{description} while the service runs."""
-        _Listener(description, self.site, self._bound, name).setServiceParent(self)
+        ListenerService(description, self.site, name, self._bound).setServiceParent(self)
 
     def _bound(self, name, port):
         self.ports[name] = port

@@ -20,7 +20,7 @@ import json
 import os
 
 from twisted.application import service
-from twisted.internet import endpoints, reactor, task
+from twisted.internet import reactor, task
 from jabberd.logs import Logger
 from twisted.python import usage
 
@@ -28,6 +28,7 @@ import jabberd
 from jabberd import config as configmod
 from jabberd import logs
 from jabberd import tls
+from jabberd.listening import ListenerService
 from jabberd.router import Router
 
 __all__ = ["Options", "makeService", "buildServer"]
@@ -47,41 +48,6 @@ class Options(usage.Options):
             self["parsed"] = configmod.load(self["config"])
         except configmod.ConfigError as e:
             raise usage.UsageError(str(e))
-
-
-class ListenerService(service.Service):
-    """
-    Listens on a Twisted endpoint string and records the bound port, so a
-    configuration may ask for port 0 (tests use ephemeral ports).
-    """
-
-    def __init__(self, description, factory, registry, name):
-        self.description = description
-        self.factory = factory
-        self.registry = registry
-        self.setName(name)
-        self.port = None
-
-    def startService(self):
-        service.Service.startService(self)
-        endpoint = endpoints.serverFromString(reactor, self.description)
-        d = endpoint.listen(self.factory)
-
-        def listening(port):
-            self.port = port
-            self.registry.portBound(self.name, port.getHost().port)
-
-        def failed(failure):
-            log.failure("cannot listen on {desc}", failure, desc=self.description)
-            reactor.stop()
-
-        d.addCallbacks(listening, failed)
-        return d
-
-    def stopService(self):
-        service.Service.stopService(self)
-        if self.port is not None:
-            return self.port.stopListening()
 
 
 class Server(service.MultiService):
@@ -154,16 +120,16 @@ def buildServer(config):
 
     contextFactory = tls.serverContextFactory(config)
     c2s = C2SFactory(config, server.sm, contextFactory)
-    ListenerService(config.c2s.listen, c2s, server, "c2s").setServiceParent(server)
+    ListenerService(config.c2s.listen, c2s, "c2s", server.portBound).setServiceParent(server)
     if config.c2s.listenTLS:
         direct = C2SFactory(config, server.sm, contextFactory, directTLS=True)
-        ListenerService(config.c2s.listenTLS, direct, server, "c2s-tls").setServiceParent(server)
+        ListenerService(config.c2s.listenTLS, direct, "c2s-tls", server.portBound).setServiceParent(server)
     if config.s2s.listen:
         startS2S(server, contextFactory)
     if config.componentListen:
         factory = ComponentServerFactory(server.router, config)
-        ListenerService(config.componentListen, factory, server,
-                        "components").setServiceParent(server)
+        ListenerService(config.componentListen, factory, "components",
+                        server.portBound).setServiceParent(server)
     if config.http.listen or config.http.listenTLS:
         server.http = makeHTTPService(config, portBound=server.portBound)
         server.http.setServiceParent(server)
@@ -181,7 +147,7 @@ def startS2S(server, contextFactory):
     service = S2SService(server.router, server.config)
     server.router.defaultRoute = service.route
     factory = S2SFactory(service, contextFactory)
-    ListenerService(server.config.s2s.listen, factory, server, "s2s").setServiceParent(server)
+    ListenerService(server.config.s2s.listen, factory, "s2s", server.portBound).setServiceParent(server)
 
 
 def mountWebClients(http, config, c2s):

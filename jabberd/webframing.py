@@ -17,14 +17,12 @@ import ipaddress
 from zope.interface import implementer
 
 from twisted.internet.interfaces import IAddress
-from twisted.words.xish import domish
 
-from jabberd.c2s.stream import STANZAS, toClientNamespace
-from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER, NS_STREAMS
+from jabberd.ns import NS_CLIENT, NS_STREAMS
+from jabberd.stanza import SERVER_NAMESPACES, STANZAS, toClientNamespace
 
-__all__ = ["serializeForWrapper", "adoptClientNamespace", "SessionTransport", "countsAsSecure"]
+__all__ = ["serializeForWrapper", "SessionTransport", "countsAsSecure"]
 
-_FOREIGN = (NS_SERVER, NS_COMPONENT)
 _STREAM_PREFIXES = {NS_STREAMS: "stream"}
 _IN_SCOPE = ["stream"]
 
@@ -39,7 +37,7 @@ def serializeForWrapper(element, streamPrefix=False):
     wrapper declares (BOSH); else they carry their own C{xmlns} (WebSocket).
     """
     uri = element.uri
-    if uri in _FOREIGN:
+    if uri in SERVER_NAMESPACES:
         toClientNamespace(element)
     elif not uri and element.name in STANZAS:
         element.uri = element.defaultUri = NS_CLIENT
@@ -48,22 +46,6 @@ def serializeForWrapper(element, streamPrefix=False):
             return element.toXml(prefixes=_STREAM_PREFIXES, prefixesInScope=_IN_SCOPE)
         element.defaultUri = NS_STREAMS  # <error xmlns='...streams'>, not a made-up prefix
     return element.toXml()
-
-
-def adoptClientNamespace(element, wrapperUri):
-    """
-    COMPAT: clients that send stanzas without a namespace (inheriting the
-    wrapper's, XEP-0206 section 2) mean C{jabber:client}; move C{element}
-    and its descendants in C{wrapperUri} there, in place.
-    """
-    stack = [element]
-    while stack:
-        current = stack.pop()
-        if (current.uri or "") == wrapperUri:
-            current.uri = NS_CLIENT
-        if (current.defaultUri or "") == wrapperUri:
-            current.defaultUri = NS_CLIENT
-        stack.extend(c for c in current.children if isinstance(c, domish.Element))
 
 
 @implementer(IAddress)

@@ -27,11 +27,11 @@ from twisted.internet.interfaces import ISSLTransport
 from twisted.python import failure
 from twisted.words.xish import domish
 
-from jabberd.c2s.stream import STANZAS, ClientStream, parseVersion
+from jabberd.c2s.stream import ClientStream, parseVersion
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_FRAMING, NS_XML
-from jabberd.webframing import (SessionTransport, adoptClientNamespace, countsAsSecure,
-                                serializeForWrapper)
+from jabberd.stanza import STANZAS, toClientNamespace
+from jabberd.webframing import SessionTransport, countsAsSecure, serializeForWrapper
 from jabberd.xmlparser import HardenedElementStream
 
 __all__ = ["SUBPROTOCOL", "originAllowed", "MessageParser", "WebSocketStream",
@@ -130,7 +130,7 @@ class WebSocketStream(ClientStream):
             self.closeWithError("bad-format", "<open/> expected")
         else:
             if not element.uri and element.name in STANZAS:
-                adoptClientNamespace(element, "")  # COMPAT: clients omitting xmlns='jabber:client'
+                toClientNamespace(element, (None, ""))  # COMPAT: clients omitting xmlns='jabber:client'
             self.onElement(element)
 
     def checkHeader(self, root):

@@ -67,7 +67,7 @@ class MessageHandler(Handler):
             self.refuse(stanza, "not-acceptable", "only occupants may send messages")
         elif stanza.getAttribute("type") != "groupchat":
             self.refuse(stanza, "bad-request", "messages to the room are groupchat")
-        elif _child(stanza, "subject") is not None and _child(stanza, "body") is None:
+        elif stanzas.firstChild(stanza, name="subject") is not None and stanzas.firstChild(stanza, name="body") is None:
             self.changeSubject(stanza, room, occupant)
         else:
             self.groupchat(stanza, room, occupant)
@@ -78,7 +78,7 @@ class MessageHandler(Handler):
             self.refuse(stanza, "forbidden", "visitors may not speak in this room")
             return
         template = reflect(stanza, occupant.occupantJid)
-        if _child(stanza, "body") is not None:
+        if stanzas.firstChild(stanza, name="body") is not None:
             room.history.add(template)
         stanzas.fanout(self.service.send, template, [o.jid for o in room.occupants.values()])
 
@@ -87,7 +87,7 @@ class MessageHandler(Handler):
         if not room.mayChangeSubject(occupant):
             self.refuse(stanza, "forbidden", "you may not change the subject")
             return
-        room.setSubject(occupant, str(_child(stanza, "subject")))
+        room.setSubject(occupant, str(stanzas.firstChild(stanza, name="subject")))
         self.service.persistSubject(room)
         template = reflect(stanza, occupant.occupantJid)
         stanzas.fanout(self.service.send, template, [o.jid for o in room.occupants.values()])
@@ -129,8 +129,3 @@ def reflect(stanza, sender):
     return copy
 
 
-def _child(stanza, name):
-    for child in stanza.elements():
-        if child.name == name:
-            return child
-    return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from jabberd.logs import Logger
 
-from jabberd.config import ConfigError
+from jabberd.config import Section
 from jabberd.handler import Handler
 from components.conference.roles import OWNER
 from components.conference.room import MUCError, Room
@@ -47,38 +47,25 @@ class ServiceOptions:
     extra: dict = field(default_factory=dict)
 
 
+#: The keys L{parseOptions} reads; the others are kept in C{extra}.
+_KEYS = frozenset(("name", "history_default", "max_history", "max_users", "admins",
+                   "room_creation", "database"))
+
+
 def parseOptions(domain, options):
     """Read the component section's C{options}; a bad value names its key."""
-    section = f"[component:{domain}]"
-    values = dict(options or {})
-
-    def number(key, default):
-        raw = values.pop(key, None)
-        if raw is None:
-            return default
-        try:
-            value = int(str(raw).strip())
-        except ValueError:
-            raise ConfigError(f"{section} {key}: expected a whole number, got {raw!r}")
-        if value < 0:
-            raise ConfigError(f"{section} {key}: must not be negative, got {value}")
-        return value
-
-    parsed = ServiceOptions(
-        name=values.pop("name", "Chatrooms").strip() or "Chatrooms",
-        historyDefault=number("history_default", 20),
-        maxHistory=number("max_history", 50),
-        maxUsers=number("max_users", 0),
-        admins=tuple(a.lower() for a in values.pop("admins", "").replace(",", " ").split()),
-        roomCreation=values.pop("room_creation", "anyone").strip().lower(),
-        database=values.pop("database", "").strip(),
+    section = Section("component:" + domain, dict(options or {}))
+    maxHistory = section.int("max_history", 50)
+    return ServiceOptions(
+        name=section.str("name", "Chatrooms") or "Chatrooms",
+        historyDefault=min(section.int("history_default", 20), maxHistory),
+        maxHistory=maxHistory,
+        maxUsers=section.int("max_users", 0),
+        admins=tuple(a.lower() for a in section.list("admins", ())),
+        roomCreation=section.choice("room_creation", "anyone", ("anyone", "admins")),
+        database=section.str("database", ""),
+        extra={key: value for key, value in section.values.items() if key not in _KEYS},
     )
-    if parsed.roomCreation not in ("anyone", "admins"):
-        raise ConfigError(f"{section} room_creation: expected anyone or admins, "
-                          f"got {parsed.roomCreation!r}")
-    parsed.historyDefault = min(parsed.historyDefault, parsed.maxHistory)
-    parsed.extra = values
-    return parsed
 
 
 class MUCService:

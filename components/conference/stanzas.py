@@ -20,6 +20,7 @@ from twisted.words.xish import domish
 from jabberd.error import StanzaError
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_DATA, NS_DELAY, NS_DELAY_LEGACY, NS_MUC, NS_MUC_USER
+from jabberd.stanza import firstChild  # re-exported: the conference handlers use it from here
 
 __all__ = [
     "Element", "stamped", "fanout", "mucUserX", "itemElement",
@@ -94,13 +95,6 @@ def fanout(send, template, recipients):
     template._childXml = {}
     for jid in recipients:
         send(stamped(template, jid))
-
-
-def firstChild(element, uri, name):
-    """The first child of C{element} named C{{uri}name}, or None."""
-    for child in element.elements(uri, name):
-        return child
-    return None
 
 
 def parseAddress(address):

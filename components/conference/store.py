@@ -104,7 +104,7 @@ class MemoryRoomStore:
 metadata = MetaData()
 
 # COMPAT: prefixed names, so the rooms share a database with the core
-# tables (and a later XEP-0060 "affiliations") without a clash.
+# tables (and with any other service's) without a clash.
 roomsTable = Table(
     "muc_rooms", metadata,
     Column("jid", String(3071), primary_key=True),

@@ -21,6 +21,7 @@ from twisted.words.protocols.jabber.xmlstream import toResponse
 from jabberd.component.info import ServiceInfoHandler
 from jabberd.handler import Handler
 from jabberd.host import Host
+from jabberd.stanza import firstChild
 
 __all__ = ["makeHost", "EchoHandler"]
 
@@ -56,12 +57,12 @@ class EchoHandler(Handler):
         answered (RFC 6121 section 5.2.2) or two services could loop.
         """
         kind = message.getAttribute("type", "normal")
-        body = next(message.elements(message.uri, "body"), None)
+        body = firstChild(message, message.uri, "body")
         if body is None or kind in ("groupchat", "headline"):
             return None
         reply = toResponse(message, kind)
         reply.addElement("body", content=str(body))
-        thread = next(message.elements(message.uri, "thread"), None)
+        thread = firstChild(message, message.uri, "thread")
         if thread is not None:
             reply.addElement("thread", content=str(thread))
         return reply

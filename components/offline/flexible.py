@@ -31,6 +31,7 @@ from jabberd.handler import iqGet, iqSet
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_DISCO_INFO, NS_DISCO_ITEMS, NS_OFFLINE
 from components.offline.stanzas import forDelivery, idOfNode, nodeOf, senderOf
+from jabberd.stanza import firstChild
 
 __all__ = ["FlexibleHandler", "IDENTITY"]
 
@@ -103,7 +104,7 @@ class FlexibleHandler(DelegatedIQHandler):
     def onRetrieve(self, iq):
         """View some messages (C{<item action='view'/>}) or fetch all (C{<fetch/>})."""
         user = self.requester(iq)
-        request = next(iq.elements(NS_OFFLINE, "offline"))
+        request = firstChild(iq, NS_OFFLINE, "offline")
         if _has(request, "fetch"):
             return self.spool.exclusive(user.user, self._send, user, None)
         return self.spool.exclusive(user.user, self._send, user, _nodes(request, "view"))
@@ -112,7 +113,7 @@ class FlexibleHandler(DelegatedIQHandler):
     def onRemove(self, iq):
         """Remove some messages (C{<item action='remove'/>}) or all (C{<purge/>})."""
         user = self.requester(iq)
-        request = next(iq.elements(NS_OFFLINE, "offline"))
+        request = firstChild(iq, NS_OFFLINE, "offline")
         if _has(request, "purge"):
             return self.spool.purge(user.user).addCallback(lambda _: None)
         if _has(request, "fetch"):
@@ -158,7 +159,7 @@ def _delegator(iq):
 
 
 def _checkNode(iq, uri):
-    query = next(iq.elements(uri, "query"))
+    query = firstChild(iq, uri, "query")
     if query.getAttribute("node") != NS_OFFLINE:
         raise StanzaError("item-not-found")
 
@@ -170,7 +171,7 @@ def _query(uri):
 
 
 def _has(request, name):
-    return next(request.elements(NS_OFFLINE, name), None) is not None
+    return firstChild(request, NS_OFFLINE, name) is not None
 
 
 def _nodes(request, action):

@@ -35,6 +35,7 @@ from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqSet
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_FORWARD, NS_OFFLINE_STORE
+from jabberd.stanza import firstChild
 from components.offline.spool import QuotaExceeded
 from components.offline.stanzas import forDelivery, forStorage
 
@@ -61,7 +62,7 @@ class StoreHandler(IQHandler):
         """A store or deliver request (the host indexes iqs by namespace only)."""
         if (iq.getAttribute("from") or "").lower() not in self.serverDomains:
             raise StanzaError("forbidden", text="Only the server may use the offline store")
-        request = next(iq.elements())
+        request = firstChild(iq)
         if request.name == "store":
             return self.store(request)
         if request.name == "deliver":
@@ -104,10 +105,10 @@ class StoreHandler(IQHandler):
 
 
 def _forwardedMessage(store):
-    for forwarded in store.elements(NS_FORWARD, "forwarded"):
-        for child in forwarded.elements():
-            if child.name == "message":
-                return child
+    forwarded = firstChild(store, NS_FORWARD, "forwarded")
+    message = firstChild(forwarded, name="message") if forwarded is not None else None
+    if message is not None:
+        return message
     raise StanzaError("bad-request", text="Expected a forwarded message")
 
 

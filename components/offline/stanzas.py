@@ -23,7 +23,7 @@ from twisted.words.xish import domish
 from wokkel.delay import Delay
 
 from jabberd.ns import NS_DELAY, NS_DELAY_LEGACY, NS_OFFLINE
-from jabberd.xmlutil import parseElement
+from jabberd.stanza import parseElement
 
 __all__ = ["DELAY_REASON", "forStorage", "forDelivery", "nodeOf", "idOfNode",
            "isoStamp", "senderOf"]

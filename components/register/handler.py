@@ -33,6 +33,7 @@ from jabberd.error import StanzaError
 from jabberd.handler import iqGet, iqSet
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_REGISTER, NS_VCARD
+from jabberd.stanza import firstChild
 from jabberd.storage import UserExists
 
 __all__ = ["RegisterHandler", "MAX_PASSWORD"]
@@ -43,9 +44,8 @@ MAX_PASSWORD = 1023
 
 def _field(query, name):
     """The stripped text of C{query}'s child C{name}, or None when absent."""
-    for child in query.elements(NS_REGISTER, name):
-        return str(child).strip()
-    return None
+    child = firstChild(query, NS_REGISTER, name)
+    return str(child).strip() if child is not None else None
 
 
 class RegisterHandler(DelegatedIQHandler):
@@ -108,8 +108,8 @@ class RegisterHandler(DelegatedIQHandler):
     def onSet(self, iq):
         """Dispatch a set by who asks and what it holds."""
         username = self.requester(iq)
-        query = next(iq.elements(NS_REGISTER, "query"))
-        if next(query.elements(NS_REGISTER, "remove"), None) is not None:
+        query = firstChild(iq, NS_REGISTER, "query")
+        if firstChild(query, NS_REGISTER, "remove") is not None:
             return self.remove(username, query)
         if username is None:
             return self.register(iq, query)

@@ -11,6 +11,7 @@ decision the configuration states.
 import ipaddress
 from dataclasses import dataclass, field
 
+from jabberd.c2s.register import isOpen
 from jabberd.config import ConfigError, Section
 
 __all__ = ["RegisterOptions", "DEFAULT_INSTRUCTIONS"]
@@ -48,7 +49,7 @@ class RegisterOptions:
         except ValueError as e:
             raise ConfigError(f"[{section.name}] exempt: {e}")
         return cls(
-            open=section.bool("open", default.open),
+            open=isOpen(componentConfig),
             maxPerIP=section.int("max_per_ip", default.maxPerIP),
             window=section.int("window", default.window),
             exempt=networks,

@@ -18,6 +18,7 @@ from jabberd.handler import IQHandler, iqGet
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_UPLOAD
 from components.upload.slots import FileTooLarge, QuotaExceeded, SlotError
+from jabberd.stanza import firstChild
 
 __all__ = ["UploadHandler", "toStanzaError"]
 
@@ -56,7 +57,7 @@ class UploadHandler(IQHandler):
         if requester is None or requester.user is None \
                 or requester.host not in self.localDomains:
             raise StanzaError("forbidden", "cancel", "Only local users may upload files")
-        request = next(iq.elements(NS_UPLOAD, "request"), None)
+        request = firstChild(iq, NS_UPLOAD, "request")
         if request is None:
             raise StanzaError("bad-request", "modify", "Expected a <request/>")
         try:

@@ -55,17 +55,16 @@ class UploadOptions:
     def fromConfig(cls, config, componentConfig):
         """Read the options of C{componentConfig} (a L{ComponentConfig})."""
         section = Section.ofComponent(componentConfig)
-        values = componentConfig.options
         default = cls()
 
         def size(key, default):
             return section.int(key, default, parseSize, "a size or number")
 
-        publicURL = values.get("public_url", "").strip().rstrip("/")
+        publicURL = section.str("public_url", "").rstrip("/")
         if publicURL and not publicURL.startswith(("http://", "https://")):
             raise ConfigError(f"[{section.name}] public_url: expected an http(s) URL, "
                               f"got {publicURL!r}")
-        directory = values.get("directory", "").strip()
+        directory = section.str("directory", "")
         return cls(
             maxFileSize=size("max_file_size", default.maxFileSize),
             quotaPerUser=size("quota_per_user", default.quotaPerUser),
@@ -73,6 +72,6 @@ class UploadOptions:
             slotLifetime=section.int("slot_lifetime", default.slotLifetime),
             cleanupInterval=section.int("cleanup_interval", default.cleanupInterval) or 600,
             directory=os.path.join(config.server.datadir, directory or "uploads"),
-            httpPath=values.get("http_path", "upload").strip().strip("/") or "upload",
+            httpPath=section.str("http_path", "upload").strip("/") or "upload",
             publicURL=publicURL,
         )

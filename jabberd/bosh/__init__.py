@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.bosh -*-
+# -*- test-case-name: tests.bosh.test_resource -*-
 """
 BOSH: XMPP over HTTP long polling (XEP-0124, with the XMPP binding of
 XEP-0206), served on the shared HTTP site (C{[http] bosh_path}, default

@@ -14,7 +14,7 @@ text: the payloads were serialised when the stream sent them.
 from twisted.words.xish import domish
 
 from jabberd.ns import NS_HTTPBIND, NS_STREAMS, NS_XBOSH
-from jabberd.webframing import adoptClientNamespace
+from jabberd.stanza import toClientNamespace
 from jabberd.xmlparser import HardenedElementStream, StanzaTooLarge
 
 __all__ = ["BodyError", "parseBody", "intAttribute", "ridAttribute", "responseBody",
@@ -83,7 +83,7 @@ def parseBody(data, maxStanzaSize):
         raise BodyError("bad-request", body if reader.ended else None)
     for payload in reader.payloads:
         if payload.uri == NS_HTTPBIND:  # COMPAT: XEP-0206 section 2, stanzas without xmlns
-            adoptClientNamespace(payload, NS_HTTPBIND)
+            toClientNamespace(payload, (NS_HTTPBIND,))
     return body, reader.payloads
 
 

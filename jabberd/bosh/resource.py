@@ -21,6 +21,7 @@ from jabberd.bosh.body import BodyError, intAttribute, parseBody, ridAttribute, 
 from jabberd.bosh.session import BOSH_VERSION, BOSHSession
 from jabberd.bosh.stream import BOSHStream
 from jabberd.http import setCORSHeaders
+from jabberd.listening import setNoDelay
 from jabberd.webframing import SessionTransport, countsAsSecure
 
 __all__ = ["BOSHResource", "parseBOSHVersion"]
@@ -55,17 +56,6 @@ def _contentType(body):
     return b"text/xml; charset=utf-8"
 
 
-def _noDelay(request):
-    """
-    Send answers at once: with Nagle's algorithm a response written while
-    the previous one is unacknowledged waits for the client's delayed ACK.
-    """
-    transport = getattr(getattr(request, "channel", None), "transport", None)
-    setTcpNoDelay = getattr(transport, "setTcpNoDelay", None)
-    if setTcpNoDelay is not None:
-        setTcpNoDelay(True)
-
-
 class BOSHResource(resource.Resource):
     """
     @ivar factory: the L{jabberd.c2s.listener.C2SFactory} whose negotiators,
@@ -96,7 +86,7 @@ class BOSHResource(resource.Resource):
     def render_POST(self, request):
         setCORSHeaders(request, **_CORS)
         request.setHeader(b"x-content-type-options", b"nosniff")
-        _noDelay(request)
+        setNoDelay(getattr(getattr(request, "channel", None), "transport", None))  # answers go at once
         try:
             self._dispatch(request)
         except BodyError as e:

@@ -24,6 +24,7 @@ from jabberd.c2s.bind import prepResource
 from jabberd.c2s.mechanisms import prepUsername
 from jabberd.c2s.negotiation import Negotiator, handlesIQ
 from jabberd.ns import NS_AUTH, NS_AUTH_FEATURE
+from jabberd.stanza import firstChild
 
 __all__ = ["LegacyAuthNegotiator", "digestOf"]
 
@@ -35,9 +36,8 @@ def digestOf(streamID, password):
 
 def _field(query, name):
     """The text of C{query}'s child C{name}, or None when absent."""
-    for child in query.elements(NS_AUTH, name):
-        return str(child)
-    return None
+    child = firstChild(query, NS_AUTH, name)
+    return str(child) if child is not None else None
 
 
 class LegacyAuthNegotiator(Negotiator):

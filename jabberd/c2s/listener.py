@@ -17,7 +17,7 @@ from jabberd import tlstransport
 from jabberd.c2s.bind import BindNegotiator, SessionNegotiator
 from jabberd.c2s.legacyauth import LegacyAuthNegotiator
 from jabberd.c2s.mechanisms import CredentialSource
-from jabberd.c2s.register import RegisterNegotiator, registrationComponent
+from jabberd.c2s.register import RegisterNegotiator, registrationComponent, registrationOpen
 from jabberd.c2s.sasl import SASLNegotiator
 from jabberd.c2s.starttls import StartTLSNegotiator
 from jabberd.c2s.stream import ClientStream
@@ -31,6 +31,7 @@ def defaultNegotiators(config):
     if config.c2s.legacyAuth:
         negotiators.append(LegacyAuthNegotiator)
     if registrationComponent(config) is not None:
+        registrationOpen(config)  # a bad open = ... is a start-up error, not one per stream
         negotiators.append(RegisterNegotiator)  # XEP-0077 before authentication
     negotiators.extend([BindNegotiator, SessionNegotiator])
     return negotiators

@@ -2,7 +2,7 @@
 """
 Stream feature negotiation (RFC 6120 section 4.3): the base class of the
 pieces a client stream negotiates (STARTTLS, SASL, resource binding,
-legacy authentication, and later in-band registration).
+legacy authentication and in-band registration).
 
 A L{Negotiator} is made per stream.  It advertises its features for the
 stream's current phase and handles the first-level elements and the iq

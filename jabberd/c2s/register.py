@@ -34,11 +34,10 @@ from twisted.words.protocols.jabber.xmlstream import STREAM_END_EVENT
 from twisted.words.xish import domish
 
 from jabberd.c2s.negotiation import Negotiator, handlesIQ
+from jabberd.config import Section
 from jabberd.ns import NS_REGISTER, NS_REGISTER_FEATURE
 
-__all__ = ["RegisterNegotiator", "registrationComponent", "registrationOpen"]
-
-_TRUE = {"1", "yes", "true", "on"}
+__all__ = ["RegisterNegotiator", "registrationComponent", "registrationOpen", "isOpen"]
 
 
 def registrationComponent(config):
@@ -49,12 +48,21 @@ def registrationComponent(config):
     return None
 
 
+def isOpen(componentConfig):
+    """
+    Whether the registration component's section says C{open = yes} (closed
+    by default).  The one reading of the key, for c2s and the component.
+
+    @raise ConfigError: for a value that is not yes or no, naming the
+        section and key.
+    """
+    return Section.ofComponent(componentConfig).bool("open", False)
+
+
 def registrationOpen(config):
     """Whether new accounts may be registered in band (the component says C{open = yes})."""
     component = registrationComponent(config)
-    if component is None:
-        return False
-    return component.options.get("open", "no").strip().lower() in _TRUE
+    return component is not None and isOpen(component)
 
 
 def clientIP(stream):

@@ -28,12 +28,13 @@ from hashlib import sha1
 from jabberd.logs import Logger
 from twisted.words.protocols.jabber import xmlstream
 
-from jabberd.component.stream import STANZAS, ComponentStream
+from jabberd.component.stream import ComponentStream
 from jabberd.dispatch import handles
 from jabberd.error import errorReply, isErrorable
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_COMPONENT
 from jabberd.router import Route
+from jabberd.stanza import STANZAS
 
 __all__ = ["ComponentServerFactory", "ComponentAcceptAuthenticator", "AcceptStream",
            "StreamRoute", "StandInRoute", "acceptsConnection"]

@@ -18,7 +18,8 @@ from twisted.words.protocols.jabber import xmlstream
 from twisted.words.protocols.jabber.component import ConnectComponentAuthenticator
 from twisted.words.xish.xmlstream import BootstrapMixin
 
-from jabberd.component.stream import STANZAS, ComponentStream
+from jabberd.component.stream import ComponentStream
+from jabberd.stanza import STANZAS
 
 __all__ = ["ComponentClientFactory", "ExternalComponentService"]
 

@@ -9,22 +9,24 @@ C{discoExtensions}, XEP-0128 forms), so a component's handlers advertise
 themselves and nothing is listed twice.
 """
 
-from twisted.words.xish import domish
-
 import jabberd
 from jabberd.disco import (collectExtensions, collectFeatures, collectIdentities,
                            collectItems, infoQuery, itemsQuery)
 from jabberd.error import StanzaError
-from jabberd.handler import IQHandler, iqGet
+from jabberd.handler import iqGet
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_DISCO_INFO, NS_DISCO_ITEMS, NS_VERSION
+from jabberd.sm.version import VersionHandler
+from jabberd.stanza import firstChild
 
 __all__ = ["ServiceInfoHandler"]
 
 
-class ServiceInfoHandler(IQHandler):
+class ServiceInfoHandler(VersionHandler):
     """
-    Answer disco#info, disco#items and version for a component host.
+    Answer disco#info, disco#items and version (as a L{VersionHandler}
+    answering for every address on the component's domain, the operating
+    system not disclosed) for a component host.
 
     @ivar name: the service's human-readable name (its disco identity).
     @ivar category: disco identity category and type (XEP-0030 registry).
@@ -32,10 +34,9 @@ class ServiceInfoHandler(IQHandler):
 
     def __init__(self, name=None, category=("component", "generic"),
                  software="jabberd", version=jabberd.__version__):
+        VersionHandler.__init__(self, software, version, serverOnly=False)
         self.name = name
         self.category = category
-        self.software = software
-        self.version = version
 
     @iqGet(NS_DISCO_INFO)
     def onDiscoInfo(self, iq):
@@ -54,14 +55,6 @@ class ServiceInfoHandler(IQHandler):
         target, node = _target(iq, NS_DISCO_ITEMS)
         return itemsQuery(node, collectItems(self.host, target, node))
 
-    @iqGet(NS_VERSION)
-    def onVersion(self, iq):
-        """Name and version of the software (the OS is not disclosed)."""
-        query = domish.Element((NS_VERSION, "query"))
-        query.addElement("name", content=self.software)
-        query.addElement("version", content=self.version)
-        return query
-
     def discoIdentities(self, target, node):
         # Without a name, another handler (e.g. upload's store/file) is the identity.
         return [] if node or self.name is None else [(*self.category, self.name)]
@@ -72,5 +65,5 @@ class ServiceInfoHandler(IQHandler):
 
 def _target(iq, uri):
     """The addressed JID and the requested node of a disco query."""
-    query = next(iq.elements(uri, "query"))
+    query = firstChild(iq, uri, "query")
     return parseJID(iq.getAttribute("to") or ""), query.getAttribute("node") or ""

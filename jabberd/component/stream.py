@@ -17,36 +17,15 @@ from twisted.words.protocols.jabber import xmlstream
 
 from jabberd.dispatch import handles, index
 from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER, NS_STREAMS
+from jabberd.stanza import STANZAS, toClientNamespace
 from jabberd.xmlparser import HardenedXmlStream
 
-__all__ = ["ComponentStream", "STANZAS", "internalise"]
-
-#: The top-level elements that are stanzas (RFC 6120 section 8).
-STANZAS = frozenset(("message", "presence", "iq"))
+__all__ = ["ComponentStream"]
 
 #: Namespaces a top-level stanza may carry when it is written to any stream
 #: (None: built without one, e.g. by C{toResponse}; it holds C{jabber:client}
 #: children copied from the stanza it answers).
 _STANZA_URIS = frozenset((None, NS_CLIENT, NS_SERVER, NS_COMPONENT))
-
-
-def internalise(element, uri=NS_COMPONENT):
-    """
-    Move C{element} and its descendants in the stream namespace C{uri} into
-    C{jabber:client}, in place.  Payloads in other namespaces are not
-    visited: they cannot inherit the stream namespace.
-    """
-    pending = [element]
-    while pending:
-        el = pending.pop()
-        if el.uri == uri:
-            el.uri = NS_CLIENT
-        if el.defaultUri == uri:
-            el.defaultUri = NS_CLIENT
-        for child in el.children:
-            if isinstance(child, domish.Element) and (child.uri == uri or child.defaultUri == uri):
-                pending.append(child)
-    return element
 
 
 class ComponentStream(HardenedXmlStream):
@@ -81,7 +60,7 @@ class ComponentStream(HardenedXmlStream):
     def onElement(self, element):
         received = self.stanzaReceived
         if received is not None and element.name in STANZAS and element.uri != NS_STREAMS:
-            received(internalise(element, self.namespace))
+            received(toClientNamespace(element, (self.namespace,), skipPayloads=True))
             return
         handler = self.elementHandlers.get((element.uri, element.name))
         if handler is not None:

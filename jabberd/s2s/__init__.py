@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.s2s -*-
+# -*- test-case-name: tests.s2s.test_outbound -*-
 """
 Server-to-server federation (RFC 6120 section 10.4) with Server Dialback
 (XEP-0220) over STARTTLS.

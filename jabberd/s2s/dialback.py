@@ -17,6 +17,7 @@ import hmac
 from twisted.words.xish import domish
 
 from jabberd.ns import NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, NS_XMPP_STANZAS
+from jabberd.stanza import firstChild
 
 __all__ = ["dialbackKey", "keyMatches", "result", "verify", "withError", "errorCondition",
            "feature"]
@@ -72,11 +73,9 @@ def withError(element, condition, errorType="cancel"):
 
 def errorCondition(element):
     """The stanza error condition inside a C{type='error'} dialback answer, or None."""
-    for error in element.elements():
-        if error.name == "error":
-            for child in error.elements(NS_XMPP_STANZAS):
-                return child.name
-    return None
+    error = firstChild(element, name="error")
+    condition = firstChild(error, NS_XMPP_STANZAS) if error is not None else None
+    return condition.name if condition is not None else None
 
 
 def feature():

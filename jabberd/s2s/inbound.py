@@ -17,12 +17,12 @@ server, whether a key we made is right.
 
 import secrets
 
-from jabberd.component.stream import internalise
 from jabberd.dispatch import handles
 from jabberd.jidutil import domainOf, parseJID
 from jabberd.ns import NS_DIALBACK, NS_SERVER, NS_STREAMS, NS_TLS
 from jabberd.s2s import dialback
 from jabberd.s2s.stream import ServerStream, parseVersion
+from jabberd.stanza import toClientNamespace
 from twisted.words.xish import domish
 
 __all__ = ["InboundStream"]
@@ -187,7 +187,7 @@ class InboundStream(ServerStream):
 
     def onStanza(self, stanza):
         """A stanza from the peer: only from and to a pair dialback proved."""
-        internalise(stanza, NS_SERVER)
+        toClientNamespace(stanza, (NS_SERVER,), skipPayloads=True)
         sender, to = stanza.getAttribute("from"), stanza.getAttribute("to")
         if not sender or not to:
             self.closeWithError("improper-addressing")

@@ -11,9 +11,11 @@ with L{jabberd.dispatch.handles}.
 from twisted.words.xish.domish import escapeToXml
 
 from jabberd.c2s.stream import parseVersion
-from jabberd.component.stream import STANZAS, ComponentStream
+from jabberd.component.stream import ComponentStream
 from jabberd.dispatch import handles
+from jabberd.listening import setNoDelay
 from jabberd.ns import NS_DIALBACK, NS_SERVER, NS_STREAMS
+from jabberd.stanza import STANZAS
 
 __all__ = ["ServerStream", "parseVersion"]
 
@@ -54,10 +56,7 @@ class ServerStream(ComponentStream):
         ComponentStream.send(self, obj)
 
     def connectionMade(self):
-        # Stanzas are small and wait for nothing (as on client streams).
-        setTcpNoDelay = getattr(self.transport, "setTcpNoDelay", None)
-        if setTcpNoDelay is not None:
-            setTcpNoDelay(True)
+        setNoDelay(self.transport)
         ComponentStream.connectionMade(self)
 
     def headerText(self, sender, recipient, streamID=None):

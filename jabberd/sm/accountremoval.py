@@ -13,6 +13,7 @@ changes, the removal itself) is the component's (C{components.register}).
 from jabberd.handler import Handler
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_REGISTER
+from jabberd.stanza import firstChild
 
 __all__ = ["AccountRemoval"]
 
@@ -26,8 +27,8 @@ class AccountRemoval(Handler):
         """A delegated register iq got a result: act on a successful C{<remove/>}."""
         if namespace != NS_REGISTER or iq.getAttribute("type") != "set":
             return
-        query = next(iq.elements(NS_REGISTER, "query"), None)
-        if query is None or next(query.elements(NS_REGISTER, "remove"), None) is None:
+        query = firstChild(iq, NS_REGISTER, "query")
+        if query is None or firstChild(query, NS_REGISTER, "remove") is None:
             return
         sender = parseJID(iq.getAttribute("from") or "")
         if sender is not None and sender.user and sender.host in self.host.domains:

@@ -22,8 +22,8 @@ from jabberd.handler import IQHandler, iqGet
 from jabberd.ns import NS_BROWSE
 from jabberd.disco import collectFeatures, collectItems
 from jabberd.sm.disco import componentDomains
-from jabberd.sm.target import (UNKNOWN_ACCOUNT, accountExists, iqTarget, mayObserve,
-                               payloadOf)
+from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget, mayObserve
+from jabberd.stanza import firstChild
 
 __all__ = ["BrowseHandler"]
 
@@ -44,7 +44,7 @@ class BrowseHandler(IQHandler):
     async def onBrowse(self, iq):
         """Describe the server or the account the iq is for."""
         target = iqTarget(self.host, iq)
-        result = domish.Element((NS_BROWSE, payloadOf(iq).name))
+        result = domish.Element((NS_BROWSE, firstChild(iq).name))
         result["jid"] = target.jid.full()
         if target.isServer:
             self._describeServer(result, target)

@@ -54,6 +54,7 @@ from jabberd.jidutil import domainOf
 from jabberd.logs import Logger
 from jabberd.ns import NS_DELEGATION
 from jabberd.sm.iqrequests import IQRequests
+from jabberd.stanza import firstChild
 
 __all__ = ["DelegationHandler", "delegatesOf"]
 
@@ -121,7 +122,7 @@ class DelegationHandler(Handler):
         result payload (or None), or failing with the L{StanzaError} for
         the requester.
         """
-        namespace = next(iq.elements()).uri
+        namespace = firstChild(iq).uri
         domain = self.delegates[namespace]
         sender = iq.getAttribute("from") or ""
         preAuth = self.host.preAuth.get(sender) if self.host.preAuth else None
@@ -181,7 +182,7 @@ class DelegationHandler(Handler):
             self.log.warn("{domain} answered a delegation without a wrapped iq",
                           domain=stanza.getAttribute("from"))
             raise StanzaError("internal-server-error")
-        return next(inner.elements(), None)
+        return firstChild(inner)
 
     def _failed(self, failure, domain, namespace):
         if failure.check(_Unanswered):

@@ -21,8 +21,8 @@ from jabberd.disco import (collectFeatures, collectIdentities, collectItems, inf
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet
 from jabberd.ns import NS_DISCO_INFO, NS_DISCO_ITEMS
-from jabberd.sm.target import (UNKNOWN_ACCOUNT, accountExists, iqTarget, mayObserve,
-                               payloadOf)
+from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget, mayObserve
+from jabberd.stanza import firstChild
 
 __all__ = ["DiscoHandler", "componentDomains"]
 
@@ -56,7 +56,7 @@ class DiscoHandler(IQHandler):
     async def onInfo(self, iq):
         """Identities and features of the target, gathered from the handlers."""
         target = iqTarget(self.host, iq)
-        node = payloadOf(iq).getAttribute("node", "")
+        node = firstChild(iq).getAttribute("node", "")
         if not target.isServer:
             if not await accountExists(self.host, target) \
                     or not await mayObserve(self.host, target):
@@ -71,7 +71,7 @@ class DiscoHandler(IQHandler):
     async def onItems(self, iq):
         """Items of the target: components, handlers' items, resources."""
         target = iqTarget(self.host, iq)
-        node = payloadOf(iq).getAttribute("node", "")
+        node = firstChild(iq).getAttribute("node", "")
         if target.isServer:
             items = self._serverItems(target, node)
         elif await accountExists(self.host, target) \

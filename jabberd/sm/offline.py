@@ -44,6 +44,7 @@ from jabberd.ns import (NS_DISCO_INFO, NS_DISCO_ITEMS, NS_FORWARD, NS_MSGOFFLINE
                         NS_OFFLINE_STORE)
 from jabberd.sm.delegation import delegatesOf
 from jabberd.sm.iqrequests import IQRequests
+from jabberd.stanza import firstChild
 
 __all__ = ["OfflineHandler", "offlineComponent", "StoreTimeout"]
 
@@ -201,7 +202,7 @@ class OfflineHandler(Handler):
         A user's disco#info or disco#items of the offline node of their own
         account goes, delegated, to the XEP-0013 component.
         """
-        query = next(iq.elements(), None)
+        query = firstChild(iq)
         if (query is None or query.getAttribute("node") != NS_OFFLINE
                 or query.uri not in (NS_DISCO_INFO, NS_DISCO_ITEMS)
                 or not self._ownAccount(iq)):
@@ -228,7 +229,7 @@ class OfflineHandler(Handler):
             self.send(stanzaErrorOf(inner).toResponse(iq))
         else:
             reply = toResponse(iq, "result")
-            payload = next(inner.elements(), None)
+            payload = firstChild(inner)
             if payload is not None:
                 reply.addChild(payload)
             self.send(reply)

@@ -35,7 +35,7 @@ from jabberd.jidutil import bareOf, parseJID
 from jabberd.ns import NS_PRESENCE_PREAPPROVAL
 from jabberd.sm.roster import usernameOf
 from jabberd.storage import RosterItem
-from jabberd.xmlutil import parseElement
+from jabberd.stanza import firstChild, parseElement
 
 __all__ = ["PresenceHandler", "priorityOf", "SUBSCRIPTION_TYPES"]
 
@@ -65,10 +65,8 @@ def priorityOf(presence):
 
 
 def _childText(stanza, name):
-    for child in stanza.elements():
-        if child.name == name and child.uri == stanza.uri:
-            return str(child)
-    return None
+    child = firstChild(stanza, stanza.uri, name)
+    return str(child) if child is not None else None
 
 
 def _presence(sender, to, presenceType=None):

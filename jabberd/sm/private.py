@@ -18,8 +18,8 @@ from twisted.words.xish import domish
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet, iqSet
 from jabberd.ns import NS_PRIVATE
-from jabberd.sm.target import iqTarget, payloadOf
-from jabberd.xmlutil import parseElement, serializeElement
+from jabberd.sm.target import iqTarget
+from jabberd.stanza import firstChild, parseElement, serializeElement
 
 __all__ = ["PrivateHandler", "storageKey"]
 
@@ -71,7 +71,7 @@ class PrivateHandler(IQHandler):
         target = iqTarget(self.host, iq)
         if not target.isSelf:
             raise StanzaError("forbidden")
-        children = list(payloadOf(iq).elements())
+        children = list(firstChild(iq).elements())
         if not children:
             raise StanzaError("not-acceptable", text="no element to store or retrieve")
         for child in children:

@@ -23,6 +23,7 @@ from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet, iqSet
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_ROSTER, NS_ROSTERVER_FEATURE
+from jabberd.stanza import firstChild
 from jabberd.storage import RosterItem
 
 __all__ = ["RosterHandler", "itemElement", "usernameOf"]
@@ -50,9 +51,10 @@ def itemElement(item, remove=False):
 
 
 def _query(iq):
-    for child in iq.elements(NS_ROSTER, "query"):
-        return child
-    raise StanzaError("bad-request")
+    query = firstChild(iq, NS_ROSTER, "query")
+    if query is None:
+        raise StanzaError("bad-request")
+    return query
 
 
 class RosterHandler(IQHandler):

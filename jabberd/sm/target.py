@@ -15,7 +15,7 @@ from jabberd.error import StanzaError
 from jabberd.jidutil import JID, internJID, parseJID
 
 __all__ = ["IQTarget", "iqTarget", "mayObserve", "accountExists", "UNKNOWN_ACCOUNT",
-           "isServer", "payloadOf"]
+           "isServer"]
 
 UNKNOWN_ACCOUNT = "service-unavailable"
 """
@@ -60,13 +60,6 @@ class IQTarget:
 def isServer(jid):
     """Whether a discovery C{target} L{JID} is a server (no localpart)."""
     return jid.user is None
-
-
-def payloadOf(iq):
-    """The iq's payload: its first child element (RFC 6120 section 8.2.3)."""
-    for child in iq.elements():
-        return child
-    return None
 
 
 def iqTarget(host, iq):

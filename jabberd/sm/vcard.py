@@ -20,8 +20,8 @@ from twisted.words.xish import domish
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet, iqSet
 from jabberd.ns import NS_VCARD
-from jabberd.sm.target import UNKNOWN_ACCOUNT, iqTarget, payloadOf
-from jabberd.xmlutil import parseElement, serializeElement
+from jabberd.sm.target import UNKNOWN_ACCOUNT, iqTarget
+from jabberd.stanza import firstChild, parseElement, serializeElement
 
 __all__ = ["VCardHandler"]
 
@@ -58,7 +58,7 @@ class VCardHandler(IQHandler):
         target = _vcardTarget(self.host, iq)
         if not target.isSelf:
             raise StanzaError("forbidden")
-        text = serializeElement(payloadOf(iq))
+        text = serializeElement(firstChild(iq))
         if len(text.encode("utf-8")) > self.maxSize:
             raise StanzaError("policy-violation",
                               text=f"vCards are limited to {self.maxSize} bytes")
@@ -78,6 +78,6 @@ class VCardHandler(IQHandler):
 
 def _vcardTarget(host, iq):
     """The iq's target, once its payload is checked to be a C{<vCard/>}."""
-    if payloadOf(iq).name != "vCard":
+    if firstChild(iq).name != "vCard":
         raise StanzaError("bad-request", text="expected <vCard xmlns='vcard-temp'/>")
     return iqTarget(host, iq)

@@ -4,12 +4,14 @@ registration iqs from unauthenticated streams, answered by the register
 component through the session manager (all in memory).
 """
 
+import pytest
+
 from twisted.internet import address
 from twisted.internet.task import Clock
 
 from jabberd.c2s.listener import C2SFactory, defaultNegotiators
 from jabberd.c2s.register import RegisterNegotiator, registrationOpen
-from jabberd.config import parse as parseConfig
+from jabberd.config import ConfigError, parse as parseConfig
 from jabberd.ns import NS_REGISTER, NS_REGISTER_FEATURE
 from tests.c2s.helpers import (HEADER, NS_STREAMS, Client, TLSTransport, bindIQ, child, plain,
                                streamError)
@@ -46,6 +48,12 @@ def test_negotiatorOnlyWithComponent():
     assert RegisterNegotiator not in defaultNegotiators(parseConfig(""))
     assert registrationOpen(parseConfig(CONFIG.format(open="yes")))
     assert not registrationOpen(parseConfig(CONFIG.format(open="no")))
+
+
+def test_badOpenIsStartupError():
+    """A value of open that is not yes or no fails when the listener is built, naming section and key."""
+    with pytest.raises(ConfigError, match=r"\[component:[^\]]+\] open"):
+        defaultNegotiators(parseConfig(CONFIG.format(open="maybe")))
 
 
 def test_featureAdvertisedBeforeAuth():

@@ -7,8 +7,9 @@ from twisted.internet import defer
 from twisted.words.xish import domish
 
 from jabberd.c2s.negotiation import Negotiator, handlesIQ
-from jabberd.c2s.stream import ClientStream, parseVersion, toClientNamespace
+from jabberd.c2s.stream import ClientStream, parseVersion
 from jabberd.dispatch import handles
+from jabberd.stanza import toClientNamespace
 from jabberd.handler import Handler
 from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER
 from tests.c2s.helpers import (HEADER, LEGACY_HEADER, NS_STREAMS, Server, child, login, plain,

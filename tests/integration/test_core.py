@@ -1,5 +1,5 @@
 """
-The core server end to end (issue 2): real jabberd process, real clients
+The core server end to end: real jabberd process, real clients
 (slixmpp over STARTTLS or direct TLS, raw XML for bad input), on SQLite and
 PostgreSQL.
 """

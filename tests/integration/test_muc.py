@@ -1,5 +1,5 @@
 """
-The conference component end to end (issue 4): slixmpp's MUC plugin as a
+The conference component end to end: slixmpp's MUC plugin as a
 real client against a real jabberd, plus raw groupchat 1.0 and
 jabber:iq:conference / jabber:iq:browse stanzas as old clients send them.
 """

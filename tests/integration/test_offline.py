@@ -1,5 +1,5 @@
 """
-Offline messages end to end (issue 3): XEP-0160 storage and delivery with
+Offline messages end to end: XEP-0160 storage and delivery with
 delay stamps, XEP-0013 flexible retrieval through namespace delegation, a
 crash right after a message was accepted, and the offline store run out of
 process with a configuration change only; real jabberd, slixmpp clients,

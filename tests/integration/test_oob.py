@@ -1,5 +1,5 @@
 """
-Out-of-band data end to end (issue 3): C{jabber:x:oob} in messages
+Out-of-band data end to end: C{jabber:x:oob} in messages
 (XEP-0066 section 3) and C{jabber:iq:oob} requests between users (section
 4, with its error replies) pass through the server intact, also through
 the offline store; and the upload scenario: a client gets a slot from the

@@ -1,5 +1,5 @@
 """
-In-band registration (XEP-0077, issue 3) end to end: a real jabberd with
+In-band registration (XEP-0077) end to end: a real jabberd with
 the register component in process (on SQLite and PostgreSQL), and the same
 component moved out of process by configuration only; slixmpp's xep_0077
 plugin and raw XML as clients.

@@ -1,5 +1,5 @@
 """
-The session manager's server iqs and stream rules end to end (issue 2):
+The session manager's server iqs and stream rules end to end:
 real server, slixmpp or raw XML as the client.
 """
 

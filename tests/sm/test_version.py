@@ -36,6 +36,14 @@ def test_bareJIDIsServiceUnavailable():
     assert errorOf(reply) == ("service-unavailable", "503", "cancel")
 
 
+def test_notServerOnlyAnswersEveryAddress():
+    """Without serverOnly (a component's case) a query to a bare JID is answered too."""
+    sm = makeManager(VersionHandler("jabberd", "1.2.3", serverOnly=False))
+    addUser(sm, "bob")
+    reply = ask(sm, makeIQ("get", NS_VERSION, to="bob@localhost"))
+    assert reply["type"] == "result" and texts(payload(reply), "version") == ["1.2.3"]
+
+
 def test_discoFeatureOnlyForServer():
     """jabber:iq:version is advertised for the server and no node only."""
     handler = VersionHandler("jabberd", "1.2.3")

@@ -14,7 +14,7 @@ from twisted.internet import defer
 from zope.interface import implementer
 
 from jabberd.storage.interfaces import IPubSubStore
-from jabberd.storage.records import (MAX, NodeExists, NodeNotFound, PubSubNode,
+from jabberd.storage.records import (NodeExists, NodeNotFound, PubSubNode,
                                      PubSubSubscription, itemsBeyond, randomId)
 
 __all__ = ["MemoryPubSubStore"]

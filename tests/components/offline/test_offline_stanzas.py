@@ -6,7 +6,7 @@ from components.offline.stanzas import (DELAY_REASON, forDelivery, forStorage, i
                                         isoStamp, nodeOf, senderOf)
 from jabberd.ns import NS_CLIENT, NS_DELAY, NS_DELAY_LEGACY, NS_OFFLINE, NS_X_OOB
 from jabberd.storage import OfflineMessage
-from jabberd.xmlutil import parseElement
+from jabberd.stanza import parseElement
 from tests.components.offline.offlinehelpers import chat
 
 STAMP = 1700000000.25  # 2023-11-14T22:13:20.250Z
