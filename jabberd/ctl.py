@@ -24,16 +24,15 @@ import getpass
 import sys
 
 from twisted.internet import defer, task
-from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep
 
 from jabberd import config as configModule
 from jabberd.auth import SASLprepError, makeCredentials
+from jabberd.jidutil import MAX_PART, prepLocalpart
 from jabberd.storage import UserExists, openStorage
 
 __all__ = ["main", "execute", "prepareUsername", "UsageError"]
 
 OK, FAILED, USAGE = 0, 1, 2
-MAX_LOCALPART = 1023  # bytes, RFC 7622 section 3.3.1
 
 
 class UsageError(Exception):
@@ -72,13 +71,10 @@ def prepareUsername(raw, domains):
     if at and domain.lower() not in domains:
         raise UsageError(f"{raw!r}: {domain!r} is not a domain of this server "
                          f"({', '.join(domains)})")
-    try:
-        username = nodeprep.prepare(node)
-    except UnicodeError as e:
-        raise UsageError(f"{raw!r} is not a valid username: {e}")
-    if not username or len(username.encode("utf-8")) > MAX_LOCALPART:
-        raise UsageError(f"{raw!r} is not a valid username: empty or longer than "
-                         f"{MAX_LOCALPART} bytes")
+    username = prepLocalpart(node)
+    if username is None:
+        raise UsageError(f"{raw!r} is not a valid username: empty, longer than "
+                         f"{MAX_PART} bytes or with characters a localpart may not have")
     return username
 
 

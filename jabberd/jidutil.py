@@ -25,7 +25,10 @@ from twisted.words.protocols.jabber.xmpp_stringprep import nodeprep as _nodeprep
 from twisted.words.protocols.jabber.xmpp_stringprep import resourceprep as _resourceprep
 
 __all__ = ["JID", "InvalidFormat", "internJID", "domainOf", "bareOf", "parseJID",
-           "nodeprep", "resourceprep", "nameprep", "prepare", "preparedJID"]
+           "nodeprep", "resourceprep", "nameprep", "prepare", "preparedJID",
+           "prepLocalpart", "prepResource", "MAX_PART"]
+
+MAX_PART = 1023  # bytes a localpart or resourcepart may have (RFC 7622 sections 3.3.1, 3.4.1)
 
 _NODE_REFUSED = re.compile(r"[\x00-\x20\x7f\"&'/:<>@]")
 _RESOURCE_REFUSED = re.compile(r"[\x00-\x1f\x7f]")
@@ -50,6 +53,26 @@ def resourceprep(text):
             raise UnicodeError("control character in a resourcepart")
         return text
     return _resourceprep.prepare(text)
+
+
+def prepLocalpart(text):
+    """C{text} as a prepared localpart (a username), or None if it cannot be one."""
+    return _bounded(nodeprep, text)
+
+
+def prepResource(text):
+    """C{text} as a prepared resourcepart, or None if it cannot be one."""
+    return _bounded(resourceprep, text)
+
+
+def _bounded(profile, text):
+    try:
+        part = profile(text)
+    except UnicodeError:
+        return None
+    if not part or len(part.encode("utf-8")) > MAX_PART:
+        return None
+    return part
 
 
 def _remember(cache, key, value):

@@ -80,3 +80,21 @@ def test_parseMatchesTwisted():
     for bad in ["a&b@example.com", "a@b@example.com", "user@", "user@exa mple.com",
                 "user@example.com/\x01"]:
         assert jidutil.parseJID(bad) is None, bad
+
+
+def test_prepLocalpart():
+    """A localpart is prepared, or None when empty, too long or with a refused character."""
+    assert jidutil.prepLocalpart("Alice") == "alice"
+    assert jidutil.prepLocalpart("") is None
+    assert jidutil.prepLocalpart("a b") is None
+    assert jidutil.prepLocalpart("a@b") is None
+    assert jidutil.prepLocalpart("x" * 1023) == "x" * 1023
+    assert jidutil.prepLocalpart("x" * 1024) is None
+
+
+def test_prepResource():
+    """A resourcepart keeps its case, and is None when empty, too long or with a control."""
+    assert jidutil.prepResource("Home PC") == "Home PC"
+    assert jidutil.prepResource("") is None
+    assert jidutil.prepResource("a\x07b") is None
+    assert jidutil.prepResource("é" * 512) is None

@@ -27,7 +27,7 @@ from twisted.words.xish import domish
 
 from jabberd.auth import makeCredentials
 from jabberd.saslprep import SASLprepError, saslprep
-from jabberd.c2s.mechanisms import prepUsername
+from jabberd.jidutil import prepLocalpart
 from jabberd.delegated import DelegatedIQHandler, clientAddress
 from jabberd.error import StanzaError
 from jabberd.handler import iqGet, iqSet
@@ -135,7 +135,7 @@ class RegisterHandler(DelegatedIQHandler):
         raw, password = _field(query, "username"), _field(query, "password")
         if not raw or not password:
             raise StanzaError("not-acceptable", text="username and password are required")
-        username = prepUsername(raw)
+        username = prepLocalpart(raw)
         if username is None:
             raise StanzaError("not-acceptable", text="invalid username")
         _checkPassword(password)
@@ -159,7 +159,7 @@ class RegisterHandler(DelegatedIQHandler):
         raw, password = _field(query, "username"), _field(query, "password")
         if raw is None:
             raise StanzaError("bad-request", text="username is required")
-        if prepUsername(raw.partition("@")[0]) != username:
+        if prepLocalpart(raw.partition("@")[0]) != username:
             raise StanzaError("not-allowed", text="only your own password can be changed")
         if not password:
             # Section 3.3: an empty password never replaces the current one.

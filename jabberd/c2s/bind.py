@@ -16,21 +16,10 @@ import secrets
 from twisted.words.xish import domish
 
 from jabberd.c2s.negotiation import Negotiator, handlesIQ
-from jabberd.jidutil import resourceprep
+from jabberd.jidutil import prepResource
 from jabberd.ns import NS_BIND, NS_SESSION
 
-__all__ = ["BindNegotiator", "SessionNegotiator", "prepResource", "newResource"]
-
-
-def prepResource(text):
-    """Return C{text} resourceprep'd, or None if it cannot be a resourcepart."""
-    try:
-        resource = resourceprep(text)
-    except UnicodeError:
-        return None
-    if not resource or len(resource.encode("utf-8")) > 1023:
-        return None
-    return resource
+__all__ = ["BindNegotiator", "SessionNegotiator", "newResource"]
 
 
 def newResource():

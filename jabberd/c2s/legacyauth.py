@@ -20,8 +20,7 @@ import hmac
 from twisted.words.xish import domish
 
 from jabberd.auth import checkPassword
-from jabberd.c2s.bind import prepResource
-from jabberd.c2s.mechanisms import prepUsername
+from jabberd.jidutil import prepLocalpart, prepResource
 from jabberd.c2s.negotiation import Negotiator, handlesIQ
 from jabberd.ns import NS_AUTH, NS_AUTH_FEATURE
 from jabberd.stanza import firstChild
@@ -67,7 +66,7 @@ class LegacyAuthNegotiator(Negotiator):
     def onGet(self, iq, query):
         """Tell the client which fields to send (XEP-0078 section 3)."""
         username = _field(query, "username")
-        d = self.stream.factory.credentials.lookup(prepUsername(username or ""))
+        d = self.stream.factory.credentials.lookup(prepLocalpart(username or ""))
         d.addCallback(self._sendFields, iq, username)
         d.addErrback(self._lookupFailed, iq)
         self.stream.waitFor(d)
@@ -93,7 +92,7 @@ class LegacyAuthNegotiator(Negotiator):
         if resource is None:
             self.sendError(iq, "not-acceptable", "invalid resource")
             return
-        username = prepUsername(username)
+        username = prepLocalpart(username)
         d = self.stream.factory.credentials.lookup(username)
         d.addCallback(self._verified, iq, username, resource, password, digest)
         d.addErrback(self._lookupFailed, iq)

@@ -24,10 +24,10 @@ import re
 from twisted.internet import defer
 
 from jabberd.auth import SCRAM_HASHES, checkPassword, scramKeys
-from jabberd.jidutil import nodeprep
+from jabberd.jidutil import prepLocalpart
 
 __all__ = ["SASLFailure", "Challenge", "Success", "CredentialSource", "PlainMechanism",
-           "ScramMechanism", "prepUsername", "makeMechanism"]
+           "ScramMechanism", "makeMechanism"]
 
 
 class SASLFailure(Exception):
@@ -56,17 +56,6 @@ class Success:
         self.username = username
         self.authzid = authzid
         self.data = data
-
-
-def prepUsername(text):
-    """Return C{text} as a nodeprep'd localpart, or None if it cannot be one."""
-    try:
-        username = nodeprep(text)
-    except UnicodeError:
-        return None
-    if not username or len(username.encode("utf-8")) > 1023:
-        return None
-    return username
 
 
 def _utf8(data):
@@ -148,7 +137,7 @@ class PlainMechanism:
         if len(fields) != 3:
             raise SASLFailure("malformed-request")
         authzid, authcid, password = (_utf8(f) for f in fields)
-        username = prepUsername(authcid)
+        username = prepLocalpart(authcid)
         d = self.source.lookup(username)
         d.addCallback(self._check, username, authzid, password)
         return d
@@ -221,7 +210,7 @@ class ScramMechanism:
         self._next = self._unexpected
         self.gs2Header, self.authzid, self.bare = _parseGS2(_utf8(data))
         name, clientNonce = _parseBare(self.bare)
-        self.username = prepUsername(name)
+        self.username = prepLocalpart(name)
         self.nonce = clientNonce + _b64(os.urandom(18))
         d = self.source.lookup(self.username)
         d.addCallback(self._serverFirst)

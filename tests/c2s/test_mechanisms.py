@@ -9,7 +9,7 @@ import pytest
 
 from jabberd.auth import makeCredentials
 from jabberd.c2s.mechanisms import (Challenge, CredentialSource, SASLFailure, ScramMechanism,
-                                    Success, makeMechanism, prepUsername)
+                                    Success, makeMechanism)
 from jabberd.storage.memory import MemoryStorage
 from tests.c2s.helpers import ScramClient
 
@@ -28,13 +28,6 @@ def result(d):
     if hasattr(outcome[0], "raiseException"):
         outcome[0].raiseException()
     return outcome[0]
-
-
-def test_prepUsername():
-    """Usernames are nodeprep'd; forbidden characters or empty names give None."""
-    assert prepUsername("Alice") == "alice"
-    assert prepUsername("a@b") is None
-    assert prepUsername("") is None
 
 
 def test_scramRoundTrip(source):
