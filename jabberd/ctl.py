@@ -12,7 +12,7 @@ Usernames are localparts prepared with nodeprep (RFC 6122 appendix A),
 as the server stores them; C{alice@example.com} is accepted when
 C{example.com} is one of the configured domains.  Passwords are prompted
 for on a terminal (twice), otherwise read as one line from standard input;
-credentials are made as the server makes them (L{jabberd.auth}).
+credentials are made as the server makes them (L{jabberd.auth.credentials}).
 
 Exit codes: 0 done; 1 failed (user exists, no such user, storage error);
 2 usage (bad arguments, invalid username, unusable configuration, empty
@@ -26,7 +26,7 @@ import sys
 from twisted.internet import defer, task
 
 from jabberd import config as configModule
-from jabberd.auth import SASLprepError, makeCredentials
+from jabberd.auth.credentials import SASLprepError, makeCredentials
 from jabberd.jidutil import MAX_PART, prepLocalpart
 from jabberd.storage import UserExists, openStorage
 

@@ -27,7 +27,7 @@ from twisted.python import usage
 import jabberd
 from jabberd import config as configmod
 from jabberd import logs
-from jabberd import tls
+from jabberd.tls import certificates
 from jabberd.listening import ListenerService
 from jabberd.router import Router
 
@@ -103,7 +103,7 @@ def buildServer(config):
     """Assemble the L{Server} for C{config} (blocking start-up work included)."""
     from jabberd.c2s.listener import C2SFactory
     from jabberd.component import ComponentServerFactory, startInternalComponents
-    from jabberd.http import makeHTTPService
+    from jabberd.web.site import makeHTTPService
     from jabberd.sm.modules import buildSessionManager
     from jabberd.storage import openStorage
 
@@ -118,7 +118,7 @@ def buildServer(config):
     server.sm = buildSessionManager(config, server.storage, server.router)
     server.router.attachHost(server.sm, trusted=True)
 
-    contextFactory = tls.serverContextFactory(config)
+    contextFactory = certificates.serverContextFactory(config)
     c2s = C2SFactory(config, server.sm, contextFactory)
     ListenerService(config.c2s.listen, c2s, "c2s", server.portBound).setServiceParent(server)
     if config.c2s.listenTLS:
@@ -156,9 +156,9 @@ def mountWebClients(http, config, c2s):
     HTTP service, per C{[http]}; their streams belong to the client
     listener's factory C{c2s} (its negotiators, and its shutdown).
     """
-    from jabberd.bosh import BOSHResource
-    from jabberd.webchat import mountWebChat
-    from jabberd.websocket import makeWebSocketResource
+    from jabberd.web.bosh import BOSHResource
+    from jabberd.web.webchat import mountWebChat
+    from jabberd.web.websocket import makeWebSocketResource
 
     h = config.http
     if h.boshPath:

@@ -13,7 +13,7 @@ from twisted.trial import unittest
 from twisted.words.protocols.jabber.xmlstream import STREAM_END_EVENT
 from twisted.words.xish import domish
 
-from jabberd import componenttap
+from jabberd.component import tap as componenttap
 from jabberd import config as configmod
 from jabberd.component import (ComponentServerFactory, ExternalComponentService,
                                startInternalComponents)

@@ -15,7 +15,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from jabberd import ctl
-from jabberd.auth import checkPassword
+from jabberd.auth.credentials import checkPassword
 from jabberd.storage import RosterItem
 from jabberd.storage.memory import MemoryStorage
 from jabberd.storage.sql import SQLStorage

@@ -36,7 +36,8 @@ plugin = conference
 BULK_ADD = r"""
 import sys
 from twisted.internet import defer, task
-from jabberd import auth, config
+from jabberd import config
+from jabberd.auth import credentials as auth
 from jabberd.storage import UserExists, openStorage
 
 @defer.inlineCallbacks

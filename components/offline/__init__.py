@@ -20,7 +20,7 @@ offline.localhost}; it opens the server's database itself (C{usesStorage}).
 
 from jabberd.component.info import ServiceInfoHandler
 from jabberd.config import Section
-from jabberd.delegated import DelegationReceiver
+from jabberd.component.delegation import DelegationReceiver
 from jabberd.host import Host
 from components.offline.flexible import FlexibleHandler
 from components.offline.handler import StoreHandler

@@ -5,7 +5,7 @@ stored messages before (or instead of) getting them all on presence.
 
 The requests are the user's, addressed to their own account, so the
 session manager hands them to this component as a delegated namespace
-(XEP-0355, L{jabberd.delegated}; the disco requests of the offline node
+(XEP-0355, L{jabberd.component.delegation}; the disco requests of the offline node
 are forwarded the same way by L{jabberd.sm.offline}): what reaches the
 methods here is the user's own iq, never one sent to the component.
 
@@ -25,7 +25,7 @@ it, before the iq result; they stay stored until removed.
 from twisted.words.xish import domish
 from wokkel import data_form
 
-from jabberd.delegated import DelegatedIQHandler
+from jabberd.component.delegation import DelegatedIQHandler
 from jabberd.error import StanzaError
 from jabberd.handler import iqGet, iqSet
 from jabberd.jidutil import parseJID

@@ -25,7 +25,7 @@ opens the database of C{[server] database} itself (C{usesStorage}).
 """
 
 from jabberd.component.info import ServiceInfoHandler
-from jabberd.delegated import DelegationReceiver
+from jabberd.component.delegation import DelegationReceiver
 from jabberd.host import Host
 from components.register.handler import RegisterHandler
 from components.register.options import RegisterOptions

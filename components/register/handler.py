@@ -25,10 +25,10 @@ accounts.
 from jabberd.logs import Logger
 from twisted.words.xish import domish
 
-from jabberd.auth import makeCredentials
-from jabberd.saslprep import SASLprepError, saslprep
+from jabberd.auth.credentials import makeCredentials
+from jabberd.auth.saslprep import SASLprepError, saslprep
 from jabberd.jidutil import prepLocalpart
-from jabberd.delegated import DelegatedIQHandler, clientAddress
+from jabberd.component.delegation import DelegatedIQHandler, clientAddress
 from jabberd.error import StanzaError
 from jabberd.handler import iqGet, iqSet
 from jabberd.jidutil import parseJID

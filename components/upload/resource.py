@@ -6,7 +6,7 @@ slot, C{GET} serves the file, C{OPTIONS} answers browsers' CORS preflight.
 URLs are C{BASE/TOKEN/FILENAME}.  A PUT must carry exactly the size of its
 slot (413 when larger, 400 when smaller) and, when it names one, the slot's
 content type (400 otherwise); a slot takes one upload only.  The body was
-already received by the HTTP layer (L{jabberd.http.HTTPRequest} refuses
+already received by the HTTP layer (L{jabberd.web.site.HTTPRequest} refuses
 bodies over the limit before keeping them and spools large ones to a file);
 the store moves it into place in a thread.
 
@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 from twisted.web import resource, static
 from twisted.web.server import NOT_DONE_YET
 
-from jabberd.http import setCORSHeaders
+from jabberd.web.site import setCORSHeaders
 
 __all__ = ["UploadResource", "contentDisposition"]
 

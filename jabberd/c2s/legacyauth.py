@@ -19,7 +19,7 @@ import hmac
 
 from twisted.words.xish import domish
 
-from jabberd.auth import checkPassword
+from jabberd.auth.credentials import checkPassword
 from jabberd.jidutil import prepLocalpart, prepResource
 from jabberd.c2s.negotiation import Negotiator, handlesIQ
 from jabberd.ns import NS_AUTH, NS_AUTH_FEATURE

@@ -3,7 +3,7 @@
 The client listener (RFC 6120, XEP-0368): a Twisted server factory making
 one L{ClientStream} per TCP connection.  The same factory, with
 C{directTLS=True}, serves the direct TLS port: each stream puts the TLS
-layer (L{jabberd.tlstransport}) on its TCP connection as soon as it is
+layer (L{jabberd.tls.transport}) on its TCP connection as soon as it is
 made, and starts out secure.
 
 The factory also holds what streams share: the negotiator classes (the
@@ -13,7 +13,7 @@ clock for keepalives and timeouts.
 
 from twisted.internet import protocol, reactor
 
-from jabberd import tlstransport
+from jabberd.tls import transport as tlstransport
 from jabberd.c2s.bind import BindNegotiator, SessionNegotiator
 from jabberd.c2s.legacyauth import LegacyAuthNegotiator
 from jabberd.c2s.mechanisms import CredentialSource

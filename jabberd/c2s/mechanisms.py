@@ -6,7 +6,7 @@ section 6.5 condition.
 
  - PLAIN (RFC 4616): authzid NUL authcid NUL password;
  - SCRAM-SHA-1 (RFC 5802) and SCRAM-SHA-256 (RFC 7677) against the stored
-   salted keys of L{jabberd.auth}; no channel binding, so the gs2 flags
+   salted keys of L{jabberd.auth.credentials}; no channel binding, so the gs2 flags
    C{n} and C{y} are accepted and C{p} is refused.
 
 An unknown user gets a challenge with a salt derived from a per-process
@@ -23,7 +23,7 @@ import re
 
 from twisted.internet import defer
 
-from jabberd.auth import SCRAM_HASHES, checkPassword, scramKeys
+from jabberd.auth.credentials import SCRAM_HASHES, checkPassword, scramKeys
 from jabberd.jidutil import prepLocalpart
 
 __all__ = ["SASLFailure", "Challenge", "Success", "CredentialSource", "PlainMechanism",

@@ -8,7 +8,7 @@ C{makeHost(config, componentConfig, storage)} returns a
 L{jabberd.host.Host}; see the C{components} package for the interface.
 Without C{external = yes} the server runs that host in process, attached
 straight to the router; with it, C{twistd jabberd-component} runs the same
-host in its own process over XEP-0114 (L{jabberd.componenttap}).
+host in its own process over XEP-0114 (L{jabberd.component.tap}).
 """
 
 import importlib
@@ -110,7 +110,7 @@ def addHostServices(parent, host, http=None):
     for child in getattr(host, "services", ()):
         child.setServiceParent(parent)
     if http is not None:
-        from jabberd.http import mountHost
+        from jabberd.web.site import mountHost
 
         mountHost(http, host)
 

@@ -20,7 +20,7 @@ import secrets
 from twisted.internet import defer, protocol, reactor as defaultReactor
 from twisted.internet import ssl, task
 
-from jabberd import tlstransport
+from jabberd.tls import transport as tlstransport
 from jabberd.error import errorReply, isErrorable
 from jabberd.jidutil import domainOf, parseJID
 from jabberd.logs import Logger

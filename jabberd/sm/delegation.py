@@ -13,7 +13,7 @@ Configuration, one line per component (a namespace has one owner)::
 
 How it works: L{DelegationHandler} puts C{get}/C{set} routes for every
 delegated namespace into the host's iq index, ahead of the built-in
-handlers.  L{DelegationHandler.forward} wraps the iq (L{jabberd.delegated.wrap})
+handlers.  L{DelegationHandler.forward} wraps the iq (L{jabberd.component.delegation.wrap})
 in C{<iq type='set' from=SERVER to=COMPONENT>} and returns a Deferred the
 host's iq dispatch waits on; the component's answer (routed back to the
 server) is consumed by L{DelegationHandler.onInbound} and fires it:
@@ -41,13 +41,13 @@ delegation from it carries the client's IP address
 (C{<ip xmlns='urn:xmpp:jabberd:client-ip'/>}) for the component's rate
 limit.  Nothing else is ever delivered to a pre-auth stream.
 
-The component end is L{jabberd.delegated}.
+The component end is L{jabberd.component.delegation}.
 """
 
 from twisted.internet import defer
 from twisted.words.xish import domish
 
-from jabberd.delegated import stanzaErrorOf, unwrap, wrap
+from jabberd.component.delegation import stanzaErrorOf, unwrap, wrap
 from jabberd.error import StanzaError
 from jabberd.handler import Handler, Stage
 from jabberd.jidutil import domainOf

@@ -35,7 +35,7 @@ from twisted.words.protocols.jabber.error import exceptionFromStanza
 from twisted.words.protocols.jabber.xmlstream import toResponse
 from twisted.words.xish import domish
 
-from jabberd.delegated import stanzaErrorOf, unwrap, wrap
+from jabberd.component.delegation import stanzaErrorOf, unwrap, wrap
 from jabberd.error import StanzaError
 from jabberd.handler import Handler, Stage
 from jabberd.jidutil import bareOf, parseJID

@@ -37,7 +37,7 @@ def userStoreNames():
 
 class IAccountStore(Interface):
     """
-    Accounts and their credentials (the dictionaries of L{jabberd.auth}),
+    Accounts and their credentials (the dictionaries of L{jabberd.auth.credentials}),
     for SASL (RFC 6120 section 6), legacy authentication (XEP-0078) and
     in-band registration (XEP-0077).
     """

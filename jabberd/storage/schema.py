@@ -40,7 +40,7 @@ JID = 3071
 users = Table(
     "users", metadata,
     Column("username", String(USERNAME), primary_key=True),
-    # The credentials dict of jabberd.auth, as JSON text.
+    # The credentials dict of jabberd.auth.credentials, as JSON text.
     Column("credentials", Text, nullable=False),
 )
 

@@ -15,7 +15,7 @@ from twisted.internet.testing import StringTransport
 from twisted.words.xish import domish
 
 from jabberd import config as configmod
-from jabberd.auth import makeCredentials
+from jabberd.auth.credentials import makeCredentials
 from jabberd.c2s.listener import C2SFactory
 from jabberd.sm.manager import SessionManager
 from jabberd.storage.memory import MemoryStorage

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from jabberd.auth import makeCredentials
+from jabberd.auth.credentials import makeCredentials
 from jabberd.c2s.mechanisms import (Challenge, CredentialSource, SASLFailure, ScramMechanism,
                                     Success, makeMechanism)
 from jabberd.storage.memory import MemoryStorage

@@ -42,7 +42,7 @@ def test_clientKeyUpdateWithOpenSSL(server):
     After s_client's KeyUpdate (update requested), SASL still succeeds: the
     server reads under the client's new keys, and s_client reads what the
     server wrote after its own KeyUpdate in answer (whose contents
-    tests/test_tlsrecords.py checks).
+    tests/tls/test_records.py checks).
     """
     process = subprocess.Popen(
         ["openssl", "s_client", "-connect", "127.0.0.1:%d" % server.ports["c2s"],

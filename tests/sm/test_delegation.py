@@ -1,5 +1,5 @@
 """
-Tests for L{jabberd.sm.delegation} and L{jabberd.delegated}: the session
+Tests for L{jabberd.sm.delegation} and L{jabberd.component.delegation}: the session
 manager forwards iqs of delegated namespaces to a trusted component
 (XEP-0355) and relays its answers, in process through a real L{Router}.
 """
@@ -9,7 +9,7 @@ from twisted.internet.task import Clock
 from twisted.words.xish import domish
 
 from jabberd.config import ConfigError, parse as parseConfig
-from jabberd.delegated import (DelegatedIQHandler, DelegationReceiver, clientAddress,
+from jabberd.component.delegation import (DelegatedIQHandler, DelegationReceiver, clientAddress,
                                stanzaErrorOf, unwrap, wrap)
 from jabberd.error import StanzaError
 from jabberd.handler import Handler, IQHandler, iqGet
@@ -304,7 +304,7 @@ def test_receiverRefusesDelegationFromUser():
     """A delegation wrapper sent by a local user (not the server itself) is forbidden."""
     from twisted.words.xish import domish
 
-    from jabberd.delegated import DelegationReceiver
+    from jabberd.component.delegation import DelegationReceiver
     from jabberd.error import StanzaError
 
     receiver = DelegationReceiver(["localhost"])

@@ -10,7 +10,7 @@ from twisted.words.xish import domish
 
 import components.offline
 from jabberd.config import ComponentConfig, parse
-from jabberd.delegated import wrap
+from jabberd.component.delegation import wrap
 from jabberd.ns import NS_CLIENT, NS_FORWARD, NS_OFFLINE_STORE, NS_XMPP_STANZAS
 from jabberd.storage.memory import MemoryOfflineStore, MemoryStorage
 

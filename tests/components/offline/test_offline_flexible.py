@@ -3,7 +3,7 @@ Tests for L{components.offline.flexible}: XEP-0013 requests, delegated by
 the server (XEP-0355) to the offline component.
 """
 
-from jabberd.delegated import unwrap
+from jabberd.component.delegation import unwrap
 from jabberd.ns import (NS_DATA, NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_OFFLINE,
                         NS_XMPP_STANZAS)
 from components.offline.stanzas import nodeOf

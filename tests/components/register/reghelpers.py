@@ -7,7 +7,7 @@ fake clock, and client streams that record what they are sent.
 from twisted.internet.task import Clock
 
 from components import register
-from jabberd.auth import checkPassword, makeCredentials
+from jabberd.auth.credentials import checkPassword, makeCredentials
 from jabberd.config import parse as parseConfig
 from jabberd.jidutil import JID
 from jabberd.ns import NS_REGISTER, NS_XMPP_STANZAS

@@ -15,7 +15,7 @@ from twisted.words.xish import domish
 import components.upload
 from components.upload.options import UploadOptions, parseSize
 from jabberd.config import ConfigError, parse
-from jabberd.http import HTTPService, HTTPSite, mountHost
+from jabberd.web.site import HTTPService, HTTPSite, mountHost
 from jabberd.ns import NS_UPLOAD
 
 SECTION = "[component:upload.localhost]\nplugin = upload\n"

@@ -11,7 +11,7 @@ from twisted.trial import unittest
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool, readBody
 from twisted.web.http_headers import Headers
 
-from jabberd.http import HTTPService, HTTPSite
+from jabberd.web.site import HTTPService, HTTPSite
 from components.upload.resource import UploadResource, contentDisposition
 from components.upload.slots import SlotManager
 from components.upload.store import FileStore
