@@ -225,6 +225,25 @@ class Section:
 
 def parse(text, path="<string>", overrides=None):
     """Parse configuration C{text}; relative paths resolve against C{path}."""
+    parser = _read(text, path, overrides)
+    base = os.path.dirname(os.path.abspath(path)) if path != "<string>" else os.getcwd()
+    def section(name):
+        return Section.ofParser(parser, name)
+
+    return Config(
+        path=path,
+        server=_serverConfig(section("server"), base),
+        c2s=_c2sConfig(section("c2s")),
+        componentListen=section("components").str("listen", "tcp:5347:interface=127.0.0.1"),
+        components=_componentConfigs(parser),
+        sections={n: dict(parser[n]) for n in parser.sections()},
+        http=_httpConfig(section("http")),
+        s2s=_s2sConfig(section("s2s")),
+    )
+
+
+def _read(text, path, overrides):
+    """The INI parser for C{text}, with C{overrides} ((section, key) -> value) applied."""
     parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";",))
     try:
         parser.read_string(text, source=path)
@@ -234,15 +253,16 @@ def parse(text, path="<string>", overrides=None):
         if not parser.has_section(section):
             parser.add_section(section)
         parser[section][key] = value
-    base = os.path.dirname(os.path.abspath(path)) if path != "<string>" else os.getcwd()
+    return parser
 
-    s = Section.ofParser(parser, "server")
+
+def _serverConfig(s, base):
     domains = [d.lower() for d in s.list("domains", ["localhost"])]
     if not domains:
         raise ConfigError("[server] domains: at least one domain is required")
     datadir = os.path.join(base, s.str("datadir", "data"))
     database = s.str("database", "") or "sqlite:///" + os.path.join(datadir, "jabberd.db")
-    server = ServerConfig(
+    return ServerConfig(
         domains=domains,
         datadir=datadir,
         database=database,
@@ -256,13 +276,16 @@ def parse(text, path="<string>", overrides=None):
         offlineStore=s.str("offline_store", "").strip().lower(),
     )
 
-    c = Section.ofParser(parser, "c2s")
+
+_MECHANISMS = {"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}
+
+
+def _c2sConfig(c):
     mechanisms = [m.upper() for m in c.list("mechanisms", C2SConfig().mechanisms)]
-    known = {"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}
     for m in mechanisms:
-        if m not in known:
+        if m not in _MECHANISMS:
             raise ConfigError(f"[c2s] mechanisms: unknown SASL mechanism {m!r}")
-    c2s = C2SConfig(
+    return C2SConfig(
         listen=c.str("listen", "tcp:5222"),
         listenTLS=c.str("listen_tls", "tcp:5223"),
         requireTLS=c.bool("require_tls", True),
@@ -272,40 +295,37 @@ def parse(text, path="<string>", overrides=None):
         scramIterations=c.int("scram_iterations", 4096),
     )
 
+
+_COMPONENT_KEYS = ("secret", "trusted", "plugin", "external", "delegate")
+
+
+def _componentConfigs(parser):
+    """Domain -> L{ComponentConfig} of every C{[component:DOMAIN]} section."""
     components = {}
     for name in parser.sections():
-        if not name.startswith("component:"):
-            continue
-        domain = name.split(":", 1)[1].strip().lower()
-        sec = Section.ofParser(parser, name)
-        comp = ComponentConfig(
-            domain=domain,
-            secret=sec.str("secret", ""),
-            trusted=sec.bool("trusted", False),
-            plugin=sec.str("plugin", ""),
-            external=sec.bool("external", False),
-            options={k: v for k, v in sec.values.items()
-                     if k not in ("secret", "trusted", "plugin", "external", "delegate")},
-            delegate=sec.list("delegate", []),
-        )
-        if (comp.external or not comp.plugin) and not comp.secret:
-            raise ConfigError(f"[{name}] secret: an external component needs a secret")
-        if comp.delegate and not comp.trusted:
-            raise ConfigError(f"[{name}] delegate: only a component with trusted = yes "
-                              "may answer for the server")
-        components[domain] = comp
+        if name.startswith("component:"):
+            component = _componentConfig(name, Section.ofParser(parser, name))
+            components[component.domain] = component
     _checkDelegations(components)
+    return components
 
-    return Config(
-        path=path,
-        server=server,
-        c2s=c2s,
-        componentListen=Section.ofParser(parser, "components").str("listen", "tcp:5347:interface=127.0.0.1"),
-        components=components,
-        sections={n: dict(parser[n]) for n in parser.sections()},
-        http=_httpConfig(Section.ofParser(parser, "http")),
-        s2s=_s2sConfig(Section.ofParser(parser, "s2s")),
+
+def _componentConfig(name, sec):
+    component = ComponentConfig(
+        domain=name.split(":", 1)[1].strip().lower(),
+        secret=sec.str("secret", ""),
+        trusted=sec.bool("trusted", False),
+        plugin=sec.str("plugin", ""),
+        external=sec.bool("external", False),
+        options={k: v for k, v in sec.values.items() if k not in _COMPONENT_KEYS},
+        delegate=sec.list("delegate", []),
     )
+    if (component.external or not component.plugin) and not component.secret:
+        raise ConfigError(f"[{name}] secret: an external component needs a secret")
+    if component.delegate and not component.trusted:
+        raise ConfigError(f"[{name}] delegate: only a component with trusted = yes "
+                          "may answer for the server")
+    return component
 
 
 def _s2sConfig(s):
