@@ -35,7 +35,7 @@ from twisted.words.xish import domish
 
 from jabberd.handler import Handler, Stage
 from jabberd.jidutil import bareOf
-from jabberd.ns import NS_CHATSTATES, NS_CSI
+from jabberd.ns import NS_CHATSTATES, NS_CSI, NS_FORWARD
 
 __all__ = ["CSIHandler", "Held"]
 
@@ -164,12 +164,12 @@ def canWait(session, message):
     """
     Whether a message to an inactive C{session} can be held: one carrying
     only a chat state (XEP-0085: no body, nothing but chat state elements
-    and a thread), or a room message that does not mention the user's nick
-    where the nick is known.
+    and a thread) or forwarding only such a message, or a room message that
+    does not mention the user's nick where the nick is known.
     """
     text = body(message)
     if text is None:
-        return chatStateOnly(message)
+        return chatStateOnly(message) or forwardsChatState(message)
     if message.getAttribute("type") != "groupchat":
         return False
     nick = nickIn(session, message.getAttribute("from") or "")
@@ -188,6 +188,21 @@ def chatStateOnly(message):
         elif not (child.name == "thread" and child.uri == message.uri):
             return False
     return state
+
+
+def forwardsChatState(message):
+    """
+    Whether C{message}'s one child forwards (XEP-0297) a message that
+    carries only a chat state, as a carbon copy (XEP-0280) of one does.
+    """
+    children = list(message.elements())
+    if len(children) != 1:
+        return False
+    for forwarded in children[0].elements(NS_FORWARD, "forwarded"):
+        for inner in forwarded.elements():
+            if inner.name == "message":
+                return body(inner) is None and chatStateOnly(inner)
+    return False
 
 
 def nickIn(session, occupant):

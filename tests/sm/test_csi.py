@@ -129,6 +129,23 @@ def test_bodilessMessageWithOtherPayloadIsUrgent():
     assert [e.name for e in h.take(h.alice)] == ["presence", "message"]
 
 
+def carbon(inner):
+    """A carbon copy (XEP-0280) from alice's bare JID forwarding C{inner}."""
+    return (f"<received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>"
+            f"<message xmlns='jabber:client' from='{CAROL}/phone' to='{ALICE}/other' "
+            f"type='chat'>{inner}</message></forwarded></received>")
+
+
+def test_carbonOfChatStateHeld():
+    """A carbon copy of a chat-state-only message is held; a carbon of a chat message is not."""
+    h = csiHarness()
+    nonza(h, h.alice, "inactive")
+    chatFrom(h, ALICE, carbon(COMPOSING))
+    assert h.take(h.alice) == []
+    chatFrom(h, ALICE, carbon("<body>hi</body>"))
+    assert len(h.take(h.alice)) == 2
+
+
 def test_iqFlushes():
     """An iq to the inactive session is written at once, after what was held."""
     h = csiHarness()
