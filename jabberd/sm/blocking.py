@@ -33,7 +33,9 @@ first C{sessionBound} and dropped at their last C{sessionEnded}; only
 non-empty lists are kept, so the chat path costs nothing while no online
 user blocks anyone, and a dictionary look-up per party otherwise.  A
 message to a user with no session is checked against the stored list when
-it is about to go to offline storage (C{onUndeliverable}).
+it is about to go to offline storage (C{onUndeliverable}), and a
+subscription request kept for a user with no session when it is
+redelivered (C{onDeliver}).
 """
 
 import itertools
@@ -188,6 +190,18 @@ class BlockingHandler(IQHandler):
         if isErrorable(stanza):
             session.deliver(blockedError(stanza))
         return True
+
+    def onDeliver(self, session, stanza):
+        """
+        A subscription request kept while the user had no session (RFC 6121
+        section 3.1.3) is redelivered at login without passing onInbound:
+        one from a blocked entity is dropped.
+        """
+        if stanza.name != "presence" or stanza.getAttribute("type") != "subscribe":
+            return False
+        blocked = self._lists.get(session.username)
+        sender = parseJID(stanza.getAttribute("from"))
+        return blocked is not None and sender is not None and isBlocked(blocked, sender)
 
     def onUndeliverable(self, stanza):
         """A message for a user with no session: refused if its sender is on the stored list."""

@@ -410,6 +410,18 @@ def test_offlineMessageFromBlockedRefused():
     assert len(h.stored) == 1
 
 
+def test_keptSubscriptionFromBlockedDropped():
+    """A request kept while the user was offline is not redelivered at login if its sender is blocked."""
+    h = BlockingHarness()
+    bob = h.login("bob")
+    result(h.storage.blocklist.block("alice", [BOB]))
+    h.send(bob, f"<presence type='subscribe' to='{ALICE}'/>")
+    h.send(h.login("dave"), f"<presence type='subscribe' to='{ALICE}'/>")
+    alice = h.login("alice", available=False)
+    h.send(alice, "<presence/>")
+    assert [p["from"] for p in presences(h.take(alice), "subscribe")] == ["dave@localhost"]
+
+
 def test_listLoadedAtLogin():
     """A stored list applies from the user's next login on."""
     h = BlockingHarness()
