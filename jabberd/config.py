@@ -142,6 +142,22 @@ class HTTPConfig:
 
 
 @dataclass
+class BlockingConfig:
+    """
+    C{[blocking]}: the Blocking Command (XEP-0191).
+
+    @ivar maxItems: the most JIDs one user's block list may hold; a block
+        that would pass it is refused with C{policy-violation}.
+    """
+
+    maxItems: int = 1000
+
+
+def _blockingConfig(b):
+    return BlockingConfig(maxItems=b.int("max_items", 1000))
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -153,6 +169,7 @@ class Config:
     sections: dict
     http: HTTPConfig = field(default_factory=HTTPConfig)
     s2s: S2SConfig = field(default_factory=S2SConfig)
+    blocking: BlockingConfig = field(default_factory=BlockingConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -240,6 +257,7 @@ def parse(text, path="<string>", overrides=None):
         sections={n: dict(parser[n]) for n in parser.sections()},
         http=_httpConfig(section("http")),
         s2s=_s2sConfig(section("s2s")),
+        blocking=_blockingConfig(section("blocking")),
     )
 
 

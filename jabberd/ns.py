@@ -69,3 +69,7 @@ NS_TLS_DIRECT = "urn:xmpp:directtls"  # XEP-0368 (no element; listed for docs)
 # XEP-0220 (Server Dialback)
 NS_DIALBACK = "jabber:server:dialback"
 NS_DIALBACK_FEATURE = "urn:xmpp:features:dialback"
+
+NS_BLOCKING = "urn:xmpp:blocking"  # XEP-0191
+NS_BLOCKING_ERRORS = "urn:xmpp:blocking:errors"  # XEP-0191
+NS_REPORTING = "urn:xmpp:reporting:1"  # XEP-0377

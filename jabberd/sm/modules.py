@@ -22,6 +22,7 @@ def handlerFactories(config):
                             message, offline, ping, presence, private, roster, rosterpins,
                             vcard, version)
     from jabberd.sm import csi
+    from jabberd.sm import blocking
 
     return [
         # Routing stage: delegated namespaces win over built-in handlers
@@ -40,6 +41,7 @@ def handlerFactories(config):
         private.PrivateHandler,
         accountremoval.AccountRemoval,  # XEP-0077 removal ends the sessions
         lambda: csi.CSIHandler.fromConfig(config),  # Queue stage: XEP-0352
+        lambda: blocking.BlockingHandler.fromConfig(config),  # Policy stage: XEP-0191
         # Storage stage: takes what nobody could deliver (XEP-0160).
         lambda: offline.OfflineHandler.fromConfig(config),
         # Cache stage: unpins a roster after presence broadcast unavailable.

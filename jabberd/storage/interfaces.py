@@ -17,6 +17,7 @@ from zope.interface.interface import Method
 __all__ = ["IAccountStore", "IRosterStore", "IOfflineStore", "IVCardStore",
            "IPrivateStore", "ILastActivityStore", "IArchiveStore", "IPubSubStore",
            "IStorage", "storeNames", "userStoreNames", "JID_STORES"]
+__all__ += ["IBlockListStore"]
 
 # The stores keyed by JID, not by username: a message archive belongs to a
 # bare JID (a user's or a room's), a PubSub service is a JID.  Their data
@@ -274,6 +275,43 @@ class ILastActivityStore(Interface):
         """
 
 
+class IBlockListStore(Interface):
+    """
+    Each user's block list (XEP-0191): the JIDs (full, bare, domain/resource
+    or domain, as XEP-0016 section 2.1 matches them) the user blocks.
+    """
+
+    def items(username):
+        """
+        The block list (XEP-0191 section 3.2).
+
+        @return: a Deferred of the sorted list of blocked JID strings.
+        """
+
+    def block(username, jids):
+        """
+        Add C{jids} to the block list; those already on it stay once
+        (XEP-0191 section 3.3).
+
+        @return: a Deferred of None, fired once committed.
+        """
+
+    def unblock(username, jids):
+        """
+        Remove C{jids} from the block list; JIDs not on it are ignored
+        (XEP-0191 section 3.4).
+
+        @return: a Deferred of None, fired once committed.
+        """
+
+    def unblockAll(username):
+        """
+        Empty the block list (XEP-0191 section 3.5).
+
+        @return: a Deferred of the JIDs that were on it.
+        """
+
+
 class IStorage(Interface):
     """
     The server's storage: one store of each kind, on one database.
@@ -287,6 +325,7 @@ class IStorage(Interface):
     last = Attribute("The L{ILastActivityStore}.")
     archive = Attribute("The L{IArchiveStore} (XEP-0313).")
     pubsub = Attribute("The L{IPubSubStore} (XEP-0060, PEP XEP-0163).")
+    blocklist = Attribute("The L{IBlockListStore} (XEP-0191).")
 
     def deleteUser(username):
         """

@@ -23,6 +23,7 @@ __all__ = ["metadata", "users", "rosterItems", "rosterVersions",
            "privateXML", "lastActivity", "USER_DATA", "archiveMessages",
            "archivePreferences", "pubsubNodes", "pubsubItems",
            "pubsubAffiliations", "pubsubSubscriptions"]
+__all__ += ["blockedJIDs"]
 
 # Deterministic constraint names, so later migrations can refer to them
 # (and SQLite batch migrations can recreate them).
@@ -100,6 +101,14 @@ lastActivity = Table(
     Column("status", Text, nullable=False, default=""),
 )
 
+# Block lists (XEP-0191): one row per user and blocked JID (full, bare,
+# domain/resource or domain, matched as XEP-0016 section 2.1 says).
+blockedJIDs = Table(
+    "blocked_jids", metadata,
+    Column("username", String(USERNAME), primary_key=True),
+    Column("jid", String(JID), primary_key=True),
+)
+
 # Tables whose rows belong to one account (column "username"): deleting
 # the account deletes its rows from each.  Explicit deletes rather than
 # foreign keys, because the stores accept data for a name before (or
@@ -107,6 +116,7 @@ lastActivity = Table(
 # foreign keys only when asked per connection.
 USER_DATA = (users, rosterItems, rosterVersions, pendingSubscriptions,
              offlineMessages, vcards, privateXML, lastActivity)
+USER_DATA += (blockedJIDs,)
 
 
 # Message archives (XEP-0313), one per owner (a user's or a room's bare

@@ -17,6 +17,7 @@ from zope.interface import implementer
 
 from jabberd.storage import OfflineMessage, UserExists
 from jabberd.storage.memory.archive import MemoryArchiveStore
+from jabberd.storage.memory.blocklist import MemoryBlockListStore
 from jabberd.storage.memory.pubsub import MemoryPubSubStore
 from jabberd.storage.interfaces import (IAccountStore, ILastActivityStore,
                                         IOfflineStore, IPrivateStore,
@@ -213,6 +214,7 @@ class MemoryStorage:
         self.last = MemoryLastActivityStore()
         self.archive = MemoryArchiveStore()
         self.pubsub = MemoryPubSubStore()
+        self.blocklist = MemoryBlockListStore()
 
     def deleteUser(self, username):
         existed = username in self.accounts.data

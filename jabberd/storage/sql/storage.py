@@ -11,6 +11,7 @@ from jabberd.storage.interfaces import IStorage
 from jabberd.storage.schema import USER_DATA, users
 from jabberd.storage.sql.accounts import SQLAccountStore
 from jabberd.storage.sql.archive import SQLArchiveStore
+from jabberd.storage.sql.blocklist import SQLBlockListStore
 from jabberd.storage.sql.database import Database
 from jabberd.storage.sql.offline import SQLOfflineStore
 from jabberd.storage.sql.profile import SQLLastActivityStore, SQLPrivateStore, SQLVCardStore
@@ -48,6 +49,7 @@ class SQLStorage:
         self.last = SQLLastActivityStore(database)
         self.archive = SQLArchiveStore(database)
         self.pubsub = SQLPubSubStore(database)
+        self.blocklist = SQLBlockListStore(database)
 
     def deleteUser(self, username):
         return self.database.write(_deleteUserData, username)
