@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass, field
 
 __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
-           "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse"]
+           "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse",
+           "ArchiveConfig"]
 
 
 class ConfigError(Exception):
@@ -141,6 +142,26 @@ class HTTPConfig:
 
 
 @dataclass
+class ArchiveConfig:
+    """
+    C{[archive]}: the users' message archives (XEP-0313).
+
+    @ivar default: the archiving default of users who set no preferences
+        (XEP-0313 section 5): C{always}, C{roster} or C{never}.
+    @ivar maxPage: the most messages one query returns (XEP-0059 C{max}).
+    @ivar expireAfter: seconds a message is kept (0: forever).
+    @ivar maxPerUser: the most messages kept per user (0: no bound).
+    @ivar sweepInterval: seconds between retention sweeps (expiry, trim).
+    """
+
+    default: str = "always"
+    maxPage: int = 100
+    expireAfter: int = 0
+    maxPerUser: int = 0
+    sweepInterval: int = 600
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -152,6 +173,7 @@ class Config:
     sections: dict
     http: HTTPConfig = field(default_factory=HTTPConfig)
     s2s: S2SConfig = field(default_factory=S2SConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -239,6 +261,7 @@ def parse(text, path="<string>", overrides=None):
         sections={n: dict(parser[n]) for n in parser.sections()},
         http=_httpConfig(section("http")),
         s2s=_s2sConfig(section("s2s")),
+        archive=_archiveConfig(section("archive")),
     )
 
 
@@ -397,3 +420,25 @@ def load(path, overrides=None):
     except OSError as e:
         raise ConfigError(f"cannot read configuration {path}: {e.strerror}")
     return parse(text, path, overrides)
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text):
+    """Seconds of a duration: a number of seconds, or one with an s, m, h or d suffix."""
+    text = text.strip().lower()
+    unit = _DURATION_UNITS.get(text[-1:]) if text else None
+    return int(text[:-1]) * unit if unit else int(text)
+
+
+def _archiveConfig(a):
+    return ArchiveConfig(
+        default=a.choice("default", "always", ("always", "roster", "never")),
+        maxPage=a.int("max_page", 100),
+        expireAfter=a.int("expire_after", 0, parse=_duration,
+                          expected="seconds, or a number with s, m, h or d"),
+        maxPerUser=a.int("max_per_user", 0),
+        sweepInterval=a.int("sweep_interval", 600, parse=_duration,
+                            expected="seconds, or a number with s, m, h or d"),
+    )

@@ -67,3 +67,7 @@ NS_TLS_DIRECT = "urn:xmpp:directtls"  # XEP-0368 (no element; listed for docs)
 # XEP-0220 (Server Dialback)
 NS_DIALBACK = "jabber:server:dialback"
 NS_DIALBACK_FEATURE = "urn:xmpp:features:dialback"
+NS_MAM = "urn:xmpp:mam:2"  # XEP-0313
+NS_MAM_EXTENDED = "urn:xmpp:mam:2#extended"  # XEP-0313 section 6 (before-id, after-id, ids)
+NS_SID = "urn:xmpp:sid:0"  # XEP-0359
+NS_RSM = "http://jabber.org/protocol/rsm"  # XEP-0059

@@ -21,6 +21,7 @@ def handlerFactories(config):
     from jabberd.sm import (accountremoval, browse, delegation, disco, entitytime, last,
                             message, offline, ping, presence, private, roster, rosterpins,
                             vcard, version)
+    from jabberd.sm import mam
 
     return [
         # Routing stage: delegated namespaces win over built-in handlers
@@ -38,6 +39,8 @@ def handlerFactories(config):
         vcard.VCardHandler,
         private.PrivateHandler,
         accountremoval.AccountRemoval,  # XEP-0077 removal ends the sessions
+        # Archive stage: users' message archives and stanza-ids (XEP-0313, XEP-0359).
+        lambda: mam.ArchiveHandler.fromConfig(config),
         # Storage stage: takes what nobody could deliver (XEP-0160).
         lambda: offline.OfflineHandler.fromConfig(config),
         # Cache stage: unpins a roster after presence broadcast unavailable.

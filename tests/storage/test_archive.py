@@ -77,6 +77,16 @@ class ArchiveStoreTestsMixin:
         self.assertGreater(len({i[:8] for i in ids}), 1)
 
     @defer.inlineCallbacks
+    def test_callerChosenId(self):
+        """A message appended with its id already set is archived under that id."""
+        chosen = message(1)
+        chosen.id = "chosenbythecaller"
+        archiveId = yield self.store.append(ALICE, chosen)
+        self.assertEqual(archiveId, "chosenbythecaller")
+        stored = yield self.store.get(ALICE, "chosenbythecaller")
+        self.assertEqual(stored.xml, chosen.xml)
+
+    @defer.inlineCallbacks
     def test_stampDefaultsToNow(self):
         """A message without a stamp is archived at the current time."""
         before = time.time()

@@ -48,7 +48,8 @@ class MemoryArchiveStore:
         self._positions = {}
 
     def append(self, owner, message):
-        message.id = randomId()
+        if message.id is None:
+            message.id = randomId()
         if message.stamp is None:
             message.stamp = time.time()
         archive = self.archives.setdefault(owner, [])

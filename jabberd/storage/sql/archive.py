@@ -68,7 +68,8 @@ class SQLArchiveStore:
         self.database = database
 
     def append(self, owner, message):
-        message.id = randomId()
+        if message.id is None:
+            message.id = randomId()
         if message.stamp is None:
             message.stamp = time.time()
         values = {"id": message.id, "owner": owner, "peer": message.peer,
