@@ -12,7 +12,9 @@ XEP-0359 stanza-ids and XEP-0059 paging.
    first, since only this server may claim that archive.
  - The id is chosen here (L{randomId}) and handed to the store with the
    message, so delivery never waits for the write; the write still commits
-   on the storage's Deferred API.
+   on the storage's Deferred API, and a query of an archive waits for the
+   writes to it already under way, so it finds every message its owner
+   was delivered.
  - Preferences (section 5): C{default} always/roster/never with
    always/never lists, read from the store and kept in memory while the
    user has sessions.  A message whose owner's preferences (or roster
@@ -128,6 +130,8 @@ class ArchiveHandler(IQHandler):
         self._waiting = {}
         # stanzas being resumed, which the hooks let through once
         self._resuming = set()
+        # owner -> DeferredLock of the archive writes under way
+        self._writes = {}
         # owners appended to since the last sweep (for max_per_user)
         self._appended = set()
         self._sweeper = None
@@ -189,6 +193,10 @@ class ArchiveHandler(IQHandler):
         if peer.userhost() == owner:
             return False  # to oneself: archived, and stamped, as it was sent
         _strip(stanza, owner)
+        if peer.host in self.host.domains:
+            # The sender's own archive id is for the sender's copies (sent
+            # carbons), not for the recipient.
+            _strip(stanza, peer.userhost())
         entry = _Entry(stanza, owner, peer, "in", lambda: self.host.receive(stanza))
         return self._consider(entry)
 
@@ -296,8 +304,30 @@ class ArchiveHandler(IQHandler):
         sid["by"], sid["id"] = entry.owner, message.id
         if self.maxPerUser:
             self._appended.add(entry.owner)
-        self.archive.append(entry.owner, message).addErrback(
-            self.log.failure, "archiving a message for {owner} failed", owner=entry.owner)
+        # One write at a time per archive: a store with several worker
+        # threads could otherwise commit two messages out of order.
+        lock = self._writes.get(entry.owner)
+        if lock is None:
+            lock = self._writes[entry.owner] = defer.DeferredLock()
+        d = lock.run(self.archive.append, entry.owner, message)
+        d.addErrback(self.log.failure, "archiving a message for {owner} failed",
+                     owner=entry.owner)
+        d.addBoth(self._written, entry.owner, lock)
+
+    def _written(self, _, owner, lock):
+        if not lock.locked and not lock.waiting and self._writes.get(owner) is lock:
+            del self._writes[owner]
+
+    def _committed(self, owner):
+        """
+        A Deferred firing once every write to C{owner}'s archive issued so
+        far has finished: a query then finds every message delivered before
+        it, and an id the client was given is never unknown.
+        """
+        lock = self._writes.get(owner)
+        if lock is None:
+            return defer.succeed(None)
+        return lock.run(lambda: None)
 
     # --- sessions and accounts ---
 
@@ -380,6 +410,7 @@ class ArchiveHandler(IQHandler):
         filters = _readForm(query)
         paging = self._readRSM(query)
         flip = firstChild(query, NS_MAM, "flip-page") is not None
+        yield self._committed(owner)
         try:
             page = yield self.archive.query(owner, flip=flip, **filters, **paging)
         except UnknownArchiveId as e:
@@ -436,7 +467,7 @@ class ArchiveHandler(IQHandler):
 
 
 def _strip(stanza, owner):
-    """Remove the stanza-ids claiming C{owner}'s archive (XEP-0359 section 3)."""
+    """Remove the stanza-ids naming C{owner}'s archive (XEP-0359 section 3)."""
     forged = [child for child in stanza.children
               if getattr(child, "name", None) == "stanza-id" and child.uri == NS_SID
               and child.getAttribute("by") == owner]

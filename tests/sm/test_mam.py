@@ -83,11 +83,20 @@ def test_chatArchivedForBothWithStanzaId():
     alice, bob = h.login("alice"), h.login("bob")
     chat(h, alice)
     [delivered] = h.take(bob)
-    [(by, sid)] = [s for s in stanzaIds(delivered) if s[0] == BOB]
+    [(by, sid)] = stanzaIds(delivered)  # alice's archive id is not bob's business
     [inBob] = archived(h, BOB)
     [inAlice] = archived(h, ALICE)
-    assert inBob.id == sid and inBob.direction == "in" and inBob.peer == "alice@localhost/res"
+    assert by == BOB and inBob.id == sid and inBob.direction == "in" and inBob.peer == "alice@localhost/res"
     assert inAlice.direction == "out" and inAlice.peer == BOB and inAlice.messageId == "m1"
+
+
+def test_sentMessageCarriesSendersId():
+    """A message to a remote JID leaves with the sender's archive id (for sent copies)."""
+    h = makeHarness()
+    alice = h.login("alice")
+    chat(h, alice, to="carol@remote.example")
+    [routed] = h.routed()
+    assert stanzaIds(routed) == [(ALICE, archived(h, ALICE)[0].id)]
 
 
 def test_forgedStanzaIdRemoved():
@@ -231,6 +240,56 @@ def test_heldUntilPreferencesKnownInOrder():
     delivered = h.take(bob)
     assert [str(firstChild(m, None, "body")) for m in delivered] == ["one", "two", "three"]
     assert [s[0][1] for s in map(stanzaIds, delivered)] == [m.id for m in archived(h, BOB)]
+
+
+class SlowAppendStorage(MemoryStorage):
+    """Archive writes finish only on L{flush}."""
+
+    def __init__(self):
+        MemoryStorage.__init__(self)
+        self.queue = []
+        real = self.archive.append
+
+        def append(owner, message):
+            d = defer.Deferred()
+            self.queue.append((d, lambda: result(real(owner, message))))
+            return d
+        self.archive.append = append
+
+    def flush(self):
+        while self.queue:
+            d, write = self.queue.pop(0)
+            d.callback(write())
+
+
+def test_deliveryDoesNotWaitForTheWriteButQueriesDo():
+    """The message is delivered before its write finishes; a query waits for that write."""
+    storage = SlowAppendStorage()
+    h = makeHarness(storage=storage)
+    alice, bob = h.login("alice"), h.login("bob")
+    chat(h, alice, body="fast")
+    [delivered] = h.take(bob)
+    [(_, sid)] = stanzaIds(delivered)
+    h.send(bob, f"<iq type='set' id='q1'><query xmlns='{NS_MAM}'/></iq>")
+    assert h.take(bob) == []
+    storage.flush()
+    *messages, answer = h.take(bob)
+    assert resultIds(messages) == [sid] and answer["type"] == "result"
+    assert h.mam._writes == {}
+
+
+def test_writesToOneArchiveOneAtATime():
+    """A second write to an archive starts only once the first finished, keeping the order."""
+    storage = SlowAppendStorage()
+    h = makeHarness(storage=storage)
+    alice = h.login("alice")
+    h.login("bob")
+    chat(h, alice, body="one")
+    chat(h, alice, body="two")
+    assert len(storage.queue) == 2  # alice's first and bob's first
+    storage.flush()
+    assert [m.xml.count("one") for m in archived(h, BOB)] == [1, 0]
+    assert h.mam._writes == {}
 
 
 def test_queryAllInOrder():
