@@ -33,6 +33,7 @@ import re
 import time
 
 from twisted.internet import defer, task
+from twisted.python import failure
 from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
@@ -211,35 +212,56 @@ class ArchiveHandler(IQHandler):
             queue.append(entry)
             return True
         d = self._shouldArchive(entry)
-        known = []
-        d.addBoth(lambda outcome: known.append(outcome) or outcome)
-        if known:
-            d.addErrback(lambda _: None)
-            self._record(entry, known[0] is True)
+        known = self._known(d, entry)
+        if known is not None:
+            self._record(entry, known)
             return False
         self._waiting[entry.owner] = [entry]
-        d.addCallbacks(self._decided, self._undecided, (entry,), None, (entry,))
+        self._await(d, entry)
         return True
 
-    def _decided(self, archive, entry):
-        self._record(entry, archive)
-        self._resume(entry)
-        self._next(entry.owner)
+    def _known(self, d, entry):
+        """The decision C{d} already holds (a failure counts as no), or None."""
+        known = []
+        d.addBoth(lambda outcome: known.append(outcome) or outcome)
+        if not known:
+            return None
+        if isinstance(known[0], failure.Failure):
+            d.addErrback(lambda _: None)  # reported here
+            self.log.failure("archive preferences unreadable for {owner}", known[0],
+                             owner=entry.owner)
+            return False
+        return known[0]
 
-    def _undecided(self, failure, entry):
-        self.log.failure("archive preferences unreadable for {owner}", failure, owner=entry.owner)
-        self._decided(False, entry)
+    def _await(self, d, entry):
+        """Resume the held C{entry}, and those after it, once C{d} decides."""
+        def decided(archive):
+            self._record(entry, archive)
+            self._resume(entry)
+            self._next(entry.owner)
+
+        def undecided(reason):
+            self.log.failure("archive preferences unreadable for {owner}", reason,
+                             owner=entry.owner)
+            decided(False)
+
+        d.addCallbacks(decided, undecided)
 
     def _next(self, owner):
-        """Decide the next held message of C{owner}, resuming as many as are known now."""
+        """Drop the head of C{owner}'s queue; resume those decided at once, await the next."""
         queue = self._waiting[owner]
         queue.pop(0)
-        if not queue:
-            del self._waiting[owner]
-            return
-        entry = queue[0]
-        self._shouldArchive(entry).addCallbacks(self._decided, self._undecided,
-                                                 (entry,), None, (entry,))
+        while queue:
+            entry = queue[0]
+            d = self._shouldArchive(entry)
+            known = self._known(d, entry)
+            if known is None:
+                self._await(d, entry)
+                return
+            self._record(entry, known)
+            self._resume(entry)
+            queue.pop(0)
+        del self._waiting[owner]
 
     def _resume(self, entry):
         key = id(entry.stanza)

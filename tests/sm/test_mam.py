@@ -4,6 +4,7 @@ stanza-ids, preferences, queries with forms and RSM, retention; on the
 session manager harness with MemoryStorage.
 """
 
+import pytest
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
@@ -15,8 +16,6 @@ from jabberd.storage.memory import MemoryStorage
 from jabberd.storage.records import ArchivePreferences
 from jabberd.stanza import firstChild
 from tests.sm.helpers import ALICE, BOB, Harness, errorCondition, result
-
-import pytest
 
 
 def makeHarness(storage=None, **kwargs):
@@ -78,7 +77,7 @@ def resultIds(messages):
 
 
 def test_chatArchivedForBothWithStanzaId():
-    """A chat between two local users is archived once for each, and bob's copy carries his id."""
+    """A chat between local users is archived once for each; bob's copy carries his id."""
     h = makeHarness()
     alice, bob = h.login("alice"), h.login("bob")
     chat(h, alice)
@@ -86,7 +85,8 @@ def test_chatArchivedForBothWithStanzaId():
     [(by, sid)] = stanzaIds(delivered)  # alice's archive id is not bob's business
     [inBob] = archived(h, BOB)
     [inAlice] = archived(h, ALICE)
-    assert by == BOB and inBob.id == sid and inBob.direction == "in" and inBob.peer == "alice@localhost/res"
+    assert by == BOB and inBob.id == sid
+    assert inBob.direction == "in" and inBob.peer == "alice@localhost/res"
     assert inAlice.direction == "out" and inAlice.peer == BOB and inAlice.messageId == "m1"
 
 
@@ -242,6 +242,20 @@ def test_heldUntilPreferencesKnownInOrder():
     assert [s[0][1] for s in map(stanzaIds, delivered)] == [m.id for m in archived(h, BOB)]
 
 
+def test_longHeldQueueResumesWithoutRecursion():
+    """Thousands of messages held for one owner all resume, in order, once decided."""
+    storage = SlowPrefsStorage()
+    h = makeHarness(storage=storage)
+    bob = h.login("bob")
+    for n in range(3000):
+        h.inbound(f"<message from='carol@remote.example/x' to='{BOB}' type='chat'>"
+                  f"<body>{n}</body></message>")
+    storage.flush()
+    delivered = h.take(bob)
+    assert [str(firstChild(m, None, "body")) for m in delivered] == [str(n) for n in range(3000)]
+    assert h.mam._waiting == {}
+
+
 class SlowAppendStorage(MemoryStorage):
     """Archive writes finish only on L{flush}."""
 
@@ -382,39 +396,25 @@ def test_startEndFilter():
     assert messages == []
 
 
-@pytest.mark.parametrize("form", [
-    formOf(start="yesterday"),
-    formOf(with_="@@bad"),
-    formOf(unknown="x"),
-    f"<x xmlns='{NS_DATA}' type='submit'><field var='FORM_TYPE'><value>urn:other</value>"
-    "</field></x>",
+@pytest.mark.parametrize("inner, condition", [
+    (formOf(start="yesterday"), "bad-request"),
+    (formOf(with_="@@bad"), "bad-request"),
+    (formOf(unknown="x"), "bad-request"),
+    (f"<x xmlns='{NS_DATA}' type='submit'><field var='FORM_TYPE'><value>urn:other</value>"
+     "</field></x>", "bad-request"),
+    (f"<set xmlns='{NS_RSM}'><max>lots</max></set>", "bad-request"),
+    (f"<set xmlns='{NS_RSM}'><after>a</after><before>b</before></set>", "bad-request"),
+    (f"<set xmlns='{NS_RSM}'><index>3</index></set>", "feature-not-implemented"),
+    (f"<set xmlns='{NS_RSM}'><after>nosuchid</after></set>", "item-not-found"),
+    (formOf(before_id="nosuchid"), "item-not-found"),
 ])
-def test_badFormValues(form):
-    """Bad dates, JIDs, unknown fields or a wrong FORM_TYPE get bad-request."""
+def test_badQueries(inner, condition):
+    """Bad form values or paging get bad-request, index is unimplemented, unknown ids not found."""
     h = makeHarness()
     alice = h.login("alice")
-    [answer] = iq(h, alice, f"<query xmlns='{NS_MAM}'>{form}</query>")
-    assert answer["type"] == "error" and errorCondition(answer) == "bad-request"
-
-
-def test_badMaxIsBadRequest():
-    """A max that is not a number gets bad-request."""
-    h = makeHarness()
-    alice = h.login("alice")
-    [answer] = iq(h, alice, f"<query xmlns='{NS_MAM}'><set xmlns='{NS_RSM}'><max>lots</max>"
-                            "</set></query>")
-    assert errorCondition(answer) == "bad-request"
-
-
-def test_unknownIdIsItemNotFound():
-    """Paging after an id not in the archive gets item-not-found."""
-    h = makeHarness()
-    alice = h.login("alice")
-    [answer] = iq(h, alice, f"<query xmlns='{NS_MAM}'><set xmlns='{NS_RSM}'>"
-                            "<after>nosuchid</after></set></query>")
-    assert errorCondition(answer) == "item-not-found"
-    [answer] = iq(h, alice, f"<query xmlns='{NS_MAM}'>{formOf(before_id='nosuchid')}</query>")
-    assert errorCondition(answer) == "item-not-found"
+    chat(h, alice)
+    [answer] = iq(h, alice, f"<query xmlns='{NS_MAM}'>{inner}</query>")
+    assert answer["type"] == "error" and errorCondition(answer) == condition
 
 
 def test_otherUsersArchiveForbidden():
@@ -528,3 +528,12 @@ def test_fromConfig():
     handler = ArchiveHandler.fromConfig(config, clock=Clock())
     assert (handler.default, handler.maxPage, handler.expireAfter, handler.maxPerUser) == \
         ("roster", 7, 172800, 9)
+
+
+@pytest.mark.parametrize("line", ["default = sometimes", "expire_after = soon",
+                                  "max_page = -1", "max_per_user = lots"])
+def test_badConfigRefused(line):
+    """A bad [archive] value is a ConfigError at start-up."""
+    from jabberd.config import ConfigError
+    with pytest.raises(ConfigError):
+        parseConfig(f"[archive]\n{line}\n")
