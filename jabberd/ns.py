@@ -71,3 +71,4 @@ NS_MAM = "urn:xmpp:mam:2"  # XEP-0313
 NS_MAM_EXTENDED = "urn:xmpp:mam:2#extended"  # XEP-0313 section 6 (before-id, after-id, ids)
 NS_SID = "urn:xmpp:sid:0"  # XEP-0359
 NS_RSM = "http://jabber.org/protocol/rsm"  # XEP-0059
+NS_XDATA_VALIDATE = "http://jabber.org/protocol/xdata-validate"  # XEP-0122

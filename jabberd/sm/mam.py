@@ -9,7 +9,9 @@ XEP-0359 stanza-ids and XEP-0059 paging.
    so that what offline storage keeps is archived too.  The stanza carries
    C{<stanza-id by='user@domain'/>} with the archive id (XEP-0359 section 3);
    a stanza-id with the same C{by} that came from anyone else is removed
-   first, since only this server may claim that archive.
+   first, since only this server may claim that archive.  A sent message
+   carries the sender's id only as far as the copies for the sender's own
+   resources (L{SentIdFilter}): XEP-0313 section 3 keeps it from contacts.
  - The id is chosen here (L{randomId}) and handed to the store with the
    message, so delivery never waits for the write; the write still commits
    on the storage's Deferred API, and a query of an archive waits for the
@@ -37,17 +39,17 @@ from twisted.python import failure
 from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
-from jabberd.handler import IQHandler, Stage, iqGet, iqSet
+from jabberd.handler import Handler, IQHandler, Stage, iqGet, iqSet
 from jabberd.jidutil import parseJID
 from jabberd.logs import Logger
 from jabberd.ns import (NS_DATA, NS_DELAY, NS_FORWARD, NS_MAM, NS_MAM_EXTENDED, NS_RSM,
-                        NS_SID)
+                        NS_SID, NS_XDATA_VALIDATE)
 from jabberd.sm.target import iqTarget
 from jabberd.stanza import firstChild, parseElement, serializeElement
 from jabberd.storage.records import (ArchivedMessage, ArchivePreferences, UnknownArchiveId,
                                      randomId)
 
-__all__ = ["ArchiveHandler", "parseStamp", "formatStamp"]
+__all__ = ["ArchiveHandler", "SentIdFilter", "parseStamp", "formatStamp"]
 
 #: Message types archived (RFC 6121 section 5.2.2: absent means normal).
 _ARCHIVED_TYPES = frozenset((None, "chat", "normal"))
@@ -57,7 +59,7 @@ _NOTHING = ArchivePreferences(default="never")
 
 _FORM_FIELDS = (("with", "jid-single"), ("start", "text-single"), ("end", "text-single"),
                 ("before-id", "text-single"), ("after-id", "text-single"),
-                ("ids", "text-multi"))
+                ("ids", "list-multi"))
 
 _STAMP = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
@@ -397,6 +399,8 @@ class ArchiveHandler(IQHandler):
             return _queryForm()
         if payload.name == "prefs":
             return self._currentPrefs(owner).addCallback(_prefsElement)
+        if payload.name == "metadata":
+            return self._metadata(owner)
         raise StanzaError("bad-request", text=f"unknown element {payload.name}")
 
     @iqSet(NS_MAM)
@@ -432,7 +436,12 @@ class ArchiveHandler(IQHandler):
         filters = _readForm(query)
         paging = self._readRSM(query)
         flip = firstChild(query, NS_MAM, "flip-page") is not None
+        if len(filters.get("ids", ())) > self.maxPage:
+            raise StanzaError("policy-violation", text=f"at most {self.maxPage} ids")
         yield self._committed(owner)
+        for archiveId in filters.get("ids", ()):
+            if (yield self.archive.get(owner, archiveId)) is None:
+                raise StanzaError("item-not-found", text=f"no message {archiveId} in the archive")
         try:
             page = yield self.archive.query(owner, flip=flip, **filters, **paging)
         except UnknownArchiveId as e:
@@ -441,6 +450,19 @@ class ArchiveHandler(IQHandler):
         for item in page.items:
             self.send(self._resultMessage(iq, owner, queryId, item))
         return _fin(page, queryId)
+
+    @defer.inlineCallbacks
+    def _metadata(self, owner):
+        """The first and last message of the archive (section 5, archive metadata)."""
+        yield self._committed(owner)
+        first = yield self.archive.query(owner, max=1)
+        last = yield self.archive.query(owner, max=1, before="")
+        metadata = domish.Element((NS_MAM, "metadata"))
+        for name, page in (("start", first), ("end", last)):
+            if page.items:
+                end = metadata.addElement(name)
+                end["id"], end["timestamp"] = page.items[0].id, formatStamp(page.items[0].stamp)
+        return metadata
 
     def _readRSM(self, query):
         rsm = firstChild(query, NS_RSM, "set")
@@ -488,6 +510,30 @@ class ArchiveHandler(IQHandler):
         return [NS_MAM, NS_MAM_EXTENDED, NS_SID]
 
 
+class SentIdFilter(Handler):
+    """
+    Keep the sender's archive id off what leaves for a contact.
+
+    L{ArchiveHandler} stamps a sent message with the sender's stanza-id at
+    the archive stage, so that the copies made at the copies stage for the
+    sender's other resources (sent carbons, XEP-0280) carry it, as XEP-0313
+    section 3 asks; the same section forbids it in the message to the
+    contact, who may not read that archive.  This runs after the copies and
+    removes it, except from a message to the sender's own account.
+    """
+
+    handlerName = "mamsentids"
+    stage = Stage.DELIVERY
+
+    def onOutbound(self, session, stanza):
+        """Strip the sender's stanza-id from a message to someone else; never consume."""
+        if stanza.name == "message":
+            to = stanza.getAttribute("to")
+            if to and to.partition("/")[0] != session.bare:
+                _strip(stanza, session.bare)
+        return False
+
+
 def _strip(stanza, owner):
     """Remove the stanza-ids naming C{owner}'s archive (XEP-0359 section 3)."""
     forged = [child for child in stanza.children
@@ -513,6 +559,10 @@ def _queryForm():
     for var, fieldType in _FORM_FIELDS:
         field = form.addElement("field")
         field["var"], field["type"] = var, fieldType
+    # XEP-0313 section 4.1.3: ids is open to any value (XEP-0122), never listed.
+    validate = field.addElement((NS_XDATA_VALIDATE, "validate"))
+    validate["datatype"] = "xs:string"
+    validate.addElement("open")
     return query
 
 
@@ -533,7 +583,8 @@ def _readForm(query):
             filters["ids"] = values
             continue
         if var not in ("with", "start", "end", "before-id", "after-id"):
-            raise StanzaError("bad-request", text=f"unknown field {var}")
+            # XEP-0313 section 4.1.5: a field the server does not recognise.
+            raise StanzaError("feature-not-implemented", text=f"unknown field {var}")
         if len(values) != 1 or not values[0]:
             raise StanzaError("bad-request", text=f"{var} needs one value")
         filters.update(_filter(var, values[0]))

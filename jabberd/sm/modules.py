@@ -41,6 +41,7 @@ def handlerFactories(config):
         accountremoval.AccountRemoval,  # XEP-0077 removal ends the sessions
         # Archive stage: users' message archives and stanza-ids (XEP-0313, XEP-0359).
         lambda: mam.ArchiveHandler.fromConfig(config),
+        mam.SentIdFilter,  # after the copies: the sender's archive id stays with the sender
         # Storage stage: takes what nobody could deliver (XEP-0160).
         lambda: offline.OfflineHandler.fromConfig(config),
         # Cache stage: unpins a roster after presence broadcast unavailable.

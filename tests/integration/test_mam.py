@@ -34,8 +34,9 @@ async def exchange(sender, recipient, texts):
     for text in texts:
         sender.send_message(recipient.boundjid.bare, text, mtype="chat")
         message = await recipient.nextMessage(lambda m: m["body"] == text)
-        sid = message.xml.find(f"{{{NS_SID}}}stanza-id")
-        assert sid is not None and sid.get("by") == recipient.boundjid.bare
+        # only the recipient's archive id: the sender's stays with the sender
+        [sid] = message.xml.findall(f"{{{NS_SID}}}stanza-id")
+        assert sid.get("by") == recipient.boundjid.bare
         assert message["stanza_id"]["by"] == recipient.boundjid.bare
         ids.append(sid.get("id"))
     return ids
@@ -98,13 +99,17 @@ def test_pagingAndWithFilter(server):
 
 
 def test_errorsAndPreferences(server):
-    """Bad form values get bad-request, unknown ids item-not-found; prefs are kept."""
+    """Bad values get bad-request, unknown fields feature-not-implemented, unknown ids
+    item-not-found, another's archive forbidden; prefs are kept; the form is discoverable."""
     async def body():
         frank = await login(server, "frank@localhost/mam")
         form = (f"<x xmlns='{NS_DATA}' type='submit'><field var='FORM_TYPE' type='hidden'>"
                 f"<value>{NS_MAM}</value></field><field var='start'><value>not a date</value>"
                 "</field></x>")
         assert await rawQuery(frank, f"<query xmlns='{NS_MAM}'>{form}</query>") == "bad-request"
+        unknown = form.replace("var='start'", "var='urn:example:unknown'")
+        assert await rawQuery(frank, f"<query xmlns='{NS_MAM}'>{unknown}</query>") \
+            == "feature-not-implemented"
         paging = f"<set xmlns='{NS_RSM}'><after>nosuchid</after></set>"
         assert await rawQuery(frank, f"<query xmlns='{NS_MAM}'>{paging}</query>") \
             == "item-not-found"

@@ -9,9 +9,10 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from jabberd.config import parse as parseConfig
+from jabberd.handler import Handler, Stage
 from jabberd.ns import NS_DATA, NS_DISCO_INFO, NS_FORWARD, NS_MAM, NS_RSM, NS_SID
 from jabberd.sm.disco import DiscoHandler
-from jabberd.sm.mam import ArchiveHandler, formatStamp, parseStamp
+from jabberd.sm.mam import ArchiveHandler, SentIdFilter, formatStamp, parseStamp
 from jabberd.storage.memory import MemoryStorage
 from jabberd.storage.records import ArchivePreferences
 from jabberd.stanza import firstChild
@@ -21,6 +22,7 @@ from tests.sm.helpers import ALICE, BOB, Harness, errorCondition, result
 def makeHarness(storage=None, **kwargs):
     h = Harness(storage=storage)
     h.mam = h.sm.addHandler(ArchiveHandler(**kwargs))
+    h.sm.addHandler(SentIdFilter())
     h.sm.addHandler(DiscoHandler())
     return h
 
@@ -90,13 +92,29 @@ def test_chatArchivedForBothWithStanzaId():
     assert inAlice.direction == "out" and inAlice.peer == BOB and inAlice.messageId == "m1"
 
 
-def test_sentMessageCarriesSendersId():
-    """A message to a remote JID leaves with the sender's archive id (for sent copies)."""
+class CopyWatcher(Handler):
+    """A copies-stage handler recording the stanza-ids a sent message has when it sees it."""
+
+    stage = Stage.COPIES
+
+    def __init__(self):
+        self.seen = []
+
+    def onOutbound(self, session, stanza):
+        if stanza.name == "message":
+            self.seen.append(stanzaIds(stanza))
+        return False
+
+
+def test_sentIdForCopiesOnlyNotForTheContact():
+    """A sent message has the sender's id at the copies stage, but leaves without it."""
     h = makeHarness()
+    watcher = h.sm.addHandler(CopyWatcher())
     alice = h.login("alice")
     chat(h, alice, to="carol@remote.example")
     [routed] = h.routed()
-    assert stanzaIds(routed) == [(ALICE, archived(h, ALICE)[0].id)]
+    assert watcher.seen == [[(ALICE, archived(h, ALICE)[0].id)]]
+    assert stanzaIds(routed) == []
 
 
 def test_forgedStanzaIdRemoved():
@@ -399,7 +417,9 @@ def test_startEndFilter():
 @pytest.mark.parametrize("inner, condition", [
     (formOf(start="yesterday"), "bad-request"),
     (formOf(with_="@@bad"), "bad-request"),
-    (formOf(unknown="x"), "bad-request"),
+    (formOf(unknown="x"), "feature-not-implemented"),
+    (formOf(ids=["x"] * 11), "policy-violation"),
+    (formOf(ids=["nosuchid"]), "item-not-found"),
     (f"<x xmlns='{NS_DATA}' type='submit'><field var='FORM_TYPE'><value>urn:other</value>"
      "</field></x>", "bad-request"),
     (f"<set xmlns='{NS_RSM}'><max>lots</max></set>", "bad-request"),
@@ -409,8 +429,8 @@ def test_startEndFilter():
     (formOf(before_id="nosuchid"), "item-not-found"),
 ])
 def test_badQueries(inner, condition):
-    """Bad form values or paging get bad-request, index is unimplemented, unknown ids not found."""
-    h = makeHarness()
+    """Bad values get bad-request, unknown fields and index are unimplemented, unknown ids not found."""
+    h = makeHarness(maxPage=10)
     alice = h.login("alice")
     chat(h, alice)
     [answer] = iq(h, alice, f"<query xmlns='{NS_MAM}'>{inner}</query>")
@@ -432,8 +452,27 @@ def test_formDiscovery():
     alice = h.login("alice")
     [answer] = iq(h, alice, f"<query xmlns='{NS_MAM}'/>", kind="get")
     form = firstChild(firstChild(answer, NS_MAM, "query"), NS_DATA, "x")
-    fields = [f["var"] for f in form.elements(NS_DATA, "field")]
-    assert fields == ["FORM_TYPE", "with", "start", "end", "before-id", "after-id", "ids"]
+    fields = {f["var"]: f for f in form.elements(NS_DATA, "field")}
+    assert list(fields) == ["FORM_TYPE", "with", "start", "end", "before-id", "after-id", "ids"]
+    assert fields["ids"]["type"] == "list-multi"
+    validate = firstChild(fields["ids"], "http://jabber.org/protocol/xdata-validate", "validate")
+    assert firstChild(validate, None, "open") is not None
+
+
+def test_metadata():
+    """Archive metadata names the first and last message; an empty archive has neither."""
+    h = makeHarness()
+    alice = h.login("alice")
+    [answer] = iq(h, alice, f"<metadata xmlns='{NS_MAM}'/>", kind="get")
+    assert list(firstChild(answer, NS_MAM, "metadata").elements()) == []
+    chat(h, alice, body="one")
+    chat(h, alice, body="two")
+    [answer] = iq(h, alice, f"<metadata xmlns='{NS_MAM}'/>", kind="get")
+    metadata = firstChild(answer, NS_MAM, "metadata")
+    first, last = archived(h, ALICE)
+    start, end = firstChild(metadata, NS_MAM, "start"), firstChild(metadata, NS_MAM, "end")
+    assert (start["id"], end["id"]) == (first.id, last.id)
+    assert parseStamp(start["timestamp"]) == pytest.approx(first.stamp, abs=0.001)
 
 
 def test_preferencesGetAndSet():
