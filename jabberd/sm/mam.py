@@ -13,10 +13,12 @@ XEP-0359 stanza-ids and XEP-0059 paging.
    carries the sender's id only as far as the copies for the sender's own
    resources (L{SentIdFilter}): XEP-0313 section 3 keeps it from contacts.
  - The id is chosen here (L{randomId}) and handed to the store with the
-   message, so delivery never waits for the write; the write still commits
-   on the storage's Deferred API, and a query of an archive waits for the
-   writes to it already under way, so it finds every message its owner
-   was delivered.
+   message, so delivery never waits for the write.  Writes are group
+   commits: one is under way at a time, and what is archived meanwhile
+   goes in the next (L{IArchiveStore.appendMany}), which keeps the order
+   of delivery and makes writes larger, not more numerous, under load.  A
+   query waits for the writes under way, so it finds every message its
+   owner was delivered.
  - Preferences (section 5): C{default} always/roster/never with
    always/never lists, read from the store and kept in memory while the
    user has sessions.  A message whose owner's preferences (or roster
@@ -105,6 +107,16 @@ class _Entry:
         self.direction, self.resume = direction, resume
 
 
+class _Batch:
+    """Messages archived in one write, and the queries waiting for it."""
+
+    __slots__ = ("entries", "waiters")
+
+    def __init__(self, entries):
+        self.entries = entries
+        self.waiters = []
+
+
 class ArchiveHandler(IQHandler):
     """
     Archive users' messages and answer their archive queries.
@@ -133,8 +145,9 @@ class ArchiveHandler(IQHandler):
         self._waiting = {}
         # stanzas being resumed, which the hooks let through once
         self._resuming = set()
-        # owner -> DeferredLock of the archive writes under way
-        self._writes = {}
+        # the archive write under way, and the one gathering behind it
+        self._writing = None
+        self._pending = None
         # owners appended to since the last sweep (for max_per_user)
         self._appended = set()
         self._sweeper = None
@@ -328,30 +341,50 @@ class ArchiveHandler(IQHandler):
         sid["by"], sid["id"] = entry.owner, message.id
         if self.maxPerUser:
             self._appended.add(entry.owner)
-        # One write at a time per archive: a store with several worker
-        # threads could otherwise commit two messages out of order.
-        lock = self._writes.get(entry.owner)
-        if lock is None:
-            lock = self._writes[entry.owner] = defer.DeferredLock()
-        d = lock.run(self.archive.append, entry.owner, message)
-        d.addErrback(self.log.failure, "archiving a message for {owner} failed",
-                     owner=entry.owner)
-        d.addBoth(self._written, entry.owner, lock)
+        self._write(entry.owner, message)
 
-    def _written(self, _, owner, lock):
-        if not lock.locked and not lock.waiting and self._writes.get(owner) is lock:
-            del self._writes[owner]
+    def _write(self, owner, message):
+        """
+        Group commit: one write is under way at a time, and the messages
+        archived meanwhile go together in the next one.  The archive keeps
+        the order they were delivered in (a store with several worker
+        threads would otherwise commit two writes in either order), and
+        under load the writes get larger rather than more numerous.
+        """
+        if self._writing is None:
+            self._startWrite(_Batch([(owner, message)]))
+            return
+        if self._pending is None:
+            self._pending = _Batch([])
+        self._pending.entries.append((owner, message))
 
-    def _committed(self, owner):
+    def _startWrite(self, batch):
+        self._writing = batch
+        d = self.archive.appendMany(batch.entries)
+        d.addErrback(self.log.failure, "archiving {count} messages failed",
+                     count=len(batch.entries))
+        d.addBoth(self._written, batch)
+
+    def _written(self, _, batch):
+        self._writing = None
+        if self._pending is not None:
+            batch_, self._pending = self._pending, None
+            self._startWrite(batch_)
+        for waiter in batch.waiters:
+            waiter.callback(None)
+
+    def _committed(self):
         """
-        A Deferred firing once every write to C{owner}'s archive issued so
-        far has finished: a query then finds every message delivered before
-        it, and an id the client was given is never unknown.
+        A Deferred firing once every archive write issued so far has
+        finished: a query then finds every message delivered before it,
+        and an id a client was given is never unknown.
         """
-        lock = self._writes.get(owner)
-        if lock is None:
+        batch = self._pending or self._writing
+        if batch is None:
             return defer.succeed(None)
-        return lock.run(lambda: None)
+        waiter = defer.Deferred()
+        batch.waiters.append(waiter)
+        return waiter
 
     # --- sessions and accounts ---
 
@@ -438,7 +471,7 @@ class ArchiveHandler(IQHandler):
         flip = firstChild(query, NS_MAM, "flip-page") is not None
         if len(filters.get("ids", ())) > self.maxPage:
             raise StanzaError("policy-violation", text=f"at most {self.maxPage} ids")
-        yield self._committed(owner)
+        yield self._committed()
         for archiveId in filters.get("ids", ()):
             if (yield self.archive.get(owner, archiveId)) is None:
                 raise StanzaError("item-not-found", text=f"no message {archiveId} in the archive")
@@ -454,7 +487,7 @@ class ArchiveHandler(IQHandler):
     @defer.inlineCallbacks
     def _metadata(self, owner):
         """The first and last message of the archive (section 5, archive metadata)."""
-        yield self._committed(owner)
+        yield self._committed()
         first = yield self.archive.query(owner, max=1)
         last = yield self.archive.query(owner, max=1, before="")
         metadata = domish.Element((NS_MAM, "metadata"))

@@ -324,6 +324,16 @@ class IArchiveStore(Interface):
             XEP-0359 stanza-id; the message's C{id} and C{stamp} are set.
         """
 
+    def appendMany(entries):
+        """
+        Archive each (owner, L{ArchivedMessage}) pair of C{entries}, in that
+        order and in one transaction (group commit: one durable write for
+        all the messages that arrived while the previous write was under
+        way), as L{append} does each.
+
+        @return: a Deferred of the list of their archive ids.
+        """
+
     def query(owner, with_=None, start=None, end=None, beforeId=None,
               afterId=None, ids=None, max=None, after=None, before=None,
               flip=False):

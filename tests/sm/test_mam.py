@@ -275,18 +275,20 @@ def test_longHeldQueueResumesWithoutRecursion():
 
 
 class SlowAppendStorage(MemoryStorage):
-    """Archive writes finish only on L{flush}."""
+    """Archive writes finish only on L{flush}; L{batches} has the size of each write."""
 
     def __init__(self):
         MemoryStorage.__init__(self)
         self.queue = []
-        real = self.archive.append
+        self.batches = []
+        real = self.archive.appendMany
 
-        def append(owner, message):
+        def appendMany(entries):
+            self.batches.append(len(entries))
             d = defer.Deferred()
-            self.queue.append((d, lambda: result(real(owner, message))))
+            self.queue.append((d, lambda: result(real(entries))))
             return d
-        self.archive.append = append
+        self.archive.appendMany = appendMany
 
     def flush(self):
         while self.queue:
@@ -307,21 +309,23 @@ def test_deliveryDoesNotWaitForTheWriteButQueriesDo():
     storage.flush()
     *messages, answer = h.take(bob)
     assert resultIds(messages) == [sid] and answer["type"] == "result"
-    assert h.mam._writes == {}
+    assert h.mam._writing is None and h.mam._pending is None
 
 
-def test_writesToOneArchiveOneAtATime():
-    """A second write to an archive starts only once the first finished, keeping the order."""
+def test_groupCommit():
+    """One write is under way at a time; what is archived meanwhile goes in the next, in order."""
     storage = SlowAppendStorage()
     h = makeHarness(storage=storage)
     alice = h.login("alice")
     h.login("bob")
     chat(h, alice, body="one")
     chat(h, alice, body="two")
-    assert len(storage.queue) == 2  # alice's first and bob's first
+    assert storage.batches == [1]  # alice's "one"; the rest waits for it
     storage.flush()
-    assert [m.xml.count("one") for m in archived(h, BOB)] == [1, 0]
-    assert h.mam._writes == {}
+    assert storage.batches == [1, 3]
+    assert [("one" in m.xml, "two" in m.xml) for m in archived(h, BOB)] == [(True, False),
+                                                                          (False, True)]
+    assert h.mam._writing is None and h.mam._pending is None
 
 
 def test_queryAllInOrder():

@@ -48,6 +48,12 @@ class MemoryArchiveStore:
         self._positions = {}
 
     def append(self, owner, message):
+        return defer.succeed(self._add(owner, message))
+
+    def appendMany(self, entries):
+        return defer.succeed([self._add(owner, message) for owner, message in entries])
+
+    def _add(self, owner, message):
         if message.id is None:
             message.id = randomId()
         if message.stamp is None:
@@ -55,7 +61,7 @@ class MemoryArchiveStore:
         archive = self.archives.setdefault(owner, [])
         self._positions.setdefault(owner, {})[message.id] = len(archive)
         archive.append(_copy(message))
-        return defer.succeed(message.id)
+        return message.id
 
     def _position(self, owner, archiveId):
         try:
