@@ -188,6 +188,8 @@ class ArchiveHandler(IQHandler):
             return False
         owner = session.bare
         _strip(stanza, owner)
+        if self._archivesNothing(owner):
+            return False
         entry = _Entry(stanza, owner, peer, "out",
                        lambda: self.host.outbound(session, stanza))
         return self._consider(entry)
@@ -213,8 +215,20 @@ class ArchiveHandler(IQHandler):
             # The sender's own archive id is for the sender's copies (sent
             # carbons), not for the recipient.
             _strip(stanza, peer.userhost())
+        if self._archivesNothing(owner):
+            return False
         entry = _Entry(stanza, owner, peer, "in", lambda: self.host.receive(stanza))
         return self._consider(entry)
+
+    def _archivesNothing(self, owner):
+        """
+        Whether C{owner}'s messages are known not to be archived whoever
+        the peer is (default never, no always list, nothing held): the
+        cheap answer for a server or user that keeps no archive.
+        """
+        prefs = self._prefs.get(owner)
+        return prefs is not None and prefs.default == "never" and not prefs.always \
+            and owner not in self._waiting
 
     def _consider(self, entry):
         """
@@ -226,6 +240,12 @@ class ArchiveHandler(IQHandler):
         if queue is not None:
             queue.append(entry)
             return True
+        prefs = self._prefs.get(entry.owner)
+        if prefs is not None and prefs.default != "roster":
+            # The common case, decided without a Deferred: an online
+            # owner whose preferences need no roster look-up.
+            self._record(entry, self._byPreferences(prefs, entry.owner, entry.peer.userhost()))
+            return False
         d = self._shouldArchive(entry)
         known = self._known(d, entry)
         if known is not None:
