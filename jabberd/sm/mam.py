@@ -167,11 +167,16 @@ class ArchiveHandler(IQHandler):
             self._sweeper = task.LoopingCall(self.sweep)
             self._sweeper.clock = self.clock
             self._sweeper.start(self.sweepInterval, now=False).addErrback(
-                self.log.failure, "archive sweeps stopped")
+                self._failed, "archive sweeps stopped")
 
     @property
     def archive(self):
+        """The archive store (L{jabberd.storage.interfaces.IArchiveStore})."""
         return self.host.storage.archive
+
+    def _failed(self, failure, message, **kwargs):
+        """An errback: log C{failure} under C{message}."""
+        self.log.failure(message, failure, **kwargs)
 
     # --- archiving ---
 
@@ -381,7 +386,7 @@ class ArchiveHandler(IQHandler):
     def _startWrite(self, batch):
         self._writing = batch
         d = self.archive.appendMany(batch.entries)
-        d.addErrback(self.log.failure, "archiving {count} messages failed",
+        d.addErrback(self._failed, "archiving {count} messages failed",
                      count=len(batch.entries))
         d.addBoth(self._written, batch)
 
@@ -412,7 +417,7 @@ class ArchiveHandler(IQHandler):
         """Read the user's preferences into memory for the messages to come."""
         if session.bare not in self._prefs:
             self._loadPrefs(session.bare).addErrback(
-                self.log.failure, "archive preferences unreadable for {owner}",
+                self._failed, "archive preferences unreadable for {owner}",
                 owner=session.bare)
 
     def sessionEnded(self, session):
@@ -426,7 +431,7 @@ class ArchiveHandler(IQHandler):
             owner = f"{username}@{domain}"
             self._prefs.pop(owner, None)
             self.archive.removeOwner(owner).addErrback(
-                self.log.failure, "removing the archive of {owner} failed", owner=owner)
+                self._failed, "removing the archive of {owner} failed", owner=owner)
 
     # --- retention ---
 

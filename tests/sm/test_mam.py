@@ -16,7 +16,7 @@ from jabberd.sm.mam import ArchiveHandler, SentIdFilter, formatStamp, parseStamp
 from jabberd.storage.memory import MemoryStorage
 from jabberd.storage.records import ArchivePreferences
 from jabberd.stanza import firstChild
-from tests.sm.helpers import ALICE, BOB, Harness, errorCondition, result
+from tests.sm.helpers import ALICE, BOB, Harness, assertNoFailures, errorCondition, result
 
 
 def makeHarness(storage=None, **kwargs):
@@ -326,6 +326,22 @@ def test_groupCommit():
     assert [("one" in m.xml, "two" in m.xml) for m in archived(h, BOB)] == [(True, False),
                                                                           (False, True)]
     assert h.mam._writing is None and h.mam._pending is None
+
+
+def test_failedWriteLoggedAndNextGoesOn():
+    """A failed archive write is logged; delivery, later writes and queries go on."""
+    h = makeHarness()
+    alice, bob = h.login("alice"), h.login("bob")
+    real = h.storage.archive.appendMany
+    h.storage.archive.appendMany = lambda entries: defer.fail(RuntimeError("disk full"))
+    chat(h, alice, body="lost")
+    with pytest.raises(RuntimeError):
+        assertNoFailures()
+    h.storage.archive.appendMany = real
+    chat(h, alice, body="kept")
+    assert [str(firstChild(m, None, "body")) for m in h.take(bob)] == ["lost", "kept"]
+    messages, answer = query(h, bob)
+    assert bodies(messages) == ["kept"] and answer["type"] == "result"
 
 
 def test_queryAllInOrder():
