@@ -98,6 +98,23 @@ def test_pagingAndWithFilter(server):
     run(body())
 
 
+def test_offlineMessageArchivedWithItsId(server):
+    """A chat to a user who is offline is archived, and arrives on login with that archive id."""
+    async def body():
+        alice = await login(server, "alice@localhost/away")
+        alice.send_message("erin@localhost", "while you were out", mtype="chat")
+        await alice["xep_0199"].ping("localhost", timeout=10)
+        erin = await login(server, "erin@localhost/back")
+        message = await erin.nextMessage(lambda m: m["body"] == "while you were out")
+        [sid] = message.xml.findall(f"{{{NS_SID}}}stanza-id")
+        results, _ = await retrieve(erin, with_jid=alice.boundjid.bare)
+        assert results[-1] == (sid.get("id"), "while you were out")
+        assert sid.get("by") == "erin@localhost"
+        await alice.close()
+        await erin.close()
+    run(body())
+
+
 def test_errorsAndPreferences(server):
     """Bad values get bad-request, unknown fields feature-not-implemented, unknown ids
     item-not-found, another's archive forbidden; prefs are kept; the form is discoverable."""
