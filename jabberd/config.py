@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass, field
 
 __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
-           "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse"]
+           "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse",
+           "ArchiveConfig"]
 
 
 class ConfigError(Exception):
@@ -153,8 +154,24 @@ class BlockingConfig:
     maxItems: int = 1000
 
 
-def _blockingConfig(b):
-    return BlockingConfig(maxItems=b.int("max_items", 1000))
+@dataclass
+class ArchiveConfig:
+    """
+    C{[archive]}: the users' message archives (XEP-0313).
+
+    @ivar default: the archiving default of users who set no preferences
+        (XEP-0313 section 5): C{always}, C{roster} or C{never}.
+    @ivar maxPage: the most messages one query returns (XEP-0059 C{max}).
+    @ivar expireAfter: seconds a message is kept (0: forever).
+    @ivar maxPerUser: the most messages kept per user (0: no bound).
+    @ivar sweepInterval: seconds between retention sweeps (expiry, trim).
+    """
+
+    default: str = "always"
+    maxPage: int = 100
+    expireAfter: int = 0
+    maxPerUser: int = 0
+    sweepInterval: int = 600
 
 
 @dataclass
@@ -170,6 +187,7 @@ class Config:
     http: HTTPConfig = field(default_factory=HTTPConfig)
     s2s: S2SConfig = field(default_factory=S2SConfig)
     blocking: BlockingConfig = field(default_factory=BlockingConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -258,6 +276,7 @@ def parse(text, path="<string>", overrides=None):
         http=_httpConfig(section("http")),
         s2s=_s2sConfig(section("s2s")),
         blocking=_blockingConfig(section("blocking")),
+        archive=_archiveConfig(section("archive")),
     )
 
 
@@ -417,3 +436,29 @@ def load(path, overrides=None):
     except OSError as e:
         raise ConfigError(f"cannot read configuration {path}: {e.strerror}")
     return parse(text, path, overrides)
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text):
+    """Seconds of a duration: a number of seconds, or one with an s, m, h or d suffix."""
+    text = text.strip().lower()
+    unit = _DURATION_UNITS.get(text[-1:]) if text else None
+    return int(text[:-1]) * unit if unit else int(text)
+
+
+def _blockingConfig(b):
+    return BlockingConfig(maxItems=b.int("max_items", 1000))
+
+
+def _archiveConfig(a):
+    return ArchiveConfig(
+        default=a.choice("default", "always", ("always", "roster", "never")),
+        maxPage=a.int("max_page", 100),
+        expireAfter=a.int("expire_after", 0, parse=_duration,
+                          expected="seconds, or a number with s, m, h or d"),
+        maxPerUser=a.int("max_per_user", 0),
+        sweepInterval=a.int("sweep_interval", 600, parse=_duration,
+                            expected="seconds, or a number with s, m, h or d"),
+    )

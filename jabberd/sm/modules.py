@@ -23,6 +23,7 @@ def handlerFactories(config):
                             vcard, version)
     from jabberd.sm import csi
     from jabberd.sm import blocking
+    from jabberd.sm import mam
 
     return [
         # Routing stage: delegated namespaces win over built-in handlers
@@ -42,6 +43,9 @@ def handlerFactories(config):
         accountremoval.AccountRemoval,  # XEP-0077 removal ends the sessions
         lambda: csi.CSIHandler.fromConfig(config),  # Queue stage: XEP-0352
         lambda: blocking.BlockingHandler.fromConfig(config),  # Policy stage: XEP-0191
+        # Archive stage: users' message archives and stanza-ids (XEP-0313, XEP-0359).
+        lambda: mam.ArchiveHandler.fromConfig(config),
+        mam.SentIdFilter,  # after the copies: the sender's archive id stays with the sender
         # Storage stage: takes what nobody could deliver (XEP-0160).
         lambda: offline.OfflineHandler.fromConfig(config),
         # Cache stage: unpins a roster after presence broadcast unavailable.

@@ -353,10 +353,24 @@ class IArchiveStore(Interface):
 
     def append(owner, message):
         """
-        Archive the L{ArchivedMessage} C{message} for C{owner}.
+        Archive the L{ArchivedMessage} C{message} for C{owner}.  A message
+        whose C{id} is already set keeps it (a caller-chosen L{randomId},
+        so that the handler can stamp the XEP-0359 stanza-id on the stanza
+        it delivers without waiting for the write); otherwise the store
+        chooses one.
 
         @return: a Deferred of the new archive id, a string usable as the
             XEP-0359 stanza-id; the message's C{id} and C{stamp} are set.
+        """
+
+    def appendMany(entries):
+        """
+        Archive each (owner, L{ArchivedMessage}) pair of C{entries}, in that
+        order and in one transaction (group commit: one durable write for
+        all the messages that arrived while the previous write was under
+        way), as L{append} does each.
+
+        @return: a Deferred of the list of their archive ids.
         """
 
     def query(owner, with_=None, start=None, end=None, beforeId=None,

@@ -77,6 +77,29 @@ class ArchiveStoreTestsMixin:
         self.assertGreater(len({i[:8] for i in ids}), 1)
 
     @defer.inlineCallbacks
+    def test_appendMany(self):
+        """Several owners' messages appended in one call keep their order and ids."""
+        entries = [(ALICE, message(1)), (ROOM, message(2)), (ALICE, message(3))]
+        entries[1][1].id = "chosen"
+        ids = yield self.store.appendMany(entries)
+        self.assertEqual(ids[1], "chosen")
+        self.assertEqual([m.id for _, m in entries], ids)
+        page = yield self.store.query(ALICE)
+        self.assertEqual([m.id for m in page.items], [ids[0], ids[2]])
+        stored = yield self.store.get(ROOM, "chosen")
+        self.assertEqual(stored.xml, entries[1][1].xml)
+
+    @defer.inlineCallbacks
+    def test_callerChosenId(self):
+        """A message appended with its id already set is archived under that id."""
+        chosen = message(1)
+        chosen.id = "chosenbythecaller"
+        archiveId = yield self.store.append(ALICE, chosen)
+        self.assertEqual(archiveId, "chosenbythecaller")
+        stored = yield self.store.get(ALICE, "chosenbythecaller")
+        self.assertEqual(stored.xml, chosen.xml)
+
+    @defer.inlineCallbacks
     def test_stampDefaultsToNow(self):
         """A message without a stamp is archived at the current time."""
         before = time.time()

@@ -48,13 +48,20 @@ class MemoryArchiveStore:
         self._positions = {}
 
     def append(self, owner, message):
-        message.id = randomId()
+        return defer.succeed(self._add(owner, message))
+
+    def appendMany(self, entries):
+        return defer.succeed([self._add(owner, message) for owner, message in entries])
+
+    def _add(self, owner, message):
+        if message.id is None:
+            message.id = randomId()
         if message.stamp is None:
             message.stamp = time.time()
         archive = self.archives.setdefault(owner, [])
         self._positions.setdefault(owner, {})[message.id] = len(archive)
         archive.append(_copy(message))
-        return defer.succeed(message.id)
+        return message.id
 
     def _position(self, owner, archiveId):
         try:

@@ -49,6 +49,19 @@ def _withFilter(with_):
     return clauses
 
 
+def _row(owner, message):
+    """The table row of C{message}, its id and stamp filled in if unset."""
+    if message.id is None:
+        message.id = randomId()
+    if message.stamp is None:
+        message.stamp = time.time()
+    return {"id": message.id, "owner": owner, "peer": message.peer,
+            "peer_bare": bareJID(message.peer), "direction": message.direction,
+            "type": message.type, "origin_id": message.originId or "",
+            "message_id": message.messageId or "", "stamp": message.stamp,
+            "xml": message.xml}
+
+
 def _rowToMessage(row):
     return ArchivedMessage(peer=row.peer, direction=row.direction, xml=row.xml,
                            type=row.type, stamp=row.stamp, originId=row.origin_id,
@@ -68,18 +81,16 @@ class SQLArchiveStore:
         self.database = database
 
     def append(self, owner, message):
-        message.id = randomId()
-        if message.stamp is None:
-            message.stamp = time.time()
-        values = {"id": message.id, "owner": owner, "peer": message.peer,
-                  "peer_bare": bareJID(message.peer), "direction": message.direction,
-                  "type": message.type, "origin_id": message.originId or "",
-                  "message_id": message.messageId or "", "stamp": message.stamp,
-                  "xml": message.xml}
+        return self.appendMany([(owner, message)]).addCallback(lambda ids: ids[0])
+
+    def appendMany(self, entries):
+        rows = [_row(owner, message) for owner, message in entries]
 
         def work(connection):
-            connection.execute(insert(archiveMessages).values(**values))
-            return values["id"]
+            # One statement per row, in order: the seq column keeps it.
+            for row in rows:
+                connection.execute(insert(archiveMessages).values(**row))
+            return [row["id"] for row in rows]
         return self.database.write(work)
 
     def query(self, owner, with_=None, start=None, end=None, beforeId=None,
