@@ -21,6 +21,7 @@ def handlerFactories(config):
     from jabberd.sm import (accountremoval, browse, delegation, disco, entitytime, last,
                             message, offline, ping, presence, private, roster, rosterpins,
                             vcard, version)
+    from jabberd.sm import carbons
 
     return [
         # Routing stage: delegated namespaces win over built-in handlers
@@ -38,6 +39,7 @@ def handlerFactories(config):
         vcard.VCardHandler,
         private.PrivateHandler,
         accountremoval.AccountRemoval,  # XEP-0077 removal ends the sessions
+        carbons.CarbonsHandler,  # XEP-0280; its hooks run in the copies stage
         # Storage stage: takes what nobody could deliver (XEP-0160).
         lambda: offline.OfflineHandler.fromConfig(config),
         # Cache stage: unpins a roster after presence broadcast unavailable.
