@@ -13,8 +13,6 @@ from jabberd.storage.memory import MemoryStorage
 from jabberd.stanza import firstChild
 from tests.sm.helpers import ALICE, BOB, CAROL, Harness, errorCondition, parse
 
-ENABLE = f"<iq type='set' id='on'><enable xmlns='{NS_CARBONS}'/></iq>"
-DISABLE = f"<iq type='set' id='off'><disable xmlns='{NS_CARBONS}'/></iq>"
 
 
 def harness():
@@ -24,13 +22,22 @@ def harness():
     return h
 
 
-def enabled(h, user, resource, **login):
-    """Log in C{user}/C{resource} and enable carbons; forget the result."""
-    session = h.login(user, resource, **login)
-    h.send(session, ENABLE)
-    [result] = h.take(session)
-    assert result["type"] == "result" and result["id"] == "on"
-    return session
+def request(h, session, name="enable", to=None, iqType="set"):
+    """C{session} sends an iq with a carbons C{name} element; what it got back."""
+    address = f" to='{to}'" if to else ""
+    h.send(session, f"<iq type='{iqType}' id='c'{address}><{name} xmlns='{NS_CARBONS}'/></iq>")
+    return h.take(session)
+
+
+def enabled(h, user, *resources, **login):
+    """Log in C{user} on each of C{resources} and enable carbons: the sessions."""
+    sessions = []
+    for resource in resources:
+        session = h.login(user, resource, **login)
+        [result] = request(h, session)
+        assert result["type"] == "result" and result["id"] == "c"
+        sessions.append(session)
+    return sessions[0] if len(sessions) == 1 else sessions
 
 
 def messages(elements):
@@ -64,9 +71,8 @@ def test_enableAndDisableEachTwice():
     """Enable and disable are answered with results, repeated ones too, and set the state."""
     h = harness()
     a = h.login("alice", "a")
-    for request, state in ((ENABLE, True), (ENABLE, True), (DISABLE, False), (DISABLE, False)):
-        h.send(a, request)
-        [result] = h.take(a)
+    for name, state in (("enable", True), ("enable", True), ("disable", False), ("disable", False)):
+        [result] = request(h, a, name)
         assert result["type"] == "result" and result["to"] == f"{ALICE}/a"
         assert h.carbons.isEnabled(a) is state
     assert h.carbons.enabled == {}
@@ -75,21 +81,17 @@ def test_enableAndDisableEachTwice():
 def test_enableAddressedToServerOrOwnAccount():
     """An enable to the server or to the user's own bare JID enables that session."""
     h = harness()
-    a = h.login("alice", "a")
-    b = h.login("alice", "b")
-    h.send(a, f"<iq type='set' id='1' to='localhost'><enable xmlns='{NS_CARBONS}'/></iq>")
-    h.send(b, f"<iq type='set' id='2' to='{ALICE}'><enable xmlns='{NS_CARBONS}'/></iq>")
-    assert h.take(a)[0]["type"] == h.take(b)[0]["type"] == "result"
-    assert h.carbons.isEnabled(a) and h.carbons.isEnabled(b)
+    for resource, to in (("a", "localhost"), ("b", ALICE)):
+        session = h.login("alice", resource)
+        [result] = request(h, session, to=to)
+        assert result["type"] == "result" and h.carbons.isEnabled(session)
 
 
 def test_enableForAnotherAccountNotAllowed():
     """Enabling carbons of another account is refused with not-allowed, and changes nothing."""
     h = harness()
-    a = h.login("alice", "a")
     bob = h.login("bob", "x")
-    h.send(a, f"<iq type='set' id='1' to='{BOB}'><enable xmlns='{NS_CARBONS}'/></iq>")
-    [error] = h.take(a)
+    [error] = request(h, h.login("alice", "a"), to=BOB)
     assert error["type"] == "error" and errorCondition(error) == "not-allowed"
     assert h.carbons.enabled == {} and h.take(bob) == []
 
@@ -108,9 +110,8 @@ def test_unknownRequestIsBadRequest():
     """An iq set of another carbons element gets bad-request; a get is not answered as a set."""
     h = harness()
     a = h.login("alice", "a")
-    h.send(a, f"<iq type='set' id='1'><private xmlns='{NS_CARBONS}'/></iq>")
-    h.send(a, f"<iq type='get' id='2'><enable xmlns='{NS_CARBONS}'/></iq>")
-    bad, unavailable = h.take(a)
+    [bad] = request(h, a, "private")
+    [unavailable] = request(h, a, iqType="get")
     assert errorCondition(bad) == "bad-request"
     assert errorCondition(unavailable) == "service-unavailable"
     assert not h.carbons.isEnabled(a)
@@ -256,10 +257,8 @@ def test_sentCopyWhenSenderDidNotEnable():
 def test_localConversationOneCopyEach():
     """Between two local users, each side's other enabled resources get exactly one copy."""
     h = harness()
-    alice = enabled(h, "alice", "a")
-    aliceOther = enabled(h, "alice", "b")
-    bob = enabled(h, "bob", "x")
-    bobOther = enabled(h, "bob", "y")
+    alice, aliceOther = enabled(h, "alice", "a", "b")
+    bob, bobOther = enabled(h, "bob", "x", "y")
     h.send(alice, f"<message to='{BOB}/x' type='chat'><body>hey</body></message>")
     assert [bodyOf(m) for m in h.take(bob)] == ["hey"]
     [sent] = h.take(aliceOther)
@@ -272,9 +271,7 @@ def test_localConversationOneCopyEach():
 def test_messageToOwnResourceCopiedOnce():
     """A message between two resources of one user reaches each other resource once."""
     h = harness()
-    a = enabled(h, "alice", "a")
-    b = enabled(h, "alice", "b")
-    c = enabled(h, "alice", "c")
+    a, b, c = enabled(h, "alice", "a", "b", "c")
     h.send(a, f"<message to='{ALICE}/b' type='chat'><body>note</body></message>")
     assert [bodyOf(m) for m in h.take(b)] == ["note"]
     [copy] = h.take(c)
