@@ -114,21 +114,14 @@ def _carriesCarbon(message):
 
 def _accountOf(address):
     """
-    The prepared bare JID of C{address} if it is an account's, else None.
-    A prepared ASCII address, the usual case, costs no parsing.
+    The prepared bare JID of C{address}: as it is when prepared ASCII,
+    the usual case, which costs no parsing; None if it is no JID.
     """
     bare = address.partition("/")[0]
-    if "@" not in bare:
-        return None
     if bare.isascii() and bare.islower():
         return bare
     jid = parseJID(bare)
     return jid.userhost() if jid is not None else None
-
-
-def _isOf(address, bare):
-    """Whether C{address} (a prepared JID) is the bare JID C{bare} or one of its resources."""
-    return address.startswith(bare) and (len(address) == len(bare) or address[len(bare)] == "/")
 
 
 class CarbonsHandler(IQHandler):
@@ -208,12 +201,14 @@ class CarbonsHandler(IQHandler):
         """
         if stanza.name != "message":
             return False
-        to = stanza.getAttribute("to")
+        attributes = stanza.attributes  # every message passes here: no method calls
+        to = attributes.get("to")
         bare = _accountOf(to) if to else None
         if bare is None:
             return False
-        sender = stanza.getAttribute("from") or ""
-        if _isOf(sender, bare) and _carriesCarbon(stanza):
+        sender = attributes.get("from", "")
+        if sender.startswith(bare) and sender[len(bare):len(bare) + 1] in ("", "/") \
+                and _carriesCarbon(stanza):
             self._refuse(stanza)
             return True
         resources = self.enabled.get(bare)
