@@ -8,8 +8,8 @@ own CPU share (C{gen_cpu}: 1.0 = a full core, so a saturated generator is
 visible) and the server's (C{server_cpu}) when its pid is given.
 
 Scenarios (see C{bench/README.md}): C{register} and C{mesh} provision
-accounts and rosters; C{login}, C{throughput}, C{idle}, C{roster}, C{muc}
-and C{bosh} measure.  Every loop is bounded in count and time.
+accounts and rosters; C{login}, C{throughput}, C{idle}, C{roster}, C{muc},
+C{bosh} and C{csi} measure.  Every loop is bounded in count and time.
 """
 
 import argparse
@@ -118,12 +118,12 @@ async def runIdle(args, target, ctx):
 
 def scenarios():
     """Scenario name -> coroutine function(args, target, context)."""
-    from bench import bosh, chat, roster
+    from bench import bosh, chat, csi, roster
 
     return {"register": runRegister, "login": runLogin, "idle": runIdle,
             "throughput": chat.runThroughput, "muc": chat.runMuc,
             "mesh": roster.runMesh, "roster": roster.runRoster,
-            "bosh": bosh.runBosh}
+            "bosh": bosh.runBosh, "csi": csi.runCsi}
 
 
 def parser():
@@ -144,7 +144,7 @@ def parser():
     p.add_argument("--window", type=int, default=10, help="messages in flight per pair/room")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds")
     p.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
-    p.add_argument("--rate", type=float, default=5.0, help="BOSH messages/s per sender")
+    p.add_argument("--rate", type=float, default=5.0, help="BOSH messages/s per sender; csi: presence updates/s per contact")
     p.add_argument("--settle", type=float, default=3.0, help="seconds to let memory settle")
     p.add_argument("--server-pid", type=int, default=None, help="for server CPU and RSS")
     p.add_argument("--label", default="", help="server name written in the result")

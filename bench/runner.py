@@ -60,6 +60,7 @@ SCENARIOS = {s.name: s for s in (
     Scenario("muc50", "muc", "m", 50, 50),
     Scenario("muc100", "muc", "m", 100, 100),
     Scenario("bosh", "bosh", "b", 500, 100, ["--pairs", "50", "--rate", "5"]),
+    Scenario("csi", "csi", "c", 51, 51, ["--rate", "2"], mesh=True),
 )}
 ALIASES = {"muc": ["muc50", "muc100"]}
 

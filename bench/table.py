@@ -27,9 +27,14 @@ METRICS = [
     ("bosh", "p50_ms", "BOSH 500 sessions: msg p50 ms", LOW),
     ("bosh", "p99_ms", "BOSH: msg p99 ms", LOW),
     ("bosh", "kb_per_session", "BOSH: KB RSS per session", LOW),
+    ("csi", "plain_reads", "CSI, idle phone in 50 contacts: reads (wake-ups), active", LOW),
+    ("csi", "csi_reads", "CSI: reads (wake-ups), inactive", LOW),
+    ("csi", "plain_bytes", "CSI: bytes received, active", LOW),
+    ("csi", "csi_bytes", "CSI: bytes received, inactive", LOW),
+    ("csi", "csi_wake_message_ms", "CSI: ms until a message wakes it, inactive", LOW),
 ]
 NO_RATIO = {"lost"}
-SCENARIO_ORDER = ["login", "throughput", "idle", "roster", "muc50", "muc100", "bosh"]
+SCENARIO_ORDER = ["login", "throughput", "idle", "roster", "muc50", "muc100", "bosh", "csi"]
 
 
 def best(records, scenario, server, key, direction):

@@ -47,6 +47,7 @@ class C2SConfig:
     legacyAuth: bool = True
     storePlaintext: bool = False
     scramIterations: int = 4096
+    csiMaxHeld: int = 500
 
 
 @dataclass
@@ -293,6 +294,7 @@ def _c2sConfig(c):
         legacyAuth=c.bool("legacy_auth", True),
         storePlaintext=c.bool("store_plaintext", False),
         scramIterations=c.int("scram_iterations", 4096),
+        csiMaxHeld=c.int("csi_max_held", 500),
     )
 
 

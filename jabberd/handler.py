@@ -98,6 +98,11 @@ HOOKS = {hook.name: hook for hook in (
     Hook("delegatedRoutes", "collect",
          "delegatedRoutes(): component: ((type, uri), method, override) of the iqs it answers "
          "only when the server delegates them (XEP-0355), indexed by the DelegationReceiver."),
+    Hook("onNonza", "first",
+         "onNonza(session, element): session manager: a first-level element that is not a "
+         "stanza (a nonza: XEP-0352 CSI, XEP-0198 stream management) from a bound session's "
+         "stream, handled before the stream reads on (RFC 6120 section 10.1); true when "
+         "handled, otherwise the stream ends with unsupported-stanza-type."),
     Hook("streamFeatures", "collect",
          "streamFeatures(): session manager: elements c2s adds to the features offered "
          "after authentication (RFC 6120 section 4.3.2)."),

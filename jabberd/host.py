@@ -7,6 +7,10 @@ cares whether it is attached to the router in process or over a XEP-0114 TCP
 stream: something sets L{Host.output} to where its stanzas go, and calls
 L{Host.receive} with the stanzas routed to it.  That is what lets a component
 move out of process with a configuration change only.
+
+The host is also where handlers meet: it indexes their iq routes (one route
+per iq type and payload namespace, RFC 6120 section 8.2.3) and calls their
+declared hooks (L{jabberd.handler.HOOKS}) in stage, then attachment, order.
 """
 
 from bisect import insort

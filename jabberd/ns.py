@@ -46,6 +46,8 @@ NS_DELAY_LEGACY = "jabber:x:delay"  # XEP-0091
 NS_OFFLINE = "http://jabber.org/protocol/offline"  # XEP-0013
 NS_MSGOFFLINE = "msgoffline"  # XEP-0160
 NS_FORWARD = "urn:xmpp:forward:0"  # XEP-0297
+NS_CSI = "urn:xmpp:csi:0"  # XEP-0352
+NS_CHATSTATES = "http://jabber.org/protocol/chatstates"  # XEP-0085
 # Private: the session manager and its offline store component (XEP-0160).
 NS_OFFLINE_STORE = "urn:xmpp:jabberd:offline:0"
 NS_X_OOB = "jabber:x:oob"
@@ -66,7 +68,6 @@ NS_TLS_DIRECT = "urn:xmpp:directtls"  # XEP-0368 (no element; listed for docs)
 NS_CARBONS = "urn:xmpp:carbons:2"  # XEP-0280
 NS_HINTS = "urn:xmpp:hints"  # XEP-0334
 NS_RECEIPTS = "urn:xmpp:receipts"  # XEP-0184
-NS_CHATSTATES = "http://jabber.org/protocol/chatstates"  # XEP-0085
 NS_CHAT_MARKERS = "urn:xmpp:chat-markers:0"  # XEP-0333
 
 # XEP-0220 (Server Dialback)

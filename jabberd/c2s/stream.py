@@ -323,7 +323,8 @@ class ClientStream(HardenedXmlStream):
         elif element.uri == NS_CLIENT and element.name in STANZAS:
             if element.name != "iq" or not self._negotiationIQ(element):
                 self.onPreAuthStanza(element)
-        else:
+        elif self.session is None or not self.sm.nonza(self.session, element):
+            # A nonza is taken only from a bound session (CSI, XEP-0352).
             self.closeWithError("unsupported-stanza-type")
 
     def onPreAuthStanza(self, element):

@@ -111,6 +111,13 @@ class SessionManager(Host):
         """
         return self.offer("onUndeliverable", stanza)
 
+    def nonza(self, session, element):
+        """
+        Offer a first-level element that is not a stanza, from C{session}'s
+        stream, to the C{onNonza} hooks: whether one handled it.
+        """
+        return self.first("onNonza", session, element)
+
     # unauthenticated streams (XEP-0077 registration before login)
 
     def bindPreAuth(self, stream, domain, clientIP=None):

@@ -22,6 +22,7 @@ def handlerFactories(config):
                             message, offline, ping, presence, private, roster, rosterpins,
                             vcard, version)
     from jabberd.sm import carbons
+    from jabberd.sm import csi
 
     return [
         # Routing stage: delegated namespaces win over built-in handlers
@@ -40,6 +41,7 @@ def handlerFactories(config):
         private.PrivateHandler,
         accountremoval.AccountRemoval,  # XEP-0077 removal ends the sessions
         carbons.CarbonsHandler,  # XEP-0280; its hooks run in the copies stage
+        lambda: csi.CSIHandler.fromConfig(config),  # Queue stage: XEP-0352
         # Storage stage: takes what nobody could deliver (XEP-0160).
         lambda: offline.OfflineHandler.fromConfig(config),
         # Cache stage: unpins a roster after presence broadcast unavailable.

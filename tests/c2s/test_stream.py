@@ -435,3 +435,46 @@ def test_firstNegotiatorWins():
     client.send(HEADER)
     client.send("<ping xmlns='urn:test:ping'/>")
     assert _Ping.seen == ["ping"]
+
+
+class Nonzas(Handler):
+    """Records the nonzas offered to it and takes those in urn:example:nonza."""
+
+    def __init__(self):
+        self.offered = []
+
+    def onNonza(self, session, element):
+        self.offered.append((session.full, element.name))
+        return element.uri == "urn:example:nonza"
+
+
+def test_boundNonzaGoesToSessionManager():
+    """After binding, a first-level element that is not a stanza is offered to onNonza."""
+    server = Server()
+    nonzas = server.sm.addHandler(Nonzas())
+    server.addUser("alice", "pw")
+    client = login(server)
+    assert client.send("<ping xmlns='urn:example:nonza'/>") == []
+    assert nonzas.offered == [("alice@localhost/home", "ping")]
+    assert not client.transport.disconnecting
+
+
+def test_unhandledNonzaIsUnsupportedStanzaType():
+    """A bound stream's nonza that no onNonza hook takes gets unsupported-stanza-type."""
+    server = Server()
+    nonzas = server.sm.addHandler(Nonzas())
+    server.addUser("alice", "pw")
+    client = login(server)
+    assert streamError(client.send("<foo xmlns='urn:example'/>")) == "unsupported-stanza-type"
+    assert nonzas.offered == [("alice@localhost/home", "foo")]
+
+
+def test_nonzaBeforeBindingNotOffered():
+    """Before a resource is bound, a nonza never reaches the session manager."""
+    server = Server()
+    nonzas = server.sm.addHandler(Nonzas())
+    client = server.connect()
+    client.send(HEADER)
+    assert streamError(client.send("<ping xmlns='urn:example:nonza'/>")) == \
+        "unsupported-stanza-type"
+    assert nonzas.offered == []

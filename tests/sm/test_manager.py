@@ -83,3 +83,26 @@ def test_preAuthAddress():
     assert (h.sm.preAuth[address].stream, h.sm.preAuth[address].clientIP) == (stream, "192.0.2.1")
     h.sm.unbindPreAuth(address)
     assert address not in h.sm.preAuth
+
+
+def test_nonzaOfferedToHooksInStageOrder():
+    """nonza() offers a non-stanza element to the onNonza hooks by stage and stops at a taker."""
+    from jabberd.handler import Stage
+
+    calls = []
+
+    class Taker(Handler):
+        def __init__(self, label, stage, answer):
+            self.label, self.stage, self.answer = label, stage, answer
+
+        def onNonza(self, session, element):
+            calls.append(self.label)
+            return self.answer
+
+    h = Harness()
+    session = h.bind("alice")
+    assert h.sm.nonza(session, object()) is False
+    h.sm.addHandler(Taker("queue", Stage.QUEUE, True))
+    h.sm.addHandler(Taker("policy", Stage.POLICY, False))
+    assert h.sm.nonza(session, object()) is True
+    assert calls == ["policy", "queue"]

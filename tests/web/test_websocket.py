@@ -377,3 +377,24 @@ class LiveTests(unittest.TestCase):
         self.assertEqual(factory.received, [])
         self.assertFalse(factory.closed[0])
         self.assertEqual(self.server.factory.streams, set())
+
+
+def test_csiNonzasOverWebSocket():
+    """<inactive/> and <active/> in their own WebSocket messages hold and then flush presence."""
+    from jabberd.sm.csi import CSIHandler
+    from jabberd.sm.presence import PresenceHandler
+    from jabberd.sm.roster import RosterHandler
+
+    server = makeServer()
+    server.sm.addHandler(PresenceHandler())
+    server.sm.addHandler(RosterHandler())
+    csi = server.sm.addHandler(CSIHandler())
+    connection = Connection(server)
+    connection.login()
+    assert connection.send("<inactive xmlns='urn:xmpp:csi:0'/>") == []
+    assert csi.isInactive(server.sm.session("alice@localhost/ws"))
+    bob = login(server, "bob", "pw", "tcp")
+    bob.send("<presence to='alice@localhost/ws'><show>away</show></presence>")
+    assert connection.take() == []
+    [presence] = connection.send("<active xmlns='urn:xmpp:csi:0'/>")
+    assert (presence.name, presence["from"]) == ("presence", "bob@localhost/tcp")

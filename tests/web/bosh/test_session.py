@@ -391,3 +391,19 @@ def test_badPayloadEndsItsSession():
     response = rig.next("<!-- comment -->").response()
     assert (response["type"], response["condition"]) == ("terminate", "bad-request")
     assert rig.session is None
+
+
+def test_csiNonzasOverBOSH():
+    """CSI's <inactive/> and <active/> in request bodies change the session's state, no error."""
+    from jabberd.sm.csi import CSIHandler
+
+    rig = Rig()
+    csi = rig.server.sm.addHandler(CSIHandler())
+    rig.login()
+    session = rig.server.sm.session("alice@localhost/web")
+    request = rig.next("<inactive xmlns='urn:xmpp:csi:0'/>")
+    assert csi.isInactive(session)
+    rig.next("<active xmlns='urn:xmpp:csi:0'/>")
+    assert not csi.isInactive(session)
+    assert rig.server.sm.session("alice@localhost/web") is session
+    assert not [e for e in payloads(request) if e.name == "error"]
