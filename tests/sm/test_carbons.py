@@ -5,8 +5,9 @@ roster handlers.
 """
 
 from jabberd.config import parse as parseConfig
-from jabberd.ns import NS_CARBONS, NS_CLIENT, NS_DISCO_INFO, NS_FORWARD
+from jabberd.ns import NS_CARBONS, NS_CLIENT, NS_CSI, NS_DISCO_INFO, NS_FORWARD
 from jabberd.sm.carbons import RECEIVED, SENT, CarbonsHandler, eligible
+from jabberd.sm.csi import CSIHandler
 from jabberd.sm.disco import DiscoHandler
 from jabberd.sm.modules import buildSessionManager
 from jabberd.storage.memory import MemoryStorage
@@ -409,3 +410,18 @@ def test_attachedInCopiesStage():
     assert owners.index(carbons) < owners.index(message)
     outbound = [hook.__self__ for hook in sm.hooks("onOutbound")]
     assert outbound.index(carbons) < outbound.index(sm.handler("presence"))
+
+
+def test_copiesGoThroughTheSessionsQueue():
+    """Copies are delivered like any stanza: CSI holds an inactive resource's chat-state carbon."""
+    h = harness()
+    h.sm.addHandler(CSIHandler())
+    h.login("alice", "a")
+    idle = enabled(h, "alice", "idle")
+    h.sm.nonza(idle, parse(f"<inactive xmlns='{NS_CSI}'/>"))
+    fromCarol(h, f"{ALICE}/a", "<composing xmlns='http://jabber.org/protocol/chatstates'/>")
+    assert h.take(idle) == []
+    fromCarol(h, f"{ALICE}/a", "<body>now</body>")
+    held, urgent = h.take(idle)
+    assert firstChild(carbonOf(held, RECEIVED), name="composing") is not None
+    assert bodyOf(carbonOf(urgent, RECEIVED)) == "now"
