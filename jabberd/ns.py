@@ -65,6 +65,10 @@ NS_DELEGATION = "urn:xmpp:delegation:2"  # XEP-0355
 NS_PRIVILEGE = "urn:xmpp:privilege:2"  # XEP-0356
 NS_CLIENT_IP = "urn:xmpp:jabberd:client-ip"  # ours: the client address on pre-auth delegations
 NS_TLS_DIRECT = "urn:xmpp:directtls"  # XEP-0368 (no element; listed for docs)
+NS_CARBONS = "urn:xmpp:carbons:2"  # XEP-0280
+NS_HINTS = "urn:xmpp:hints"  # XEP-0334
+NS_RECEIPTS = "urn:xmpp:receipts"  # XEP-0184
+NS_CHAT_MARKERS = "urn:xmpp:chat-markers:0"  # XEP-0333
 
 # XEP-0220 (Server Dialback)
 NS_DIALBACK = "jabber:server:dialback"

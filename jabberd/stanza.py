@@ -27,7 +27,7 @@ from twisted.words.xish import domish
 from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER
 
 __all__ = ["STANZAS", "SERVER_NAMESPACES", "toClientNamespace", "firstChild",
-           "parseElement", "serializeElement"]
+           "parseElement", "serializeElement", "copyElement"]
 
 #: The top-level elements that are stanzas (RFC 6120 section 8).
 STANZAS = frozenset(("message", "presence", "iq"))
@@ -74,6 +74,22 @@ def firstChild(element, uri=None, name=None):
                 and (uri is None or child.uri == uri)):
             return child
     return None
+
+
+def copyElement(element):
+    """
+    A deep copy of C{element} that shares nothing with it, so that what
+    happens to one (a stamp added, a namespace moved) leaves the other as
+    it was; its C{parent} is None.
+    """
+    copy = domish.Element((element.uri, element.name), element.defaultUri,
+                          dict(element.attributes), dict(element.localPrefixes))
+    copy.children = [copyElement(child) if isinstance(child, domish.Element) else child
+                     for child in element.children]
+    for child in copy.children:
+        if isinstance(child, domish.Element):
+            child.parent = copy
+    return copy
 
 
 class _Refused(ValueError):

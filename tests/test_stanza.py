@@ -8,7 +8,8 @@ import pytest
 from twisted.words.xish import domish
 
 from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_HTTPBIND, NS_SERVER
-from jabberd.stanza import STANZAS, firstChild, parseElement, serializeElement, toClientNamespace
+from jabberd.stanza import (STANZAS, copyElement, firstChild, parseElement, serializeElement,
+                            toClientNamespace)
 
 
 def test_stanzaNames():
@@ -84,6 +85,22 @@ def test_firstChildByName():
     assert firstChild(parent, name="x") is a
     assert firstChild(parent, name="body") is body
     assert firstChild(parent, "urn:a", "body") is None
+
+
+def test_copyElementSharesNothing():
+    """A copy serialises like the original, and changing either leaves the other as it was."""
+    original = parseElement("<message xmlns='jabber:client' to='a@b' xml:lang='en'>"
+                            "<body>hi &amp; bye</body><x xmlns='urn:x' k='v'><y/></x></message>")
+    copy = copyElement(original)
+    assert copy.toXml() == original.toXml() and copy.parent is None
+    copy["to"] = "c@d"
+    copy.addElement("extra")
+    firstChild(copy, "urn:x")["k"] = "w"
+    firstChild(copy, name="body").uri = NS_SERVER
+    assert original["to"] == "a@b" and firstChild(original, "urn:x")["k"] == "v"
+    assert firstChild(original, name="body").uri == NS_CLIENT
+    assert firstChild(original, name="extra") is None
+    assert all(child.parent is copy for child in copy.elements())
 
 
 def test_roundTrip():

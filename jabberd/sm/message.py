@@ -27,7 +27,7 @@ from jabberd.error import errorReply
 from jabberd.handler import Handler
 from jabberd.jidutil import parseJID
 
-__all__ = ["MessageHandler"]
+__all__ = ["MessageHandler", "recipients", "sessionOf", "resourcesOf"]
 
 
 class MessageHandler(Handler):
@@ -63,7 +63,7 @@ class MessageHandler(Handler):
     # --- iq ---
 
     def _iqToFull(self, iq, to):
-        session = self._session(to)
+        session = sessionOf(self.host, to)
         if session is not None:
             session.deliver(iq)
         elif iq.getAttribute("type") in ("get", "set"):
@@ -72,7 +72,7 @@ class MessageHandler(Handler):
     # --- message ---
 
     def _messageToFull(self, stanza, to, slash):
-        session = self._session(to)
+        session = sessionOf(self.host, to)
         if session is not None:
             session.deliver(stanza)
             return
@@ -89,7 +89,7 @@ class MessageHandler(Handler):
         if kind == "groupchat":
             self.send(errorReply(stanza, "service-unavailable"))
             return
-        resources = self._resources(bare)
+        resources = resourcesOf(self.host, bare)
         targets = _targets(resources, kind) if resources else ()
         for session in targets:
             session.deliver(stanza)
@@ -142,23 +142,51 @@ class MessageHandler(Handler):
         self.log.failure("message delivery failed", failure)
         self.send(errorReply(stanza, "internal-server-error"))
 
-    # --- the session table, tolerant of unprepared addresses ---
 
-    def _session(self, full):
-        session = self.host.session(full)
-        if session is None:
-            jid = parseJID(full)
-            if jid is not None and jid.full() != full:
-                session = self.host.session(jid.full())
-        return session
+def recipients(host, stanza):
+    """
+    The sessions L{MessageHandler} delivers the message C{stanza} to, by
+    the rules above, without delivering it: empty when it bounces, is
+    dropped or is left to offline storage.  Message Carbons (XEP-0280
+    section 7) copy to the resources not in it, so that no resource gets a
+    message twice.
+    """
+    to = stanza.getAttribute("to") or ""
+    kind = _kind(stanza)
+    bare, slash, _ = to.partition("/")
+    if slash:
+        session = sessionOf(host, to)
+        if session is not None:
+            return [session]
+        if kind != "chat" and kind != "normal":
+            return []
+    if kind == "error" or kind == "groupchat":
+        return []
+    resources = resourcesOf(host, bare)
+    return _targets(resources, kind) if resources else []
 
-    def _resources(self, bare):
-        resources = self.host.sessions.get(bare)
-        if resources is None:
-            jid = parseJID(bare)
-            if jid is not None and jid.userhost() != bare:
-                resources = self.host.sessions.get(jid.userhost())
-        return resources
+
+# --- the session table, tolerant of unprepared addresses ---
+
+
+def sessionOf(host, full):
+    """The session of C{host} bound to the full JID C{full}, prepared or not, or None."""
+    session = host.session(full)
+    if session is None:
+        jid = parseJID(full)
+        if jid is not None and jid.full() != full:
+            session = host.session(jid.full())
+    return session
+
+
+def resourcesOf(host, bare):
+    """The {resource: session} of the account C{bare}, prepared or not, or None."""
+    resources = host.sessions.get(bare)
+    if resources is None:
+        jid = parseJID(bare)
+        if jid is not None and jid.userhost() != bare:
+            resources = host.sessions.get(jid.userhost())
+    return resources
 
 
 def _kind(stanza):

@@ -21,6 +21,7 @@ def handlerFactories(config):
     from jabberd.sm import (accountremoval, browse, delegation, disco, entitytime, last,
                             message, offline, ping, presence, private, roster, rosterpins,
                             vcard, version)
+    from jabberd.sm import carbons
     from jabberd.sm import csi
     from jabberd.sm import blocking
     from jabberd.sm import mam
@@ -41,6 +42,7 @@ def handlerFactories(config):
         vcard.VCardHandler,
         private.PrivateHandler,
         accountremoval.AccountRemoval,  # XEP-0077 removal ends the sessions
+        carbons.CarbonsHandler,  # XEP-0280; its hooks run in the copies stage
         lambda: csi.CSIHandler.fromConfig(config),  # Queue stage: XEP-0352
         lambda: blocking.BlockingHandler.fromConfig(config),  # Policy stage: XEP-0191
         # Archive stage: users' message archives and stanza-ids (XEP-0313, XEP-0359).

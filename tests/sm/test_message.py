@@ -5,9 +5,10 @@ users (RFC 6121 section 8.5).
 
 from twisted.internet import defer
 
+from jabberd.sm.message import recipients
 from jabberd.storage.memory import MemoryAccountStore
 from tests.sm.helpers import (ALICE, BOB, CAROL, Harness, SlowStorage, TakeUndeliverable,
-                              errorCondition)
+                              errorCondition, parse)
 
 
 def _messages(elements, kind=None):
@@ -351,3 +352,28 @@ def test_offlineMessagesStoredInOrder():
     h.sm.storage.flush()
     h.sm.storage.flush()
     assert stored == ["m0", "m1", "m2"]
+
+
+# --- recipients(): the same choice, without delivering ---
+
+
+def test_recipientsAreWhoGetsTheMessage():
+    """recipients() names exactly the sessions a message is then delivered to."""
+    h = Harness()
+    high = h.login("alice", "high", priority=2)
+    h.login("alice", "low", priority=1)
+    h.login("alice", "shy", priority=-1)
+    hidden = h.login("alice", "hidden", available=False)
+    cases = [(ALICE, "chat"), (ALICE, "headline"), (ALICE, "groupchat"), (ALICE, "error"),
+             (f"{ALICE}/hidden", "chat"), (f"{ALICE}/gone", "chat"), (f"{ALICE}/gone", "headline"),
+             (f"{ALICE}/high", "groupchat"), ("Alice@LOCALHOST/high", "chat"), (BOB, "chat")]
+    for to, kind in cases:
+        stanza = parse(f"<message from='{CAROL}/phone' to='{to}' type='{kind}'>"
+                       f"<body>x</body></message>", "jabber:server")
+        chosen = recipients(h.sm, stanza)
+        h.sm.receive(stanza)
+        got = [s for s in h.sm.sessionsOf(ALICE) if _messages(h.take(s))]
+        assert sorted(chosen, key=id) == sorted(got, key=id), (to, kind)
+        h.routed()
+    assert recipients(h.sm, parse(f"<message to='{ALICE}/hidden'/>")) == [hidden]
+    assert recipients(h.sm, parse(f"<message to='{ALICE}'><body>x</body></message>")) == [high]
