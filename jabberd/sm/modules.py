@@ -18,13 +18,9 @@ __all__ = ["buildSessionManager", "handlerFactories"]
 
 def handlerFactories(config):
     """The factories of the session manager's handlers, in attachment order."""
-    from jabberd.sm import (accountremoval, browse, delegation, disco, entitytime, last,
-                            message, offline, ping, presence, private, roster, rosterpins,
-                            vcard, version)
-    from jabberd.sm import carbons
-    from jabberd.sm import csi
-    from jabberd.sm import blocking
-    from jabberd.sm import mam
+    from jabberd.sm import (accountremoval, blocking, browse, carbons, csi, delegation, disco,
+                            entitytime, last, mam, message, offline, ping, presence, private,
+                            roster, rosterpins, vcard, version)
 
     return [
         # Routing stage: delegated namespaces win over built-in handlers
@@ -42,12 +38,16 @@ def handlerFactories(config):
         vcard.VCardHandler,
         private.PrivateHandler,
         accountremoval.AccountRemoval,  # XEP-0077 removal ends the sessions
-        carbons.CarbonsHandler,  # XEP-0280; its hooks run in the copies stage
-        lambda: csi.CSIHandler.fromConfig(config),  # Queue stage: XEP-0352
-        lambda: blocking.BlockingHandler.fromConfig(config),  # Policy stage: XEP-0191
+        # Policy stage: block lists (XEP-0191).
+        lambda: blocking.BlockingHandler.fromConfig(config),
         # Archive stage: users' message archives and stanza-ids (XEP-0313, XEP-0359).
         lambda: mam.ArchiveHandler.fromConfig(config),
-        mam.SentIdFilter,  # after the copies: the sender's archive id stays with the sender
+        # Copies stage: carbons (XEP-0280).
+        carbons.CarbonsHandler,
+        # Delivery stage, after the copies: the sender's archive id stays with the sender.
+        mam.SentIdFilter,
+        # Queue stage: client state indication (XEP-0352).
+        lambda: csi.CSIHandler.fromConfig(config),
         # Storage stage: takes what nobody could deliver (XEP-0160).
         lambda: offline.OfflineHandler.fromConfig(config),
         # Cache stage: unpins a roster after presence broadcast unavailable.
