@@ -11,6 +11,8 @@ which means the sender's own account (RFC 6120 section 10.3.3).  IQs to a
 user's full JID are delivered to that client elsewhere.
 """
 
+from twisted.internet import defer
+
 from jabberd.error import StanzaError
 from jabberd.jidutil import JID, internJID, parseJID
 
@@ -90,7 +92,14 @@ def _account(username, domain, requester):
 
 
 def accountExists(host, target):
-    """A Deferred firing with whether C{target}'s account exists."""
+    """
+    A Deferred firing with whether C{target}'s account exists.  An account
+    asking about itself exists (it is logged in): answered at once, with no
+    storage read, so a client's pings of its own account (no C{to}, RFC 6120
+    section 10.3.3) are answered in the order they were sent.
+    """
+    if target.isSelf:
+        return defer.succeed(True)
     return host.storage.accounts.exists(target.username)
 
 

@@ -134,7 +134,7 @@ def test_rawStateElementsGetNoReply(server):
              "<ping xmlns='urn:xmpp:ping'/></iq>")
     reply = raw.readUntil("id='p2'")
     raw.close()
-    assert reply.count("<iq") == 2 and "error" not in reply and "csi" not in reply
+    assert reply.count("<iq") == 2 and "error" not in reply and "csi" not in reply, reply
 
 
 def test_csiBeforeAuthenticationIsRefused(server):

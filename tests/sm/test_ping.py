@@ -1,5 +1,7 @@
 """Tests for L{jabberd.sm.ping}: XEP-0199 pings to the server and to accounts."""
 
+from twisted.internet import defer
+
 from jabberd.ns import NS_PING
 from jabberd.sm.ping import PingHandler
 from tests.sm.iqhelpers import addUser, ask, errorOf, makeIQ, makeManager
@@ -35,3 +37,11 @@ def test_pingSetUnhandled():
     """Ping is a get: a set is service-unavailable."""
     reply = ask(makePing(), makeIQ("set", NS_PING, name="ping"))
     assert errorOf(reply)[0] == "service-unavailable"
+
+
+def test_selfPingAnsweredAtOnce():
+    """A client's ping of its own account is answered at once, without waiting on storage."""
+    sm = makePing()
+    sm.storage.accounts.exists = lambda username: defer.Deferred()  # never answers
+    reply = ask(sm, makeIQ("get", NS_PING, name="ping", to="alice@localhost"))
+    assert reply["type"] == "result" and reply["from"] == "alice@localhost"
