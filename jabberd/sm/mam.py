@@ -42,7 +42,7 @@ from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
 from jabberd.handler import Handler, IQHandler, Stage, iqGet, iqSet
-from jabberd.jidutil import parseJID
+from jabberd.jidutil import domainOf, parseJID
 from jabberd.logs import Logger
 from jabberd.ns import (NS_DATA, NS_DELAY, NS_FORWARD, NS_MAM, NS_MAM_EXTENDED, NS_RSM,
                         NS_SID, NS_XDATA_VALIDATE)
@@ -90,11 +90,16 @@ def formatStamp(seconds):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
 
 
-def _hasBody(stanza):
+def _scan(stanza):
+    """(whether C{stanza} has a body, whether it carries stanza-ids), in one pass."""
+    hasBody = hasIds = False
     for child in stanza.children:
-        if getattr(child, "name", None) == "body":
-            return True
-    return False
+        name = getattr(child, "name", None)
+        if name == "body":
+            hasBody = True
+        elif name == "stanza-id":
+            hasIds = True
+    return hasBody, hasIds
 
 
 class _Entry:
@@ -182,18 +187,19 @@ class ArchiveHandler(IQHandler):
 
     def onOutbound(self, session, stanza):
         """Archive a message a local user sends, in the sender's archive."""
-        if stanza.name != "message" or stanza.getAttribute("type") not in _ARCHIVED_TYPES \
-                or not _hasBody(stanza):
+        if stanza.name != "message" or stanza.attributes.get("type") not in _ARCHIVED_TYPES:
             return False
-        if self._resuming and id(stanza) in self._resuming:
+        hasBody, hasIds = _scan(stanza)
+        if not hasBody or (self._resuming and id(stanza) in self._resuming):
+            return False
+        owner = session.bare
+        if hasIds:
+            _strip(stanza, owner)
+        if self._archivesNothing(owner):
             return False
         to = stanza.getAttribute("to")
         peer = parseJID(to) if to else None
         if peer is None:
-            return False
-        owner = session.bare
-        _strip(stanza, owner)
-        if self._archivesNothing(owner):
             return False
         entry = _Entry(stanza, owner, peer, "out",
                        lambda: self.host.outbound(session, stanza))
@@ -201,12 +207,18 @@ class ArchiveHandler(IQHandler):
 
     def onInbound(self, stanza):
         """Archive a message for a local user in the recipient's archive, before delivery."""
-        if stanza.name != "message" or stanza.getAttribute("type") not in _ARCHIVED_TYPES \
-                or not _hasBody(stanza):
+        if stanza.name != "message" or stanza.attributes.get("type") not in _ARCHIVED_TYPES:
             return False
-        if self._resuming and id(stanza) in self._resuming:
+        hasBody, hasIds = _scan(stanza)
+        if not hasBody or (self._resuming and id(stanza) in self._resuming):
             return False
-        to, sender = stanza.getAttribute("to"), stanza.getAttribute("from")
+        to, sender = stanza.attributes.get("to"), stanza.attributes.get("from")
+        if to and sender and self._archivesNothing(to.partition("/")[0]):
+            # The fast path: an online owner who keeps no archive (only
+            # local, online owners have known preferences).
+            if hasIds:
+                self._stripForeign(stanza, to.partition("/")[0], sender)
+            return False
         recipient = parseJID(to) if to else None
         peer = parseJID(sender) if sender else None
         if recipient is None or peer is None or recipient.user is None \
@@ -215,15 +227,24 @@ class ArchiveHandler(IQHandler):
         owner = recipient.userhost()
         if peer.userhost() == owner:
             return False  # to oneself: archived, and stamped, as it was sent
-        _strip(stanza, owner)
-        if peer.host in self.host.domains:
-            # The sender's own archive id is for the sender's copies (sent
-            # carbons), not for the recipient.
-            _strip(stanza, peer.userhost())
+        if hasIds:
+            self._stripForeign(stanza, owner, sender)
         if self._archivesNothing(owner):
             return False
         entry = _Entry(stanza, owner, peer, "in", lambda: self.host.receive(stanza))
         return self._consider(entry)
+
+    def _stripForeign(self, stanza, owner, sender):
+        """
+        Remove the stanza-ids a received message must not carry: the
+        owner's (forged, XEP-0359 section 3) and a local sender's own (for
+        the sender's copies, sent carbons, not for the recipient).
+        """
+        senderBare = sender.partition("/")[0]
+        if domainOf(senderBare) in self.host.domains and senderBare != owner:
+            _strip(stanza, owner, senderBare)
+        else:
+            _strip(stanza, owner)
 
     def _archivesNothing(self, owner):
         """
@@ -586,19 +607,26 @@ class SentIdFilter(Handler):
     def onOutbound(self, session, stanza):
         """Strip the sender's stanza-id from a message to someone else; never consume."""
         if stanza.name == "message":
-            to = stanza.getAttribute("to")
+            to = stanza.attributes.get("to")
             if to and to.partition("/")[0] != session.bare:
-                _strip(stanza, session.bare)
+                _strip(stanza, session.bare)  # one scan of the children when there is none
         return False
 
 
-def _strip(stanza, owner):
-    """Remove the stanza-ids naming C{owner}'s archive (XEP-0359 section 3)."""
-    forged = [child for child in stanza.children
-              if getattr(child, "name", None) == "stanza-id" and child.uri == NS_SID
-              and child.getAttribute("by") == owner]
-    for child in forged:
-        stanza.children.remove(child)
+def _strip(stanza, *owners):
+    """
+    Remove the stanza-ids naming any of C{owners}' archives (XEP-0359
+    section 3).  Most messages carry none: one scan of the children, no list.
+    """
+    children = stanza.children
+    for child in children:
+        if getattr(child, "name", None) == "stanza-id":
+            break
+    else:
+        return
+    stanza.children = [child for child in children
+                       if getattr(child, "name", None) != "stanza-id" or child.uri != NS_SID
+                       or child.getAttribute("by") not in owners]
 
 
 def _originId(stanza):
