@@ -311,6 +311,14 @@ class IBlockListStore(Interface):
         @return: a Deferred of the JIDs that were on it.
         """
 
+    def users():
+        """
+        The users whose block list is not empty, read once at start-up so
+        that a login of anyone else needs no read of their (empty) list.
+
+        @return: a Deferred of a set of usernames.
+        """
+
 
 class IStorage(Interface):
     """
