@@ -48,6 +48,7 @@ from jabberd.jidutil import parseJID
 from jabberd.logs import Logger
 from jabberd.ns import NS_BLOCKING, NS_BLOCKING_ERRORS, NS_REPORTING
 from jabberd.sm.target import iqTarget
+from jabberd.sm.userindex import UserIndex
 
 __all__ = ["BlockingHandler", "isBlocked"]
 
@@ -108,22 +109,12 @@ class BlockingHandler(IQHandler):
         self._online = {}
         self._interested = set()
         self._pushIds = itertools.count(1)
-        # Users with a stored list (None until read at start-up): anyone else
-        # logs in with no read of an empty list.  Blocks made while the read
-        # runs are remembered in _blockedSince so the index misses none.
-        self._withLists = None
-        self._blockedSince = set()
+        self.withLists = UserIndex()
 
     def setHost(self, host):
         """Attach, and read which users have a block list at all."""
         IQHandler.setHost(self, host)
-        d = host.storage.blocklist.users()
-        d.addCallbacks(self._indexed, lambda f: self.log.failure(
-            "reading who has block lists failed; every login reads its list", f))
-
-    def _indexed(self, users):
-        self._withLists = set(users) | self._blockedSince
-        self._blockedSince = None
+        self.withLists.load(host.storage.blocklist.users(), self.log, "block lists")
 
     @classmethod
     def fromConfig(cls, config):
@@ -144,7 +135,7 @@ class BlockingHandler(IQHandler):
         count = self._online.get(username, 0)
         self._online[username] = count + 1
         if count == 0:
-            if self._withLists is not None and username not in self._withLists:
+            if not self.withLists.mayHave(username):
                 return  # no stored list: nothing to load
             d = self._exclusive(session.bare, self._load, username)
             d.addErrback(lambda f: self.log.failure("loading {user}'s block list failed", f,
@@ -309,7 +300,7 @@ class BlockingHandler(IQHandler):
             raise StanzaError("policy-violation",
                               text=f"a block list holds at most {self.maxItems} JIDs")
         await self.host.storage.blocklist.block(username, new)
-        (self._withLists if self._withLists is not None else self._blockedSince).add(username)
+        self.withLists.add(username)
         if username in self._online:
             self._lists[username] = listed | set(new)
         for jid, reason, text in reports:

@@ -431,6 +431,14 @@ class IArchiveStore(Interface):
     def setPreferences(owner, prefs):
         """Replace C{owner}'s L{ArchivePreferences}."""
 
+    def preferenceOwners():
+        """
+        The owners who ever set preferences, read once at start-up so that
+        a login of anyone else needs no read of preferences never set.
+
+        @return: a Deferred of a set of owners.
+        """
+
 
 class IPubSubStore(Interface):
     """

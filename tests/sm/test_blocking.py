@@ -442,7 +442,7 @@ def test_blockMadeWhileIndexingKept():
     h = BlockingHarness(storage=storage)
     h.block(h.login("alice", "desk"), BOB)
     pending.callback(set())
-    assert "alice" in h.blocking._withLists
+    assert h.blocking.withLists.known == {"alice"}
 
 
 def test_listLoadedAtLogin():
