@@ -155,6 +155,9 @@ class PushHandler(IQHandler):
 
     def _registration(self, enable, service):
         node = enable.getAttribute("node")
+        # Section 5 says SHOULD, the schema requires it: a publish names
+        # its node (XEP-0060 section 7.1.1), so an enable without one is
+        # refused rather than kept unusable.
         if not node:
             raise StanzaError("bad-request", text="enable needs the node of the push service")
         forms = readEnableForms(enable)

@@ -10,7 +10,7 @@ that carries a notification to an app server (section 7, XEP-0060 section
    other parameters the app server wants with every publish.  It is kept
    as given and sent back unchanged in C{<publish-options/>}.
  - Which summary fields a registration gets is a jabberd extension, as the
-   XEP leaves it to the server (section 10: servers SHOULD let users limit
+   XEP leaves it to the server (section 9: servers SHOULD let users limit
    what is sent): a form whose FORM_TYPE is C{urn:xmpp:push:summary} with a
    C{last-message-body} field of value C{1} or C{true} asks for the body.
    The message count and the last sender are always sent.
