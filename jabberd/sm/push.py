@@ -212,15 +212,22 @@ class PushHandler(IQHandler):
         if isNotifiable(message):
             recipient = parseJID(message.getAttribute("to") or "")
             if recipient is not None and recipient.user is not None:
-                self.missed(recipient.userhost(), message)
+                self._safely(recipient.userhost(), message)
         return False
 
     def onDeliver(self, session, stanza):
         """A message for a detached session, and none of the user's is attached: notify."""
-        if (getattr(session, "detached", False) and isNotifiable(stanza)
-                and self._allAway(session.bare)):
-            self.missed(session.bare, stanza)
+        if (stanza.name == "message" and getattr(session, "detached", False)
+                and isNotifiable(stanza) and self._allAway(session.bare)):
+            self._safely(session.bare, stanza)
         return False
+
+    def _safely(self, bare, message):
+        # A failure to notify must not cost the message its delivery or storage.
+        try:
+            self.missed(bare, message)
+        except Exception:
+            self.log.failure("push notification for {user} failed", user=bare)
 
     def _allAway(self, bare):
         return all(getattr(other, "detached", False) or not other.available

@@ -4,6 +4,7 @@ manager with the message, presence, roster and disco handlers, an offline
 store stand-in that takes every undeliverable message, and a clock.
 """
 
+import pytest
 from twisted.internet.task import Clock
 from twisted.words.protocols.jabber.jid import JID
 
@@ -15,6 +16,7 @@ from jabberd.sm.session import Session
 from jabberd.stanza import firstChild
 from jabberd.storage.records import PushRegistration
 from tests.sm.helpers import (ALICE, DOMAIN, FakeStream, Harness, TakeUndeliverable,
+                              assertNoFailures,
                               errorCondition, result)
 
 APP = "push.example"
@@ -409,3 +411,17 @@ def test_resumedResetsCount():
     session.detached = True
     chat(h)
     assert summaryOf(publishes(h)[0])[1]["message-count"] == "1"
+
+
+def test_failureToNotifyKeepsTheMessage():
+    """A notification that fails is logged; the message is still stored."""
+    h = harness()
+    enabled(h, "n1")
+
+    def broken(bare, message):
+        raise RuntimeError("broken app server link")
+    h.push.missed = broken
+    chat(h, "kept")
+    assert [str(firstChild(m, name="body")) for m in h.stored] == ["kept"]
+    with pytest.raises(RuntimeError):
+        assertNoFailures()
