@@ -122,7 +122,7 @@ async def sender(server):
 
 
 def test_notificationWithoutBodyAndMessageStillStored(server):
-    """An offline chat is notified with count, sender and options, no body, and still delivered at login."""
+    """An offline chat is notified (count, sender, options, no body) and delivered at login."""
     async def body():
         app = await AppServer(APPS[0], server.ports["components"]).start()
         alice = await away(server, "alice")

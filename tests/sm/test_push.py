@@ -145,7 +145,7 @@ def test_othersAccountForbidden():
 
 
 def test_boundPerAccount():
-    """Past max_registrations a new service is policy-violation; enabling a known one again is not."""
+    """Past max_registrations a new service is policy-violation; a known one is replaced."""
     h = harness(maxRegistrations=2)
     alice = h.login("alice", "phone")
     assert enable(h, alice, "a")["type"] == enable(h, alice, "b")["type"] == "result"

@@ -42,7 +42,7 @@ class PushStoreTestsMixin:
 
     @defer.inlineCallbacks
     def test_enableAndList(self):
-        """Registrations come back sorted by JID and node, with their options, for their user only."""
+        """Registrations come back sorted by JID and node, with options, for their user only."""
         self.assertTrue((yield self.store.enable("alice", PushRegistration(APP, "n2"))))
         self.assertTrue((yield self.store.enable(
             "alice", PushRegistration(APP, "n1", OPTIONS, True))))
