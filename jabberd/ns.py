@@ -82,3 +82,7 @@ NS_MAM_EXTENDED = "urn:xmpp:mam:2#extended"  # XEP-0313 section 6 (before-id, af
 NS_SID = "urn:xmpp:sid:0"  # XEP-0359
 NS_RSM = "http://jabber.org/protocol/rsm"  # XEP-0059
 NS_XDATA_VALIDATE = "http://jabber.org/protocol/xdata-validate"  # XEP-0122
+
+# Multi-User Chat extensions of the conference component.
+NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"  # XEP-0421
+NS_MUC_SELF_PING = "http://jabber.org/protocol/muc#self-ping-optimization"  # XEP-0410 3.3
