@@ -99,13 +99,19 @@ def makeHost(config, componentConfig, storage=None, store=None):
 
 class ShutdownService(TwistedService):
     """
-    Stops the MUC service with the server (or the component process):
-    occupants get status 332 while the route still exists (XEP-0045
-    section 7.14), then the room store closes.
+    Runs the MUC service's periodic work with the server (or the
+    component process): the room archives' retention sweep starts with it;
+    on stopping, occupants get status 332 while the route still exists
+    (XEP-0045 section 7.14), then the archives and the room store finish
+    their writes.
     """
 
     def __init__(self, muc):
         self.muc = muc
+
+    def startService(self):
+        TwistedService.startService(self)
+        self.muc.archive.start()
 
     def stopService(self):
         TwistedService.stopService(self)

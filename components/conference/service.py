@@ -215,7 +215,6 @@ class MUCService:
         d = self.started = self.store.loadRooms()
         d.addCallback(self._loaded)
         d.addCallbacks(lambda _: self._open(), self._loadFailed)
-        self.archive.start()
         return d
 
     def _loaded(self, stored):
