@@ -10,7 +10,9 @@ MUC Self-Ping (XEP-0410 section 3.3, "Server Optimization"): a ping to
 one's own occupant JID is answered by the room itself, a result when the
 sender is the occupant holding that nick, so a client learns whether it
 is still joined without a round trip to its own resources; a sender that
-is not an occupant gets C{not-acceptable}, as for any iq to an occupant.
+is not an occupant gets C{not-acceptable}, as for any iq to an occupant
+JID, even when the nick or the room is gone (a room that vanished in a
+restart must not look like a nick change, section 3.2).
 The room advertises the optimisation in its disco#info.
 
 IQs to the room JID itself are answered by the iq handlers (owner,
@@ -49,8 +51,11 @@ class OccupantIQHandler(Handler):
         sender = room.occupantByJid(stanza.getAttribute("from")) if room else None
         target = room.occupants.get(nick) if room else None
         if sender is None or target is None:
+            # Not an occupant: not-acceptable, whoever is addressed (XEP-0410
+            # section 3.2 reads it as "not joined"); an occupant addressing
+            # a nick nobody holds: item-not-found.
             if isErrorable(stanza):
-                condition = "not-acceptable" if target is not None else "item-not-found"
+                condition = "not-acceptable" if sender is None else "item-not-found"
                 self.service.send(errorReply(stanza, condition))
             return True
         if target is sender and _isPing(stanza):

@@ -225,3 +225,13 @@ def test_pingToAnotherOccupantIsRelayed():
     c = room(BOB, CAROL)
     out = ping(c, CAROL, "bob")
     assert [s["to"] for s in out] == [BOB] and out[0]["from"] == ROOM + "/carol"
+
+
+def test_pingToAVanishedRoomNotAcceptable():
+    """A ping to an occupant JID of a room that no longer exists is not-acceptable, not a nick change."""
+    c = room()
+    out = ping(c, BOB, "bob")
+    assert errorCondition(out[0]) == "not-acceptable"
+    out = c.send(f"<iq type='get' id='p2' from='{BOB}' to='gone@conference.localhost/bob'>"
+                 "<ping xmlns='urn:xmpp:ping'/></iq>")
+    assert errorCondition(out[0]) == "not-acceptable"
