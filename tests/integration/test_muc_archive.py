@@ -13,7 +13,7 @@ import pytest
 from slixmpp.exceptions import IqError
 
 from tests.integration.clients import Client, run
-from tests.integration.harness import PostgresSchema, ServerProcess
+from tests.integration.harness import OwnServers
 
 MUC = "conference.localhost"
 NS_MAM = "urn:xmpp:mam:2"
@@ -189,30 +189,10 @@ def test_selfPing(server):
 
 @pytest.fixture
 def ownServer(backend, tmp_path):
-    """A jabberd of this module's back end with a database of its own and extra conference options."""
-    made = []
-
-    def make(options=""):
-        schema = PostgresSchema().create() if backend else None
-        directory = tmp_path / f"server{len(made)}"
-        directory.mkdir()
-        proc = ServerProcess(directory, database=schema.url() if schema else None)
-        made.append((proc, schema))
-        with open(proc.configPath) as f:
-            text = f.read()
-        assert CONFERENCE_SECTION in text
-        with open(proc.configPath, "w") as f:
-            f.write(text.replace(CONFERENCE_SECTION, CONFERENCE_SECTION + options))
-        proc.start()
-        for name in ("alice", "bob"):
-            proc.adduser(name, name + "pw")
-        return proc
-
-    yield make
-    for proc, schema in made:
-        proc.stop()
-        if schema is not None:
-            schema.drop()
+    """Make a jabberd of this module's back end with a database of its own and extra conference options."""
+    servers = OwnServers(backend, tmp_path)
+    yield lambda options="": servers.make({CONFERENCE_SECTION: CONFERENCE_SECTION + options})
+    servers.close()
 
 
 def test_persistentHistoryAndArchiveSurviveRestart(ownServer):
