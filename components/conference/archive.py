@@ -59,6 +59,8 @@ class RoomArchive:
         self.writer = GroupCommit(lambda: self.store)
         self._appended = set()
         self._sweeper = None
+        # removals of archives under way, which stopping waits for
+        self._removing = set()
 
     @classmethod
     def fromOptions(cls, store, options, **kwargs):
@@ -98,6 +100,8 @@ class RoomArchive:
         d = self.committed()
         d.addCallback(lambda _: self.store.removeOwner(room.jid))
         d.addErrback(self._failed, "removing the archive of {room} failed", room=room.jid)
+        self._removing.add(d)
+        d.addBoth(lambda _: self._removing.discard(d))
         return d
 
     # join history
@@ -152,11 +156,14 @@ class RoomArchive:
             self.log.failure("room archive sweep failed")
 
     def stop(self):
-        """Stop sweeping; a Deferred firing once the archived messages are stored."""
+        """
+        Stop sweeping; a Deferred firing once the archived messages are
+        stored and the archives of rooms that went are removed.
+        """
         if self._sweeper is not None and self._sweeper.running:
             self._sweeper.stop()
         self._sweeper = None
-        return self.committed()
+        return defer.DeferredList([self.committed(), *self._removing])
 
     def _failed(self, failure, message, **kwargs):
         self.log.failure(message, failure, **kwargs)

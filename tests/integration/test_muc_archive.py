@@ -209,9 +209,9 @@ def test_persistentHistoryAndArchiveSurviveRestart(ownServer):
             ids.extend(roomStanzaIds(copy, room))
         await archivedCount(alice, room, 2)
         await alice.close()
-        return ids
+        return ids, copy["occupant-id"]["id"]
 
-    ids = run(before())
+    ids, occupantId = run(before())
     proc.stop()
     proc.start()
 
@@ -223,6 +223,7 @@ def test_persistentHistoryAndArchiveSurviveRestart(ownServer):
         assert [m["body"] for m in kept] == ["kept 1", "kept 2"]
         assert all(m.xml.find("{urn:xmpp:delay}delay") is not None for m in kept)
         assert [roomStanzaIds(m, room) for m in kept] == [[i] for i in ids]
+        assert {m["occupant-id"]["id"] for m in kept} == {occupantId}
         results, _ = await retrieve(bob, room)
         assert [r[0] for r in results] == ids
         await bob.close()

@@ -253,3 +253,31 @@ def test_optionsAreRead():
     """The archive options of the component section reach the room archive."""
     c = room(options="archive_max_page = 7\narchive_max_per_room = 0")
     assert (c.service.archive.maxPage, c.service.archive.maxPerRoom) == (7, 0)
+
+
+def test_shutdownWaitsForArchiveWork():
+    """Stopping the service fires only after pending archive writes and removals are done."""
+    from twisted.internet import defer
+
+    class SlowStore:
+        def __init__(self, store):
+            self.store, self.held = store, []
+
+        def __getattr__(self, name):
+            return getattr(self.store, name)
+
+        def appendMany(self, entries):
+            d = defer.Deferred()
+            self.held.append((d, entries))
+            return d
+
+    c = room(BOB)
+    archive = c.service.archive
+    slow = archive.store = SlowStore(archive.store)
+    c.say(BOB, "on its way")
+    done = c.service.shutdown()
+    assert not done.called
+    for d, entries in slow.held:
+        result(slow.store.appendMany(entries))
+        d.callback(None)
+    assert done.called
