@@ -61,6 +61,8 @@ class RoomArchive:
         self._sweeper = None
         # removals of archives under way, which stopping waits for
         self._removing = set()
+        # rooms that may have an archive: archived to since start-up, or loaded
+        self._owners = set()
 
     @classmethod
     def fromOptions(cls, store, options, **kwargs):
@@ -87,6 +89,7 @@ class RoomArchive:
         stampStanzaId(template, room.jid, message.id)
         if self.maxPerRoom:
             self._appended.add(room.jid)
+        self._owners.add(room.jid)
         self.writer.write(room.jid, message)
         return message.id
 
@@ -95,8 +98,15 @@ class RoomArchive:
         return self.writer.committed()
 
     def forget(self, room):
-        """C{room} is gone (destroyed, or temporary and empty): so is its archive."""
+        """
+        C{room} is gone (destroyed, or temporary and empty): so is its
+        archive, if it may have one (a room that never archived costs no
+        write).
+        """
         self._appended.discard(room.jid)
+        if room.jid not in self._owners:
+            return defer.succeed(None)
+        self._owners.discard(room.jid)
         d = self.committed()
         d.addCallback(lambda _: self.store.removeOwner(room.jid))
         d.addErrback(self._failed, "removing the archive of {room} failed", room=room.jid)
@@ -111,6 +121,7 @@ class RoomArchive:
         Fill C{room}'s discussion history from the newest messages of its
         archive (a persistent room after a restart); a Deferred.
         """
+        self._owners.add(room.jid)
         if not room.config.archiving or room.history.size <= 0:
             return defer.succeed(None)
         d = self.store.query(room.jid, max=room.history.size, before="")

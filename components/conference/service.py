@@ -15,9 +15,9 @@ configuration, under L{SECRET_KEY}, so its occupant ids outlive restarts.
 
 from dataclasses import dataclass, field
 
-from jabberd.logs import Logger
-
 from twisted.internet import defer
+
+from jabberd.logs import Logger
 
 from jabberd.config import Section
 from jabberd.handler import Handler
@@ -49,7 +49,7 @@ class ServiceOptions:
     @ivar archive: whether new rooms archive their messages (XEP-0313,
         C{archive}); each room may turn it off in its configuration.
     @ivar archiveMaxPage: the most messages one query of a room's archive
-        returns (C{archive_max_page}).
+        returns (C{archive_max_page}, at least 1).
     @ivar archiveMaxPerRoom: the most messages kept per room, 0 for no
         bound (C{archive_max_per_room}), enforced at each sweep.
     @ivar archiveSweepInterval: seconds between sweeps

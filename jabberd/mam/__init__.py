@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.mam.test_query,tests.mam.test_ids,tests.mam.test_writer -*-
 """
 Message Archive Management (XEP-0313) parts shared by every archive this
 server keeps: users' archives (L{jabberd.sm.mam}) and rooms' archives

@@ -281,3 +281,13 @@ def test_shutdownWaitsForArchiveWork():
         result(slow.store.appendMany(entries))
         d.callback(None)
     assert done.called
+
+
+def test_roomThatNeverArchivedCostsNoRemoval():
+    """A room that archived nothing goes without a write to the archive store."""
+    c = room()
+    removed = []
+    store = c.service.archive.store
+    store.removeOwner = lambda jid: removed.append(jid)
+    c.leave(OWNER, "owner")
+    assert c.room() is None and removed == []
