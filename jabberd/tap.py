@@ -122,7 +122,8 @@ def buildServer(config):
     c2s = C2SFactory(config, server.sm, contextFactory)
     ListenerService(config.c2s.listen, c2s, "c2s", server.portBound).setServiceParent(server)
     if config.c2s.listenTLS:
-        direct = C2SFactory(config, server.sm, contextFactory, directTLS=True)
+        direct = C2SFactory(config, server.sm, contextFactory, directTLS=True,
+                            limiter=c2s.limiter)
         ListenerService(config.c2s.listenTLS, direct, "c2s-tls", server.portBound).setServiceParent(server)
     if config.s2s.listen:
         startS2S(server, contextFactory)

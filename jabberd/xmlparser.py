@@ -404,12 +404,14 @@ class HardenedXmlStream(xmlstream.XmlStream):
             old.abandon()
         xmlstream.XmlStream.reset(self)
 
-    def setParserLimits(self, limits):
-        """Use L{ParserLimits} C{limits} from now on, in the current parser too."""
+    def setParserLimits(self, limits, maxStanzaSize):
+        """Use C{limits} and C{maxStanzaSize} from now on, in the current parser too."""
         self.parserLimits = limits
+        self.maxStanzaSize = maxStanzaSize
         parser = self.stream
         if isinstance(parser, HardenedElementStream):
             parser.limits = limits
+            parser.maxStanzaSize = maxStanzaSize
 
     def hibernate(self):
         """

@@ -372,7 +372,7 @@ def test_setParserLimitsAppliesToTheLiveParser():
     """Raising the limits on a live stream (after authentication) applies to the next stanza."""
     stream, transport = connect(1 << 20, ParserLimits(maxElements=5))
     stream.dataReceived(HEADER + b"<message><a/><a/></message>")
-    stream.setParserLimits(ParserLimits(maxElements=50))
+    stream.setParserLimits(ParserLimits(maxElements=50), 1 << 20)
     stream.dataReceived(b"<message>" + b"<a/>" * 20 + b"</message>")
     assert len(stream.received) == 2 and not transport.disconnecting
 

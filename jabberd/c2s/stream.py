@@ -98,6 +98,13 @@ class ClientStream(HardenedXmlStream):
     @ivar cacheFeatures: whether L{sendFeatures} may reuse the serialised
         features of the phase (framings that wrap elements themselves
         build them each time).
+    @ivar admission: the key the factory's L{jabberd.admission.ConnectionLimiter}
+        counts this connection under, once admitted; False otherwise.
+
+    Until the client has authenticated, its stanzas are held to the
+    C{before_auth} limits of C{[parser]} and it has C{[connections]
+    auth_timeout} seconds to authenticate: an unauthenticated peer can
+    make the server hold little, and not for long.
     """
 
     namespace = NS_CLIENT
@@ -107,6 +114,7 @@ class ClientStream(HardenedXmlStream):
     maxHeld = 100
     restAfter = 1
     cacheFeatures = True
+    admission = False
 
     def __init__(self, factory):
         HardenedXmlStream.__init__(self)
@@ -117,8 +125,8 @@ class ClientStream(HardenedXmlStream):
         self.config = factory.config
         self.sm = factory.sm
         server = self.config.server
-        if server.maxStanzaSize != self.maxStanzaSize:
-            self.maxStanzaSize = server.maxStanzaSize
+        self.maxStanzaSize = min(server.maxStanzaSize, self.config.parser.maxStanzaSizeBeforeAuth)
+        self.parserLimits = factory.parserLimitsBeforeAuth
         if server.logTraffic:
             self.logTraffic = True
         self.transport = None
@@ -178,6 +186,18 @@ class ClientStream(HardenedXmlStream):
         HardenedXmlStream.connectionMade(self)
         self.factory.streams.add(self)
         self.liveness.start()
+        admitted, result = self.factory.limiter.admit(self._peerHost())
+        if not admitted:
+            self.log.info("refused a client connection from {peer}: {condition}",
+                          peer=self._peer(), condition=result)
+            self.closeWithError(result, "too many connections")
+            return
+        self.admission = result
+        self.liveness.setDeadline(self.config.connections.authTimeout, self.onAuthTimeout)
+
+    def _peerHost(self):
+        peer = self._peer()
+        return getattr(peer, "host", None) or str(peer)
 
     def dataReceived(self, data):
         self.liveness.noteInput()
@@ -190,6 +210,9 @@ class ClientStream(HardenedXmlStream):
     def connectionLost(self, reason):
         self.liveness.stop()
         self.factory.streams.discard(self)
+        if self.admission is not False:
+            self.factory.limiter.release(self.admission)
+            self.admission = False
         session, self.session = self.session, None
         HardenedXmlStream.connectionLost(self, reason)
         if session is not None:
@@ -369,8 +392,13 @@ class ClientStream(HardenedXmlStream):
     # authentication and binding
 
     def onAuthenticated(self, username):
-        """The client proved to be C{username} (SASL or XEP-0078)."""
+        """
+        The client proved to be C{username} (SASL or XEP-0078): its deadline
+        is met, and its stanzas may now be as large as the server allows.
+        """
         self.username = username
+        self.liveness.meetDeadline()
+        self.setParserLimits(self.factory.parserLimits, self.config.server.maxStanzaSize)
         self.log.info("{user}@{domain} authenticated from {peer}", user=username,
                       domain=self.domain, peer=self._peer())
 
@@ -417,3 +445,8 @@ class ClientStream(HardenedXmlStream):
     def onIdle(self):
         """No input for the idle timeout: RFC 6120 section 4.9.3.4."""
         self.closeWithError("connection-timeout")
+
+    def onAuthTimeout(self):
+        """Not authenticated within C{[connections] auth_timeout} (section 4.9.3.4)."""
+        self.log.info("client {peer} did not authenticate in time", peer=self._peer())
+        self.closeWithError("connection-timeout", "not authenticated in time")
