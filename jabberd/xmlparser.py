@@ -66,6 +66,16 @@ class ParserLimits:
         self.maxAttributes = maxAttributes
         self.maxHeaderSize = maxHeaderSize
 
+    @classmethod
+    def fromConfig(cls, parser, maxElements=None):
+        """
+        The limits of a C{[parser]} section (L{jabberd.config.ParserConfig});
+        C{maxElements} replaces its element count when smaller.
+        """
+        elements = parser.maxElements if maxElements is None else min(maxElements,
+                                                                       parser.maxElements)
+        return cls(elements, parser.maxDepth, parser.maxAttributes, parser.maxHeaderSize)
+
     def __repr__(self):
         return "ParserLimits(%d, %d, %d, %d)" % (self.maxElements, self.maxDepth,
                                                 self.maxAttributes, self.maxHeaderSize)

@@ -70,11 +70,9 @@ class C2SFactory(protocol.ServerFactory):
         self.featuresCache = {}
         self.limiter = limiter if limiter is not None else ConnectionLimiter.fromConfig(
             config.connections)
-        p = config.parser
-        self.parserLimits = ParserLimits(p.maxElements, p.maxDepth, p.maxAttributes,
-                                         p.maxHeaderSize)
-        self.parserLimitsBeforeAuth = ParserLimits(min(p.maxElementsBeforeAuth, p.maxElements),
-                                                   p.maxDepth, p.maxAttributes, p.maxHeaderSize)
+        self.parserLimits = ParserLimits.fromConfig(config.parser)
+        self.parserLimitsBeforeAuth = ParserLimits.fromConfig(
+            config.parser, config.parser.maxElementsBeforeAuth)
 
     def startTLS(self, transport, stream):
         """Put the server TLS layer on C{transport}; return it, C{stream}'s new transport."""

@@ -50,6 +50,7 @@ class InboundStream(ServerStream):
         self.factory = factory
         self.service = factory.service
         self.maxStanzaSize = self.service.maxStanzaSize
+        self.parserLimits = self.service.parserLimits
         self.authorized = set()
         self._deadline = None
 

@@ -28,6 +28,7 @@ from jabberd.router import Route
 from jabberd.s2s.inbound import InboundStream
 from jabberd.s2s.outbound import OutboundFactory, S2SError, VerifyRequest
 from jabberd.s2s.resolver import connectServer
+from jabberd.xmlparser import ParserLimits
 
 __all__ = ["S2SService", "S2SFactory", "RemoteRoute"]
 
@@ -75,6 +76,7 @@ class S2SService:
         self.connectTimeout = s2s.connectTimeout
         self.idleTimeout = s2s.idleTimeout
         self.maxStanzaSize = config.server.maxStanzaSize
+        self.parserLimits = ParserLimits.fromConfig(config.parser)
         self.defaultDomain = config.server.domains[0]
         self.clock = clock if clock is not None else defaultReactor
         self.clientTLS = ssl.CertificateOptions()
