@@ -217,6 +217,9 @@ class ConnectionsConfig:
     @ivar ipv6Prefix: IPv6 addresses sharing this many leading bits count
         as one address (a host is usually given a whole /64).
     @ivar exempt: networks (CIDR) never limited per address.
+    @ivar tlsMaxEmptyRecords: TLS 1.3 records in a row without data (empty
+        application data, user_canceled alerts) before a connection is
+        ended (L{jabberd.tls.records.ProtectedChannel.maxEmptyRecords}).
     """
 
     authTimeout: int = 60
@@ -224,6 +227,7 @@ class ConnectionsConfig:
     maxTotal: int = 10000
     ipv6Prefix: int = 64
     exempt: list = field(default_factory=list)
+    tlsMaxEmptyRecords: int = 32
 
 
 @dataclass
@@ -555,4 +559,5 @@ def _connectionsConfig(c):
         maxTotal=c.int("max_total", 10000),
         ipv6Prefix=prefix,
         exempt=exempt,
+        tlsMaxEmptyRecords=c.int("tls_max_empty_records", 32),
     )
