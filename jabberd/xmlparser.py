@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_xmlparser -*-
+# -*- test-case-name: tests.test_xmlparser,tests.test_xmlparser_fuzz -*-
 """
 Hardened XML stream parsing for every stream the server accepts (RFC 6120
 section 11.1 and section 4.9).
@@ -295,7 +295,8 @@ class HardenedElementStream(domish.ExpatElementStream):
         parts = [b"<", name.group()]
         for prefix, uri in self._declared:
             attribute = "xmlns" if prefix is None else "xmlns:" + prefix
-            parts.append((" %s='%s'" % (attribute, uri.translate(_ATTRIBUTE_ESCAPES))).encode("utf-8"))
+            value = (uri or "").translate(_ATTRIBUTE_ESCAPES)  # xmlns='' declares None
+            parts.append((" %s='%s'" % (attribute, value)).encode("utf-8"))
         parts.append(b">")
         self.header = b"".join(parts)
 

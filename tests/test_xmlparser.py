@@ -394,3 +394,12 @@ def test_mixedContentKeepsOrder():
     children = received[0].children
     assert children[0] == "a\nb" and children[2] == "c&" and children[4] == "\nd"
     assert children[3].children == ["in"]
+
+
+def test_emptyDefaultNamespaceInTheHeader():
+    """A header undeclaring the default namespace (xmlns='') is kept and woken alike."""
+    stream, transport = connect()
+    stream.dataReceived(b"<stream:stream xmlns='' xmlns:stream='http://etherx.jabber.org/streams'>")
+    assert stream.hibernate()
+    stream.dataReceived(b"<presence/>")
+    assert stream.received[0].uri in ("", None) and not transport.disconnecting
