@@ -20,6 +20,7 @@ import secrets
 from twisted.internet import defer, protocol, reactor as defaultReactor
 from twisted.internet import ssl, task
 
+from jabberd.admission import ConnectionLimiter
 from jabberd.tls import transport as tlstransport
 from jabberd.error import errorReply, isErrorable
 from jabberd.jidutil import domainOf, parseJID
@@ -77,6 +78,7 @@ class S2SService:
         self.idleTimeout = s2s.idleTimeout
         self.maxStanzaSize = config.server.maxStanzaSize
         self.parserLimits = ParserLimits.fromConfig(config.parser)
+        self.connections = config.connections
         self.defaultDomain = config.server.domains[0]
         self.clock = clock if clock is not None else defaultReactor
         self.clientTLS = ssl.CertificateOptions()
@@ -217,6 +219,8 @@ class S2SFactory(protocol.ServerFactory):
     stream it no longer needs; the next stanza opens a new one).
 
     @ivar streams: the connected L{InboundStream}s.
+    @ivar limiter: admits connections per address and in total, with the
+        C{[connections]} limits, counted apart from client connections.
     """
 
     def __init__(self, service, contextFactory, clock=None):
@@ -224,6 +228,7 @@ class S2SFactory(protocol.ServerFactory):
         self.contextFactory = contextFactory
         self.clock = clock if clock is not None else defaultReactor
         self.streams = set()
+        self.limiter = ConnectionLimiter.fromConfig(service.connections)
         self._sweep = None
 
     def startFactory(self):
