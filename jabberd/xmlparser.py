@@ -239,7 +239,12 @@ class HardenedElementStream(domish.ExpatElementStream):
             if self.fed >= self.limits.maxHeaderSize:
                 raise HeaderTooLarge("stream header larger than %d bytes"
                                      % (self.limits.maxHeaderSize,))
-        elif self.fed - self.mark > self.maxStanzaSize:
+            return
+        if self.currElem is None and parser.CurrentByteIndex > self.mark:
+            # Between stanzas only what expat holds unparsed is pending: not
+            # the header, nor whitespace it has read.
+            self.mark = parser.CurrentByteIndex
+        if self.fed - self.mark > self.maxStanzaSize:
             raise StanzaTooLarge("stanza larger than %d bytes" % (self.maxStanzaSize,))
 
     def abandon(self):

@@ -403,3 +403,12 @@ def test_emptyDefaultNamespaceInTheHeader():
     assert stream.hibernate()
     stream.dataReceived(b"<presence/>")
     assert stream.received[0].uri in ("", None) and not transport.disconnecting
+
+
+def test_headerIsNotCountedInTheFirstStanza():
+    """The header's bytes and whitespace between stanzas do not count toward a stanza's size."""
+    parser, received = elementStream(ParserLimits(maxHeaderSize=1 << 20), maxStanzaSize=100)
+    parser.parse(HEADER + b" " * 80 + b"<message/>")
+    parser.parse(b" " * 150)
+    parser.parse(b"<presence>" + b"p" * 70 + b"</presence>")
+    assert [e.name for e in received] == ["message", "presence"]
