@@ -142,16 +142,21 @@ async def honestClient(server):
 
 
 def halfSent(server, elements, hold=0.0, text=""):
-    """Open a stream, start C{<x>} with C{elements} children and C{text}, hold, then read."""
+    """
+    Open a stream and start C{<x>} with C{text} and C{elements} children:
+    nested ones, sent until the server answers, or, when C{hold} is given,
+    empty ones, held open that many seconds.
+    """
     def send():
         raw = RawStream(server.ports["c2s"])
         try:
             raw.send(HEADER)
             raw.send("<x>" + text)
             if hold:
-                raw.send("<a>" * elements)
+                raw.send("<a/>" * elements)
                 time.sleep(hold)
-                return ""
+                raw.sock.settimeout(0.2)
+                return raw.readUntil("</stream:stream>")
             return sendUntilAnswered(raw, ["<a>" * 1000] * (elements // 1000))
         finally:
             raw.close()
@@ -188,6 +193,7 @@ def test_halfSentStanzasBelowTheLimitHeldCheaply(server):
         slowest = await pingWhile(server, threads, honest)
         await honest.close()
         # Still open while measured: the auth deadline (4 s) ends them afterwards.
+        assert [streamError(r) for r in results] == [None] * 16, results
         assert held < 16 * MB, held
         assert slowest < PING_WITHIN
     run(body())
