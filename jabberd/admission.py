@@ -32,6 +32,8 @@ class ConnectionLimiter:
     @ivar maxTotal: connections in all (0: no limit).
     @ivar counts: address key -> open connections.
     @ivar total: open connections admitted.
+    @ivar admitted: connection -> the key it is counted under; kept here
+        rather than on the connection, whose attributes are kept few.
     """
 
     def __init__(self, maxPerAddress=0, maxTotal=0, ipv6Prefix=64, exempt=()):
@@ -41,6 +43,7 @@ class ConnectionLimiter:
         self.exempt = list(exempt)
         self.counts = {}
         self.total = 0
+        self.admitted = {}
 
     @classmethod
     def fromConfig(cls, connections):
@@ -66,24 +69,28 @@ class ConnectionLimiter:
             return ipaddress.ip_network((address, self.ipv6Prefix), strict=False)
         return address
 
-    def admit(self, host):
+    def admit(self, host, connection):
         """
-        Count a new connection from C{host}: (True, key to L{release}
-        later), or (False, the stream error condition) when over a limit.
+        Count C{connection}, new from C{host}: None when admitted, else the
+        stream error condition of the limit it is over.
         """
         if self.maxTotal and self.total >= self.maxTotal:
-            return False, TOO_MANY_IN_TOTAL
+            return TOO_MANY_IN_TOTAL
         key = self.key(host)
         if key is not None:
             count = self.counts.get(key, 0)
             if self.maxPerAddress and count >= self.maxPerAddress:
-                return False, TOO_MANY_FROM_ADDRESS
+                return TOO_MANY_FROM_ADDRESS
             self.counts[key] = count + 1
         self.total += 1
-        return True, key
+        self.admitted[connection] = key
+        return None
 
-    def release(self, key):
-        """A connection admitted under C{key} closed."""
+    def release(self, connection):
+        """C{connection} closed: it no longer counts (nothing if it was never admitted)."""
+        if connection not in self.admitted:
+            return
+        key = self.admitted.pop(connection)
         self.total -= 1
         if key is not None:
             count = self.counts.pop(key) - 1

@@ -367,7 +367,9 @@ class HardenedXmlStream(xmlstream.XmlStream):
 
     Set C{maxStanzaSize}, C{parserLimits} (and C{logTraffic}) on the
     instance before the connection is made, e.g. in the factory's
-    C{buildProtocol}; L{setParserLimits} changes them on a live stream.
+    C{buildProtocol}; L{setParserLimits} changes them on a live stream
+    (a subclass may derive them from its state and call
+    L{applyParserLimits} when that changes).
 
     @ivar maxStanzaSize: see L{HardenedElementStream.maxStanzaSize}.
     @ivar parserLimits: the L{ParserLimits} of the parsers this stream makes.
@@ -424,10 +426,14 @@ class HardenedXmlStream(xmlstream.XmlStream):
         """Use C{limits} and C{maxStanzaSize} from now on, in the current parser too."""
         self.parserLimits = limits
         self.maxStanzaSize = maxStanzaSize
+        self.applyParserLimits()
+
+    def applyParserLimits(self):
+        """The current parser takes this stream's C{parserLimits} and C{maxStanzaSize}."""
         parser = self.stream
         if isinstance(parser, HardenedElementStream):
-            parser.limits = limits
-            parser.maxStanzaSize = maxStanzaSize
+            parser.limits = self.parserLimits
+            parser.maxStanzaSize = self.maxStanzaSize
 
     def hibernate(self):
         """

@@ -98,9 +98,6 @@ class ClientStream(HardenedXmlStream):
     @ivar cacheFeatures: whether L{sendFeatures} may reuse the serialised
         features of the phase (framings that wrap elements themselves
         build them each time).
-    @ivar admission: the key the factory's L{jabberd.admission.ConnectionLimiter}
-        counts this connection under, once admitted; False otherwise.
-
     Until the client has authenticated, its stanzas are held to the
     C{before_auth} limits of C{[parser]} and it has C{[connections]
     auth_timeout} seconds to authenticate: an unauthenticated peer can
@@ -114,7 +111,6 @@ class ClientStream(HardenedXmlStream):
     maxHeld = 100
     restAfter = 1
     cacheFeatures = True
-    admission = False
 
     def __init__(self, factory):
         HardenedXmlStream.__init__(self)
@@ -125,8 +121,6 @@ class ClientStream(HardenedXmlStream):
         self.config = factory.config
         self.sm = factory.sm
         server = self.config.server
-        self.maxStanzaSize = min(server.maxStanzaSize, self.config.parser.maxStanzaSizeBeforeAuth)
-        self.parserLimits = factory.parserLimitsBeforeAuth
         if server.logTraffic:
             self.logTraffic = True
         self.transport = None
@@ -144,6 +138,24 @@ class ClientStream(HardenedXmlStream):
                                  self.onIdle, self.sendKeepalive, self.restAfter, self.hibernate)
         self._tables = dispatchTables(type(self), factory.negotiators)
         self._negotiators = [klass(self) for klass in self._tables[0]]
+
+    @property
+    def maxStanzaSize(self):
+        """
+        The stanza size limit: C{[parser] max_stanza_size_before_auth} until
+        the client has authenticated, then C{[server] max_stanza_size}.
+        """
+        server = self.config.server.maxStanzaSize
+        if self.username is None:
+            return min(server, self.config.parser.maxStanzaSizeBeforeAuth)
+        return server
+
+    @property
+    def parserLimits(self):
+        """The factory's parser limits before authentication, or after it."""
+        if self.username is None:
+            return self.factory.parserLimitsBeforeAuth
+        return self.factory.parserLimits
 
     @property
     def negotiators(self):
@@ -186,13 +198,12 @@ class ClientStream(HardenedXmlStream):
         HardenedXmlStream.connectionMade(self)
         self.factory.streams.add(self)
         self.liveness.start()
-        admitted, result = self.factory.limiter.admit(self._peerHost())
-        if not admitted:
+        refused = self.factory.limiter.admit(self._peerHost(), self)
+        if refused is not None:
             self.log.info("refused a client connection from {peer}: {condition}",
-                          peer=self._peer(), condition=result)
-            self.closeWithError(result, "too many connections")
+                          peer=self._peer(), condition=refused)
+            self.closeWithError(refused, "too many connections")
             return
-        self.admission = result
         self.liveness.setDeadline(self.config.connections.authTimeout, self.onAuthTimeout)
 
     def _peerHost(self):
@@ -210,9 +221,7 @@ class ClientStream(HardenedXmlStream):
     def connectionLost(self, reason):
         self.liveness.stop()
         self.factory.streams.discard(self)
-        if self.admission is not False:
-            self.factory.limiter.release(self.admission)
-            self.admission = False
+        self.factory.limiter.release(self)
         session, self.session = self.session, None
         HardenedXmlStream.connectionLost(self, reason)
         if session is not None:
@@ -398,7 +407,7 @@ class ClientStream(HardenedXmlStream):
         """
         self.username = username
         self.liveness.meetDeadline()
-        self.setParserLimits(self.factory.parserLimits, self.config.server.maxStanzaSize)
+        self.applyParserLimits()
         self.log.info("{user}@{domain} authenticated from {peer}", user=username,
                       domain=self.domain, peer=self._peer())
 

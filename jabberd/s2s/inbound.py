@@ -40,12 +40,9 @@ class InboundStream(ServerStream):
     """
     @ivar service: the L{S2SService}.
     @ivar authorized: (originating, receiving) domain pairs dialback proved.
-    @ivar admission: the key the factory's limiter counts this connection
-        under, once admitted; False otherwise.
     """
 
     initiating = False
-    admission = False
 
     def __init__(self, factory):
         self.clock = factory.clock
@@ -61,11 +58,10 @@ class InboundStream(ServerStream):
         ServerStream.connectionMade(self)
         self.factory.streams.add(self)
         peer = self.transport.getPeer()
-        admitted, result = self.factory.limiter.admit(getattr(peer, "host", str(peer)))
-        if not admitted:
-            self.closeWithError(result, "too many connections")
+        refused = self.factory.limiter.admit(getattr(peer, "host", str(peer)), self)
+        if refused is not None:
+            self.closeWithError(refused, "too many connections")
             return
-        self.admission = result
         # A peer that proves no domain in time does not keep a connection.
         self._deadline = self.factory.clock.callLater(
             self.service.connectTimeout * 2, self._negotiationTimedOut)
@@ -77,9 +73,7 @@ class InboundStream(ServerStream):
 
     def connectionLost(self, reason):
         self.factory.streams.discard(self)
-        if self.admission is not False:
-            self.factory.limiter.release(self.admission)
-            self.admission = False
+        self.factory.limiter.release(self)
         if self._deadline is not None and self._deadline.active():
             self._deadline.cancel()
         self._deadline = None

@@ -102,12 +102,11 @@ class WebSocketStream(ClientStream):
     def _initializeStream(self):
         self.stream = MessageParser(self.maxStanzaSize, self.parserLimits)
 
-    def setParserLimits(self, limits, maxStanzaSize):
+    def applyParserLimits(self):
         """The one parser of the connection takes the new limits (see L{MessageParser})."""
-        ClientStream.setParserLimits(self, limits, maxStanzaSize)
         if self.stream is not None:
-            self.stream.parser.limits = limits
-            self.stream.parser.maxStanzaSize = maxStanzaSize
+            self.stream.parser.limits = self.parserLimits
+            self.stream.parser.maxStanzaSize = self.maxStanzaSize
 
     def messageReceived(self, data):
         """One text message arrived."""
