@@ -8,13 +8,13 @@ Listeners are Twisted endpoint strings (C{tcp:5222:interface=127.0.0.1}).
 """
 
 import configparser
+import ipaddress
 import os
 from dataclasses import dataclass, field
 
 __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
            "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse",
-           "ArchiveConfig"]
-__all__ += ["PushConfig"]
+           "ArchiveConfig", "ParserConfig", "ConnectionsConfig", "PushConfig"]
 
 
 class ConfigError(Exception):
@@ -196,6 +196,61 @@ class PushConfig:
 
 
 @dataclass
+class ParserConfig:
+    """
+    C{[parser]}: what one stanza may make the XML parser build, on every
+    stream (RFC 6120 section 4.9.3.14, C{policy-violation} past a limit);
+    see L{jabberd.xmlparser.ParserLimits}.  A client stream uses the
+    C{before_auth} limits until it has authenticated.
+
+    @ivar maxElements: elements in one stanza (first-level element).
+    @ivar maxDepth: nesting depth of elements in a stanza.
+    @ivar maxAttributes: attributes of one element, namespace declarations
+        included, the stream header's too.
+    @ivar maxHeaderSize: bytes before the stream header is complete.
+    @ivar maxElementsBeforeAuth: elements in one stanza before a client
+        has authenticated.
+    @ivar maxStanzaSizeBeforeAuth: bytes of one stanza before a client has
+        authenticated (at most C{[server] max_stanza_size}).
+    """
+
+    maxElements: int = 5000
+    maxDepth: int = 32
+    maxAttributes: int = 32
+    maxHeaderSize: int = 4096
+    maxElementsBeforeAuth: int = 50
+    maxStanzaSizeBeforeAuth: int = 16384
+
+
+@dataclass
+class ConnectionsConfig:
+    """
+    C{[connections]}: admission of client connections (TCP, direct TLS,
+    BOSH sessions and WebSocket connections count alike) and the deadline
+    to authenticate.
+
+    @ivar authTimeout: seconds a client stream may take to authenticate
+        before it is closed with C{connection-timeout} (0: no deadline).
+    @ivar maxPerAddress: client connections from one IPv4 address, or one
+        IPv6 prefix of C{ipv6Prefix} bits (0: no limit).
+    @ivar maxTotal: client connections in all (0: no limit).
+    @ivar ipv6Prefix: IPv6 addresses sharing this many leading bits count
+        as one address (a host is usually given a whole /64).
+    @ivar exempt: networks (CIDR) never limited per address.
+    @ivar tlsMaxEmptyRecords: TLS 1.3 records in a row without data (empty
+        application data, user_canceled alerts) before a connection is
+        ended (L{jabberd.tls.records.ProtectedChannel.maxEmptyRecords}).
+    """
+
+    authTimeout: int = 60
+    maxPerAddress: int = 50
+    maxTotal: int = 10000
+    ipv6Prefix: int = 64
+    exempt: list = field(default_factory=list)
+    tlsMaxEmptyRecords: int = 32
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -210,6 +265,8 @@ class Config:
     blocking: BlockingConfig = field(default_factory=BlockingConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     push: PushConfig = field(default_factory=PushConfig)
+    parser: ParserConfig = field(default_factory=ParserConfig)
+    connections: ConnectionsConfig = field(default_factory=ConnectionsConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -300,6 +357,8 @@ def parse(text, path="<string>", overrides=None):
         blocking=_blockingConfig(section("blocking")),
         archive=_archiveConfig(section("archive")),
         push=_pushConfig(section("push")),
+        parser=_parserConfig(section("parser")),
+        connections=_connectionsConfig(section("connections")),
     )
 
 
@@ -493,3 +552,41 @@ def _pushConfig(p):
         raise ConfigError("[push] timeout: must be at least 1 second")
     return PushConfig(maxRegistrations=p.int("max_registrations", 5), timeout=timeout,
                       includeBody=p.choice("include_body", "on_request", ("never", "on_request")))
+
+def _parserConfig(p):
+    config = ParserConfig(
+        maxElements=p.int("max_elements", 5000),
+        maxDepth=p.int("max_depth", 32),
+        maxAttributes=p.int("max_attributes", 32),
+        maxHeaderSize=p.int("max_header_size", 4096),
+        maxElementsBeforeAuth=p.int("max_elements_before_auth", 50),
+        maxStanzaSizeBeforeAuth=p.int("max_stanza_size_before_auth", 16384),
+    )
+    for key, value in (("max_elements", config.maxElements), ("max_depth", config.maxDepth),
+                       ("max_header_size", config.maxHeaderSize),
+                       ("max_elements_before_auth", config.maxElementsBeforeAuth),
+                       ("max_stanza_size_before_auth", config.maxStanzaSizeBeforeAuth)):
+        if value < 1:
+            raise ConfigError(f"[parser] {key}: must be at least 1")
+    return config
+
+
+def _connectionsConfig(c):
+    exempt = []
+    for network in c.list("exempt", []):
+        try:
+            exempt.append(ipaddress.ip_network(network, strict=False))
+        except ValueError:
+            raise ConfigError(f"[connections] exempt: not a network: {network!r}")
+    prefix = c.int("ipv6_prefix", 64)
+    if not 1 <= prefix <= 128:
+        raise ConfigError(f"[connections] ipv6_prefix: expected 1 to 128, got {prefix}")
+    return ConnectionsConfig(
+        authTimeout=c.int("auth_timeout", 60, parse=_duration,
+                          expected="seconds, or a number with s, m, h or d"),
+        maxPerAddress=c.int("max_per_address", 50),
+        maxTotal=c.int("max_total", 10000),
+        ipv6Prefix=prefix,
+        exempt=exempt,
+        tlsMaxEmptyRecords=c.int("tls_max_empty_records", 32),
+    )

@@ -28,6 +28,7 @@ import jabberd
 from jabberd import config as configmod
 from jabberd import logs
 from jabberd.tls import certificates
+from jabberd.tls.records import ProtectedChannel
 from jabberd.listening import ListenerService
 from jabberd.router import Router
 
@@ -119,10 +120,12 @@ def buildServer(config):
     server.router.attachHost(server.sm, trusted=True)
 
     contextFactory = certificates.serverContextFactory(config)
+    ProtectedChannel.maxEmptyRecords = config.connections.tlsMaxEmptyRecords
     c2s = C2SFactory(config, server.sm, contextFactory)
     ListenerService(config.c2s.listen, c2s, "c2s", server.portBound).setServiceParent(server)
     if config.c2s.listenTLS:
-        direct = C2SFactory(config, server.sm, contextFactory, directTLS=True)
+        direct = C2SFactory(config, server.sm, contextFactory, directTLS=True,
+                            limiter=c2s.limiter)
         ListenerService(config.c2s.listenTLS, direct, "c2s-tls", server.portBound).setServiceParent(server)
     if config.s2s.listen:
         startS2S(server, contextFactory)

@@ -86,3 +86,40 @@ def test_pushErrors(text, where):
     with pytest.raises(ConfigError) as e:
         parse(text)
     assert where in str(e.value)
+
+
+def test_parserAndConnectionsDefaults():
+    """[parser] and [connections] have safe defaults when absent."""
+    config = parse("[server]\ndomains = localhost\n")
+    assert (config.parser.maxElements, config.parser.maxDepth, config.parser.maxAttributes,
+            config.parser.maxHeaderSize) == (5000, 32, 32, 4096)
+    assert (config.parser.maxElementsBeforeAuth, config.parser.maxStanzaSizeBeforeAuth) == \
+        (50, 16384)
+    c = config.connections
+    assert (c.authTimeout, c.maxPerAddress, c.maxTotal, c.ipv6Prefix, c.exempt,
+            c.tlsMaxEmptyRecords) == (60, 50, 10000, 64, [], 32)
+
+
+def test_parserAndConnectionsValues():
+    """Every key of [parser] and [connections] is read; durations take a suffix."""
+    config = parse("[parser]\nmax_elements = 100\nmax_depth = 8\nmax_attributes = 4\n"
+                   "max_header_size = 1000\nmax_elements_before_auth = 5\n"
+                   "max_stanza_size_before_auth = 2000\n"
+                   "[connections]\nauth_timeout = 2m\nmax_per_address = 3\nmax_total = 9\n"
+                   "ipv6_prefix = 56\nexempt = 10.0.0.0/8, ::1\ntls_max_empty_records = 7\n")
+    p, c = config.parser, config.connections
+    assert (p.maxElements, p.maxDepth, p.maxAttributes, p.maxHeaderSize,
+            p.maxElementsBeforeAuth, p.maxStanzaSizeBeforeAuth) == (100, 8, 4, 1000, 5, 2000)
+    assert (c.authTimeout, c.maxPerAddress, c.maxTotal, c.ipv6Prefix,
+            c.tlsMaxEmptyRecords) == (120, 3, 9, 56, 7)
+    assert [str(n) for n in c.exempt] == ["10.0.0.0/8", "::1/128"]
+
+
+def test_parserAndConnectionsErrors():
+    """Bad values name their section and key."""
+    for text, where in (("[parser]\nmax_depth = 0\n", "[parser] max_depth"),
+                        ("[connections]\nexempt = nonsense\n", "[connections] exempt"),
+                        ("[connections]\nipv6_prefix = 200\n", "[connections] ipv6_prefix")):
+        with pytest.raises(ConfigError) as caught:
+            parse(text)
+        assert where in str(caught.value)

@@ -13,6 +13,7 @@ clock for keepalives and timeouts.
 
 from twisted.internet import protocol, reactor
 
+from jabberd.admission import ConnectionLimiter
 from jabberd.tls import transport as tlstransport
 from jabberd.c2s.bind import BindNegotiator, SessionNegotiator
 from jabberd.c2s.legacyauth import LegacyAuthNegotiator
@@ -21,6 +22,7 @@ from jabberd.c2s.register import RegisterNegotiator, registrationComponent, regi
 from jabberd.c2s.sasl import SASLNegotiator
 from jabberd.c2s.starttls import StartTLSNegotiator
 from jabberd.c2s.stream import ClientStream
+from jabberd.xmlparser import ParserLimits
 
 __all__ = ["C2SFactory", "defaultNegotiators"]
 
@@ -47,11 +49,16 @@ class C2SFactory(protocol.ServerFactory):
     @ivar streams: the connected L{ClientStream}s.
     @ivar featuresCache: serialised stream features per negotiation phase
         (L{ClientStream.sendFeatures}).
+    @ivar limiter: the L{ConnectionLimiter} admitting client connections;
+        the listeners of one server share it, so TCP, direct TLS, BOSH and
+        WebSocket connections count together.
+    @ivar parserLimits: the L{ParserLimits} of authenticated streams.
+    @ivar parserLimitsBeforeAuth: the L{ParserLimits} until then.
     """
 
     protocol = ClientStream
 
-    def __init__(self, config, sm, contextFactory, directTLS=False, clock=None):
+    def __init__(self, config, sm, contextFactory, directTLS=False, clock=None, limiter=None):
         self.config = config
         self.sm = sm
         self.contextFactory = contextFactory
@@ -61,6 +68,11 @@ class C2SFactory(protocol.ServerFactory):
         self.credentials = CredentialSource(sm.storage.accounts, config.c2s.scramIterations)
         self.streams = set()
         self.featuresCache = {}
+        self.limiter = limiter if limiter is not None else ConnectionLimiter.fromConfig(
+            config.connections)
+        self.parserLimits = ParserLimits.fromConfig(config.parser)
+        self.parserLimitsBeforeAuth = ParserLimits.fromConfig(
+            config.parser, config.parser.maxElementsBeforeAuth)
 
     def startTLS(self, transport, stream):
         """Put the server TLS layer on C{transport}; return it, C{stream}'s new transport."""

@@ -98,6 +98,10 @@ class ClientStream(HardenedXmlStream):
     @ivar cacheFeatures: whether L{sendFeatures} may reuse the serialised
         features of the phase (framings that wrap elements themselves
         build them each time).
+    Until the client has authenticated, its stanzas are held to the
+    C{before_auth} limits of C{[parser]} and it has C{[connections]
+    auth_timeout} seconds to authenticate: an unauthenticated peer can
+    make the server hold little, and not for long.
     """
 
     namespace = NS_CLIENT
@@ -117,8 +121,6 @@ class ClientStream(HardenedXmlStream):
         self.config = factory.config
         self.sm = factory.sm
         server = self.config.server
-        if server.maxStanzaSize != self.maxStanzaSize:
-            self.maxStanzaSize = server.maxStanzaSize
         if server.logTraffic:
             self.logTraffic = True
         self.transport = None
@@ -136,6 +138,24 @@ class ClientStream(HardenedXmlStream):
                                  self.onIdle, self.sendKeepalive, self.restAfter, self.hibernate)
         self._tables = dispatchTables(type(self), factory.negotiators)
         self._negotiators = [klass(self) for klass in self._tables[0]]
+
+    @property
+    def maxStanzaSize(self):
+        """
+        The stanza size limit: C{[parser] max_stanza_size_before_auth} until
+        the client has authenticated, then C{[server] max_stanza_size}.
+        """
+        server = self.config.server.maxStanzaSize
+        if self.username is None:
+            return min(server, self.config.parser.maxStanzaSizeBeforeAuth)
+        return server
+
+    @property
+    def parserLimits(self):
+        """The factory's parser limits before authentication, or after it."""
+        if self.username is None:
+            return self.factory.parserLimitsBeforeAuth
+        return self.factory.parserLimits
 
     @property
     def negotiators(self):
@@ -178,6 +198,17 @@ class ClientStream(HardenedXmlStream):
         HardenedXmlStream.connectionMade(self)
         self.factory.streams.add(self)
         self.liveness.start()
+        refused = self.factory.limiter.admit(self._peerHost(), self)
+        if refused is not None:
+            self.log.info("refused a client connection from {peer}: {condition}",
+                          peer=self._peer(), condition=refused)
+            self.closeWithError(refused, "too many connections")
+            return
+        self.liveness.setDeadline(self.config.connections.authTimeout, self.onAuthTimeout)
+
+    def _peerHost(self):
+        peer = self._peer()
+        return getattr(peer, "host", None) or str(peer)
 
     def dataReceived(self, data):
         self.liveness.noteInput()
@@ -190,6 +221,7 @@ class ClientStream(HardenedXmlStream):
     def connectionLost(self, reason):
         self.liveness.stop()
         self.factory.streams.discard(self)
+        self.factory.limiter.release(self)
         session, self.session = self.session, None
         HardenedXmlStream.connectionLost(self, reason)
         if session is not None:
@@ -369,8 +401,13 @@ class ClientStream(HardenedXmlStream):
     # authentication and binding
 
     def onAuthenticated(self, username):
-        """The client proved to be C{username} (SASL or XEP-0078)."""
+        """
+        The client proved to be C{username} (SASL or XEP-0078): its deadline
+        is met, and its stanzas may now be as large as the server allows.
+        """
         self.username = username
+        self.liveness.meetDeadline()
+        self.applyParserLimits()
         self.log.info("{user}@{domain} authenticated from {peer}", user=username,
                       domain=self.domain, peer=self._peer())
 
@@ -417,3 +454,8 @@ class ClientStream(HardenedXmlStream):
     def onIdle(self):
         """No input for the idle timeout: RFC 6120 section 4.9.3.4."""
         self.closeWithError("connection-timeout")
+
+    def onAuthTimeout(self):
+        """Not authenticated within C{[connections] auth_timeout} (section 4.9.3.4)."""
+        self.log.info("client {peer} did not authenticate in time", peer=self._peer())
+        self.closeWithError("connection-timeout", "not authenticated in time")

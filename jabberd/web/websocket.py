@@ -32,7 +32,7 @@ from jabberd.jidutil import parseJID
 from jabberd.ns import NS_FRAMING, NS_XML
 from jabberd.stanza import STANZAS, toClientNamespace
 from jabberd.web.framing import SessionTransport, countsAsSecure, serializeForWrapper
-from jabberd.xmlparser import HardenedElementStream
+from jabberd.xmlparser import DEFAULT_LIMITS, HardenedElementStream
 
 __all__ = ["SUBPROTOCOL", "originAllowed", "MessageParser", "WebSocketStream",
            "XMPPWebSocketProtocol", "XMPPWebSocketFactory", "makeWebSocketResource"]
@@ -57,10 +57,10 @@ class MessageParser:
     per message.
     """
 
-    def __init__(self, maxStanzaSize):
+    def __init__(self, maxStanzaSize, limits=DEFAULT_LIMITS):
         self.elements = []
         self.ended = False
-        self.parser = HardenedElementStream(maxStanzaSize)
+        self.parser = HardenedElementStream(maxStanzaSize, limits)
         self.parser.DocumentStartEvent = _ignore
         self.parser.ElementEvent = self.elements.append
         self.parser.DocumentEndEvent = self._end
@@ -100,7 +100,13 @@ class WebSocketStream(ClientStream):
         self.socket = socket
 
     def _initializeStream(self):
-        self.stream = MessageParser(self.maxStanzaSize)
+        self.stream = MessageParser(self.maxStanzaSize, self.parserLimits)
+
+    def applyParserLimits(self):
+        """The one parser of the connection takes the new limits (see L{MessageParser})."""
+        if self.stream is not None:
+            self.stream.parser.limits = self.parserLimits
+            self.stream.parser.maxStanzaSize = self.maxStanzaSize
 
     def messageReceived(self, data):
         """One text message arrived."""
