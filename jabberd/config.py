@@ -175,6 +175,26 @@ class ArchiveConfig:
 
 
 @dataclass
+class CapsConfig:
+    """
+    C{[caps]}: entity capabilities (XEP-0115) in the session manager.
+
+    @ivar maxCached: verification strings whose verified features are kept
+        (least recently used go first); shared by all users.
+    @ivar timeout: seconds to wait for a disco#info answer; then the entity
+        is taken to have no features, and its string may be asked again.
+    @ivar maxQueries: disco#info queries outstanding at once; as many more
+        strings wait their turn, any beyond are not asked.
+    @ivar maxEntities: remote full JIDs whose capabilities are tracked.
+    """
+
+    maxCached: int = 10000
+    timeout: int = 30
+    maxQueries: int = 100
+    maxEntities: int = 100000
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -188,6 +208,7 @@ class Config:
     s2s: S2SConfig = field(default_factory=S2SConfig)
     blocking: BlockingConfig = field(default_factory=BlockingConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    caps: CapsConfig = field(default_factory=CapsConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -277,6 +298,7 @@ def parse(text, path="<string>", overrides=None):
         s2s=_s2sConfig(section("s2s")),
         blocking=_blockingConfig(section("blocking")),
         archive=_archiveConfig(section("archive")),
+        caps=_capsConfig(section("caps")),
     )
 
 
@@ -462,3 +484,14 @@ def _archiveConfig(a):
         sweepInterval=a.int("sweep_interval", 600, parse=_duration,
                             expected="seconds, or a number with s, m, h or d"),
     )
+
+
+def _capsConfig(c):
+    config = CapsConfig(maxCached=c.int("max_cached", 10000), timeout=c.int("timeout", 30),
+                        maxQueries=c.int("max_queries", 100),
+                        maxEntities=c.int("max_entities", 100000))
+    for key, value in (("max_cached", config.maxCached), ("timeout", config.timeout),
+                       ("max_queries", config.maxQueries)):
+        if value == 0:
+            raise ConfigError(f"[caps] {key}: must be at least 1")
+    return config
