@@ -10,6 +10,8 @@ known.
  - Presence (section 6.1): the C{<c hash node ver/>} of a local session's
    broadcast presence, and of presence a remote full JID sends a local user
    who has a session, maps that full JID to its verification string.
+   Presence from the server's components (room occupants, XEP-0045, who
+   pass their caps on) is not tracked: such JIDs subscribe to no one.
    Unavailable presence, a presence error, or the end of the session
    forgets it; so does the last session of the local users a remote entity
    sent presence to.  A presence without C{<c/>} keeps what was known (a
@@ -229,8 +231,13 @@ class CapsHandler(Handler):
 
     def _remotePresence(self, stanza):
         sender = stanza.getAttribute("from")
-        if not sender or "/" not in sender or self.host.isLocal(domainOf(sender)):
-            return  # local resources are learnt from what they send (onOutbound)
+        if not sender or "/" not in sender:
+            return
+        domain = domainOf(sender)
+        if self.host.isLocal(domain) or self._isComponent(domain):
+            # Local resources are learnt from what they send (onOutbound);
+            # a component's occupants (XEP-0045 rooms) subscribe to no one.
+            return
         presenceType = stanza.getAttribute("type")
         if presenceType is None:
             c = capsOf(stanza)
@@ -254,6 +261,12 @@ class CapsHandler(Handler):
                     heard.discard(sender)
                 if not entity.watchers:
                     self._forget(sender)
+
+    def _isComponent(self, domain):
+        """Whether C{domain} is a component's: a route of the router that is not s2s."""
+        router = self.host.router
+        route = router.routes.get(domain) if router is not None else None
+        return route is not None and not getattr(route, "remote", False)
 
     def _remoteAdvertised(self, jid, sender, bare, localDomain, c):
         if sender not in self.entities and self._remote >= self.maxEntities:

@@ -361,3 +361,35 @@ def test_fromConfig():
     assert (defaults.maxCached, defaults.requests.timeout, defaults.maxQueries) == (10000, 30, 100)
     with pytest.raises(ConfigError, match=r"\[caps\] timeout"):
         parseConfig("[caps]\ntimeout = 0\n")
+
+
+def test_attachedBeforePresenceDelivery():
+    """In the built session manager the caps handler is 'caps' and sees presence before the presence handler takes it, after blocking."""
+    from jabberd.sm.modules import buildSessionManager
+    from jabberd.storage.memory import MemoryStorage
+
+    sm = buildSessionManager(parseConfig(""), MemoryStorage(), router=None)
+    caps = sm.handler("caps")
+    assert isinstance(caps, CapsHandler)
+    for hook in ("onInbound", "onOutbound"):
+        owners = [method.__self__ for method in sm.hooks(hook)]
+        assert owners.index(caps) < owners.index(sm.handler("presence"))
+        assert owners.index(sm.handler("blocking")) < owners.index(caps)
+
+
+def test_componentOccupantsNotTracked():
+    """Presence with caps from a component's JID (a room occupant) is not asked about."""
+    h = harness()
+
+    class Route:
+        remote = False
+
+    class Router:
+        routes = {"conference.localhost": Route()}
+
+    h.sm.router = Router()
+    h.login("alice", "a")
+    remotePresence(h, sender="room@conference.localhost/nick")
+    assert discoQueries(h.routed()) == [] and h.caps.entities == {}
+    remotePresence(h)
+    assert len(discoQueries(h.routed())) == 1
