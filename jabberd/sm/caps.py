@@ -354,6 +354,8 @@ class CapsHandler(Handler):
         iq.addElement((NS_DISCO_INFO, "query"))["node"] = f"{entity.node}#{query.key[1]}"
         d = self.requests.send(self.send, iq)
         d.addCallbacks(self._answered, self._failed, (query, full), None, (query, full))
+        d.addErrback(lambda failure: self.log.failure("caps: query of {jid} failed", failure,
+                                                      jid=full))
 
     def _answered(self, answer, query, full):
         payload = firstChild(answer, NS_DISCO_INFO, "query")
