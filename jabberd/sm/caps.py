@@ -150,6 +150,15 @@ class CapsHandler(Handler):
         entity = self.entities.get(jid if isinstance(jid, str) else jid.full())
         return entity.features if entity is not None else None
 
+    def heardBy(self, jid):
+        """
+        The local bare JIDs a remote full JID C{jid} sent presence with caps
+        to (the accounts whose PEP it may be interested in); empty for a
+        local session or an entity not tracked.
+        """
+        entity = self.entities.get(jid if isinstance(jid, str) else jid.full())
+        return frozenset(entity.watchers) if entity is not None and entity.watchers else frozenset()
+
     # --- hooks ---
 
     def onOutbound(self, session, stanza):

@@ -302,8 +302,11 @@ def test_remoteEntityForgotten():
     h.inbound(f"<iq type='result' id='{query['id']}' from='{CAROL}/phone' to='localhost'>"
               f"<query xmlns='{NS_DISCO_INFO}'>{infoXML()}</query></iq>")
     remotePresence(h, to=BOB)
+    assert h.caps.heardBy(f"{CAROL}/phone") == {ALICE, BOB}
+    assert len(h.announced.known) == 1  # known already: not announced for bob
     remotePresence(h, to=ALICE, presenceType="unavailable")
     assert h.caps.wants(f"{CAROL}/phone", NOTIFY)
+    assert h.caps.heardBy(f"{CAROL}/phone") == {BOB} and h.caps.heardBy(a.jid) == frozenset()
     h.sm.unbindSession(b)
     assert not h.caps.wants(f"{CAROL}/phone", NOTIFY) and h.caps.entities == {}
     assert h.caps._remote == 0 and a.available
