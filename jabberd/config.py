@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
            "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse",
-           "ArchiveConfig", "ParserConfig", "ConnectionsConfig", "PushConfig"]
+           "ArchiveConfig", "ParserConfig", "ConnectionsConfig", "PushConfig",
+           "CapsConfig"]
 
 
 class ConfigError(Exception):
@@ -251,6 +252,26 @@ class ConnectionsConfig:
 
 
 @dataclass
+class CapsConfig:
+    """
+    C{[caps]}: entity capabilities (XEP-0115) in the session manager.
+
+    @ivar maxCached: verification strings whose verified features are kept
+        (least recently used go first); shared by all users.
+    @ivar timeout: seconds to wait for a disco#info answer; then the entity
+        is taken to have no features, and its string may be asked again.
+    @ivar maxQueries: disco#info queries outstanding at once; as many more
+        strings wait their turn, any beyond are not asked.
+    @ivar maxEntities: remote full JIDs whose capabilities are tracked.
+    """
+
+    maxCached: int = 10000
+    timeout: int = 30
+    maxQueries: int = 100
+    maxEntities: int = 100000
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -267,6 +288,7 @@ class Config:
     push: PushConfig = field(default_factory=PushConfig)
     parser: ParserConfig = field(default_factory=ParserConfig)
     connections: ConnectionsConfig = field(default_factory=ConnectionsConfig)
+    caps: CapsConfig = field(default_factory=CapsConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -359,6 +381,7 @@ def parse(text, path="<string>", overrides=None):
         push=_pushConfig(section("push")),
         parser=_parserConfig(section("parser")),
         connections=_connectionsConfig(section("connections")),
+        caps=_capsConfig(section("caps")),
     )
 
 
@@ -590,3 +613,14 @@ def _connectionsConfig(c):
         exempt=exempt,
         tlsMaxEmptyRecords=c.int("tls_max_empty_records", 32),
     )
+
+
+def _capsConfig(c):
+    config = CapsConfig(maxCached=c.int("max_cached", 10000), timeout=c.int("timeout", 30),
+                        maxQueries=c.int("max_queries", 100),
+                        maxEntities=c.int("max_entities", 100000))
+    for key, value in (("max_cached", config.maxCached), ("timeout", config.timeout),
+                       ("max_queries", config.maxQueries)):
+        if value == 0:
+            raise ConfigError(f"[caps] {key}: must be at least 1")
+    return config
