@@ -9,7 +9,12 @@ XEP-0359 stanza-ids and XEP-0059 paging.
    so that what offline storage keeps is archived too.  The stanza carries
    C{<stanza-id by='user@domain'/>} with the archive id (XEP-0359 section 3);
    a stanza-id with the same C{by} that came from anyone else is removed
-   first, since only this server may claim that archive.  A sent message
+   first, since only this server may claim that archive.  A message the
+   offline store delivers later (XEP-0160) was archived when it arrived:
+   it comes back with this server's delay marker and that stanza-id, and
+   if the archive holds the id for the same sender and message id it is
+   not archived again and keeps the id, so that a client matches it with
+   what it finds in the archive (L{ArchiveHandler._unlessArchived}).  A sent message
    carries the sender's id only as far as the copies for the sender's own
    resources (L{SentIdFilter}): XEP-0313 section 3 keeps it from contacts.
  - The id is chosen here (L{randomId}) and handed to the store with the
@@ -42,7 +47,7 @@ from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
 from jabberd.handler import Handler, IQHandler, Stage, iqGet, iqSet
-from jabberd.jidutil import domainOf, parseJID
+from jabberd.jidutil import bareOf, domainOf, parseJID
 from jabberd.logs import Logger
 from jabberd.ns import (NS_DATA, NS_DELAY, NS_FORWARD, NS_MAM, NS_MAM_EXTENDED, NS_RSM,
                         NS_SID, NS_XDATA_VALIDATE)
@@ -103,13 +108,18 @@ def _scan(stanza):
 
 
 class _Entry:
-    """A message on its way into one owner's archive, and how to resume it."""
+    """
+    A message on its way into one owner's archive, and how to resume it.
 
-    __slots__ = ("stanza", "owner", "peer", "direction", "resume")
+    @ivar claimed: the owner's archive id a redelivered offline message
+        carries, until the archive confirms or refutes it; else None.
+    """
 
-    def __init__(self, stanza, owner, peer, direction, resume):
+    __slots__ = ("stanza", "owner", "peer", "direction", "resume", "claimed")
+
+    def __init__(self, stanza, owner, peer, direction, resume, claimed=None):
         self.stanza, self.owner, self.peer = stanza, owner, peer
-        self.direction, self.resume = direction, resume
+        self.direction, self.resume, self.claimed = direction, resume, claimed
 
 
 class _Batch:
@@ -227,11 +237,13 @@ class ArchiveHandler(IQHandler):
         owner = recipient.userhost()
         if peer.userhost() == owner:
             return False  # to oneself: archived, and stamped, as it was sent
-        if hasIds:
+        claimed = _redeliveredId(stanza, owner, self.host.domains) if hasIds else None
+        if hasIds and (claimed is None or self._archivesNothing(owner)):
             self._stripForeign(stanza, owner, sender)
+            claimed = None
         if self._archivesNothing(owner):
             return False
-        entry = _Entry(stanza, owner, peer, "in", lambda: self.host.receive(stanza))
+        entry = _Entry(stanza, owner, peer, "in", lambda: self.host.receive(stanza), claimed)
         return self._consider(entry)
 
     def _stripForeign(self, stanza, owner, sender):
@@ -267,7 +279,7 @@ class ArchiveHandler(IQHandler):
             queue.append(entry)
             return True
         prefs = self._prefs.get(entry.owner)
-        if prefs is not None and prefs.default != "roster":
+        if prefs is not None and prefs.default != "roster" and entry.claimed is None:
             # The common case, decided without a Deferred: an online
             # owner whose preferences need no roster look-up.
             self._record(entry, self._byPreferences(prefs, entry.owner, entry.peer.userhost()))
@@ -336,9 +348,34 @@ class ArchiveHandler(IQHandler):
 
     def _shouldArchive(self, entry):
         """A Deferred of whether C{entry} is archived under its owner's preferences."""
+        if entry.claimed is not None:
+            d = self.archive.get(entry.owner, entry.claimed)
+            d.addErrback(self._claimUnreadable, entry)
+            return d.addCallback(self._unlessArchived, entry)
         prefs = self._prefs.get(entry.owner)
         d = defer.succeed(prefs) if prefs is not None else self._loadPrefs(entry.owner)
         return d.addCallback(self._byPreferences, entry.owner, entry.peer.userhost())
+
+    def _unlessArchived(self, archived, entry):
+        """
+        A redelivered offline message whose claimed id the archive holds
+        for the same sender and message id is not archived again, and keeps
+        the id (XEP-0359 section 3: it is the id this server gave it).  Any
+        other claim is a forgery: removed, and the message decided as new.
+        """
+        stanza = entry.stanza
+        if (archived is not None and archived.direction == "in"
+                and bareOf(archived.peer) == entry.peer.userhost()
+                and archived.messageId == (stanza.getAttribute("id") or "")):
+            return False
+        self._stripForeign(stanza, entry.owner, stanza.getAttribute("from"))
+        entry.claimed = None
+        return self._shouldArchive(entry)
+
+    def _claimUnreadable(self, reason, entry):
+        """The archive could not be read: the claim counts as unproven."""
+        self.log.failure("archive unreadable for {owner}", reason, owner=entry.owner)
+        return None
 
     def _loadPrefs(self, owner):
         """
@@ -627,6 +664,21 @@ def _strip(stanza, *owners):
     stanza.children = [child for child in children
                        if getattr(child, "name", None) != "stanza-id" or child.uri != NS_SID
                        or child.getAttribute("by") not in owners]
+
+
+def _redeliveredId(stanza, owner, domains):
+    """
+    The archive id of C{owner} a message redelivered by the offline store
+    claims: one C{<stanza-id by=owner/>} next to the delay marker (XEP-0203)
+    this server's own domain stamps on stored messages; None otherwise.
+    """
+    claimed, marked = [], False
+    for child in stanza.elements():
+        if child.uri == NS_SID and child.name == "stanza-id" and child.getAttribute("by") == owner:
+            claimed.append(child.getAttribute("id"))
+        elif child.uri == NS_DELAY and child.name == "delay" and child.getAttribute("from") in domains:
+            marked = True
+    return claimed[0] if marked and len(claimed) == 1 and claimed[0] else None
 
 
 def _originId(stanza):
