@@ -131,6 +131,7 @@ function watch(entry) {
   page.on("console", (m) => {
     if (m.type() === "error") entry.problems.push(`${name} console: ${m.text()}`);
   });
+  page.on("requestfailed", (r) => entry.problems.push(`${name} console: request failed ${r.url()}`));
   page.on("websocket", (ws) => {
     ws.on("framesent", (frame) => entry.frames.push("OUT " + frame.payload));
     ws.on("framereceived", (frame) => entry.frames.push("IN " + frame.payload));
@@ -164,7 +165,13 @@ const commands = {
     const page = await context.newPage();
     Object.assign(entry, { context, page, args, frames: [], problems: [] });
     watch(entry);
-    await page.route(args.base + "/test/converse/**", serveDist(args.dist));
+    // Only the test server is reached: Converse's own links elsewhere
+    // (sponsor logos on the login form) are refused and noted.
+    await context.route((url) => !url.href.startsWith(args.base + "/"), (route) => {
+      entry.problems.push(`${entry.name} console: blocked ${route.request().url()}`);
+      return route.abort("blockedbyclient");
+    });
+    await context.route(args.base + "/test/converse/**", serveDist(args.dist));
     return start(entry);
   },
 

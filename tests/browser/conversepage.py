@@ -48,6 +48,7 @@ class ConverseDriver:
         self.server = server
         self.logPath = logPath
         self.process = None
+        self.pages = []
         self._ids = itertools.count(1)
 
     async def start(self):
@@ -78,7 +79,25 @@ class ConverseDriver:
             return reply["value"]
 
     def page(self, name):
-        return ConversePage(self, name)
+        page = ConversePage(self, name)
+        self.pages.append(page)
+        return page
+
+    async def saveRecords(self, directory):
+        """
+        Write each open page's frames and problems to C{directory}
+        (C{converse-NAME.frames.txt}, C{converse-NAME.problems.txt}): the
+        record of what the page sent and got, for a reader of the test run.
+        """
+        for page in self.pages:
+            try:
+                frames, problems = await page.frames(), await page.problems()
+            except ConverseError:
+                continue  # closed, or never opened
+            for kind, lines in (("frames", frames), ("problems", problems)):
+                path = os.path.join(directory, f"converse-{page.name}.{kind}.txt")
+                with open(path, "w") as f:
+                    f.write("\n".join(lines) + "\n")
 
     def logTail(self, limit=3000):
         with open(self.logPath, errors="replace") as f:

@@ -49,7 +49,10 @@ async def driven(server, artifacts, name, body):
     try:
         return await body(driver)
     finally:
-        await driver.close()
+        try:
+            await driver.saveRecords(artifacts)
+        finally:
+            await driver.close()
 
 
 def noPageErrors(problems):
