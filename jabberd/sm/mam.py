@@ -11,10 +11,10 @@ XEP-0359 stanza-ids and XEP-0059 paging.
    a stanza-id with the same C{by} that came from anyone else is removed
    first, since only this server may claim that archive.  A message the
    offline store delivers later (XEP-0160) was archived when it arrived:
-   it comes back with this server's delay marker and that stanza-id, and
-   if the archive holds the id for the same sender and message id it is
-   not archived again and keeps the id, so that a client matches it with
-   what it finds in the archive (L{ArchiveHandler._unlessArchived}).  A sent message
+   it comes back with this server's delay marker and that stanza-id, whose
+   id proves it was made here for this very message
+   (L{jabberd.sm.archiveids}); it is not archived again and keeps the id,
+   so a client matches it with what it finds in the archive.  A sent message
    carries the sender's id only as far as the copies for the sender's own
    resources (L{SentIdFilter}): XEP-0313 section 3 keeps it from contacts.
  - The id is chosen here (L{randomId}) and handed to the store with the
@@ -47,8 +47,9 @@ from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
 from jabberd.handler import Handler, IQHandler, Stage, iqGet, iqSet
-from jabberd.jidutil import bareOf, domainOf, parseJID
+from jabberd.jidutil import domainOf, parseJID
 from jabberd.logs import Logger
+from jabberd.sm.archiveids import ArchiveIds, redeliveredId
 from jabberd.ns import (NS_DATA, NS_DELAY, NS_FORWARD, NS_MAM, NS_MAM_EXTENDED, NS_RSM,
                         NS_SID, NS_XDATA_VALIDATE)
 from jabberd.sm.target import iqTarget
@@ -108,18 +109,13 @@ def _scan(stanza):
 
 
 class _Entry:
-    """
-    A message on its way into one owner's archive, and how to resume it.
+    """A message on its way into one owner's archive, and how to resume it."""
 
-    @ivar claimed: the owner's archive id a redelivered offline message
-        carries, until the archive confirms or refutes it; else None.
-    """
+    __slots__ = ("stanza", "owner", "peer", "direction", "resume")
 
-    __slots__ = ("stanza", "owner", "peer", "direction", "resume", "claimed")
-
-    def __init__(self, stanza, owner, peer, direction, resume, claimed=None):
+    def __init__(self, stanza, owner, peer, direction, resume):
         self.stanza, self.owner, self.peer = stanza, owner, peer
-        self.direction, self.resume, self.claimed = direction, resume, claimed
+        self.direction, self.resume = direction, resume
 
 
 class _Batch:
@@ -147,7 +143,8 @@ class ArchiveHandler(IQHandler):
     stage = Stage.ARCHIVE
 
     def __init__(self, default="always", maxPage=100, expireAfter=0, maxPerUser=0,
-                 sweepInterval=600, clock=None):
+                 sweepInterval=600, clock=None, ids=None):
+        self.ids = ids if ids is not None else ArchiveIds()
         self.default = default
         self.maxPage = maxPage
         self.expireAfter = expireAfter
@@ -171,6 +168,7 @@ class ArchiveHandler(IQHandler):
     def fromConfig(cls, config, **kwargs):
         """The handler for C{config}'s C{[archive]} section."""
         a = config.archive
+        kwargs.setdefault("ids", ArchiveIds.fromDataDir(config.server.datadir))
         return cls(a.default, a.maxPage, a.expireAfter, a.maxPerUser, a.sweepInterval, **kwargs)
 
     def setHost(self, host):
@@ -237,13 +235,15 @@ class ArchiveHandler(IQHandler):
         owner = recipient.userhost()
         if peer.userhost() == owner:
             return False  # to oneself: archived, and stamped, as it was sent
-        claimed = _redeliveredId(stanza, owner, self.host.domains) if hasIds else None
-        if hasIds and (claimed is None or self._archivesNothing(owner)):
+        if hasIds:
+            claimed = redeliveredId(stanza, owner, self.host.domains)
+            if claimed is not None and self.ids.proves(claimed, owner, peer.userhost(),
+                                                       stanza.getAttribute("id") or ""):
+                return False  # from offline storage: archived when it arrived
             self._stripForeign(stanza, owner, sender)
-            claimed = None
         if self._archivesNothing(owner):
             return False
-        entry = _Entry(stanza, owner, peer, "in", lambda: self.host.receive(stanza), claimed)
+        entry = _Entry(stanza, owner, peer, "in", lambda: self.host.receive(stanza))
         return self._consider(entry)
 
     def _stripForeign(self, stanza, owner, sender):
@@ -279,7 +279,7 @@ class ArchiveHandler(IQHandler):
             queue.append(entry)
             return True
         prefs = self._prefs.get(entry.owner)
-        if prefs is not None and prefs.default != "roster" and entry.claimed is None:
+        if prefs is not None and prefs.default != "roster":
             # The common case, decided without a Deferred: an online
             # owner whose preferences need no roster look-up.
             self._record(entry, self._byPreferences(prefs, entry.owner, entry.peer.userhost()))
@@ -348,34 +348,9 @@ class ArchiveHandler(IQHandler):
 
     def _shouldArchive(self, entry):
         """A Deferred of whether C{entry} is archived under its owner's preferences."""
-        if entry.claimed is not None:
-            d = self.archive.get(entry.owner, entry.claimed)
-            d.addErrback(self._claimUnreadable, entry)
-            return d.addCallback(self._unlessArchived, entry)
         prefs = self._prefs.get(entry.owner)
         d = defer.succeed(prefs) if prefs is not None else self._loadPrefs(entry.owner)
         return d.addCallback(self._byPreferences, entry.owner, entry.peer.userhost())
-
-    def _unlessArchived(self, archived, entry):
-        """
-        A redelivered offline message whose claimed id the archive holds
-        for the same sender and message id is not archived again, and keeps
-        the id (XEP-0359 section 3: it is the id this server gave it).  Any
-        other claim is a forgery: removed, and the message decided as new.
-        """
-        stanza = entry.stanza
-        if (archived is not None and archived.direction == "in"
-                and bareOf(archived.peer) == entry.peer.userhost()
-                and archived.messageId == (stanza.getAttribute("id") or "")):
-            return False
-        self._stripForeign(stanza, entry.owner, stanza.getAttribute("from"))
-        entry.claimed = None
-        return self._shouldArchive(entry)
-
-    def _claimUnreadable(self, reason, entry):
-        """The archive could not be read: the claim counts as unproven."""
-        self.log.failure("archive unreadable for {owner}", reason, owner=entry.owner)
-        return None
 
     def _loadPrefs(self, owner):
         """
@@ -415,11 +390,15 @@ class ArchiveHandler(IQHandler):
         if not archive:
             return
         stanza = entry.stanza
+        messageId = stanza.getAttribute("id") or ""
+        if entry.direction == "in":
+            archiveId = self.ids.make(entry.owner, entry.peer.userhost(), messageId)
+        else:
+            archiveId = randomId()
         message = ArchivedMessage(
             peer=entry.peer.full(), direction=entry.direction,
             xml=serializeElement(stanza), type=stanza.getAttribute("type") or "normal",
-            originId=_originId(stanza), messageId=stanza.getAttribute("id") or "",
-            id=randomId())
+            originId=_originId(stanza), messageId=messageId, id=archiveId)
         sid = stanza.addElement((NS_SID, "stanza-id"))
         sid["by"], sid["id"] = entry.owner, message.id
         if self.maxPerUser:
@@ -664,21 +643,6 @@ def _strip(stanza, *owners):
     stanza.children = [child for child in children
                        if getattr(child, "name", None) != "stanza-id" or child.uri != NS_SID
                        or child.getAttribute("by") not in owners]
-
-
-def _redeliveredId(stanza, owner, domains):
-    """
-    The archive id of C{owner} a message redelivered by the offline store
-    claims: one C{<stanza-id by=owner/>} next to the delay marker (XEP-0203)
-    this server's own domain stamps on stored messages; None otherwise.
-    """
-    claimed, marked = [], False
-    for child in stanza.elements():
-        if child.uri == NS_SID and child.name == "stanza-id" and child.getAttribute("by") == owner:
-            claimed.append(child.getAttribute("id"))
-        elif child.uri == NS_DELAY and child.name == "delay" and child.getAttribute("from") in domains:
-            marked = True
-    return claimed[0] if marked and len(claimed) == 1 and claimed[0] else None
 
 
 def _originId(stanza):
