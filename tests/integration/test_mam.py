@@ -2,7 +2,8 @@
 Message Archive Management end to end (XEP-0313 with XEP-0359 stanza-ids
 and XEP-0059 paging): real jabberd, slixmpp's xep_0313 and xep_0359
 plugins, on SQLite and PostgreSQL; raw XML for the error cases; the
-archive survives a restart.
+archive survives a restart, and a message in offline storage over a restart
+is still archived once.
 """
 
 import asyncio
@@ -184,6 +185,38 @@ def test_archiveSurvivesRestart(tmp_path):
             bob = await login(proc, "bob@localhost/mam")
             results, _ = await retrieve(bob)
             assert results == list(zip(ids, ["kept 1", "kept 2"]))
+            await bob.close()
+        run(after())
+    finally:
+        proc.stop()
+
+
+def test_offlineMessageArchivedOnceAcrossRestart(tmp_path):
+    """A chat kept in offline storage over a restart arrives with the id it was archived with, and is archived once."""
+    proc = ServerProcess(tmp_path)
+    proc.start()
+    try:
+        for name in ("alice", "bob"):
+            proc.adduser(name, name + "pw")
+
+        async def before():
+            alice = await login(proc, "alice@localhost/mam")
+            alice.send_message("bob@localhost", "kept over the restart", mtype="chat")
+            watcher = Client("bob@localhost/count", "bobpw", plugins=["xep_0013"])
+            assert await watcher.login(proc.ports["c2s"], presence=False)
+            await countReaches(watcher, 1)
+            await watcher.close()
+            await alice.close()
+        run(before())
+        proc.stop()
+        proc.start()
+
+        async def after():
+            bob = await login(proc, "bob@localhost/back")
+            message = await bob.nextMessage(lambda m: m["body"] == "kept over the restart")
+            [sid] = message.xml.findall(f"{{{NS_SID}}}stanza-id")
+            results, _ = await retrieve(bob)
+            assert results == [(sid.get("id"), "kept over the restart")]
             await bob.close()
         run(after())
     finally:
