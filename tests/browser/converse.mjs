@@ -31,7 +31,9 @@
 //   frames     {}  the WebSocket frames so far, as "OUT " or "IN " + one
 //              XML element (RFC 7395 section 3.3.3), "RELOAD" between sessions
 //   waitFrame  {pattern}  until a frame matches this regular expression
-//   problems   {}  the page's uncaught errors and console errors
+//   errors     {}  the page's uncaught exceptions
+//   notes      {}  its console errors (mostly Converse reporting error replies)
+//              and the requests that failed or were refused
 //   screenshot {path}
 //   close      {}
 //   quit       (no page)
@@ -60,7 +62,7 @@ const TYPES = {
 // the test (the public `converse` object exposes little), then Converse logs
 // in on its own.
 const CONVERSE_START = `
-window.testState = { connected: false, problems: [] };
+window.testState = { connected: false };
 converse.plugins.add("jabberd-test", {
   initialize() {
     const _converse = this._converse;
@@ -127,11 +129,11 @@ function serveDist(dist) {
 
 function watch(entry) {
   const { page, name } = entry;
-  page.on("pageerror", (e) => entry.problems.push(`${name}: ${e.message}`));
+  page.on("pageerror", (e) => entry.errors.push(`${name}: ${e.message}`));
   page.on("console", (m) => {
-    if (m.type() === "error") entry.problems.push(`${name} console: ${m.text()}`);
+    if (m.type() === "error") entry.notes.push(`console: ${m.text()}`);
   });
-  page.on("requestfailed", (r) => entry.problems.push(`${name} console: request failed ${r.url()}`));
+  page.on("requestfailed", (r) => entry.notes.push(`request failed: ${r.url()}`));
   page.on("websocket", (ws) => {
     ws.on("framesent", (frame) => entry.frames.push("OUT " + frame.payload));
     ws.on("framereceived", (frame) => entry.frames.push("IN " + frame.payload));
@@ -163,12 +165,12 @@ const commands = {
   async open(entry, args) {
     const context = await (await getBrowser()).newContext({ viewport: { width: 1180, height: 720 } });
     const page = await context.newPage();
-    Object.assign(entry, { context, page, args, frames: [], problems: [] });
+    Object.assign(entry, { context, page, args, frames: [], errors: [], notes: [] });
     watch(entry);
     // Only the test server is reached: Converse's own links elsewhere
     // (sponsor logos on the login form) are refused and noted.
     await context.route((url) => !url.href.startsWith(args.base + "/"), (route) => {
-      entry.problems.push(`${entry.name} console: blocked ${route.request().url()}`);
+      entry.notes.push(`refused: ${route.request().url()}`);
       return route.abort("blockedbyclient");
     });
     await context.route(args.base + "/test/converse/**", serveDist(args.dist));
@@ -229,8 +231,12 @@ const commands = {
     throw new Error(`no frame matching ${pattern} within ${STEP_TIMEOUT} ms`);
   },
 
-  async problems(entry) {
-    return entry.problems;
+  async errors(entry) {
+    return entry.errors;
+  },
+
+  async notes(entry) {
+    return entry.notes;
   },
 
   async screenshot(entry, { path }) {

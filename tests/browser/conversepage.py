@@ -85,16 +85,17 @@ class ConverseDriver:
 
     async def saveRecords(self, directory):
         """
-        Write each open page's frames and problems to C{directory}
-        (C{converse-NAME.frames.txt}, C{converse-NAME.problems.txt}): the
+        Write each open page's frames, notes and errors to C{directory}
+        (C{converse-NAME.frames.txt}, C{.notes.txt}, C{.errors.txt}): the
         record of what the page sent and got, for a reader of the test run.
         """
         for page in self.pages:
             try:
-                frames, problems = await page.frames(), await page.problems()
+                records = [("frames", await page.frames()), ("notes", await page.notes()),
+                           ("errors", await page.errors())]
             except ConverseError:
                 continue  # closed, or never opened
-            for kind, lines in (("frames", frames), ("problems", problems)):
+            for kind, lines in records:
                 path = os.path.join(directory, f"converse-{page.name}.{kind}.txt")
                 with open(path, "w") as f:
                     f.write("\n".join(lines) + "\n")
@@ -168,8 +169,11 @@ class ConversePage:
     def waitFrame(self, pattern):
         return self._call("waitFrame", pattern=pattern)
 
-    def problems(self):
-        return self._call("problems")
+    def errors(self):
+        return self._call("errors")
+
+    def notes(self):
+        return self._call("notes")
 
     def screenshot(self, path):
         return self._call("screenshot", path=path)
