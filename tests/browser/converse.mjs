@@ -38,13 +38,12 @@
 //   close      {}
 //   quit       (no page)
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
-const STEP_TIMEOUT = 15000;
+const STEP_TIMEOUT = 20000;
 const started = Date.now();
 
 function log(...args) {

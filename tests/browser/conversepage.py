@@ -21,7 +21,7 @@ from tests.integration.harness import ROOT
 
 DRIVER = os.path.join(ROOT, "tests", "browser", "converse.mjs")
 DIST = os.path.join(ROOT, "node_modules", "converse.js", "dist")
-COMMAND_TIMEOUT = 40
+COMMAND_TIMEOUT = 60
 
 NS_CLIENT = "jabber:client"
 NS_MAM = "urn:xmpp:mam:2"
