@@ -96,11 +96,35 @@ def test_scramExtraResponse(source):
 
 def test_standInSaltsAreStable(source):
     """Unknown users get the same salt each time, as a real account would."""
-    first = source.scramEntry(None, "SCRAM-SHA-1", "nobody")
-    second = source.scramEntry(None, "SCRAM-SHA-1", "nobody")
+    first = result(source.scramEntry(None, "SCRAM-SHA-1", "nobody"))
+    second = result(source.scramEntry(None, "SCRAM-SHA-1", "nobody"))
     assert first[0]["salt"] == second[0]["salt"] and first[1] is False
     assert base64.b64decode(first[0]["salt"]) != base64.b64decode(
-        source.scramEntry(None, "SCRAM-SHA-1", "other")[0]["salt"])
+        result(source.scramEntry(None, "SCRAM-SHA-1", "other"))[0]["salt"])
+
+
+def test_standInSaltsFollowTheSecret(source):
+    """A source with the same secret (the server after a restart) gives the same stand-in salt."""
+    again = CredentialSource(source.accounts, 16, secret=source.secret)
+    other = CredentialSource(source.accounts, 16)
+    salt = result(source.scramEntry(None, "SCRAM-SHA-256", "nobody"))[0]["salt"]
+    assert result(again.scramEntry(None, "SCRAM-SHA-256", "nobody"))[0]["salt"] == salt
+    assert result(other.scramEntry(None, "SCRAM-SHA-256", "nobody"))[0]["salt"] != salt
+
+
+def test_busyHashingIsTemporaryFailure(source):
+    """A full hashing queue answers a PLAIN attempt temporary-auth-failure, not not-authorized."""
+    from twisted.internet import defer
+    from jabberd.auth.hashing import HashingBusy
+
+    class Full:
+        def run(self, function, *args):
+            return defer.fail(HashingBusy())
+
+    source.hashing = Full()
+    with pytest.raises(SASLFailure) as caught:
+        result(makeMechanism("PLAIN", source).step(b"\0alice\0pw"))
+    assert caught.value.condition == "temporary-auth-failure"
 
 
 def test_plainMechanism(source):
