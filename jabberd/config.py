@@ -53,6 +53,14 @@ class C2SConfig:
     @ivar authThreads: threads running PBKDF2 (password checks, SCRAM keys).
     @ivar authMaxPending: PBKDF2 calls queued at most; more are answered
         C{temporary-auth-failure}.
+    @ivar maxOutputBuffer: bytes written to a client whose TCP write buffer
+        is over its high-water mark (it stopped reading) before it is
+        dropped; 0 never drops.
+    @ivar inputRate: bytes a second read from one client connection (0: no
+        limit); a faster client is paused, not cut off.
+    @ivar inputBurst: bytes a client may send at once above the rate.
+    @ivar stanzaRate: stanzas a second read from one client (0: no limit).
+    @ivar stanzaBurst: stanzas a client may send at once above the rate.
     """
 
     listen: str = "tcp:5222"
@@ -70,6 +78,11 @@ class C2SConfig:
     authFailTracked: int = 10000
     authThreads: int = 2
     authMaxPending: int = 64
+    maxOutputBuffer: int = 1048576
+    inputRate: int = 262144
+    inputBurst: int = 1048576
+    stanzaRate: int = 500
+    stanzaBurst: int = 2000
 
 
 @dataclass
@@ -367,6 +380,11 @@ def _c2sConfig(c):
         scramIterations=c.int("scram_iterations", 4096),
         csiMaxHeld=c.int("csi_max_held", 500),
         **_authLimits(c),
+        maxOutputBuffer=c.int("max_output_buffer", 1048576),
+        inputRate=c.int("input_rate", 262144),
+        inputBurst=c.int("input_burst", 1048576),
+        stanzaRate=c.int("stanza_rate", 500),
+        stanzaBurst=c.int("stanza_burst", 2000),
     )
 
 

@@ -14,6 +14,9 @@ L{ClientStream.restart} only.
 Once a resource is bound, a stanza goes from the parser to
 L{jabberd.sm.manager.SessionManager.outbound} with two attribute checks in
 between.
+
+On TCP, L{jabberd.c2s.flow.FlowControl} stops reading from a client that
+does not read its output or sends faster than its rate.
 """
 
 import secrets
@@ -22,6 +25,7 @@ from twisted.internet.interfaces import ISSLTransport
 from twisted.words.xish import domish
 from twisted.words.xish.domish import escapeToXml
 
+from jabberd.c2s.flow import FlowControl
 from jabberd.c2s.liveness import Liveness
 from jabberd.c2s.negotiation import IQ_PAYLOADS
 from jabberd.dispatch import handles, index
@@ -98,6 +102,7 @@ class ClientStream(HardenedXmlStream):
     @ivar cacheFeatures: whether L{sendFeatures} may reuse the serialised
         features of the phase (framings that wrap elements themselves
         build them each time).
+    @ivar flow: the connection's L{FlowControl} (TCP only), or None.
     """
 
     namespace = NS_CLIENT
@@ -132,6 +137,7 @@ class ClientStream(HardenedXmlStream):
         self.username = None
         self.session = None
         self._held = None
+        self.flow = None
         self.liveness = Liveness(factory.clock, server.idleTimeout, server.keepaliveInterval,
                                  self.onIdle, self.sendKeepalive, self.restAfter, self.hibernate)
         self._tables = dispatchTables(type(self), factory.negotiators)
@@ -176,11 +182,15 @@ class ClientStream(HardenedXmlStream):
             # XEP-0368: TLS from the first byte (an ssl: endpoint did it already)
             self.transport = self.factory.startTLS(self.transport, self)
         HardenedXmlStream.connectionMade(self)
+        self.flow = FlowControl.attach(self, self.transport)
         self.factory.streams.add(self)
         self.liveness.start()
 
     def dataReceived(self, data):
         self.liveness.noteInput()
+        flow = self.flow
+        if flow is not None:
+            flow.noteInput(len(data))
         HardenedXmlStream.dataReceived(self, data)
 
     def noteInput(self):
@@ -293,6 +303,8 @@ class ClientStream(HardenedXmlStream):
         try:
             session = self.session
             if session is not None and element.uri == NS_CLIENT and element.name in STANZAS:
+                if self.flow is not None:
+                    self.flow.noteStanza()
                 if element.name != "iq" or not self._negotiationIQ(element):
                     self.sm.outbound(session, element)
             elif self._held is not None:
@@ -399,6 +411,13 @@ class ClientStream(HardenedXmlStream):
             return
         if isinstance(obj, domish.Element) and obj.uri in SERVER_NAMESPACES:
             toClientNamespace(obj)
+        flow = self.flow
+        if flow is not None and flow.blocked:
+            # Only while the client is not reading: measure what piles up.
+            if isinstance(obj, domish.Element):
+                obj = obj.toXml(prefixes=self.prefixes, defaultUri=self.namespace,
+                                prefixesInScope=list(self.prefixes.values()))
+            flow.noteOutput(len(obj))
         HardenedXmlStream.send(self, obj)
         self.liveness.noteOutput()
 
