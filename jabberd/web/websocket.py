@@ -265,8 +265,10 @@ class XMPPWebSocketFactory(WebSocketServerFactory):
         # cut off by autobahn as soon as a frame header announces it (close
         # code 1009), before it is buffered.
         limit = config.http.websocketMaxMessage or config.server.maxStanzaSize + MESSAGE_SLACK
+        # failByDrop off: a refused message is answered with a close frame
+        # naming why (1009), within autobahn's close handshake timeout.
         self.setProtocolOptions(maxMessagePayloadSize=limit, maxFramePayloadSize=limit,
-                                autoPingInterval=0)
+                                autoPingInterval=0, failByDrop=False)
 
 
 def makeWebSocketResource(c2s):
