@@ -15,6 +15,9 @@ shaping (RFC 6120 section 13.12 leaves resource limits to the server).
  - Input.  Token buckets of bytes and of stanzas per second (the shapers
    of ejabberd and Prosody's mod_limits): a client over its rate is not
    cut off, its connection is just not read until its budget is back.
+   Over the stanza rate, the stanzas already parsed from the same read are
+   held too (L{noteStanza} returns a Deferred the stream waits for), so
+   the rate holds within one read, not only between reads.
 
 Both pause the same thing (reading the socket); reading resumes only
 when neither holds it.
@@ -22,6 +25,7 @@ when neither holds it.
 
 from zope.interface import implementer
 
+from twisted.internet import defer
 from twisted.internet.interfaces import IPushProducer
 
 from jabberd.logs import Logger
@@ -74,6 +78,7 @@ class FlowControl:
         self.blocked = set()
         self.backlog = 0
         self._wake = None
+        self._waiting = []
 
     @classmethod
     def attach(cls, stream, transport):
@@ -125,8 +130,22 @@ class FlowControl:
         self._shape(self.bytes.take(size, self.clock.seconds()))
 
     def noteStanza(self):
-        """A stanza was read."""
-        self._shape(self.stanzas.take(1, self.clock.seconds()))
+        """
+        A stanza was handled; None when the next may follow at once, else a
+        Deferred firing when the stanza budget allows it.
+        """
+        wait = self.stanzas.take(1, self.clock.seconds())
+        if wait <= 0:
+            return None
+        self._shape(wait)
+        d = defer.Deferred()
+        self._waiting.append(d)
+        return d
+
+    @property
+    def holding(self):
+        """Whether handled stanzas wait for the stanza budget."""
+        return bool(self._waiting)
 
     def _shape(self, wait):
         if wait <= 0:
@@ -141,6 +160,9 @@ class FlowControl:
     def _rested(self):
         self._wake = None
         self._unblock("input")
+        waiting, self._waiting = self._waiting, []
+        for d in waiting:
+            d.callback(None)
 
     def _cancelWake(self):
         if self._wake is not None and self._wake.active():

@@ -302,11 +302,16 @@ class ClientStream(HardenedXmlStream):
             return  # the rest of a chunk read before the stream was closed
         try:
             session = self.session
-            if session is not None and element.uri == NS_CLIENT and element.name in STANZAS:
-                if self.flow is not None:
-                    self.flow.noteStanza()
+            flow = self.flow
+            if flow is not None and flow.holding and self._held is not None:
+                self._hold(element)  # over the stanza rate: the rest of the read waits
+            elif session is not None and element.uri == NS_CLIENT and element.name in STANZAS:
                 if element.name != "iq" or not self._negotiationIQ(element):
                     self.sm.outbound(session, element)
+                if flow is not None:
+                    rested = flow.noteStanza()
+                    if rested is not None and self._held is None:
+                        self.waitFor(rested)
             elif self._held is not None:
                 self._hold(element)
             else:
@@ -366,7 +371,9 @@ class ClientStream(HardenedXmlStream):
         return d
 
     def _hold(self, element):
-        if len(self._held) >= self.maxHeld:
+        # Held for the stanza rate, elements are bounded by the one read
+        # that brought them: reading is paused until they are released.
+        if len(self._held) >= self.maxHeld and not (self.flow is not None and self.flow.holding):
             self.closeWithError("policy-violation", "too many elements while authenticating")
         else:
             self._held.append(element)

@@ -86,12 +86,17 @@ def test_inputOverTheRateIsPausedNotDropped():
 
 
 def test_stanzaRate():
-    """Stanzas over the stanza rate pause reading too."""
+    """A stanza over the stanza rate pauses reading and gets a Deferred that fires when the next may go."""
     f, transport, clock = flow(stanzaRate=2, stanzaBurst=2)
-    for _ in range(3):
-        f.noteStanza()
-    assert transport.events == ["pause"]
-    clock.advance(1)
+    assert f.noteStanza() is None and f.noteStanza() is None
+    rested = f.noteStanza()
+    fired = []
+    rested.addCallback(fired.append)
+    assert transport.events == ["pause"] and f.holding
+    clock.advance(0.49)
+    assert fired == []
+    clock.advance(0.02)
+    assert fired == [None] and not f.holding
     assert transport.events == ["pause", "resume"]
 
 
