@@ -133,3 +133,23 @@ def test_plainMechanism(source):
     assert (outcome.username, outcome.authzid) == ("alice", "alice@localhost")
     with pytest.raises(SASLFailure):
         result(makeMechanism("PLAIN", source).step(b"\0alice\0wrong"))
+
+
+def test_missingAccountCostsARealCheck(source):
+    """A password for a missing account is checked in the hashing threads against stand-in credentials of the configured cost."""
+    from jabberd.auth.credentials import checkPassword
+    from jabberd.auth.hashing import InlineHashing
+
+    calls = []
+
+    class Recording(InlineHashing):
+        def run(self, function, *args):
+            calls.append((function, args))
+            return InlineHashing.run(self, function, *args)
+
+    source.hashing = Recording()
+    assert result(source.verify(None, "nobody", "pw")) is False
+    assert result(source.verify(result(source.lookup("alice")), "alice", "pw")) is True
+    (missing, args), (real, _) = calls
+    assert missing is real is checkPassword
+    assert args[0]["SCRAM-SHA-256"]["iterations"] == source.iterations
