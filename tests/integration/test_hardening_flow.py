@@ -37,7 +37,8 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def shaped(tmp_path_factory):
     """Twenty stanzas a second, twenty at once."""
-    proc = startServer(tmp_path_factory, c2s={"stanza_rate": 20, "stanza_burst": 20})
+    proc = startServer(tmp_path_factory, users=("alice",),
+                       c2s={"stanza_rate": 20, "stanza_burst": 20})
     yield proc
     proc.stop()
 
