@@ -41,7 +41,29 @@ class ServerConfig:
 
 @dataclass
 class C2SConfig:
-    """C{[c2s]}: the client listeners (RFC 6120) and authentication policy."""
+    """
+    C{[c2s]}: the client listeners (RFC 6120) and authentication policy.
+
+    @ivar authFailFree: failed authentications per client IP address and
+        per account (within C{authFailWindow}) before delays start.
+    @ivar authFailDelay: seconds of the first delay; each further failure
+        doubles it.
+    @ivar authFailMaxDelay: longest delay, in seconds.
+    @ivar authFailWindow: seconds after the last failure that an address's
+        or account's count is forgotten.
+    @ivar authFailTracked: most addresses and accounts remembered.
+    @ivar authThreads: threads running PBKDF2 (password checks, SCRAM keys).
+    @ivar authMaxPending: PBKDF2 calls queued at most; more are answered
+        C{temporary-auth-failure}.
+    @ivar maxOutputBuffer: bytes written to a client whose TCP write buffer
+        is over its high-water mark (it stopped reading) before it is
+        dropped; 0 never drops.
+    @ivar inputRate: bytes a second read from one client connection (0: no
+        limit); a faster client is paused, not cut off.
+    @ivar inputBurst: bytes a client may send at once above the rate.
+    @ivar stanzaRate: stanzas a second read from one client (0: no limit).
+    @ivar stanzaBurst: stanzas a client may send at once above the rate.
+    """
 
     listen: str = "tcp:5222"
     listenTLS: str = "tcp:5223"
@@ -51,6 +73,18 @@ class C2SConfig:
     storePlaintext: bool = False
     scramIterations: int = 4096
     csiMaxHeld: int = 500
+    authFailFree: int = 5
+    authFailDelay: int = 1
+    authFailMaxDelay: int = 60
+    authFailWindow: int = 900
+    authFailTracked: int = 10000
+    authThreads: int = 2
+    authMaxPending: int = 64
+    maxOutputBuffer: int = 1048576
+    inputRate: int = 262144
+    inputBurst: int = 1048576
+    stanzaRate: int = 500
+    stanzaBurst: int = 2000
 
 
 @dataclass
@@ -125,6 +159,15 @@ class HTTPConfig:
         request before it ends.
     @ivar boshMaxPause: longest pause a BOSH client may ask for (0: none).
     @ivar boshPolling: shortest interval between empty BOSH polls.
+    @ivar boshMaxBody: largest BOSH request body, in bytes, refused with
+        HTTP 413 before it is kept; 0 means C{[server] max_stanza_size}
+        plus 16 KB of framing.
+    @ivar boshMaxPayloads: most first-level elements in one BOSH body.
+    @ivar boshMaxElements: most elements, at any depth, in one BOSH body.
+    @ivar websocketMaxMessage: largest WebSocket frame and message (RFC
+        7395 section 3.3.3: one stanza each), refused by the WebSocket
+        layer as its header arrives; 0 means C{[server] max_stanza_size}
+        plus 16 KB.
     """
 
     listen: str = "tcp:5280"
@@ -142,6 +185,10 @@ class HTTPConfig:
     boshInactivity: int = 60
     boshMaxPause: int = 300
     boshPolling: int = 2
+    boshMaxBody: int = 0
+    boshMaxPayloads: int = 100
+    boshMaxElements: int = 10000
+    websocketMaxMessage: int = 0
 
 
 @dataclass
@@ -437,7 +484,29 @@ def _c2sConfig(c):
         storePlaintext=c.bool("store_plaintext", False),
         scramIterations=c.int("scram_iterations", 4096),
         csiMaxHeld=c.int("csi_max_held", 500),
+        **_authLimits(c),
+        maxOutputBuffer=c.int("max_output_buffer", 1048576),
+        inputRate=c.int("input_rate", 262144),
+        inputBurst=c.int("input_burst", 1048576),
+        stanzaRate=c.int("stanza_rate", 500),
+        stanzaBurst=c.int("stanza_burst", 2000),
     )
+
+
+def _authLimits(c):
+    """The C{[c2s]} keys against password guessing and hashing backlogs."""
+    limits = dict(authFailFree=c.int("auth_fail_free", 5),
+                  authFailDelay=c.int("auth_fail_delay", 1),
+                  authFailMaxDelay=c.int("auth_fail_max_delay", 60),
+                  authFailWindow=c.int("auth_fail_window", 900),
+                  authFailTracked=c.int("auth_fail_tracked", 10000),
+                  authThreads=c.int("auth_threads", 2),
+                  authMaxPending=c.int("auth_max_pending", 64))
+    for key, name in (("authThreads", "auth_threads"), ("authMaxPending", "auth_max_pending"),
+                      ("authFailTracked", "auth_fail_tracked")):
+        if limits[key] < 1:
+            raise ConfigError(f"[c2s] {name}: must be at least 1")
+    return limits
 
 
 _COMPONENT_KEYS = ("secret", "trusted", "plugin", "external", "delegate")
@@ -526,7 +595,21 @@ def _webConfig(h):
                 boshMaxWait=h.int("bosh_max_wait", 60), boshMaxHold=h.int("bosh_max_hold", 1),
                 boshInactivity=h.int("bosh_inactivity", 60),
                 boshMaxPause=h.int("bosh_max_pause", 300),
-                boshPolling=h.int("bosh_polling", 2))
+                boshPolling=h.int("bosh_polling", 2),
+                **_boshLimits(h))
+
+
+def _boshLimits(h):
+    """The C{[http]} keys bounding one BOSH request body (XEP-0124 section 17.2)."""
+    limits = dict(boshMaxBody=h.int("bosh_max_body", 0),
+                  boshMaxPayloads=h.int("bosh_max_payloads", 100),
+                  boshMaxElements=h.int("bosh_max_elements", 10000),
+                  websocketMaxMessage=h.int("websocket_max_message", 0))
+    for key, name in (("boshMaxPayloads", "bosh_max_payloads"),
+                      ("boshMaxElements", "bosh_max_elements")):
+        if limits[key] < 1:
+            raise ConfigError(f"[http] {name}: must be at least 1")
+    return limits
 
 
 def _path(base, value):

@@ -14,6 +14,9 @@ L{ClientStream.restart} only.
 Once a resource is bound, a stanza goes from the parser to
 L{jabberd.sm.manager.SessionManager.outbound} with two attribute checks in
 between.
+
+On TCP, L{jabberd.c2s.flow.FlowControl} stops reading from a client that
+does not read its output or sends faster than its rate.
 """
 
 import secrets
@@ -22,6 +25,7 @@ from twisted.internet.interfaces import ISSLTransport
 from twisted.words.xish import domish
 from twisted.words.xish.domish import escapeToXml
 
+from jabberd.c2s.flow import FlowControl
 from jabberd.c2s.liveness import Liveness
 from jabberd.c2s.negotiation import IQ_PAYLOADS
 from jabberd.dispatch import handles, index
@@ -76,6 +80,11 @@ class ClientStream(HardenedXmlStream):
     """
     One client connection, from stream header to bound session.
 
+    Until the client has authenticated, its stanzas are held to the
+    C{before_auth} limits of C{[parser]} and it has C{[connections]
+    auth_timeout} seconds to authenticate: an unauthenticated peer can
+    make the server hold little, and not for long.
+
     @ivar factory: the L{jabberd.c2s.listener.C2SFactory}.
     @ivar secure: whether the stream is encrypted (STARTTLS done, direct
         TLS, or HTTPS for BOSH/WebSocket).
@@ -98,10 +107,7 @@ class ClientStream(HardenedXmlStream):
     @ivar cacheFeatures: whether L{sendFeatures} may reuse the serialised
         features of the phase (framings that wrap elements themselves
         build them each time).
-    Until the client has authenticated, its stanzas are held to the
-    C{before_auth} limits of C{[parser]} and it has C{[connections]
-    auth_timeout} seconds to authenticate: an unauthenticated peer can
-    make the server hold little, and not for long.
+    @ivar flow: the connection's L{FlowControl} (TCP only), or None.
     """
 
     namespace = NS_CLIENT
@@ -134,6 +140,7 @@ class ClientStream(HardenedXmlStream):
         self.username = None
         self.session = None
         self._held = None
+        self.flow = None
         self.liveness = Liveness(factory.clock, server.idleTimeout, server.keepaliveInterval,
                                  self.onIdle, self.sendKeepalive, self.restAfter, self.hibernate)
         self._tables = dispatchTables(type(self), factory.negotiators)
@@ -196,6 +203,7 @@ class ClientStream(HardenedXmlStream):
             # XEP-0368: TLS from the first byte (an ssl: endpoint did it already)
             self.transport = self.factory.startTLS(self.transport, self)
         HardenedXmlStream.connectionMade(self)
+        self.flow = FlowControl.attach(self, self.transport)
         self.factory.streams.add(self)
         self.liveness.start()
         refused = self.factory.limiter.admit(self._peerHost(), self)
@@ -212,6 +220,9 @@ class ClientStream(HardenedXmlStream):
 
     def dataReceived(self, data):
         self.liveness.noteInput()
+        flow = self.flow
+        if flow is not None:
+            flow.noteInput(len(data))
         HardenedXmlStream.dataReceived(self, data)
 
     def noteInput(self):
@@ -324,9 +335,16 @@ class ClientStream(HardenedXmlStream):
             return  # the rest of a chunk read before the stream was closed
         try:
             session = self.session
-            if session is not None and element.uri == NS_CLIENT and element.name in STANZAS:
+            flow = self.flow
+            if flow is not None and flow.holding and self._held is not None:
+                self._hold(element)  # over the stanza rate: the rest of the read waits
+            elif session is not None and element.uri == NS_CLIENT and element.name in STANZAS:
                 if element.name != "iq" or not self._negotiationIQ(element):
                     self.sm.outbound(session, element)
+                if flow is not None:
+                    rested = flow.noteStanza()
+                    if rested is not None and self._held is None:
+                        self.waitFor(rested)
             elif self._held is not None:
                 self._hold(element)
             else:
@@ -386,7 +404,9 @@ class ClientStream(HardenedXmlStream):
         return d
 
     def _hold(self, element):
-        if len(self._held) >= self.maxHeld:
+        # Held for the stanza rate, elements are bounded by the one read
+        # that brought them: reading is paused until they are released.
+        if len(self._held) >= self.maxHeld and not (self.flow is not None and self.flow.holding):
             self.closeWithError("policy-violation", "too many elements while authenticating")
         else:
             self._held.append(element)
@@ -436,6 +456,13 @@ class ClientStream(HardenedXmlStream):
             return
         if isinstance(obj, domish.Element) and obj.uri in SERVER_NAMESPACES:
             toClientNamespace(obj)
+        flow = self.flow
+        if flow is not None and flow.blocked:
+            # Only while the client is not reading: measure what piles up.
+            if isinstance(obj, domish.Element):
+                obj = obj.toXml(prefixes=self.prefixes, defaultUri=self.namespace,
+                                prefixesInScope=list(self.prefixes.values()))
+            flow.noteOutput(len(obj))
         HardenedXmlStream.send(self, obj)
         self.liveness.noteOutput()
 

@@ -23,8 +23,11 @@ What it does:
    2^14 + 1 bytes;
  - key updates: a KeyUpdate from the peer moves the read keys to the next
    generation (section 7.2) and, when it asks, ours are announced and
-   moved too; our write keys are also moved before the AES-GCM limit of
-   section 5.5;
+   moved too, once however many requests arrive before we next send
+   application data (section 4.6.3: a silent side answers many with a
+   single update), so a peer that requests updates in a loop and never
+   reads cannot make replies pile up; our write keys are also moved
+   before the AES-GCM limit of section 5.5;
  - alerts: close_notify is answered with ours; any other alert but
    user_canceled ends the connection (section 6); what the peer gets
    wrong ends it with the matching fatal alert, sent after the records
@@ -179,7 +182,8 @@ class ProtectedChannel:
     @ivar empty: such records received since the last one with data.
     """
 
-    __slots__ = ("read", "write", "_buffer", "_handshake", "outgoing", "closed", "empty")
+    __slots__ = ("read", "write", "_buffer", "_handshake", "outgoing", "closed", "empty",
+                 "_updateSent")
 
     maxEmptyRecords = 32
 
@@ -191,6 +195,7 @@ class ProtectedChannel:
         self.outgoing = b""
         self.closed = None
         self.empty = 0
+        self._updateSent = False  # a requested update was answered; none more until we send
 
     def rest(self):
         """The connection is idle: free what is rebuilt on the next record."""
@@ -207,6 +212,7 @@ class ProtectedChannel:
         """Records carrying application data C{data}."""
         if self.closed is not None:
             return b""
+        self._updateSent = False
         write = self.write
         limit = UPDATE_AFTER
         if len(data) <= MAX_PLAINTEXT and write.seq < limit:
@@ -308,8 +314,9 @@ class ProtectedChannel:
                 raise TLSAlert(UNEXPECTED_MESSAGE, "data after a KeyUpdate in its record")
             pending = b""
             self.read.update()
-            if request:
+            if request and not self._updateSent:
                 self.outgoing += self._keyUpdate(0)
+                self._updateSent = True
         self._handshake = pending
 
     def _noteEmpty(self):

@@ -100,6 +100,19 @@ def test_clientKeyUpdate():
     assert client.takeOutgoing() == b""  # update_not_requested: no answer to an answer
 
 
+def test_keyUpdateRequestsInALoopGetOneAnswer():
+    """Requests while we send nothing get one KeyUpdate back; after our next data, the next request is answered again."""
+    server, client = pair()
+    requests = b"".join(client._keyUpdate(1) for _ in range(100))
+    assert server.receive(requests) == b""
+    answer = server.takeOutgoing()
+    assert len(answer) == len(pair()[0]._keyUpdate(0))  # one record
+    assert server.receive(client._keyUpdate(1)) == b"" and server.takeOutgoing() == b""
+    data = server.protect(b"hello")
+    assert server.receive(client._keyUpdate(1)) == b"" and server.takeOutgoing()
+    assert client.receive(answer + data) == b"hello"
+
+
 def test_keyUpdateSplitAcrossRecords():
     """A handshake message may arrive in pieces (section 5.1)."""
     server, client = pair()
