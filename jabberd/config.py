@@ -49,6 +49,8 @@ class C2SConfig:
     storePlaintext: bool = False
     scramIterations: int = 4096
     csiMaxHeld: int = 500
+    resumptionTimeout: int = 3600
+    resumptionMaxQueue: int = 500
 
 
 @dataclass
@@ -332,6 +334,8 @@ def _c2sConfig(c):
         storePlaintext=c.bool("store_plaintext", False),
         scramIterations=c.int("scram_iterations", 4096),
         csiMaxHeld=c.int("csi_max_held", 500),
+        resumptionTimeout=c.int("resumption_timeout", 3600),
+        resumptionMaxQueue=c.int("resumption_max_queue", 500),
     )
 
 

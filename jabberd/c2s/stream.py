@@ -98,6 +98,10 @@ class ClientStream(HardenedXmlStream):
     @ivar cacheFeatures: whether L{sendFeatures} may reuse the serialised
         features of the phase (framings that wrap elements themselves
         build them each time).
+    @ivar resumable: whether a session on this framing may outlive its
+        connection (XEP-0198 section 5): when the connection is lost
+        without the stream being closed, the session is detached instead
+        of ended.
     """
 
     namespace = NS_CLIENT
@@ -107,6 +111,7 @@ class ClientStream(HardenedXmlStream):
     maxHeld = 100
     restAfter = 1
     cacheFeatures = True
+    resumable = True
 
     def __init__(self, factory):
         HardenedXmlStream.__init__(self)
@@ -191,8 +196,9 @@ class ClientStream(HardenedXmlStream):
         self.liveness.stop()
         self.factory.streams.discard(self)
         session, self.session = self.session, None
+        closed = self.closing  # by either end: the session ends (XEP-0198 section 7)
         HardenedXmlStream.connectionLost(self, reason)
-        if session is not None:
+        if session is not None and (closed or not self.sm.detachSession(session)):
             self.sm.unbindSession(session)
 
     # the stream header (RFC 6120 section 4.7)
@@ -293,6 +299,8 @@ class ClientStream(HardenedXmlStream):
         try:
             session = self.session
             if session is not None and element.uri == NS_CLIENT and element.name in STANZAS:
+                if session.management is not None:
+                    session.management.countHandled()  # XEP-0198 section 4
                 if element.name != "iq" or not self._negotiationIQ(element):
                     self.sm.outbound(session, element)
             elif self._held is not None:
@@ -392,6 +400,14 @@ class ClientStream(HardenedXmlStream):
         self.sm.bindSession(session)
         return session
 
+    def adoptSession(self, session):
+        """
+        Carry the detached C{session} from now on (XEP-0198 section 5):
+        the client resumed it instead of binding a resource.
+        """
+        self.session = session
+        self._negotiators = None
+
     # output
 
     def send(self, obj):
@@ -415,5 +431,12 @@ class ClientStream(HardenedXmlStream):
             self.send(" ")
 
     def onIdle(self):
-        """No input for the idle timeout: RFC 6120 section 4.9.3.4."""
+        """
+        No input for the idle timeout: RFC 6120 section 4.9.3.4.  A silent
+        client did not close its stream, so a resumable session is detached
+        first (XEP-0198 section 7) rather than ended with the stream.
+        """
+        session = self.session
+        if session is not None and self.sm.detachSession(session):
+            self.session = None
         self.closeWithError("connection-timeout")
