@@ -123,10 +123,11 @@ class StreamManagementHandler(Handler):
     def onOutbound(self, session, stanza):
         """Note a client that queries its archive (XEP-0313): it catches up there."""
         management = session.management
-        if management is not None and stanza.name == "iq" and not management.usedArchive:
-            for child in stanza.elements():
-                if child.uri == NS_MAM and child.name == "query":
-                    management.usedArchive = True
+        if management is None or management.usedArchive or stanza.name != "iq":
+            return False
+        for child in stanza.elements():
+            if child.uri == NS_MAM and child.name == "query":
+                management.usedArchive = True
         return False
 
     def sessionDetached(self, session):
