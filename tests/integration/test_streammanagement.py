@@ -16,6 +16,7 @@ import socket
 import struct
 
 from tests.integration.clients import TIMEOUT, Client, RawStream, run
+from tests.integration.harness import ServerProcess
 
 NS_SM = "urn:xmpp:sm:3"
 NS_MAM = "urn:xmpp:mam:2"
@@ -334,6 +335,10 @@ def test_expiryStoresUnackedOfflineAndContactSeesUnavailable(server):
         assert not unavailableFrom(drain(friend.presences), phone.boundjid)
         await friend.nextPresence(lambda p: p["type"] == "unavailable"
                                   and p["from"] == phone.boundjid)
+        raw, _ = rawAuthenticated(server, "dave")
+        raw.send(f"<resume xmlns='{NS_SM}' previd='{phone['xep_0198'].sm_id}' h='0'/>")
+        assert "item-not-found" in raw.readUntil("</failed>")  # expired
+        raw.close()
         later = await login(server, "dave@localhost/later", sm=False)
         later.send_presence()
         message = await later.nextMessage(lambda m: m["body"] == "kept for later")
@@ -496,3 +501,32 @@ def test_webSocketEnableCutAndResume(server):
     again.send("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")
     again.receiveUntil("close")
     again.close()
+
+
+def test_detachedSessionsMessagesSurviveRestart(tmp_path):
+    """A message kept for a detached session is in offline storage after a server restart."""
+    proc = ServerProcess(tmp_path)
+    proc.start()
+    try:
+        for name in ("alice", "bob"):
+            proc.adduser(name, name + "pw")
+
+        async def before():
+            phone = await login(proc, "alice@localhost/phone")
+            friend = await login(proc, "bob@localhost/desk", sm=False)
+            await cut(phone)
+            friend.send_message(phone.boundjid.bare, "across the restart", mtype="chat")
+            await settle(friend)
+            await friend.close()
+        run(before())
+        proc.stop()
+        proc.start()
+
+        async def after():
+            alice = await login(proc, "alice@localhost/later", sm=False)
+            alice.send_presence()
+            await alice.nextMessage(lambda m: m["body"] == "across the restart")
+            await alice.close()
+        run(after())
+    finally:
+        proc.stop()
