@@ -325,6 +325,8 @@ def _c2sConfig(c):
     for m in mechanisms:
         if m not in _MECHANISMS:
             raise ConfigError(f"[c2s] mechanisms: unknown SASL mechanism {m!r}")
+    if c.int("resumption_max_queue", 500) < 1:
+        raise ConfigError("[c2s] resumption_max_queue: expected at least 1")
     return C2SConfig(
         listen=c.str("listen", "tcp:5222"),
         listenTLS=c.str("listen_tls", "tcp:5223"),
