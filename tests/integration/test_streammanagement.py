@@ -270,6 +270,29 @@ def test_resumeAfterRest(server):
     again.close()
 
 
+def test_resumeAfterRestAndCut(server):
+    """A stream cut while resting (parser and TLS state freed) is resumed with what it missed."""
+    async def contact():
+        bob = await login(server, "bob@localhost/rest-contact", sm=False)
+        bob.send_message("erin@localhost/restcut", "sent while resting", mtype="chat")
+        await settle(bob)
+        await bob.close()
+
+    raw, smId, _ = rawEnabled(server, "erin", "restcut")
+    import time
+    time.sleep(2.5)  # longer than the stream's rest period (ClientStream.restAfter)
+    raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    raw.close()  # cut: a reset, no closing tag
+    run(contact())
+    again, _ = rawAuthenticated(server, "erin")
+    again.send(f"<resume xmlns='{NS_SM}' previd='{smId}' h='0'/>")
+    text = again.readUntil("sent while resting")
+    assert "<resumed" in text and text.count("sent while resting") == 1, text
+    again.send("</stream:stream>")
+    again.readAll()
+    again.close()
+
+
 # --- refused resumption ---
 
 
