@@ -5,6 +5,8 @@ from the client counted, connections lost without a closed stream
 detaching the session, and C{<resume/>} on a new connection.
 """
 
+from twisted.words.xish import domish
+
 from jabberd.ns import NS_SM, NS_XMPP_STANZAS
 from jabberd.sm.message import MessageHandler
 from jabberd.sm.presence import PresenceHandler
@@ -172,9 +174,8 @@ def test_resumeAfterBindRefused():
 
 
 def _chat(text):
-    from twisted.words.xish import domish
-
     message = domish.Element((None, "message"))
-    message["from"], message["to"], message["type"] = "bob@localhost/x", "alice@localhost/home", "chat"
+    message["from"], message["to"] = "bob@localhost/x", "alice@localhost/home"
+    message["type"] = "chat"
     message.addElement("body", content=text)
     return message

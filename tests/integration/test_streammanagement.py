@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import struct
+import time
 
 from tests.integration.clients import TIMEOUT, Client, RawStream, run
 from tests.integration.harness import ServerProcess
@@ -253,7 +254,6 @@ def test_phoneResumesOverDirectTLS(server):
 def test_resumeAfterRest(server):
     """A stream that rested (parser and TLS state freed) still acks, and is replaced on resume."""
     raw, smId, _ = rawEnabled(server, "erin", "rest")
-    import time
     time.sleep(2.5)  # longer than the stream's rest period (ClientStream.restAfter)
     raw.send(f"<iq type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq><r xmlns='{NS_SM}'/>")
     assert "h='1'" in raw.readUntil("h='1'").replace('"', "'")
@@ -279,7 +279,6 @@ def test_resumeAfterRestAndCut(server):
         await bob.close()
 
     raw, smId, _ = rawEnabled(server, "erin", "restcut")
-    import time
     time.sleep(2.5)  # longer than the stream's rest period (ClientStream.restAfter)
     raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     raw.close()  # cut: a reset, no closing tag
@@ -344,7 +343,7 @@ def test_resumeWithTooHighH(server):
 
 
 def test_expiryStoresUnackedOfflineAndContactSeesUnavailable(server):
-    """Not resumed in time: the contact sees unavailable only then, and the messages come offline."""
+    """Not resumed in time: the contact sees unavailable only then; the message comes offline."""
     async def body():
         phone = await login(server, "dave@localhost/phone", maxSeconds=3)
         friend = await login(server, "bob@localhost/expiry", sm=False)

@@ -86,7 +86,8 @@ def enable(h, session, attributes=" resume='true'"):
 
 
 def chat(h, text, to=ALICE + "/phone", sender=BOB + "/desk", extra=""):
-    h.inbound(f"<message from='{sender}' to='{to}' type='chat'><body>{text}</body>{extra}</message>")
+    h.inbound(f"<message from='{sender}' to='{to}' type='chat'>"
+              f"<body>{text}</body>{extra}</message>")
 
 
 def textOf(message):
