@@ -7,8 +7,8 @@ not acknowledged yet.
  - C{handled} counts the stanzas received from the client, C{sent} the
    stanzas written to it; both start at zero when C{<enabled/>} is sent and
    wrap from 2^32 - 1 back to zero (section 4: the unsignedInt of 'h').
- - Every stanza written is kept in C{unacked} until an 'h' from the client
-   covers it.  An 'h' that covers more than was sent is an error
+ - Every stanza written is kept in C{unacked}, with the time it was
+   written, until an 'h' from the client covers it.  An 'h' that covers more than was sent is an error
    (L{HandledCountTooHigh}, section 6); the queue length is what is in
    flight, so the check is modular arithmetic and never a comparison of
    wrapped counters.
@@ -47,13 +47,15 @@ class AckState:
 
     @ivar session: the L{jabberd.sm.session.Session}.
     @ivar handler: the L{jabberd.sm.streammanagement.StreamManagementHandler},
-        told after every stanza kept (L{StreamManagementHandler.queued}).
+        told after every stanza kept (L{StreamManagementHandler.queued});
+        its C{clock} stamps what is kept.
     @ivar smId: the SM-ID for resumption, or None when not resumable.
     @ivar timeout: seconds a detached session waits to be resumed.
     @ivar handled: stanzas received from the client, modulo 2^32.
     @ivar sent: stanzas written to the client, modulo 2^32.
     @ivar acked: the last 'h' the client sent (what it has handled).
-    @ivar unacked: the stanzas written since C{acked}, oldest first.
+    @ivar unacked: (time written, stanza) of the stanzas written since
+        C{acked}, oldest first.
     @ivar requested: whether an C{<r/>} is out and unanswered.
     @ivar usedArchive: whether the client queried its archive (XEP-0313)
         during the session: then it catches up there.
@@ -85,7 +87,7 @@ class AckState:
 
     def send(self, stanza):
         """Count and keep C{stanza}, then write it (a detached stream writes nothing)."""
-        self.unacked.append(stanza)
+        self.unacked.append((self.handler.clock.seconds(), stanza))
         self.sent = (self.sent + 1) % MODULO
         self.session.stream.send(stanza)
         self.handler.queued(self)
@@ -104,8 +106,12 @@ class AckState:
             unacked.popleft()
         self.acked = h
 
+    def stanzas(self):
+        """The unacknowledged stanzas, oldest first."""
+        return [stanza for _, stanza in self.unacked]
+
     def take(self):
-        """Every unacknowledged stanza, oldest first, and keep none any more."""
-        stanzas = list(self.unacked)
+        """(time written, stanza) of every unacknowledged stanza, oldest first; keep none."""
+        kept = list(self.unacked)
         self.unacked.clear()
-        return stanzas
+        return kept

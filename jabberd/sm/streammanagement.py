@@ -27,12 +27,16 @@ sessions that outlive their connection.
    with C{max}).  A C{<resume previd h/>} from a new connection of the same
    account takes it over: the old stream, if still open, gets a
    C{conflict} stream error, the client gets C{<resumed previd h/>} and
-   everything it had not acknowledged, in order.  An unknown, expired or
+   everything it had not acknowledged, in order; messages resent carry a
+   XEP-0203 delay with the time they were first written (as Prosody's
+   mod_smacks and ejabberd's mod_stream_mgmt add), so the client shows when
+   they arrived, not when it came back.  An unknown, expired or
    other account's SM-ID gets C{<failed/>} with C{item-not-found}; an 'h'
    above what was sent gets C{<failed h/>} with C{undefined-condition},
    and the old session ends.
- - Nothing is lost silently (section 4, "treat unacknowledged stanzas in
-   the same way as a stanza sent to an unavailable resource"): when a
+ - Nothing is lost silently (section 4: "treat unacknowledged stanzas in
+   the same way as a stanza sent to an unavailable resource", with a delay
+   of the original delivery time): when a
    session with unacknowledged stanzas ends for good (timeout, clean close,
    more than C{[c2s] resumption_max_queue} kept, replaced) each of them is
    handled by L{disposeUnacked}.
@@ -46,12 +50,14 @@ from twisted.words.xish import domish
 
 from jabberd.error import errorReply
 from jabberd.handler import Handler, Stage
-from jabberd.ns import NS_MAM, NS_SID, NS_SM, NS_XMPP_STANZAS
+from jabberd.ns import NS_DELAY, NS_MAM, NS_SID, NS_SM, NS_XMPP_STANZAS
 from jabberd.sm.acks import AckState, HandledCountTooHigh, parseH
 from jabberd.sm.carbons import RECEIVED, eligible
+from jabberd.sm.mam import formatStamp
 from jabberd.sm.message import recipients
+from jabberd.stanza import copyElement
 
-__all__ = ["StreamManagementHandler", "failed", "disposeUnacked"]
+__all__ = ["StreamManagementHandler", "failed", "delayed", "disposeUnacked"]
 
 
 def failed(condition, h=None, text=None):
@@ -63,6 +69,24 @@ def failed(condition, h=None, text=None):
     if text:
         element.addElement((NS_XMPP_STANZAS, "text"), content=text)
     return element
+
+
+def delayed(stanza, stamp, domain):
+    """
+    C{stanza} as written at C{stamp} (epoch seconds): a message gets a copy
+    with a XEP-0203 delay from C{domain} (section 4: the original delivery
+    time), unless it carries a delay already; anything else is returned as
+    it is.  The original is never changed: other sessions may share it.
+    """
+    if stanza.name != "message":
+        return stanza
+    for child in stanza.elements(NS_DELAY, "delay"):
+        return stanza
+    copy = copyElement(stanza)
+    delay = copy.addElement((NS_DELAY, "delay"))
+    delay["from"] = domain
+    delay["stamp"] = formatStamp(stamp)
+    return copy
 
 
 def _element(name, **attributes):
@@ -146,8 +170,8 @@ class StreamManagementHandler(Handler):
         if management.smId is not None:
             self.resumable.pop(management.smId, None)
         self._cancelExpiry(management)
-        for stanza in management.take():
-            disposeUnacked(self.host, session, stanza, management.usedArchive)
+        for stamp, stanza in management.take():
+            disposeUnacked(self.host, session, stanza, management.usedArchive, stamp)
 
     # --- enabling (section 3) and acks (section 4) ---
 
@@ -266,8 +290,9 @@ class StreamManagementHandler(Handler):
         self._cancelExpiry(management)
         stream.adoptSession(session)
         stream.send(_element("resumed", previd=management.smId, h=management.handled))
-        for stanza in management.unacked:
-            stream.send(stanza)
+        domain = session.jid.host
+        for stamp, stanza in management.unacked:
+            stream.send(delayed(stanza, stamp, domain))
         management.requested = False
         self.host.resumeSession(session, stream)
         if management.unacked:
@@ -297,7 +322,7 @@ class StreamManagementHandler(Handler):
 # --- what becomes of an unacknowledged stanza (section 4) ---
 
 
-def disposeUnacked(host, session, stanza, usedArchive):
+def disposeUnacked(host, session, stanza, usedArchive, stamp=None):
     """
     Treat C{stanza}, written to the ended C{session} and never
     acknowledged, as a stanza for a resource that is gone (RFC 6121
@@ -315,6 +340,9 @@ def disposeUnacked(host, session, stanza, usedArchive):
        offline storage (XEP-0160), or back to the sender;
      - an iq get or set, and a groupchat message, go back to the sender
        with C{recipient-unavailable} (RFC 6120 section 8.3.3.13).
+
+    A message delivered or stored carries a delay of C{stamp}, when it was
+    first written (L{delayed}); offline storage keeps that stamp.
     """
     name = stanza.name
     kind = stanza.getAttribute("type")
@@ -332,6 +360,8 @@ def disposeUnacked(host, session, stanza, usedArchive):
         return
     if usedArchive and _archivedFor(stanza, session.bare):
         return
+    if stamp is not None:
+        stanza = delayed(stanza, stamp, session.jid.host)
     carbons = host.handler("carbons")
     copied = carbons is not None and eligible(stanza, RECEIVED)
     targets = recipients(host, stanza)

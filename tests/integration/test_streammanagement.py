@@ -230,7 +230,9 @@ def phoneScenario(server, user, contact, reconnectPort, directTLS):
         phone.enable_starttls = not directTLS
         assert await reconnect(phone, server.ports[reconnectPort])
         for text in texts:
-            await phone.nextMessage(lambda m, text=text: m["body"] == text)
+            message = await phone.nextMessage(lambda m, text=text: m["body"] == text)
+            # resent, with when it was first written (XEP-0203)
+            assert message.xml.find("{urn:xmpp:delay}delay") is not None
         friend.send_message(phone.boundjid.bare, "after", mtype="chat")
         await phone.nextMessage(lambda m: m["body"] == "after")
         await settle(phone)

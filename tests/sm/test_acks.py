@@ -4,6 +4,7 @@ queue of unacknowledged stanzas.
 """
 
 import pytest
+from twisted.internet import task
 
 from jabberd.sm.acks import MODULO, AckState, HandledCountTooHigh, parseH
 
@@ -15,6 +16,7 @@ class Recorder:
         self.stream = self
         self.written = []
         self.queuedCount = 0
+        self.clock = task.Clock()
 
     def send(self, stanza):
         self.written.append(stanza)
@@ -35,7 +37,7 @@ def test_sentStanzasAreWrittenAndKept():
         state.send(f"s{n}")
     assert recorder.written == ["s0", "s1", "s2"]
     assert state.sent == 3
-    assert list(state.unacked) == ["s0", "s1", "s2"]
+    assert state.stanzas() == ["s0", "s1", "s2"]
     assert recorder.queuedCount == 3
 
 
@@ -45,11 +47,11 @@ def test_ackForgetsHandled():
     for n in range(4):
         state.send(n)
     state.ack(1)
-    assert list(state.unacked) == [1, 2, 3]
+    assert state.stanzas() == [1, 2, 3]
     state.ack(3)
-    assert list(state.unacked) == [3]
+    assert state.stanzas() == [3]
     state.ack(3)  # a repeated ack changes nothing
-    assert list(state.unacked) == [3]
+    assert state.stanzas() == [3]
 
 
 def test_ackTooHighRaisesAndKeepsQueue():
@@ -60,7 +62,7 @@ def test_ackTooHighRaisesAndKeepsQueue():
     with pytest.raises(HandledCountTooHigh) as info:
         state.ack(3)
     assert (info.value.h, info.value.sent) == (3, 2)
-    assert list(state.unacked) == ["a", "b"]
+    assert state.stanzas() == ["a", "b"]
 
 
 def test_handledWrapsModulo2To32():
@@ -81,9 +83,9 @@ def test_sentAndAckAcrossTheWrap():
         state.send(n)
     assert state.sent == 2
     state.ack(MODULO - 1)
-    assert list(state.unacked) == [1, 2, 3]
+    assert state.stanzas() == [1, 2, 3]
     state.ack(1)
-    assert list(state.unacked) == [3]
+    assert state.stanzas() == [3]
     with pytest.raises(HandledCountTooHigh):
         state.ack(3)
 
@@ -99,11 +101,12 @@ def test_staleAckAfterWrapIsTooHigh():
 
 
 def test_take():
-    """take() returns every unacknowledged stanza in order and empties the queue."""
-    state, _ = makeState()
+    """take() gives every unacknowledged stanza in order with when it was written; none stay."""
+    state, recorder = makeState()
     state.send("x")
+    recorder.clock.advance(5)
     state.send("y")
-    assert state.take() == ["x", "y"]
+    assert state.take() == [(0, "x"), (5, "y")]
     assert not state.unacked
 
 

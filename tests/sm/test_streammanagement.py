@@ -6,9 +6,9 @@ detached sessions, resumption and what becomes of unacknowledged stanzas.
 from twisted.internet import defer, task
 
 from jabberd.handler import Handler
-from jabberd.ns import NS_MAM, NS_SID, NS_SM, NS_STREAMS, NS_XMPP_STANZAS
+from jabberd.ns import NS_DELAY, NS_MAM, NS_SID, NS_SM, NS_STREAMS, NS_XMPP_STANZAS
 from jabberd.sm.carbons import CarbonsHandler
-from jabberd.sm.streammanagement import StreamManagementHandler
+from jabberd.sm.streammanagement import StreamManagementHandler, delayed
 from tests.sm.helpers import (ALICE, BOB, FakeStream, Harness, TakeUndeliverable,
                               errorCondition, parse, presences)
 
@@ -192,7 +192,7 @@ def test_writtenStanzasCountedAndAckRequestedOncePerBurst():
     h.clock.advance(0)
     assert [e.name for e in h.take(h.alice)] == ["message"]
     assert nonza(h, h.alice, "<a h='2'/>")
-    assert [textOf(s) for s in h.alice.management.unacked] == ["three"]
+    assert [textOf(s) for s in h.alice.management.stanzas()] == ["three"]
     chat(h, "four")
     h.clock.advance(0)
     assert [e.name for e in h.take(h.alice)] == ["message", "r"]
@@ -223,7 +223,7 @@ def test_detachedSessionStaysAvailableAndKeeps():
     assert h.sm.session(ALICE + "/phone") is h.alice and h.alice.available
     chat(h, "while away")
     assert not old.sent
-    assert [textOf(s) for s in h.alice.management.unacked] == ["while away"]
+    assert [textOf(s) for s in h.alice.management.stanzas()] == ["while away"]
     assert not presences(h.take(h.bob), "unavailable")
 
 
@@ -456,3 +456,44 @@ def test_closingDetachedSessionEndsIt():
     h.bind("alice", "phone")
     assert not h.alice.active
     assert [textOf(s) for s in h.stored] == ["kept"]
+
+
+def delays(message):
+    return [(d.getAttribute("from"), d.getAttribute("stamp"))
+            for d in message.elements(NS_DELAY, "delay")]
+
+
+def test_resentMessagesCarryOriginalTime():
+    """Messages resent on resumption carry a delay of when they were first written."""
+    h = smHarness()
+    enabled = enable(h, h.alice)
+    h.clock.advance(1000)
+    h.sm.detachSession(h.alice)
+    chat(h, "late")
+    original = h.alice.management.stanzas()[0]
+    h.clock.advance(60)
+    stream = resume(h, enabled["id"], 0)
+    [message] = [e for e in stream.sent if e.name == "message"]
+    assert delays(message) == [("localhost", "1970-01-01T00:16:40.000Z")]
+    assert delays(original) == []  # the kept original is not changed
+
+
+def test_storedMessagesCarryOriginalTime():
+    """A message that goes to offline storage at the end carries the time it was first written."""
+    h = smHarness()
+    enable(h, h.alice)
+    h.clock.advance(30)
+    chat(h, "first written at 30 s")
+    h.sm.detachSession(h.alice)
+    h.clock.advance(300)
+    [stored] = h.stored
+    assert delays(stored) == [("localhost", "1970-01-01T00:00:30.000Z")]
+
+
+def test_delayedKeepsExistingDelayAndOtherStanzas():
+    """A message that has a delay keeps only it; stanzas other than messages get none."""
+    message = parse("<message><body>x</body><delay xmlns='urn:xmpp:delay' from='remote' "
+                    "stamp='2020-01-01T00:00:00Z'/></message>")
+    assert delayed(message, 0, "localhost") is message
+    iq = parse("<iq type='get' id='1'/>")
+    assert delayed(iq, 0, "localhost") is iq
