@@ -56,6 +56,9 @@ class AckState:
     @ivar acked: the last 'h' the client sent (what it has handled).
     @ivar unacked: (time written, stanza) of the stanzas written since
         C{acked}, oldest first.
+    @ivar priority: the session's presence priority when it was last
+        written to (the session's own is reset when it goes unavailable,
+        before its unacknowledged stanzas are dealt with).
     @ivar requested: whether an C{<r/>} is out and unanswered.
     @ivar usedArchive: whether the client queried its archive (XEP-0313)
         during the session: then it catches up there.
@@ -64,7 +67,7 @@ class AckState:
     """
 
     __slots__ = ("session", "handler", "smId", "timeout", "handled", "sent", "acked", "unacked",
-                 "requested", "usedArchive", "ending", "expiry")
+                 "priority", "requested", "usedArchive", "ending", "expiry")
 
     def __init__(self, session, handler, smId=None, timeout=0):
         self.session = session
@@ -73,6 +76,7 @@ class AckState:
         self.timeout = timeout
         self.handled = self.sent = self.acked = 0
         self.unacked = deque()
+        self.priority = 0
         self.requested = self.usedArchive = self.ending = False
         self.expiry = None
 
@@ -89,6 +93,7 @@ class AckState:
         """Count and keep C{stanza}, then write it (a detached stream writes nothing)."""
         self.unacked.append((self.handler.clock.seconds(), stanza))
         self.sent = (self.sent + 1) % MODULO
+        self.priority = self.session.priority
         self.session.stream.send(stanza)
         self.handler.queued(self)
 

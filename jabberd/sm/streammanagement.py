@@ -171,7 +171,8 @@ class StreamManagementHandler(Handler):
             self.resumable.pop(management.smId, None)
         self._cancelExpiry(management)
         for stamp, stanza in management.take():
-            disposeUnacked(self.host, session, stanza, management.usedArchive, stamp)
+            disposeUnacked(self.host, session, stanza, management.usedArchive, stamp,
+                           management.priority)
 
     # --- enabling (section 3) and acks (section 4) ---
 
@@ -322,7 +323,7 @@ class StreamManagementHandler(Handler):
 # --- what becomes of an unacknowledged stanza (section 4) ---
 
 
-def disposeUnacked(host, session, stanza, usedArchive, stamp=None):
+def disposeUnacked(host, session, stanza, usedArchive, stamp=None, priority=0):
     """
     Treat C{stanza}, written to the ended C{session} and never
     acknowledged, as a stanza for a resource that is gone (RFC 6121
@@ -335,14 +336,18 @@ def disposeUnacked(host, session, stanza, usedArchive, stamp=None):
        XEP-0313), whose originals are kept elsewhere;
      - a chat or normal message archived for the user is dropped when the
        client used its archive during the session: it finds it there, so
-       it is not delivered twice; otherwise it goes to the user's other
-       available resources (those with carbons enabled had a copy), or to
-       offline storage (XEP-0160), or back to the sender;
+       it is not delivered twice; so is a message to the bare JID when
+       another available resource of at least the same priority is online
+       (it got the message too, RFC 6121 section 8.5.2.1.1); otherwise it
+       goes to the user's other available resources (those with carbons
+       enabled had a copy), or to offline storage (XEP-0160), or back to
+       the sender;
      - an iq get or set, and a groupchat message, go back to the sender
        with C{recipient-unavailable} (RFC 6120 section 8.3.3.13).
 
     A message delivered or stored carries a delay of C{stamp}, when it was
     first written (L{delayed}); offline storage keeps that stamp.
+    C{priority} is the session's priority when it was written to.
     """
     name = stanza.name
     kind = stanza.getAttribute("type")
@@ -360,6 +365,9 @@ def disposeUnacked(host, session, stanza, usedArchive, stamp=None):
         return
     if usedArchive and _archivedFor(stanza, session.bare):
         return
+    if "/" not in (stanza.getAttribute("to") or "") and _deliveredAlongside(host, session,
+                                                                            priority):
+        return
     if stamp is not None:
         stanza = delayed(stanza, stamp, session.jid.host)
     carbons = host.handler("carbons")
@@ -372,6 +380,16 @@ def disposeUnacked(host, session, stanza, usedArchive, stamp=None):
         return
     d = host.undeliverable(stanza)
     d.addCallback(lambda taken: taken or host.send(errorReply(stanza, "recipient-unavailable")))
+
+
+def _deliveredAlongside(host, session, priority):
+    """
+    Whether a bare-JID message for C{session}, of C{priority}, also went to
+    another resource (8.5.2.1.1).
+    """
+    floor = max(priority, 0)
+    return any(other.available and other.priority >= floor
+               for other in host.sessionsOf(session.bare))
 
 
 def _archivedFor(stanza, bare):

@@ -10,13 +10,14 @@ from jabberd.sm.acks import MODULO, AckState, HandledCountTooHigh, parseH
 
 
 class Recorder:
-    """Stands in for the session (its stream) and the handler told of each stanza kept."""
+    """Stands in for the session (stream, priority) and the handler told of each stanza."""
 
     def __init__(self):
         self.stream = self
         self.written = []
         self.queuedCount = 0
         self.clock = task.Clock()
+        self.priority = 0
 
     def send(self, stanza):
         self.written.append(stanza)

@@ -497,3 +497,30 @@ def test_delayedKeepsExistingDelayAndOtherStanzas():
     assert delayed(message, 0, "localhost") is message
     iq = parse("<iq type='get' id='1'/>")
     assert delayed(iq, 0, "localhost") is iq
+
+
+def test_bareMessageNotRedeliveredToResourceThatHadIt():
+    """A bare-JID message unacked by one resource is not sent again to one of the same priority."""
+    h = smHarness()
+    desk = h.login("alice", "desk")
+    enable(h, h.alice)
+    chat(h, "to the account", to=ALICE)
+    assert [textOf(e) for e in h.take(desk) if e.name == "message"] == ["to the account"]
+    h.sm.detachSession(h.alice)
+    h.clock.advance(300)
+    assert not [e for e in h.take(desk) if e.name == "message"]
+    assert not h.stored
+
+
+def test_bareMessageGoesToLowerPriorityResource():
+    """A bare-JID message only the higher-priority resource got goes to the other one at the end."""
+    h = smHarness()
+    desk = h.login("alice", "desk", priority=0)
+    h.send(h.alice, "<presence><priority>5</priority></presence>")
+    h.clear()
+    enable(h, h.alice)
+    chat(h, "to the account", to=ALICE)
+    assert not [e for e in h.take(desk) if e.name == "message"]
+    h.sm.detachSession(h.alice)
+    h.clock.advance(300)
+    assert [textOf(e) for e in h.take(desk) if e.name == "message"] == ["to the account"]
