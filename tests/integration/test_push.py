@@ -239,3 +239,27 @@ def test_registrationSurvivesRestart(server):
     server.stop()
     server.start()
     run(after())
+
+
+def test_detachedSessionIsNotified(server):
+    """A phone whose connection dropped (XEP-0198 session detached, still available) is
+    notified of a message sent meanwhile, and gets the message itself when it resumes."""
+    from tests.integration.test_streammanagement import cut, reconnect
+
+    async def body():
+        app = await AppServer(APPS[4], server.ports["components"]).start()
+        grace = Client("grace@localhost/phone", "gracepw", plugins=["xep_0198"])
+        assert await grace.login(server.ports["c2s"])
+        await enable(grace, APPS[4], "g1")
+        await cut(grace)
+        bob = await sender(server)
+        bob.send_message("grace@localhost", "are you there", mtype="chat")
+        publisher, node, summary, _ = await app.next()
+        assert (publisher, node) == ("grace@localhost", "g1")
+        assert summary["message-count"] == "1" and "last-message-body" not in summary
+        assert await reconnect(grace, server.ports["c2s"])
+        await grace.nextMessage(lambda m: m["body"] == "are you there")
+        await grace.close()
+        await bob.close()
+        await app.close()
+    run(body())
