@@ -16,6 +16,7 @@ from twisted.trial import unittest
 from components.conference.migrations import CONFERENCE
 from jabberd.storage.migrations import CORE, MigrationChain, scriptHead
 from tests.storage.databases import PostgreSQLDatabaseMixin, SQLiteDatabaseMixin
+from tests.storage.test_postgresql import URL as PG_URL, PostgreSQLMixin
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -117,7 +118,9 @@ class PostgreSQLCurrentRevisionTests(PostgreSQLDatabaseMixin, CurrentRevisionMix
 _OPEN = textwrap.dedent("""
     import sys
     from jabberd.storage.sql import SQLStorage
-    storage = SQLStorage("sqlite:///" + sys.argv[1])
+    url, schema = sys.argv[1:3]
+    kwargs = {"connect_args": {"options": "-csearch_path=" + schema}} if schema else {}
+    storage = SQLStorage(url, **kwargs)
     storage.close()
     print("alembic" in sys.modules, "mako" in sys.modules)
 """)
@@ -126,8 +129,8 @@ _OPEN = textwrap.dedent("""
 class AlembicImportTests(unittest.TestCase):
     """Alembic is loaded only for a database that must move."""
 
-    def openInChild(self, path):
-        out = subprocess.run([sys.executable, "-c", _OPEN, path], cwd=ROOT,
+    def openInChild(self, url, schema=""):
+        out = subprocess.run([sys.executable, "-c", _OPEN, url, schema], cwd=ROOT,
                              capture_output=True, text=True, timeout=120)
         self.assertEqual(out.returncode, 0, out.stderr)
         return out.stdout.split()
@@ -136,6 +139,16 @@ class AlembicImportTests(unittest.TestCase):
         """A new database imports Alembic to migrate; reopening it at head does not."""
         directory = tempfile.mkdtemp(prefix="jabberd-rest-")
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
-        path = os.path.join(directory, "jabberd.db")
-        self.assertEqual(self.openInChild(path), ["True", "True"])
-        self.assertEqual(self.openInChild(path), ["False", "False"])
+        url = "sqlite:///" + os.path.join(directory, "jabberd.db")
+        self.assertEqual(self.openInChild(url), ["True", "True"])
+        self.assertEqual(self.openInChild(url), ["False", "False"])
+
+
+class PostgreSQLAlembicImportTests(PostgreSQLMixin, AlembicImportTests):
+    """Alembic is loaded only for a PostgreSQL schema that must move."""
+
+    def test_loadedOnlyToMigrate(self):
+        """A new schema imports Alembic to migrate; reopening it at head does not."""
+        self.makeSchema()
+        self.assertEqual(self.openInChild(PG_URL, self.schema), ["True", "True"])
+        self.assertEqual(self.openInChild(PG_URL, self.schema), ["False", "False"])
