@@ -116,11 +116,17 @@ async def runIdle(args, target, ctx):
             "kb_per_conn": round((loaded - empty) / 1024 / max(alive, 1), 1)}
 
 
+async def runRest(args, target, ctx):
+    """No clients at all: the server's resident memory at rest, after C{--settle} seconds."""
+    await asyncio.sleep(args.settle)
+    return {"rss_kb": treeRSS(args.server_pid) // 1024}
+
+
 def scenarios():
     """Scenario name -> coroutine function(args, target, context)."""
     from bench import bosh, chat, csi, roster
 
-    return {"register": runRegister, "login": runLogin, "idle": runIdle,
+    return {"register": runRegister, "login": runLogin, "idle": runIdle, "rest": runRest,
             "throughput": chat.runThroughput, "muc": chat.runMuc,
             "mesh": roster.runMesh, "roster": roster.runRoster,
             "bosh": bosh.runBosh, "csi": csi.runCsi}

@@ -56,6 +56,7 @@ SCENARIOS = {s.name: s for s in (
     Scenario("login", "login", "l", 500, 100),
     Scenario("throughput", "throughput", "t", 100, 100, ["--pairs", "50"]),
     Scenario("idle", "idle", "i", 1000, 200),
+    Scenario("rest", "rest", "z", 0, 0, ["--settle", "10"]),
     Scenario("roster", "roster", "r", 51, 51, mesh=True),
     Scenario("rostercaps", "roster", "r", 51, 51, ["--caps"], mesh=True),
     Scenario("muc50", "muc", "m", 50, 50),
@@ -215,7 +216,7 @@ def parser():
     p = argparse.ArgumentParser(prog="python -m bench.runner",
                                 description="XMPP benchmark: jabberd vs Prosody vs ejabberd.")
     p.add_argument("--servers", default="jabberd,prosody,ejabberd")
-    p.add_argument("--scenarios", default="login,throughput,idle,roster,muc,bosh")
+    p.add_argument("--scenarios", default="login,throughput,idle,rest,roster,muc,bosh")
     p.add_argument("--install", action="store_true",
                    help="apt-get install prosody ejabberd first (needs root)")
     p.add_argument("--quick", action="store_true", help="smaller sizes, 5 s measurements")

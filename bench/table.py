@@ -19,6 +19,7 @@ METRICS = [
     ("throughput", "p99_ms", "chat: p99 ms", LOW),
     ("throughput", "lost", "chat: lost (must be 0)", LOW),
     ("idle", "kb_per_conn", "idle: KB RSS per connection", LOW),
+    ("rest", "rss_kb", "rest, no clients (jabberd: sample config): KB RSS", LOW),
     ("roster", "all_presence_s", "roster 51x50: s until all presence", LOW),
     ("muc50", "delivered_per_s", "MUC 50 occupants: msgs/s", HIGH),
     ("muc50", "p99_ms", "MUC 50: p99 ms", LOW),
@@ -34,7 +35,7 @@ METRICS = [
     ("csi", "csi_wake_message_ms", "CSI: ms until a message wakes it, inactive", LOW),
 ]
 NO_RATIO = {"lost"}
-SCENARIO_ORDER = ["login", "throughput", "idle", "roster", "muc50", "muc100", "bosh", "csi"]
+SCENARIO_ORDER = ["login", "throughput", "idle", "rest", "roster", "muc50", "muc100", "bosh", "csi"]
 
 
 def best(records, scenario, server, key, direction):

@@ -14,14 +14,42 @@ So, once the server is built, start-up's objects are collected once and
 frozen (C{gc.freeze}): later collections skip them.  Everything made
 afterwards (connections, sessions, stanzas) is collected as before, with
 CPython's default thresholds.
+
+What start-up freed (Alembic's scripts when a migration ran, the parsed
+configuration, import-time temporaries) stays in the C allocator's arenas
+and counts as resident memory until it is handed back: on glibc,
+C{malloc_trim(0)} returns the free pages at the top and in the middle of
+the heap to the kernel (L{trim}).
 """
 
+import ctypes
 import gc
 
-__all__ = ["settle"]
+__all__ = ["settle", "trim"]
+
+
+def _mallocTrim():
+    """glibc's C{malloc_trim}, or None on a C library without it (musl, macOS)."""
+    try:
+        # The symbols the process already has (the C library among them).
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def trim():
+    """
+    Give the heap's free pages back to the operating system, where the C
+    library can; whether anything was released.
+    """
+    function = _mallocTrim()
+    if function is None:
+        return False
+    return bool(function(0))
 
 
 def settle():
-    """Collect, then freeze what start-up left (once, when the server is built)."""
+    """Collect, freeze what start-up left, then trim (once, when the server is built)."""
     gc.collect()
     gc.freeze()
+    trim()

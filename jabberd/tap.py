@@ -166,13 +166,13 @@ def mountWebClients(http, config, c2s):
     """
     from jabberd.web.bosh import BOSHResource
     from jabberd.web.webchat import mountWebChat
-    from jabberd.web.websocket import makeWebSocketResource
+    from jabberd.web.websocketmount import WebSocketMount
 
     h = config.http
     if h.boshPath:
         http.attach(h.boshPath, BOSHResource(c2s))
     if h.websocketPath:
-        http.attach(h.websocketPath, makeWebSocketResource(c2s))
+        http.attach(h.websocketPath, WebSocketMount(c2s))
     if h.webchat:
         mountWebChat(http, config)
 

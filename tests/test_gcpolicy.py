@@ -25,3 +25,13 @@ def test_settleFreezesAndStillCollects():
         assert not any(isinstance(o, Cycle) for o in gc.get_objects())
     finally:
         gc.unfreeze()
+
+
+def test_trimFoundOnGlibc():
+    """On glibc the allocator's malloc_trim is found, and trim() says whether it released pages."""
+    import platform
+    if platform.libc_ver()[0] != "glibc":
+        import pytest
+        pytest.skip("malloc_trim is glibc's")
+    assert gcpolicy._mallocTrim() is not None
+    assert gcpolicy.trim() in (True, False)

@@ -11,12 +11,18 @@ without installing).  The MUC component (C{[component:conference.localhost]
 plugin = conference}) is configured only for the muc scenario, so an
 unfinished component cannot stop the other scenarios.
 
+The rest scenario runs the sample configuration instead (C{etc/jabberd.ini},
+every bundled component, the web chat page, WebSocket, s2s), with only the
+data dir, the certificate and the listeners changed (L{sampleConfig}): the
+resting footprint an operator sees first.
+
 Accounts: in-band registration (XEP-0077) when the server offers it; else
 in bulk through jabberd's own storage API in one child process; else
 C{python -m jabberd.ctl adduser} once per account.
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -25,6 +31,23 @@ from bench.servers import ServerError, ServerUnderTest
 __all__ = ["Jabberd", "ROOT"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+def sampleConfig(text, values):
+    """
+    The sample ini C{text} with C{values[(section, key)]} put in place of
+    those keys' values; every other line, comments included, kept.
+    """
+    section, out = None, []
+    for line in text.splitlines():
+        header = re.match(r"\[(.+)\]\s*$", line)
+        if header:
+            section = header.group(1)
+        setting = re.match(r"(\w+)\s*=", line)
+        if setting and (section, setting.group(1)) in values:
+            line = f"{setting.group(1)} = {values[(section, setting.group(1))]}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
 
 MUC_SECTION = """
 [component:{domain}]
@@ -68,12 +91,14 @@ class Jabberd(ServerUnderTest):
     c2sPort = 35222
     httpPort = 35280
     componentPort = 35347
+    tlsPort = 35223
+    s2sPort = 35269
     boshPath = "/http-bind"
     python = sys.executable
 
     @classmethod
     def allPorts(cls):
-        return [cls.c2sPort, cls.httpPort, cls.componentPort]
+        return [cls.c2sPort, cls.httpPort, cls.componentPort, cls.tlsPort, cls.s2sPort]
 
     def configure(self):
         self.componentPort = type(self).componentPort + self.portOffset
@@ -81,11 +106,34 @@ class Jabberd(ServerUnderTest):
         os.makedirs(self.datadir, exist_ok=True)
         extra = MUC_SECTION.format(domain=self.mucDomain) if self.scenario.startswith("muc") else ""
         self.configPath = os.path.join(self.workdir, "jabberd.ini")
+        if self.scenario == "rest":
+            self.configureSample()
+            return
         with open(self.configPath, "w") as f:
             f.write(self.template("jabberd.ini.in", domain=self.domain, datadir=self.datadir,
                                   cert=self.cert, key=self.key, c2sPort=self.c2sPort,
                                   httpPort=self.httpPort, componentPort=self.componentPort,
                                   extra=extra))
+
+    def configureSample(self):
+        """The shipped sample configuration, on this run's data dir, certificate and ports."""
+        def listen(port):
+            return f"tcp:{port + self.portOffset}:interface=127.0.0.1"
+        values = {
+            ("server", "domains"): self.domain, ("server", "datadir"): self.datadir,
+            ("server", "certificate"): self.cert, ("server", "private_key"): self.key,
+            ("c2s", "listen"): f"tcp:{self.c2sPort}:interface=127.0.0.1",
+            ("c2s", "listen_tls"): listen(type(self).tlsPort),
+            ("s2s", "listen"): listen(type(self).s2sPort),
+            ("components", "listen"): f"tcp:{self.componentPort}:interface=127.0.0.1",
+            ("http", "listen"): f"tcp:{self.httpPort}:interface=127.0.0.1",
+        }
+        with open(os.path.join(ROOT, "etc", "jabberd.ini")) as f:
+            text = f.read()
+        # The components' sections are named after the sample's domain.
+        text = text.replace(".localhost]", f".{self.domain}]")
+        with open(self.configPath, "w") as f:
+            f.write(sampleConfig(text, values))
 
     def command(self):
         argv = [self.python, "-c", "from twisted.scripts.twistd import run; run()",

@@ -15,7 +15,6 @@ import json
 import time
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from zope.interface import implementer
 
 from jabberd.storage.interfaces import IArchiveStore
@@ -23,13 +22,11 @@ from jabberd.storage.records import (ArchivedMessage, ArchivePage,
                                      ArchivePreferences, UnknownArchiveId,
                                      bareJID, randomId)
 from jabberd.storage.schema import archiveMessages, archivePreferences
+from jabberd.storage.sql.common import upsert
 
 __all__ = ["SQLArchiveStore"]
 
 _t = archiveMessages.c
-
-# INSERT ... ON CONFLICT DO UPDATE, in both supported dialects.
-_UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 def _seq(connection, owner, archiveId):
@@ -165,10 +162,7 @@ class SQLArchiveStore:
                   "never": json.dumps(list(prefs.never))}
 
         def work(connection):
-            statement = _UPSERT[connection.dialect.name](archivePreferences).values(
-                owner=owner, **values)
-            connection.execute(statement.on_conflict_do_update(
-                index_elements=["owner"], set_=values))
+            upsert(connection, archivePreferences, {"owner": owner}, values)
         return self.database.write(work)
 
     def preferenceOwners(self):

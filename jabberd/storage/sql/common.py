@@ -4,14 +4,19 @@ What the SQL stores share: their base class, which holds the
 L{jabberd.storage.sql.database.Database}, the users with rows in a table,
 and the insert-or-update of one row: the dialect's C{INSERT ... ON CONFLICT DO UPDATE} where it has one
 (SQLite, PostgreSQL), an UPDATE falling back to an INSERT elsewhere.
+
+The dialect module is the one the engine already loaded for its
+connections: importing both here would keep PostgreSQL's (2 MB resident)
+in a server that runs on SQLite.
 """
 
+import importlib
+
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = ["SQLStore", "upsert", "dialectInsert", "usernamesIn"]
 
-_UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_UPSERT_DIALECTS = ("sqlite", "postgresql")
 
 
 class SQLStore:
@@ -27,7 +32,10 @@ class SQLStore:
 
 def dialectInsert(connection):
     """The C{insert} with C{on_conflict_do_update} of the connection's dialect, or None."""
-    return _UPSERT.get(connection.dialect.name)
+    name = connection.dialect.name
+    if name not in _UPSERT_DIALECTS:
+        return None
+    return importlib.import_module("sqlalchemy.dialects." + name).insert
 
 
 def upsert(connection, table, keys, values):
