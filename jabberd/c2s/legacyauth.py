@@ -27,7 +27,7 @@ from twisted.internet import defer, task
 from twisted.words.xish import domish
 
 from jabberd.c2s.mechanisms import SASLFailure
-from jabberd.c2s.sasl import clientAddress, throttleOf
+from jabberd.c2s.sasl import clientAddress, throttleOf, whenAllowed
 from jabberd.jidutil import prepLocalpart, prepResource
 from jabberd.c2s.negotiation import Negotiator, handlesIQ
 from jabberd.ns import NS_AUTH, NS_AUTH_FEATURE
@@ -96,14 +96,7 @@ class LegacyAuthNegotiator(Negotiator):
             self.sendError(iq, "not-acceptable", "invalid resource")
             return
         username = prepLocalpart(username)
-        source = self.stream.factory.credentials
-        throttle = throttleOf(self.stream)
-        address = clientAddress(self.stream)
-        if throttle is not None and throttle.waitFor(ip=address):
-            d = throttle.gate(ip=address)
-            d.addCallback(lambda _: source.lookup(username))
-        else:
-            d = source.lookup(username)
+        d = whenAllowed(self.stream, self.stream.factory.credentials.lookup, username)
         d.addCallback(self.check, username, password, digest)
         d.addCallback(self._verified, iq, username, resource)
         d.addErrback(self._checkFailed, iq)

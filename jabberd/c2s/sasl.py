@@ -26,7 +26,7 @@ from jabberd.dispatch import handles
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_SASL
 
-__all__ = ["SASLNegotiator", "clientAddress", "throttleOf"]
+__all__ = ["SASLNegotiator", "clientAddress", "throttleOf", "whenAllowed"]
 
 
 def throttleOf(stream):
@@ -39,6 +39,21 @@ def clientAddress(stream):
     transport = stream.transport
     peer = transport.getPeer() if transport is not None else None
     return getattr(peer, "host", None)
+
+
+def whenAllowed(stream, work, *args):
+    """
+    C{work(*args)} (returning a Deferred) once the client's address has
+    waited out the delay its failed authentications earned
+    (L{jabberd.c2s.throttle}); at once when it owes none.
+    """
+    throttle = throttleOf(stream)
+    address = clientAddress(stream)
+    if throttle is None or not throttle.waitFor(ip=address):
+        return work(*args)
+    d = throttle.gate(ip=address)
+    d.addCallback(lambda _: work(*args))
+    return d
 
 
 class SASLNegotiator(Negotiator):
@@ -134,14 +149,7 @@ class SASLNegotiator(Negotiator):
         Feed C{data} to the mechanism, once the address's throttle allows;
         input waits until it answers.
         """
-        mechanism = self.mechanism
-        throttle = throttleOf(self.stream)
-        address = clientAddress(self.stream)
-        if throttle is not None and throttle.waitFor(ip=address):
-            d = throttle.gate(ip=address)
-            d.addCallback(lambda _: mechanism.step(data))
-        else:
-            d = mechanism.step(data)
+        d = whenAllowed(self.stream, self.mechanism.step, data)
         d.addCallbacks(self._stepped, self._stepFailed)
         self.stream.waitFor(d)
 
