@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
            "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse",
            "ArchiveConfig"]
+__all__ += ["PEPConfig"]
 
 
 class ConfigError(Exception):
@@ -175,6 +176,22 @@ class ArchiveConfig:
 
 
 @dataclass
+class PEPConfig:
+    """
+    C{[pep]}: Personal Eventing (XEP-0163) on every account.
+
+    @ivar maxItemsPerNode: the most items one node keeps (C{max_items =
+        max} means this many); a larger C{max_items} is C{not-acceptable}.
+    @ivar maxNodes: the most nodes one account holds.
+    @ivar maxItemSize: the most bytes of one item's payload.
+    """
+
+    maxItemsPerNode: int = 1000
+    maxNodes: int = 200
+    maxItemSize: int = 131072
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -188,6 +205,7 @@ class Config:
     s2s: S2SConfig = field(default_factory=S2SConfig)
     blocking: BlockingConfig = field(default_factory=BlockingConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    pep: PEPConfig = field(default_factory=PEPConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -277,6 +295,7 @@ def parse(text, path="<string>", overrides=None):
         s2s=_s2sConfig(section("s2s")),
         blocking=_blockingConfig(section("blocking")),
         archive=_archiveConfig(section("archive")),
+        pep=_pepConfig(section("pep")),
     )
 
 
@@ -462,3 +481,15 @@ def _archiveConfig(a):
         sweepInterval=a.int("sweep_interval", 600, parse=_duration,
                             expected="seconds, or a number with s, m, h or d"),
     )
+
+
+def _pepConfig(p):
+    def positive(key, default):
+        value = p.int(key, default)
+        if value < 1:
+            raise ConfigError(f"[pep] {key}: at least 1")
+        return value
+
+    return PEPConfig(maxItemsPerNode=positive("max_items_per_node", 1000),
+                     maxNodes=positive("max_nodes", 200),
+                     maxItemSize=positive("max_item_size", 131072))

@@ -114,6 +114,13 @@ HOOKS = {hook.name: hook for hook in (
          "discoItems(target, node): (jid, node, name) tuples (XEP-0030 section 4)."),
     Hook("discoExtensions", "collect",
          "discoExtensions(target, node): XEP-0128 data form elements for disco#info."),
+    Hook("discoRequesterItems", "collect",
+         "discoRequesterItems(target, node, requester): Deferreds, each of a list of "
+         "(jid, node, name) items of an account that depend on who asks (XEP-0163 section "
+         "6.2: the PEP nodes the requester may see); the disco handler waits for them."),
+    Hook("capsResolved", "all",
+         "capsResolved(jid): session manager: the XEP-0115 features of the full JID jid "
+         "became known after its presence arrived (PEP sends it the last items it wants)."),
 )}
 
 

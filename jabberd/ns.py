@@ -82,3 +82,11 @@ NS_MAM_EXTENDED = "urn:xmpp:mam:2#extended"  # XEP-0313 section 6 (before-id, af
 NS_SID = "urn:xmpp:sid:0"  # XEP-0359
 NS_RSM = "http://jabber.org/protocol/rsm"  # XEP-0059
 NS_XDATA_VALIDATE = "http://jabber.org/protocol/xdata-validate"  # XEP-0122
+
+# XEP-0060 (Publish-Subscribe), used by PEP (XEP-0163) and XEP-0223
+NS_PUBSUB = "http://jabber.org/protocol/pubsub"
+NS_PUBSUB_OWNER = "http://jabber.org/protocol/pubsub#owner"
+NS_PUBSUB_EVENT = "http://jabber.org/protocol/pubsub#event"
+NS_PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors"
+NS_PUBSUB_NODE_CONFIG = "http://jabber.org/protocol/pubsub#node_config"
+NS_PUBSUB_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options"

@@ -74,12 +74,15 @@ class DiscoHandler(IQHandler):
         node = firstChild(iq).getAttribute("node", "")
         if target.isServer:
             items = self._serverItems(target, node)
-        elif await accountExists(self.host, target) \
-                and await mayObserve(self.host, target):
-            items = self._accountItems(target, node)
-        else:
+        elif not await accountExists(self.host, target):
             # XEP-0030 section 8: an empty list, revealing nothing.
             return itemsQuery(node, [])
+        elif await mayObserve(self.host, target):
+            items = self._accountItems(target, node) + await self._requesterItems(target, node)
+        else:
+            # XEP-0030 section 8 for the rest; what is published openly
+            # (XEP-0163 section 6.2) is visible to anyone.
+            return itemsQuery(node, await self._requesterItems(target, node))
         if node and not items and not self._knownNode(target, node):
             raise StanzaError("item-not-found")
         return itemsQuery(node, items)
@@ -95,6 +98,13 @@ class DiscoHandler(IQHandler):
         if not node:
             sessions = self.host.sessionsOf(target.jid.userhost())
             items = [(s.full, None, None) for s in sessions if s.available] + items
+        return items
+
+    async def _requesterItems(self, target, node):
+        """The items handlers list for this requester only (C{discoRequesterItems})."""
+        items = []
+        for d in self.host.collect("discoRequesterItems", target.jid, node, target.requester):
+            items.extend(await d)
         return items
 
     def _knownNode(self, target, node):
