@@ -31,7 +31,7 @@ __all__ = ["PubSubProtocol", "REQUESTS"]
 #: The L{jabberd.dispatch} table of request elements.
 REQUESTS = "pubsub requests"
 
-# Request elements that only qualify the one before them.
+# Elements of a <pubsub/> request that only qualify the one before them.
 _QUALIFIERS = ("publish-options", "configure", "options")
 
 # The XEP-0060 features (section 10) a request element stands for, for
@@ -80,14 +80,15 @@ class PubSubProtocol:
         C{payload} of an iq of C{iqType} to C{service} from C{standing}.
         """
         elements = _children(payload)
-        main = [e for e in elements if e.name not in _QUALIFIERS]
+        qualifying = _QUALIFIERS if payload.uri == NS_PUBSUB else ()
+        main = [e for e in elements if e.name not in qualifying]
         if len(main) != 1:
             raise pubsubError("bad-request", text="one pubsub request per iq")
         request = main[0]
         method = handlerFor(self, (payload.uri, iqType, request.name), REQUESTS)
         if method is None:
             raise unsupported(_FEATURES.get(request.name, request.name))
-        qualifiers = {e.name: e for e in elements if e.name in _QUALIFIERS}
+        qualifiers = {e.name: e for e in elements if e.name in qualifying}
         return defer.maybeDeferred(method, service, standing, request, qualifiers)
 
     # --- subscriber and entity requests (sections 5.6, 5.7, 6.1, 6.2, 6.5) ---

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.pubsub.test_service -*-
+# -*- test-case-name: tests.pubsub.test_protocol -*-
 """
 The PubSub engine (XEP-0060 sections 5-8) over an L{IPubSubStore}: node
 creation (with auto-create on publish, section 7.1.4), configuration
