@@ -81,14 +81,14 @@ class PubSubProtocol:
         """
         elements = _children(payload)
         qualifying = _QUALIFIERS if payload.uri == NS_PUBSUB else ()
-        main = [e for e in elements if e.name not in qualifying]
+        main = [e for e in elements if e.name not in qualifying] or elements[:1]
         if len(main) != 1:
             raise pubsubError("bad-request", text="one pubsub request per iq")
         request = main[0]
         method = handlerFor(self, (payload.uri, iqType, request.name), REQUESTS)
         if method is None:
             raise unsupported(_FEATURES.get(request.name, request.name))
-        qualifiers = {e.name: e for e in elements if e.name in qualifying}
+        qualifiers = {e.name: e for e in elements if e.name in qualifying and e is not request}
         return defer.maybeDeferred(method, service, standing, request, qualifiers)
 
     # --- subscriber and entity requests (sections 5.6, 5.7, 6.1, 6.2, 6.5) ---

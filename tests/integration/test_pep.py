@@ -261,46 +261,47 @@ def test_lastItemWhenContactComesOnline(server):
 
 def test_limitsRestartAndAccountRemoval(backend, tmp_path):
     """Nodes past max_nodes are refused; items survive a restart; removing the account removes its nodes."""
+    # Accounts of their own: on PostgreSQL the module's server shares the schema.
     proc = ServerProcess(tmp_path, database=backend, extra="\n[pep]\nmax_nodes = 2\n")
     proc.start()
     try:
-        for name in ("erin", "frank"):
+        for name in ("nina", "oscar"):
             proc.adduser(name, name + "pw")
 
         async def before():
-            erin = await login(proc, "erin@localhost/limits")
+            nina = await login(proc, "nina@localhost/limits")
             for n in range(2):
-                await erin["xep_0060"].publish("erin@localhost", f"urn:test:n{n}",
+                await nina["xep_0060"].publish("nina@localhost", f"urn:test:n{n}",
                                                id="kept", payload=payload(str(n)),
                                                timeout=TIMEOUT)
-            assert await failure(erin["xep_0060"].publish(
-                "erin@localhost", "urn:test:n2", payload=payload("x"), timeout=TIMEOUT)) \
+            assert await failure(nina["xep_0060"].publish(
+                "nina@localhost", "urn:test:n2", payload=payload("x"), timeout=TIMEOUT)) \
                 == ("not-allowed", "max-nodes-exceeded")
-            await erin.close()
+            await nina.close()
         run(before())
         proc.stop()
         proc.start()
 
         async def after():
-            erin = await login(proc, "erin@localhost/limits")
-            kept = await erin["xep_0060"].get_items("erin@localhost", "urn:test:n1",
+            nina = await login(proc, "nina@localhost/limits")
+            kept = await nina["xep_0060"].get_items("nina@localhost", "urn:test:n1",
                                                     timeout=TIMEOUT)
             assert itemIds(kept) == ["kept"]
-            await erin["xep_0077"].cancel_registration(timeout=TIMEOUT)
-            await asyncio.wait_for(erin.streamErrors.get(), TIMEOUT)
-            frank = await login(proc, "frank@localhost/limits")
-            assert await failure(frank["xep_0060"].get_items(
-                "erin@localhost", "urn:test:n1", timeout=TIMEOUT)) \
+            await nina["xep_0077"].cancel_registration(timeout=TIMEOUT)
+            await asyncio.wait_for(nina.streamErrors.get(), TIMEOUT)
+            oscar = await login(proc, "oscar@localhost/limits")
+            assert await failure(oscar["xep_0060"].get_items(
+                "nina@localhost", "urn:test:n1", timeout=TIMEOUT)) \
                 == ("service-unavailable", None)
-            await frank.close()
+            await oscar.close()
         run(after())
-        proc.adduser("erin", "erinpw")
+        proc.adduser("nina", "ninapw")
 
         async def recreated():
-            erin = await login(proc, "erin@localhost/new")
-            assert await failure(erin["xep_0060"].get_items(
-                "erin@localhost", "urn:test:n1", timeout=TIMEOUT)) == ("item-not-found", None)
-            await erin.close()
+            nina = await login(proc, "nina@localhost/new")
+            assert await failure(nina["xep_0060"].get_items(
+                "nina@localhost", "urn:test:n1", timeout=TIMEOUT)) == ("item-not-found", None)
+            await nina.close()
         run(recreated())
     finally:
         proc.stop()
