@@ -7,7 +7,7 @@ import pytest
 from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
-from jabberd.ns import NS_DATA, NS_PUBSUB_ERRORS, NS_PUBSUB_NODE_CONFIG, NS_PUBSUB_PUBLISH_OPTIONS
+from jabberd.ns import NS_DATA, NS_PUBSUB_NODE_CONFIG, NS_PUBSUB_PUBLISH_OPTIONS
 from jabberd.pubsub.config import (ROSTER_GROUPS, Limits, applyForm, configForm, defaultConfig,
                                    preconditionsMet, readForm)
 from jabberd.storage.records import NodeConfig
@@ -113,4 +113,3 @@ def test_publishOptionsFormRead():
     """A publish-options form is read with its own FORM_TYPE."""
     form = submitted(NS_PUBSUB_PUBLISH_OPTIONS, access_model="open")
     assert readForm(form, NS_PUBSUB_PUBLISH_OPTIONS) == {"pubsub#access_model": ["open"]}
-    assert NS_PUBSUB_ERRORS.endswith("#errors")
