@@ -33,12 +33,15 @@ class Standing:
     @ivar presence: whether it is subscribed to the owner's presence
         (subscription C{from} or C{both}, RFC 6121 section 2.1.2.5).
     @ivar groups: the owner's roster groups the requester is in.
+    @ivar full: the requester's full JID, when it has one (subscriptions
+        may be keyed by it).
     """
 
     jid: str
     owner: bool = False
     presence: bool = False
     groups: frozenset = field(default_factory=frozenset)
+    full: str = ""
 
 
 STRANGER = Standing("")

@@ -195,19 +195,10 @@ class NodeService:
     async def subscriptionsOf(self, service, standing, node=None):
         """Section 5.6: the requester's subscriptions at this service (to one node)."""
         found = await self.store.getSubscriberSubscriptions(standing.jid, service)
-        found += [s for s in await self._fullJIDSubscriptions(service, standing)
-                  if s not in found]
+        if standing.full and standing.full != standing.jid:
+            # Subscriptions of a full JID are keyed by it.
+            found += await self.store.getSubscriberSubscriptions(standing.full, service)
         return [s for s in found if node is None or s.node == node]
-
-    async def _fullJIDSubscriptions(self, service, standing):
-        # Subscriptions of the requester's full JIDs are keyed by those JIDs.
-        found = []
-        for record in await self.store.listNodes(service):
-            for subscription in await self.store.getSubscriptions(service, record.node):
-                if subscription.jid.partition("/")[0] == standing.jid \
-                        and subscription.jid != standing.jid:
-                    found.append(subscription)
-        return found
 
     async def affiliationsOf(self, service, standing):
         """Section 5.7: the requester's affiliations at this service, by node."""

@@ -13,7 +13,8 @@ Requests to a bare JID follow XEP-0030 section 8: disco#info is answered
 only to the account itself or an entity allowed to see its presence, and
 otherwise, or for an account that does not exist, with
 C{service-unavailable}; disco#items then gives the available resources, and
-an empty list to everyone else.
+to everyone else only what handlers list for that requester
+(C{discoRequesterItems}: the PEP nodes open to it, XEP-0163 section 6.2).
 """
 
 from jabberd.disco import (collectFeatures, collectIdentities, collectItems, infoQuery,

@@ -135,11 +135,11 @@ class PEPHandler(IQHandler):
         """What C{requester} (a L{JID} or None) is to the account C{service}, from its roster."""
         if requester is None:
             return Standing("")
-        bare = requester.userhost()
+        bare, full = requester.userhost(), requester.full()
         if bare == service:
-            return Standing(bare, owner=True)
+            return Standing(bare, owner=True, full=full)
         item = await self.host.storage.roster.item(service.partition("@")[0], bare)
-        return _standingOf(bare, item)
+        return _standingOf(bare, item, full)
 
     async def _roster(self, service):
         """The account's roster as bare JID -> item (one read for many recipients)."""
@@ -286,7 +286,7 @@ class PEPHandler(IQHandler):
         if to is None or to.user is None or sender is None or sender.resource is None:
             return False
         service, full = to.userhost(), sender.full()
-        if sender.userhost() == service or not self.host.sessionsOf(service):
+        if sender.userhost() == service or service not in self.host.sessions:
             return False
         presenceType = stanza.getAttribute("type")
         if presenceType is None:
@@ -357,9 +357,9 @@ class PEPHandler(IQHandler):
                 for record in await self.engine.visibleNodes(service, standing)]
 
 
-def _standingOf(bare, item):
+def _standingOf(bare, item, full=""):
     """The standing of a non-owner C{bare} from the owner's roster item for it (or None)."""
     if item is None:
-        return Standing(bare)
+        return Standing(bare, full=full)
     return Standing(bare, presence=item.subscription in _FROM,
-                    groups=frozenset(item.groups or ()))
+                    groups=frozenset(item.groups or ()), full=full)

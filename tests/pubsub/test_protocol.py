@@ -214,12 +214,14 @@ def test_subscribe():
         == ("bad-request", "invalid-jid")
     assert service.refused("set", "<subscribe node='n' jid='carol@remote.example'/>",
                            STRANGER) == ("not-authorized", "presence-subscription-required")
-    mine = service.request("get", "<subscriptions/>", CONTACT)
+    phone = Standing("bob@localhost", presence=True, full="bob@localhost/phone")
+    assert service.request("get", "<subscriptions/>", CONTACT).subscriptions.children == []
+    mine = service.request("get", "<subscriptions/>", phone)
     assert [s["jid"] for s in mine.subscriptions.elements(NS_PUBSUB, "subscription")] \
         == ["bob@localhost/phone"]
-    service.request("set", "<unsubscribe node='n' jid='bob@localhost/phone'/>", CONTACT)
+    service.request("set", "<unsubscribe node='n' jid='bob@localhost/phone'/>", phone)
     assert service.refused("set", "<unsubscribe node='n' jid='bob@localhost/phone'/>",
-                           CONTACT) == ("unexpected-request", "not-subscribed")
+                           phone) == ("unexpected-request", "not-subscribed")
 
 
 def test_whitelistMembers():
