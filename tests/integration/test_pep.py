@@ -260,9 +260,10 @@ def test_lastItemWhenContactComesOnline(server):
 
 
 def test_limitsRestartAndAccountRemoval(backend, tmp_path):
-    """Nodes past max_nodes are refused; items survive a restart; removing the account removes its nodes."""
+    """Nodes past max_nodes and items past max_item_size are refused; items survive a restart; removing the account removes its nodes."""
     # Accounts of their own: on PostgreSQL the module's server shares the schema.
-    proc = ServerProcess(tmp_path, database=backend, extra="\n[pep]\nmax_nodes = 2\n")
+    proc = ServerProcess(tmp_path, database=backend,
+                         extra="\n[pep]\nmax_nodes = 2\nmax_item_size = 1000\n")
     proc.start()
     try:
         for name in ("nina", "oscar"):
@@ -277,6 +278,9 @@ def test_limitsRestartAndAccountRemoval(backend, tmp_path):
             assert await failure(nina["xep_0060"].publish(
                 "nina@localhost", "urn:test:n2", payload=payload("x"), timeout=TIMEOUT)) \
                 == ("not-allowed", "max-nodes-exceeded")
+            assert await failure(nina["xep_0060"].publish(
+                "nina@localhost", "urn:test:n1", payload=payload("x" * 2000), timeout=TIMEOUT)) \
+                == ("not-acceptable", "payload-too-big")
             await nina.close()
         run(before())
         proc.stop()
@@ -305,3 +309,47 @@ def test_limitsRestartAndAccountRemoval(backend, tmp_path):
         run(recreated())
     finally:
         proc.stop()
+
+
+def rawIq(client, iqType, xml, to=None):
+    iq = client.make_iq_set() if iqType == "set" else client.make_iq_get()
+    if to:
+        iq["to"] = to
+    iq.append(ET.fromstring(xml))
+    return iq.send(timeout=TIMEOUT)
+
+
+def test_rawEdgeCases(server):
+    """Raw requests the plugins will not send get the XEP-0060 errors; a publish with no 'to' is the account's own."""
+    async def body():
+        alice = await login(server, "alice@localhost/raw")
+        bob = await login(server, "bob@localhost/raw")
+        published = await rawIq(alice, "set", f"<pubsub xmlns='{NS_PUBSUB}'>"
+                                "<publish node='urn:test:raw'><item id='r1'>"
+                                "<x xmlns='urn:test:raw'/></item></publish></pubsub>")
+        assert published.xml.find(f".//{{{NS_PUBSUB}}}item").get("id") == "r1"
+        own = await alice["xep_0060"].get_item("alice@localhost", "urn:test:raw", "r1",
+                                               timeout=TIMEOUT)
+        assert itemIds(own) == ["r1"]
+        cases = [
+            (f"<pubsub xmlns='{NS_PUBSUB}'><publish node='urn:test:raw'><item>"
+             "<a xmlns='urn:x'/><b xmlns='urn:x'/></item></publish></pubsub>",
+             ("bad-request", "invalid-payload")),
+            (f"<pubsub xmlns='{NS_PUBSUB}'><publish node='urn:test:raw'/></pubsub>",
+             ("bad-request", "item-required")),
+            (f"<pubsub xmlns='{NS_PUBSUB}'><publish><item><a xmlns='urn:x'/></item>"
+             "</publish></pubsub>", ("bad-request", "nodeid-required")),
+            (f"<pubsub xmlns='{NS_PUBSUB}'><create/></pubsub>",
+             ("not-acceptable", "nodeid-required")),
+        ]
+        for xml, expected in cases:
+            assert await failure(rawIq(alice, "set", xml)) == expected
+        assert await failure(rawIq(bob, "set", f"<pubsub xmlns='{NS_PUBSUB}'>"
+                                   "<subscribe node='urn:test:raw' jid='carol@localhost'/>"
+                                   "</pubsub>", to="alice@localhost")) \
+            == ("bad-request", "invalid-jid")
+        assert await failure(rawIq(bob, "get", f"<pubsub xmlns='{NS_PUBSUB}'>"
+                                   "<items node='urn:test:raw'/></pubsub>",
+                                   to="localhost")) == ("service-unavailable", None)
+        await closeAll(alice, bob)
+    run(body())
