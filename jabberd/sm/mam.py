@@ -47,6 +47,7 @@ from jabberd.logs import Logger
 from jabberd.ns import (NS_DATA, NS_DELAY, NS_FORWARD, NS_MAM, NS_MAM_EXTENDED, NS_RSM,
                         NS_SID, NS_XDATA_VALIDATE)
 from jabberd.sm.target import iqTarget
+from jabberd.sm.userindex import UserIndex
 from jabberd.stanza import firstChild, parseElement, serializeElement
 from jabberd.storage.records import (ArchivedMessage, ArchivePreferences, UnknownArchiveId,
                                      randomId)
@@ -146,6 +147,7 @@ class ArchiveHandler(IQHandler):
         self.clock = clock
         # owner -> ArchivePreferences, while the owner has sessions
         self._prefs = {}
+        self.withPrefs = UserIndex()
         # owner -> [_Entry] held until the first one's decision is known
         self._waiting = {}
         # stanzas being resumed, which the hooks let through once
@@ -165,6 +167,7 @@ class ArchiveHandler(IQHandler):
 
     def setHost(self, host):
         IQHandler.setHost(self, host)
+        self.withPrefs.load(self.archive.preferenceOwners(), self.log, "archive preferences")
         if (self.expireAfter or self.maxPerUser) and self.sweepInterval:
             if self.clock is None:
                 from twisted.internet import reactor
@@ -347,7 +350,10 @@ class ArchiveHandler(IQHandler):
         existence and not kept.
         """
         online = owner in self.host.sessions
-        d = self.archive.getPreferences(owner)
+        if self.withPrefs.mayHave(owner):
+            d = self.archive.getPreferences(owner)
+        else:
+            d = defer.succeed(None)
         if not online:
             exists = self.host.storage.accounts.exists(owner.partition("@")[0])
             d = defer.gatherResults([d, exists], consumeErrors=True)
@@ -435,11 +441,18 @@ class ArchiveHandler(IQHandler):
     # --- sessions and accounts ---
 
     def sessionBound(self, session):
-        """Read the user's preferences into memory for the messages to come."""
-        if session.bare not in self._prefs:
-            self._loadPrefs(session.bare).addErrback(
-                self._failed, "archive preferences unreadable for {owner}",
-                owner=session.bare)
+        """
+        Have the user's preferences in memory for the messages to come:
+        the server's default for a user who never set any (no read).
+        """
+        owner = session.bare
+        if owner in self._prefs:
+            return
+        if not self.withPrefs.mayHave(owner):
+            self._prefs[owner] = ArchivePreferences(default=self.default)
+            return
+        self._loadPrefs(owner).addErrback(
+            self._failed, "archive preferences unreadable for {owner}", owner=owner)
 
     def sessionEnded(self, session):
         """Forget the preferences of a user whose last session ended."""
@@ -506,6 +519,7 @@ class ArchiveHandler(IQHandler):
     def _setPrefs(self, owner, payload):
         prefs = _readPrefs(payload)
         yield self.archive.setPreferences(owner, prefs)
+        self.withPrefs.add(owner)
         if owner in self.host.sessions:
             self._prefs[owner] = prefs
         return _prefsElement(prefs)

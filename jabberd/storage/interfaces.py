@@ -311,6 +311,14 @@ class IBlockListStore(Interface):
         @return: a Deferred of the JIDs that were on it.
         """
 
+    def users():
+        """
+        The users whose block list is not empty, read once at start-up so
+        that a login of anyone else needs no read of their (empty) list.
+
+        @return: a Deferred of a set of usernames.
+        """
+
 
 class IStorage(Interface):
     """
@@ -422,6 +430,14 @@ class IArchiveStore(Interface):
 
     def setPreferences(owner, prefs):
         """Replace C{owner}'s L{ArchivePreferences}."""
+
+    def preferenceOwners():
+        """
+        The owners who ever set preferences, read once at start-up so that
+        a login of anyone else needs no read of preferences never set.
+
+        @return: a Deferred of a set of owners.
+        """
 
 
 class IPubSubStore(Interface):

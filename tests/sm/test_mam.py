@@ -19,8 +19,11 @@ from jabberd.stanza import firstChild
 from tests.sm.helpers import ALICE, BOB, Harness, assertNoFailures, errorCondition, result
 
 
-def makeHarness(storage=None, **kwargs):
+def makeHarness(storage=None, prefs=None, **kwargs):
+    """C{prefs}: owner -> L{ArchivePreferences} stored by an earlier run."""
     h = Harness(storage=storage)
+    for owner, stored in (prefs or {}).items():
+        result(h.storage.archive.setPreferences(owner, stored))
     h.mam = h.sm.addHandler(ArchiveHandler(**kwargs))
     h.sm.addHandler(SentIdFilter())
     h.sm.addHandler(DiscoHandler())
@@ -188,9 +191,8 @@ def test_messageToSelfArchivedOnce():
 
 def test_preferencesNever():
     """With default never, nothing is archived; an always JID still is."""
-    h = makeHarness()
-    result(h.storage.archive.setPreferences(
-        BOB, ArchivePreferences(default="never", always=["carol@remote.example"])))
+    h = makeHarness(prefs={BOB: ArchivePreferences(default="never",
+                                                   always=["carol@remote.example"])})
     bob = h.login("bob")
     h.inbound(f"<message from='dave@remote.example/x' to='{BOB}' type='chat'><body>a</body>"
               "</message>")
@@ -202,11 +204,10 @@ def test_preferencesNever():
 
 def test_preferencesRoster():
     """With default roster, only contacts in the roster are archived; never wins over it."""
-    h = makeHarness(default="roster")
+    h = makeHarness(default="roster", prefs={
+        BOB: ArchivePreferences(default="roster", never=["erin@remote.example"])})
     h.setItem("bob", "carol@remote.example", "both")
     h.setItem("bob", "erin@remote.example", "both")
-    result(h.storage.archive.setPreferences(
-        BOB, ArchivePreferences(default="roster", never=["erin@remote.example"])))
     h.login("bob")
     for sender in ("dave", "carol", "erin"):
         h.inbound(f"<message from='{sender}@remote.example/x' to='{BOB}' type='chat'>"
@@ -223,7 +224,7 @@ def test_configDefaultNever():
 
 
 class SlowPrefsStorage(MemoryStorage):
-    """Preferences reads answer only on L{flush}."""
+    """Preferences reads answer only on L{flush} (only users who set some are read)."""
 
     def __init__(self):
         MemoryStorage.__init__(self)
@@ -245,7 +246,7 @@ class SlowPrefsStorage(MemoryStorage):
 def test_heldUntilPreferencesKnownInOrder():
     """Messages for an owner whose preferences are being read wait, then arrive in order."""
     storage = SlowPrefsStorage()
-    h = makeHarness(storage=storage)
+    h = makeHarness(storage=storage, prefs={BOB: ArchivePreferences(default="always")})
     bob = h.login("bob")
     storage.flush()
     h.sm.unbindSession(bob)
@@ -263,7 +264,7 @@ def test_heldUntilPreferencesKnownInOrder():
 def test_longHeldQueueResumesWithoutRecursion():
     """Thousands of messages held for one owner all resume, in order, once decided."""
     storage = SlowPrefsStorage()
-    h = makeHarness(storage=storage)
+    h = makeHarness(storage=storage, prefs={BOB: ArchivePreferences(default="always")})
     bob = h.login("bob")
     for n in range(3000):
         h.inbound(f"<message from='carol@remote.example/x' to='{BOB}' type='chat'>"
