@@ -22,6 +22,8 @@ own lives here.
    told already, section 4.3.2).  Which resource wants what is asked of
    the C{caps} handler: C{wants(fullJID, feature)}; without one, only
    explicit subscribers are notified.
+ - Nothing is sent to an entity the account blocks (section 4.3.3, by
+   the C{blocking} handler's C{blocks(username, jid)}, XEP-0191).
  - The last published item (section 4.3.4) goes to a newly available
    resource of the owner or of a contact sharing presence, to a resource
    whose capabilities become known later (the C{capsResolved} hook), and
@@ -176,7 +178,15 @@ class PEPHandler(IQHandler):
 
     async def _broadcast(self, service, node, config, event, subscriptions=None):
         for to in await self.recipients(service, node, config, subscriptions):
-            self.send(eventMessage(service, to, event))
+            if not self._blocks(service, to):
+                self.send(eventMessage(service, to, event))
+
+    def _blocks(self, service, jid):
+        """Section 4.3.3 item 3: nothing goes to an entity the account blocks (XEP-0191)."""
+        blocking = self.host.handler("blocking")
+        parsed = parseJID(jid)
+        return blocking is not None and parsed is not None \
+            and blocking.blocks(service.partition("@")[0], parsed)
 
     async def recipients(self, service, node, config, subscriptions=None):
         """
@@ -228,6 +238,8 @@ class PEPHandler(IQHandler):
     # --- the last published item (section 4.3.4) ---
 
     async def _sendLast(self, service, node, config, to):
+        if self._blocks(service, to):
+            return
         item = await self.engine.lastItem(service, node)
         if item is not None:
             event = itemsEvent(node, [item], payloads=config.deliver_payloads)

@@ -5,7 +5,8 @@ a fake entity capabilities handler standing in for XEP-0115.
 
 from jabberd.config import parse as parseConfig
 from jabberd.handler import Handler
-from jabberd.ns import NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PUBSUB, NS_PUBSUB_EVENT
+from jabberd.ns import NS_BLOCKING, NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PUBSUB, NS_PUBSUB_EVENT
+from jabberd.sm.blocking import BlockingHandler
 from jabberd.sm.disco import DiscoHandler
 from jabberd.sm.manager import SessionManager
 from jabberd.sm.message import MessageHandler
@@ -193,6 +194,27 @@ def test_strangersNotFollowed():
     h.login("alice")
     h.inbound(f"<presence from='{CAROL}/mobile' to='{ALICE}'/>")
     assert h.pep.contacts.get(ALICE, set()) == set()
+
+
+def test_blockedContactNotNotified():
+    """A contact the owner blocks (XEP-0191) gets no notification and no last item."""
+    h = PEPHarness()
+    h.sm.addHandler(BlockingHandler())
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice")
+    bob = h.login("bob")
+    h.caps.features.add((bob.full, NODE + "+notify"))
+    h.iq(alice, f"<iq type='set'><block xmlns='{NS_BLOCKING}'><item jid='{BOB}'/></block></iq>")
+    h.clear()
+    h.publish(alice, itemId="hidden")
+    assert events(h.take(bob)) == []
+    h.sm.notify("capsResolved", bob.full)
+    assert events(h.take(bob)) == []
+    h.iq(alice, f"<iq type='set'><unblock xmlns='{NS_BLOCKING}'/></iq>")
+    h.clear()
+    h.publish(alice, itemId="shown")
+    assert events(h.take(bob)) == ["shown"]
 
 
 def test_notAServerService():
