@@ -38,10 +38,14 @@ class NodeService:
     @ivar limits: the L{jabberd.pubsub.config.Limits}.
     @ivar notifier: told of publications, retractions, purges, deletions
         and new subscriptions.
+    @ivar mayCreate: whether a L{Standing} may create nodes (and so
+        auto-create on publish); the creator becomes the node's owner.
+        PEP: the account only; a standalone service would let its users.
     """
 
-    def __init__(self, store, limits, notifier):
+    def __init__(self, store, limits, notifier, mayCreate=lambda standing: standing.owner):
         self.store, self.limits, self.notifier = store, limits, notifier
+        self.mayCreate = mayCreate
 
     # --- helpers ---
 
@@ -74,13 +78,13 @@ class NodeService:
 
     async def createNode(self, service, node, standing, values=None):
         """Section 8.1: create C{node} (configured with the form C{values}, 8.1.3)."""
-        if not standing.owner:
+        if not self.mayCreate(standing):
             raise forbidden("only the owner creates nodes here")
         config = applyForm(defaultConfig(), values or {}, self.limits)
         if await self.store.countNodes(service) >= self.limits.maxNodes:
             raise pubsubError("not-allowed", "max-nodes-exceeded")
         try:
-            return await self.store.createNode(service, node, config, owner=service)
+            return await self.store.createNode(service, node, config, owner=standing.jid)
         except NodeExists:
             raise pubsubError("conflict") from None
 

@@ -139,6 +139,17 @@ def test_othersMayNotPublish():
     assert caught.value.condition == "forbidden"
 
 
+def test_creationPolicy():
+    """A service that lets anyone create makes the creator the node's owner, and only it may purge."""
+    service = Service()
+    service.engine.mayCreate = lambda standing: bool(standing.jid)
+    service.publish("n", "x", standing=STRANGER)
+    assert result(service.store.getAffiliations(SERVICE, "n")) == {STRANGER.jid: "owner"}
+    service.request("set", "<purge node='n'/>", STRANGER, NS_PUBSUB_OWNER)
+    assert service.refused("set", "<purge node='n'/>", CONTACT, NS_PUBSUB_OWNER) \
+        == ("forbidden", None)
+
+
 def test_nodeCountBounded():
     """A node past maxNodes is not-allowed with max-nodes-exceeded."""
     service = Service(maxNodes=2)
