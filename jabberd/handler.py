@@ -103,6 +103,11 @@ HOOKS = {hook.name: hook for hook in (
          "stanza (a nonza: XEP-0352 CSI, XEP-0198 stream management) from a bound session's "
          "stream, handled before the stream reads on (RFC 6120 section 10.1); true when "
          "handled, otherwise the stream ends with unsupported-stanza-type."),
+    Hook("capsKnown", "all",
+         "capsKnown(jid, features): session manager: the verified entity capabilities "
+         "(XEP-0115) of full JID jid, a local session or a remote entity that sent presence "
+         "to a local user, became known or changed: features is their frozenset "
+         "(interest in '+notify' nodes, XEP-0163 section 4)."),
     Hook("streamFeatures", "collect",
          "streamFeatures(): session manager: elements c2s adds to the features offered "
          "after authentication (RFC 6120 section 4.3.2)."),
@@ -118,9 +123,6 @@ HOOKS = {hook.name: hook for hook in (
          "discoRequesterItems(target, node, requester): Deferreds, each of a list of "
          "(jid, node, name) items of an account that depend on who asks (XEP-0163 section "
          "6.2: the PEP nodes the requester may see); the disco handler waits for them."),
-    Hook("capsResolved", "all",
-         "capsResolved(jid): session manager: the XEP-0115 features of the full JID jid "
-         "became known after its presence arrived (PEP sends it the last items it wants)."),
 )}
 
 

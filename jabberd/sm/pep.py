@@ -26,8 +26,9 @@ own lives here.
    the C{blocking} handler's C{blocks(username, jid)}, XEP-0191).
  - The last published item (section 4.3.4) goes to a newly available
    resource of the owner or of a contact sharing presence, to a resource
-   whose capabilities become known later (the C{capsResolved} hook), and
-   to a new subscriber (XEP-0060 section 6.1.7).
+   whose capabilities become known later (the C{capsKnown} hook), once per
+   node while that resource stays available, and to a new subscriber
+   (XEP-0060 section 6.1.7).
  - Service discovery (section 6): the account advertises C{pubsub/pep} and
    the XEP-0060 features implemented; disco#items lists the nodes the
    requester may see (section 6.2).
@@ -80,6 +81,8 @@ class PEPHandler(IQHandler):
     @ivar engine: the L{NodeService} over the server's PubSub store.
     @ivar contacts: the account's bare JID -> the full JIDs of contacts
         sharing presence that are available, as last heard.
+    @ivar sentLast: (account bare JID, full JID) -> the nodes whose last
+        item that available resource was sent.
     """
 
     log = Logger()
@@ -91,6 +94,7 @@ class PEPHandler(IQHandler):
         self.engine = None
         self.protocol = None
         self.contacts = {}
+        self.sentLast = {}
 
     @classmethod
     def fromConfig(cls, config):
@@ -249,24 +253,26 @@ class PEPHandler(IQHandler):
         """
         A resource C{full} of the owner or of a contact became available,
         or its capabilities became known: the last item of each node it may
-        see and wants (by caps, or by an explicit subscription).
+        see and wants (by caps, or by an explicit subscription) and was
+        not sent yet.
         """
         bare = bareOf(full)
         standing = await self.standing(service, parseJID(full))
         caps = self.caps
-        subscribed = {s.node for s in await self.host.storage.pubsub.getSubscriberSubscriptions(
-            bare, service)}
-        subscribed |= {s.node for s in await self.host.storage.pubsub.getSubscriberSubscriptions(
-            full, service)}
+        store = self.host.storage.pubsub
+        subscribed = {s.node for s in await store.getSubscriberSubscriptions(bare, service)}
+        subscribed |= {s.node for s in await store.getSubscriberSubscriptions(full, service)}
         affiliations = {} if standing.owner else \
-            await self.host.storage.pubsub.getEntityAffiliations(service, bare)
-        for record in await self.host.storage.pubsub.listNodes(service):
+            await store.getEntityAffiliations(service, bare)
+        sent = self.sentLast.setdefault((service, full), set())
+        for record in await store.listNodes(service):
             config = record.config
-            if config.send_last_published_item != "on_sub_and_presence":
+            if config.send_last_published_item != "on_sub_and_presence" or record.node in sent:
                 continue
             wanted = record.node in subscribed or (
                 caps is not None and caps.wants(full, record.node + "+notify"))
             if wanted and mayAccess(config, standing, affiliations.get(record.node, "none")):
+                sent.add(record.node)
                 await self._sendLast(service, record.node, config, full)
 
     def sessionAvailable(self, session):
@@ -274,18 +280,19 @@ class PEPHandler(IQHandler):
         self._run(self.sendLastItems(session.bare, session.full),
                   "sending last items to {jid}", jid=session.full)
 
-    def capsResolved(self, jid):
+    def capsKnown(self, jid, features):
         """
-        The features of the full JID C{jid} became known after its
-        presence arrived: it may now want nodes it could not be sent.
+        The features of the full JID C{jid} became known or changed: it
+        may now want nodes whose last item it was not sent.
         """
-        bare = bareOf(jid)
-        owners = [service for service, fulls in self.contacts.items() if jid in fulls]
-        session = self.host.session(jid)
+        full = jid if isinstance(jid, str) else jid.full()
+        bare = bareOf(full)
+        owners = [service for service, fulls in self.contacts.items() if full in fulls]
+        session = self.host.session(full)
         if session is not None and session.available:
             owners.append(bare)
         for service in owners:
-            self._run(self.sendLastItems(service, jid), "sending last items to {jid}", jid=jid)
+            self._run(self.sendLastItems(service, full), "sending last items to {jid}", jid=full)
 
     # --- contacts' presence (section 4: presence sharing) ---
 
@@ -310,6 +317,7 @@ class PEPHandler(IQHandler):
             known = self.contacts.get(service)
             if known is not None:
                 known.discard(full)
+            self.sentLast.pop((service, full), None)
         return False
 
     async def _contactAvailable(self, service, full):
@@ -324,8 +332,13 @@ class PEPHandler(IQHandler):
 
     def sessionEnded(self, session):
         """The account's last session: its contacts' resources are no longer followed."""
-        if not self.host.sessionsOf(session.bare):
-            self.contacts.pop(session.bare, None)
+        self.sentLast.pop((session.bare, session.full), None)
+        if session.bare not in self.host.sessions:
+            self._forgetContacts(session.bare)
+
+    def _forgetContacts(self, service):
+        for full in self.contacts.pop(service, ()):
+            self.sentLast.pop((service, full), None)
 
     # --- the account goes ---
 
@@ -333,7 +346,7 @@ class PEPHandler(IQHandler):
         """The account's services, in every local domain, and its subscriptions elsewhere."""
         for domain in self.host.domains:
             service = f"{username}@{domain}"
-            self.contacts.pop(service, None)
+            self._forgetContacts(service)
             self._run(self._removeAccount(service), "removing the PEP data of {jid}",
                       jid=service)
 

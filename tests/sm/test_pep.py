@@ -148,7 +148,7 @@ def test_lastItemWhenContactComesOnline():
 
 
 def test_lastItemToOwnerResource():
-    """The owner's new resource wanting the node gets the last item."""
+    """The owner's new resource wanting the node gets the last item, once."""
     h = PEPHarness()
     alice = h.login("alice", "desk")
     h.publish(alice, itemId="mine")
@@ -156,10 +156,12 @@ def test_lastItemToOwnerResource():
     h.caps.features.add((phone.full, NODE + "+notify"))
     h.send(phone, "<presence/>")
     assert events(h.take(phone)) == ["mine"]
+    h.sm.notify("capsKnown", phone.jid, frozenset([NODE + "+notify"]))
+    assert events(h.take(phone)) == []
 
 
-def test_capsResolvedSendsLastItem():
-    """Features learnt after presence (capsResolved) bring the last item."""
+def test_capsKnownSendsLastItemOnce():
+    """Features learnt after presence (capsKnown) bring the last item, once while available."""
     h = PEPHarness()
     h.befriend("alice", BOB)
     h.befriend("bob", ALICE)
@@ -168,7 +170,12 @@ def test_capsResolvedSendsLastItem():
     bob = h.login("bob")
     assert events(h.take(bob)) == []
     h.caps.features.add((bob.full, NODE + "+notify"))
-    h.sm.notify("capsResolved", bob.full)
+    h.sm.notify("capsKnown", bob.jid, frozenset([NODE + "+notify"]))
+    assert events(h.take(bob)) == ["late"]
+    h.sm.notify("capsKnown", bob.jid, frozenset([NODE + "+notify"]))
+    assert events(h.take(bob)) == []
+    h.send(bob, "<presence type='unavailable'/>")
+    h.send(bob, "<presence/>")
     assert events(h.take(bob)) == ["late"]
 
 
@@ -209,7 +216,7 @@ def test_blockedContactNotNotified():
     h.clear()
     h.publish(alice, itemId="hidden")
     assert events(h.take(bob)) == []
-    h.sm.notify("capsResolved", bob.full)
+    h.sm.notify("capsKnown", bob.jid, frozenset([NODE + "+notify"]))
     assert events(h.take(bob)) == []
     h.iq(alice, f"<iq type='set'><unblock xmlns='{NS_BLOCKING}'/></iq>")
     h.clear()
