@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
            "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse",
            "ArchiveConfig"]
+__all__ += ["PushConfig"]
 __all__ += ["PEPConfig"]
 
 
@@ -176,6 +177,23 @@ class ArchiveConfig:
 
 
 @dataclass
+class PushConfig:
+    """
+    C{[push]}: push notifications to the app servers of mobile clients
+    (XEP-0357).
+
+    @ivar maxRegistrations: the most push services (JID and node) one
+        account may enable; one more is refused with C{policy-violation}
+        (0: no bound).
+    @ivar timeout: seconds to wait for an app server's answer to a
+        publish; no answer disables that registration, as an error does.
+    @ivar includeBody: C{never}, or C{on_request}: the last message's body
+        goes to the app server only for registrations that asked for it.
+    """
+
+    maxRegistrations: int = 5
+    timeout: int = 30
+    includeBody: str = "on_request"
 class PEPConfig:
     """
     C{[pep]}: Personal Eventing (XEP-0163) on every account.
@@ -205,6 +223,7 @@ class Config:
     s2s: S2SConfig = field(default_factory=S2SConfig)
     blocking: BlockingConfig = field(default_factory=BlockingConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    push: PushConfig = field(default_factory=PushConfig)
     pep: PEPConfig = field(default_factory=PEPConfig)
 
 
@@ -295,6 +314,7 @@ def parse(text, path="<string>", overrides=None):
         s2s=_s2sConfig(section("s2s")),
         blocking=_blockingConfig(section("blocking")),
         archive=_archiveConfig(section("archive")),
+        push=_pushConfig(section("push")),
         pep=_pepConfig(section("pep")),
     )
 
@@ -483,6 +503,12 @@ def _archiveConfig(a):
     )
 
 
+def _pushConfig(p):
+    timeout = p.int("timeout", 30)
+    if timeout == 0:
+        raise ConfigError("[push] timeout: must be at least 1 second")
+    return PushConfig(maxRegistrations=p.int("max_registrations", 5), timeout=timeout,
+                      includeBody=p.choice("include_body", "on_request", ("never", "on_request")))
 def _pepConfig(p):
     def positive(key, default):
         value = p.int(key, default)

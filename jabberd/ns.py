@@ -83,10 +83,13 @@ NS_SID = "urn:xmpp:sid:0"  # XEP-0359
 NS_RSM = "http://jabber.org/protocol/rsm"  # XEP-0059
 NS_XDATA_VALIDATE = "http://jabber.org/protocol/xdata-validate"  # XEP-0122
 
+NS_PUSH = "urn:xmpp:push:0"  # XEP-0357
+NS_PUSH_SUMMARY = "urn:xmpp:push:summary"  # XEP-0357 section 7, the summary FORM_TYPE
+NS_PUBSUB = "http://jabber.org/protocol/pubsub"  # XEP-0060
+NS_PUBSUB_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options"  # XEP-0060 7.1.5
+
 # XEP-0060 (Publish-Subscribe), used by PEP (XEP-0163) and XEP-0223
-NS_PUBSUB = "http://jabber.org/protocol/pubsub"
 NS_PUBSUB_OWNER = "http://jabber.org/protocol/pubsub#owner"
 NS_PUBSUB_EVENT = "http://jabber.org/protocol/pubsub#event"
 NS_PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors"
 NS_PUBSUB_NODE_CONFIG = "http://jabber.org/protocol/pubsub#node_config"
-NS_PUBSUB_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options"

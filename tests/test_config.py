@@ -66,3 +66,23 @@ def test_s2sBadHosts(entry):
     """A hosts entry that is not DOMAIN=HOST:PORT is a start-up error naming [s2s] hosts."""
     with pytest.raises(ConfigError, match=r"\[s2s\] hosts"):
         parse(f"[s2s]\nhosts = {entry}\n")
+
+
+def test_pushDefaultsAndValues():
+    """[push] defaults to 5 registrations, 30 s and bodies on request; its keys are read."""
+    push = parse("").push
+    assert (push.maxRegistrations, push.timeout, push.includeBody) == (5, 30, "on_request")
+    push = parse("[push]\nmax_registrations = 0\ntimeout = 5\ninclude_body = Never\n").push
+    assert (push.maxRegistrations, push.timeout, push.includeBody) == (0, 5, "never")
+
+
+@pytest.mark.parametrize("text, where", [
+    ("[push]\nmax_registrations = -1\n", "[push] max_registrations"),
+    ("[push]\ntimeout = 0\n", "[push] timeout"),
+    ("[push]\ninclude_body = always\n", "[push] include_body"),
+])
+def test_pushErrors(text, where):
+    """A bad [push] value raises ConfigError naming its key."""
+    with pytest.raises(ConfigError) as e:
+        parse(text)
+    assert where in str(e.value)

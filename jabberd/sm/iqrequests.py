@@ -63,7 +63,9 @@ class IQRequests:
         iq["id"] = ident = self._prefix + str(next(self._ids))
         d = defer.Deferred()
         call = self.clock.callLater(self.timeout, self._expire, ident)
-        self._pending[ident] = _Request(d, iq["to"], call)
+        # Answers come from the domain asked (or an entity at it: a push
+        # service may be a JID with a localpart, XEP-0357).
+        self._pending[ident] = _Request(d, domainOf(iq["to"]), call)
         send(iq)
         return d
 

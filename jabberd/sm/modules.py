@@ -21,6 +21,7 @@ def handlerFactories(config):
     from jabberd.sm import (accountremoval, blocking, browse, carbons, csi, delegation, disco,
                             entitytime, last, mam, message, offline, ping, presence, private,
                             roster, rosterpins, vcard, version)
+    from jabberd.sm import push
     from jabberd.sm import pep
 
     return [
@@ -49,6 +50,9 @@ def handlerFactories(config):
         carbons.CarbonsHandler,
         # Delivery stage, after the copies: the sender's archive id stays with the sender.
         mam.SentIdFilter,
+        # Delivery stage: push notifications (XEP-0357) for users who are away,
+        # before offline storage and the queues take the message.
+        lambda: push.PushHandler.fromConfig(config),
         # Queue stage: client state indication (XEP-0352).
         lambda: csi.CSIHandler.fromConfig(config),
         # Storage stage: takes what nobody could deliver (XEP-0160).
