@@ -194,6 +194,9 @@ class PushConfig:
     maxRegistrations: int = 5
     timeout: int = 30
     includeBody: str = "on_request"
+
+
+@dataclass
 class PEPConfig:
     """
     C{[pep]}: Personal Eventing (XEP-0163) on every account.
@@ -509,6 +512,8 @@ def _pushConfig(p):
         raise ConfigError("[push] timeout: must be at least 1 second")
     return PushConfig(maxRegistrations=p.int("max_registrations", 5), timeout=timeout,
                       includeBody=p.choice("include_body", "on_request", ("never", "on_request")))
+
+
 def _pepConfig(p):
     def positive(key, default):
         value = p.int(key, default)
