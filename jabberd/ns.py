@@ -88,6 +88,10 @@ NS_PUSH_SUMMARY = "urn:xmpp:push:summary"  # XEP-0357 section 7, the summary FOR
 NS_PUBSUB = "http://jabber.org/protocol/pubsub"  # XEP-0060
 NS_PUBSUB_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options"  # XEP-0060 7.1.5
 
+# Multi-User Chat extensions of the conference component.
+NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"  # XEP-0421
+NS_MUC_SELF_PING = "http://jabber.org/protocol/muc#self-ping-optimization"  # XEP-0410 3.3
+
 # XEP-0060 (Publish-Subscribe, with NS_PUBSUB above), used by PEP (XEP-0163) and XEP-0223
 NS_PUBSUB_OWNER = "http://jabber.org/protocol/pubsub#owner"
 NS_PUBSUB_EVENT = "http://jabber.org/protocol/pubsub#event"

@@ -310,7 +310,7 @@ def test_deliveryDoesNotWaitForTheWriteButQueriesDo():
     storage.flush()
     *messages, answer = h.take(bob)
     assert resultIds(messages) == [sid] and answer["type"] == "result"
-    assert h.mam._writing is None and h.mam._pending is None
+    assert h.mam._writer._writing is None and h.mam._writer._pending is None
 
 
 def test_groupCommit():
@@ -326,7 +326,7 @@ def test_groupCommit():
     assert storage.batches == [1, 3]
     assert [("one" in m.xml, "two" in m.xml) for m in archived(h, BOB)] == [(True, False),
                                                                           (False, True)]
-    assert h.mam._writing is None and h.mam._pending is None
+    assert h.mam._writer._writing is None and h.mam._writer._pending is None
 
 
 def test_failedWriteLoggedAndNextGoesOn():
