@@ -44,6 +44,9 @@ class Stage(IntEnum):
     POLICY = 10
     ARCHIVE = 20
     COPIES = 30
+    # Handlers that read what passes without taking it (entity capabilities,
+    # XEP-0115, from presence), after policy and before delivery consumes it.
+    OBSERVE = 35
     DELIVERY = 40
     QUEUE = 50
     STORAGE = 60

@@ -9,7 +9,12 @@ XEP-0359 stanza-ids and XEP-0059 paging.
    so that what offline storage keeps is archived too.  The stanza carries
    C{<stanza-id by='user@domain'/>} with the archive id (XEP-0359 section 3);
    a stanza-id with the same C{by} that came from anyone else is removed
-   first, since only this server may claim that archive.  A sent message
+   first, since only this server may claim that archive.  A message the
+   offline store delivers later (XEP-0160) was archived when it arrived:
+   it comes back with this server's delay marker and that stanza-id, whose
+   id proves it was made here for this very message
+   (L{jabberd.sm.archiveids}); it is not archived again and keeps the id,
+   so a client matches it with what it finds in the archive.  A sent message
    carries the sender's id only as far as the copies for the sender's own
    resources (L{SentIdFilter}): XEP-0313 section 3 keeps it from contacts.
  - The id is chosen here (L{randomId}) and handed to the store with the
@@ -46,6 +51,7 @@ from jabberd.mam import query as mamquery
 from jabberd.mam.ids import originId, stampStanzaId, stripStanzaIds as _strip
 from jabberd.mam.query import formatStamp, parseStamp
 from jabberd.mam.writer import GroupCommit
+from jabberd.sm.archiveids import ArchiveIds, redeliveredId
 from jabberd.ns import NS_MAM, NS_MAM_EXTENDED, NS_SID
 from jabberd.sm.target import iqTarget
 from jabberd.sm.userindex import UserIndex
@@ -98,7 +104,8 @@ class ArchiveHandler(IQHandler):
     stage = Stage.ARCHIVE
 
     def __init__(self, default="always", maxPage=100, expireAfter=0, maxPerUser=0,
-                 sweepInterval=600, clock=None):
+                 sweepInterval=600, clock=None, ids=None):
+        self.ids = ids if ids is not None else ArchiveIds()
         self.default = default
         self.maxPage = maxPage
         self.expireAfter = expireAfter
@@ -122,6 +129,7 @@ class ArchiveHandler(IQHandler):
     def fromConfig(cls, config, **kwargs):
         """The handler for C{config}'s C{[archive]} section."""
         a = config.archive
+        kwargs.setdefault("ids", ArchiveIds.fromDataDir(config.server.datadir))
         return cls(a.default, a.maxPage, a.expireAfter, a.maxPerUser, a.sweepInterval, **kwargs)
 
     def setHost(self, host):
@@ -190,6 +198,10 @@ class ArchiveHandler(IQHandler):
         if peer.userhost() == owner:
             return False  # to oneself: archived, and stamped, as it was sent
         if hasIds:
+            claimed = redeliveredId(stanza, owner, self.host.domains)
+            if claimed is not None and self.ids.proves(claimed, owner, peer.userhost(),
+                                                       stanza.getAttribute("id") or ""):
+                return False  # from offline storage: archived when it arrived
             self._stripForeign(stanza, owner, sender)
         if self._archivesNothing(owner):
             return False
@@ -343,11 +355,15 @@ class ArchiveHandler(IQHandler):
         if not archive:
             return
         stanza = entry.stanza
+        messageId = stanza.getAttribute("id") or ""
+        if entry.direction == "in":
+            archiveId = self.ids.make(entry.owner, entry.peer.userhost(), messageId)
+        else:
+            archiveId = randomId()
         message = ArchivedMessage(
             peer=entry.peer.full(), direction=entry.direction,
             xml=serializeElement(stanza), type=stanza.getAttribute("type") or "normal",
-            originId=originId(stanza), messageId=stanza.getAttribute("id") or "",
-            id=randomId())
+            originId=originId(stanza), messageId=messageId, id=archiveId)
         stampStanzaId(stanza, entry.owner, message.id)
         if self.maxPerUser:
             self._appended.add(entry.owner)

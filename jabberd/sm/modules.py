@@ -21,7 +21,7 @@ def handlerFactories(config):
     from jabberd.sm import (accountremoval, blocking, browse, carbons, csi, delegation, disco,
                             entitytime, last, mam, message, offline, ping, presence, private,
                             roster, rosterpins, vcard, version)
-    from jabberd.sm import push
+    from jabberd.sm import caps, push
     from jabberd.sm import pep
 
     return [
@@ -48,6 +48,8 @@ def handlerFactories(config):
         lambda: mam.ArchiveHandler.fromConfig(config),
         # Copies stage: carbons (XEP-0280).
         carbons.CarbonsHandler,
+        # Observe stage: entity capabilities (XEP-0115) read from presence before delivery.
+        lambda: caps.CapsHandler.fromConfig(config),
         # Delivery stage, after the copies: the sender's archive id stays with the sender.
         mam.SentIdFilter,
         # Delivery stage: push notifications (XEP-0357) for users who are away,

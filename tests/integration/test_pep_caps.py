@@ -5,12 +5,8 @@ caps, the server's caps handler verifies them, and PEP notifies without
 any explicit subscription.
 """
 
-import pytest
-
 from tests.integration.clients import Client, run
 from tests.integration.test_pep import NS_EVENT, TIMEOUT, closeAll, payload, subscribeBoth
-
-pytest.importorskip("jabberd.sm.caps", reason="the XEP-0115 caps handler is not merged yet")
 
 NODE = "urn:test:caps"
 

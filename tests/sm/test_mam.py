@@ -12,6 +12,7 @@ from jabberd.config import parse as parseConfig
 from jabberd.handler import Handler, Stage
 from jabberd.ns import NS_DATA, NS_DISCO_INFO, NS_FORWARD, NS_MAM, NS_RSM, NS_SID
 from jabberd.sm.disco import DiscoHandler
+from jabberd.sm.archiveids import ArchiveIds
 from jabberd.sm.mam import ArchiveHandler, SentIdFilter, formatStamp, parseStamp
 from jabberd.storage.memory import MemoryStorage
 from jabberd.storage.records import ArchivePreferences
@@ -597,3 +598,59 @@ def test_badConfigRefused(line):
     from jabberd.config import ConfigError
     with pytest.raises(ConfigError):
         parseConfig(f"[archive]\n{line}\n")
+
+
+def redelivered(archivedId, sender="alice@localhost/res", messageId="m1", marker=True):
+    """A stored message as the offline store delivers it later (XEP-0160, XEP-0203)."""
+    delay = ("<delay xmlns='urn:xmpp:delay' from='localhost' stamp='2026-01-01T00:00:00.000Z'>"
+             "Offline Storage</delay>") if marker else ""
+    return (f"<message from='{sender}' to='{BOB}/res' type='chat' id='{messageId}'>"
+            f"<body>while away</body><stanza-id xmlns='{NS_SID}' by='{BOB}' id='{archivedId}'/>"
+            f"{delay}</message>")
+
+
+def test_offlineRedeliveryNotArchivedAgain():
+    """A message the offline store delivers later keeps the id it was archived with, and is not archived twice."""
+    h = makeHarness()
+    alice = h.login("alice")
+    chat(h, alice, body="while away")
+    [stored] = archived(h, BOB)
+    bob = h.login("bob")
+    h.inbound(redelivered(stored.id))
+    [delivered] = h.take(bob)
+    assert stanzaIds(delivered) == [(BOB, stored.id)]
+    assert [m.id for m in archived(h, BOB)] == [stored.id]
+
+
+@pytest.mark.parametrize("claim", [
+    {"archivedId": "not-in-the-archive"},
+    {"sender": "carol@remote.example/x"},
+    {"messageId": "another"},
+    {"marker": False},
+])
+def test_redeliveryClaimsChecked(claim):
+    """A claimed archive id that is unknown, or names another sender's or another message, or lacks the server's delay marker, is removed and the message archived as new."""
+    h = makeHarness()
+    alice = h.login("alice")
+    chat(h, alice, body="while away")
+    [stored] = archived(h, BOB)
+    bob = h.login("bob")
+    h.inbound(redelivered(**{"archivedId": stored.id, **claim}))
+    [delivered] = h.take(bob)
+    [again] = [m for m in archived(h, BOB) if m.id != stored.id]
+    assert stanzaIds(delivered) == [(BOB, again.id)]
+
+
+
+def test_redeliveryFromBeforeANewKeyArchivedAgain():
+    """An id made under another key (a data directory lost) proves nothing: removed, and the message archived as new."""
+    h = makeHarness()
+    alice = h.login("alice")
+    chat(h, alice, body="while away")
+    [stored] = archived(h, BOB)
+    h.mam.ids = ArchiveIds()
+    bob = h.login("bob")
+    h.inbound(redelivered(stored.id))
+    [delivered] = h.take(bob)
+    [again] = [m for m in archived(h, BOB) if m.id != stored.id]
+    assert stanzaIds(delivered) == [(BOB, again.id)]
