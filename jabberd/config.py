@@ -16,6 +16,7 @@ __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
            "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse",
            "ArchiveConfig", "ParserConfig", "ConnectionsConfig", "PushConfig",
            "CapsConfig"]
+__all__ += ["PEPConfig"]
 
 
 class ConfigError(Exception):
@@ -321,6 +322,22 @@ class CapsConfig:
 
 
 @dataclass
+class PEPConfig:
+    """
+    C{[pep]}: Personal Eventing (XEP-0163) on every account.
+
+    @ivar maxItemsPerNode: the most items one node keeps (C{max_items =
+        max} means this many); a larger C{max_items} is C{not-acceptable}.
+    @ivar maxNodes: the most nodes one account holds.
+    @ivar maxItemSize: the most bytes of one item's payload.
+    """
+
+    maxItemsPerNode: int = 1000
+    maxNodes: int = 200
+    maxItemSize: int = 131072
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -338,6 +355,7 @@ class Config:
     parser: ParserConfig = field(default_factory=ParserConfig)
     connections: ConnectionsConfig = field(default_factory=ConnectionsConfig)
     caps: CapsConfig = field(default_factory=CapsConfig)
+    pep: PEPConfig = field(default_factory=PEPConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -431,6 +449,7 @@ def parse(text, path="<string>", overrides=None):
         parser=_parserConfig(section("parser")),
         connections=_connectionsConfig(section("connections")),
         caps=_capsConfig(section("caps")),
+        pep=_pepConfig(section("pep")),
     )
 
 
@@ -713,3 +732,14 @@ def _capsConfig(c):
         if value == 0:
             raise ConfigError(f"[caps] {key}: must be at least 1")
     return config
+
+def _pepConfig(p):
+    def positive(key, default):
+        value = p.int(key, default)
+        if value < 1:
+            raise ConfigError(f"[pep] {key}: at least 1")
+        return value
+
+    return PEPConfig(maxItemsPerNode=positive("max_items_per_node", 1000),
+                     maxNodes=positive("max_nodes", 200),
+                     maxItemSize=positive("max_item_size", 131072))

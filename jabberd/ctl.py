@@ -94,11 +94,14 @@ def readPassword(given, stdin):
 
 
 @defer.inlineCallbacks
-def execute(storage, command, username=None, credentials=None, out=None, err=None):
+def execute(storage, command, username=None, credentials=None, out=None, err=None,
+            domains=()):
     """
     Carry out C{command} on C{storage}; a Deferred of the exit code.
 
     @param credentials: for adduser and passwd, from L{makeCredentials}.
+    @param domains: the server's domains: deluser also removes the user's
+        PEP nodes (XEP-0163), kept by JID, at each.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -119,6 +122,9 @@ def execute(storage, command, username=None, credentials=None, out=None, err=Non
         message = f"password of {username!r} changed" if done else None
     else:
         done = yield storage.deleteUser(username)
+        if done:
+            for domain in domains:
+                yield storage.pubsub.removeService(f"{username}@{domain}")
         message = f"deleted user {username!r} and all its data" if done else None
     if not done:
         err.write(f"jabberdctl: no such user {username!r}\n")
@@ -143,7 +149,7 @@ def _prepare(args, stdin):
     return config, username, credentials
 
 
-def _run(reactor, storage, args, username, credentials):
+def _run(reactor, storage, args, username, credentials, domains=()):
     def failed(failure):
         sys.stderr.write(f"jabberdctl: storage error: {failure.getErrorMessage()}\n")
         return FAILED
@@ -152,7 +158,7 @@ def _run(reactor, storage, args, username, credentials):
         # task.react exits 0 on success: a SystemExit failure carries the code.
         raise SystemExit(code)
 
-    d = execute(storage, args.command, username, credentials)
+    d = execute(storage, args.command, username, credentials, domains=domains)
     d.addErrback(failed)
     d.addCallback(lambda code: storage.close().addCallback(lambda _: code))
     return d.addCallback(exit)
@@ -175,7 +181,7 @@ def main(argv=None, stdin=None):
         sys.stderr.write(f"jabberdctl: cannot open storage: {e}\n")
         return FAILED
     try:
-        task.react(_run, (storage, args, username, credentials))
+        task.react(_run, (storage, args, username, credentials, config.server.domains))
     except SystemExit as e:
         return e.code
     return OK

@@ -129,6 +129,10 @@ HOOKS = {hook.name: hook for hook in (
          "discoItems(target, node): (jid, node, name) tuples (XEP-0030 section 4)."),
     Hook("discoExtensions", "collect",
          "discoExtensions(target, node): XEP-0128 data form elements for disco#info."),
+    Hook("discoRequesterItems", "collect",
+         "discoRequesterItems(target, node, requester): Deferreds, each of a list of "
+         "(jid, node, name) items of an account that depend on who asks (XEP-0163 section "
+         "6.2: the PEP nodes the requester may see); the disco handler waits for them."),
 )}
 
 

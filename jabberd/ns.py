@@ -92,3 +92,9 @@ NS_PUBSUB_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options" 
 # Multi-User Chat extensions of the conference component.
 NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"  # XEP-0421
 NS_MUC_SELF_PING = "http://jabber.org/protocol/muc#self-ping-optimization"  # XEP-0410 3.3
+
+# XEP-0060 (Publish-Subscribe, with NS_PUBSUB above), used by PEP (XEP-0163) and XEP-0223
+NS_PUBSUB_OWNER = "http://jabber.org/protocol/pubsub#owner"
+NS_PUBSUB_EVENT = "http://jabber.org/protocol/pubsub#event"
+NS_PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors"
+NS_PUBSUB_NODE_CONFIG = "http://jabber.org/protocol/pubsub#node_config"

@@ -18,6 +18,7 @@ from jabberd import ctl
 from jabberd.auth.credentials import checkPassword
 from jabberd.storage import RosterItem
 from jabberd.storage.memory import MemoryStorage
+from jabberd.storage.records import NodeConfig
 from jabberd.storage.sql import SQLStorage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -92,6 +93,20 @@ class ExecuteTests(unittest.TestCase):
         self.assertEqual((yield self.run_("deluser", "alice")), 0)
         self.assertFalse((yield self.storage.accounts.exists("alice")))
         self.assertEqual((yield self.storage.roster.items("alice")), [])
+
+    @defer.inlineCallbacks
+    def test_deluserRemovesPEPNodes(self):
+        """deluser removes the user's PEP nodes at every domain, and no one else's."""
+        yield self.storage.accounts.create("alice", CREDS)
+        for service in ("alice@example.com", "alice@example.net", "bob@example.com"):
+            yield self.storage.pubsub.createNode(service, "urn:test", NodeConfig())
+        code = yield ctl.execute(self.storage, "deluser", "alice", None, self.out, self.err,
+                                 domains=["example.com", "example.net"])
+        self.assertEqual(code, 0)
+        for service, expected in (("alice@example.com", []), ("alice@example.net", []),
+                                  ("bob@example.com", ["urn:test"])):
+            nodes = yield self.storage.pubsub.listNodes(service)
+            self.assertEqual([n.node for n in nodes], expected)
 
     @defer.inlineCallbacks
     def test_deluserUnknown(self):

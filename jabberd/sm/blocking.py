@@ -188,6 +188,15 @@ class BlockingHandler(IQHandler):
             return blocked is not None and isBlocked(blocked, to)
         return False
 
+    def blocks(self, username, jid):
+        """
+        Whether the user C{username}, who has a session, blocks the prepared
+        L{JID} C{jid}: what the server sends on the user's behalf (PEP
+        notifications, XEP-0163 section 4.3.3) does not go there either.
+        """
+        blocked = self._lists.get(username)
+        return blocked is not None and isBlocked(blocked, jid)
+
     def onOutbound(self, session, stanza):
         """Section 3.3: the user's stanza to a blocked entity is not routed, but refused."""
         blocked = self._lists.get(session.username)

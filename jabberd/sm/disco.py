@@ -13,7 +13,8 @@ Requests to a bare JID follow XEP-0030 section 8: disco#info is answered
 only to the account itself or an entity allowed to see its presence, and
 otherwise, or for an account that does not exist, with
 C{service-unavailable}; disco#items then gives the available resources, and
-an empty list to everyone else.
+to everyone else only what handlers list for that requester
+(C{discoRequesterItems}: the PEP nodes open to it, XEP-0163 section 6.2).
 """
 
 from jabberd.disco import (collectFeatures, collectIdentities, collectItems, infoQuery,
@@ -74,12 +75,15 @@ class DiscoHandler(IQHandler):
         node = firstChild(iq).getAttribute("node", "")
         if target.isServer:
             items = self._serverItems(target, node)
-        elif await accountExists(self.host, target) \
-                and await mayObserve(self.host, target):
-            items = self._accountItems(target, node)
-        else:
+        elif not await accountExists(self.host, target):
             # XEP-0030 section 8: an empty list, revealing nothing.
             return itemsQuery(node, [])
+        elif await mayObserve(self.host, target):
+            items = self._accountItems(target, node) + await self._requesterItems(target, node)
+        else:
+            # XEP-0030 section 8 for the rest; what is published openly
+            # (XEP-0163 section 6.2) is visible to anyone.
+            return itemsQuery(node, await self._requesterItems(target, node))
         if node and not items and not self._knownNode(target, node):
             raise StanzaError("item-not-found")
         return itemsQuery(node, items)
@@ -95,6 +99,13 @@ class DiscoHandler(IQHandler):
         if not node:
             sessions = self.host.sessionsOf(target.jid.userhost())
             items = [(s.full, None, None) for s in sessions if s.available] + items
+        return items
+
+    async def _requesterItems(self, target, node):
+        """The items handlers list for this requester only (C{discoRequesterItems})."""
+        items = []
+        for d in self.host.collect("discoRequesterItems", target.jid, node, target.requester):
+            items.extend(await d)
         return items
 
     def _knownNode(self, target, node):

@@ -22,12 +22,15 @@ def handlerFactories(config):
                             entitytime, last, mam, message, offline, ping, presence, private,
                             roster, rosterpins, streammanagement, vcard, version)
     from jabberd.sm import caps, push
+    from jabberd.sm import pep
 
     return [
         # Routing stage: delegated namespaces win over built-in handlers
         # (XEP-0355), and components' answers are consumed before any other hook.
         lambda: delegation.DelegationHandler.fromConfig(config),
         message.MessageHandler,
+        # PEP (XEP-0163) before presence: it sees contacts' presence arrive.
+        lambda: pep.PEPHandler.fromConfig(config),
         presence.PresenceHandler,
         roster.RosterHandler,
         disco.DiscoHandler,

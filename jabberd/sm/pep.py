@@ -1,0 +1,390 @@
+# -*- test-case-name: tests.sm.test_pep -*-
+"""
+Personal Eventing Protocol (XEP-0163): every account is a PubSub service at
+its bare JID, on the XEP-0060 engine of L{jabberd.pubsub}; what is PEP's
+own lives here.
+
+ - The service and its owner (section 2.1-2.2): an iq to an account's bare
+   JID (or with no C{to}, RFC 6120 section 10.3.3) is for that account's
+   service; only the account publishes, creates and configures; nodes are
+   created on first publish (section 3, XEP-0060 section 7.1.4).
+ - Standing from the roster (section 4 "presence sharing", XEP-0060
+   section 4.5): a contact with a subscription of C{from} or C{both}
+   passes the C{presence} model, one in an allowed group the C{roster}
+   model, anyone the C{open} model (OMEMO device lists and bundles), only
+   the owner and whitelisted affiliates the C{whitelist} model (XEP-0223
+   private storage).
+ - Notifications (section 4.3): from the bare JID, to each available
+   resource of the owner and of contacts sharing presence whose entity
+   capabilities (XEP-0115) include C{NODE+notify} (filtered notifications,
+   XEP-0060 section 9.2), and to explicit XEP-0060 subscribers (a bare JID
+   subscription gets one message to the bare JID unless its resources were
+   told already, section 4.3.2).  Which resource wants what is asked of
+   the C{caps} handler: C{wants(fullJID, feature)}; without one, only
+   explicit subscribers are notified.
+ - Nothing is sent to an entity the account blocks (section 4.3.3, by
+   the C{blocking} handler's C{blocks(username, jid)}, XEP-0191).
+ - The last published item (section 4.3.4) goes to a newly available
+   resource of the owner or of a contact sharing presence, to a resource
+   whose capabilities become known later (the C{capsKnown} hook), once per
+   node while that resource stays available, and to a new subscriber
+   (XEP-0060 section 6.1.7).
+ - Service discovery (section 6): the account advertises C{pubsub/pep} and
+   the XEP-0060 features implemented; disco#items lists the nodes the
+   requester may see (section 6.2).
+ - The account's nodes and its subscriptions elsewhere here go with it.
+
+Contacts' available resources are learnt from the presence that reaches
+the account (RFC 6121 section 4.2.2 broadcasts and probe answers), only for
+contacts with a presence subscription, and only while the account has a
+session; they are forgotten at unavailable presence and at its last
+session's end.
+"""
+
+from twisted.internet import defer
+
+from jabberd.error import StanzaError
+from jabberd.handler import IQHandler, iqGet, iqSet
+from jabberd.jidutil import bareOf, parseJID
+from jabberd.logs import Logger
+from jabberd.ns import NS_PUBSUB, NS_PUBSUB_OWNER
+from jabberd.pubsub.access import Standing, mayAccess
+from jabberd.pubsub.config import Limits
+from jabberd.pubsub.events import (deleteEvent, eventMessage, itemsEvent, purgeEvent,
+                                   retractEvent)
+from jabberd.pubsub.protocol import PubSubProtocol
+from jabberd.pubsub.service import NodeService
+from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget
+from jabberd.stanza import firstChild
+
+__all__ = ["PEPHandler", "FEATURES"]
+
+_FROM = ("from", "both")
+
+#: The XEP-0060 features (section 10) PEP implements, advertised on every
+#: account (XEP-0163 section 6.1); the caps-dependent ones are added when
+#: a C{caps} handler is attached.
+FEATURES = [NS_PUBSUB] + [NS_PUBSUB + "#" + f for f in (
+    "access-open", "access-presence", "access-roster", "access-whitelist",
+    "auto-create", "config-node", "create-and-configure", "create-nodes", "delete-items",
+    "delete-nodes", "item-ids", "last-published", "modify-affiliations", "multi-items",
+    "persistent-items", "presence-notifications", "publish", "publish-options",
+    "purge-nodes", "retract-items", "retrieve-affiliations", "retrieve-default",
+    "retrieve-items", "retrieve-subscriptions", "subscribe")]
+CAPS_FEATURES = [NS_PUBSUB + "#auto-subscribe", NS_PUBSUB + "#filtered-notifications"]
+
+
+class PEPHandler(IQHandler):
+    """
+    The PEP service of every local account.
+
+    @ivar engine: the L{NodeService} over the server's PubSub store.
+    @ivar contacts: the account's bare JID -> the full JIDs of contacts
+        sharing presence that are available, as last heard.
+    @ivar sentLast: (account bare JID, full JID) -> the nodes whose last
+        item that available resource was sent.
+    """
+
+    log = Logger()
+    handlerName = "pep"
+    requires = ("roster",)
+
+    def __init__(self, limits=None):
+        self.limits = limits or Limits()
+        self.engine = None
+        self.protocol = None
+        self.contacts = {}
+        self.sentLast = {}
+
+    @classmethod
+    def fromConfig(cls, config):
+        """The handler with the C{[pep]} limits of C{config}."""
+        pep = config.pep
+        return cls(Limits(maxItemsPerNode=pep.maxItemsPerNode, maxNodes=pep.maxNodes,
+                          maxItemSize=pep.maxItemSize))
+
+    def setHost(self, host):
+        super().setHost(host)
+        self.engine = NodeService(host.storage.pubsub, self.limits, self)
+        self.protocol = PubSubProtocol(self.engine)
+
+    @property
+    def caps(self):
+        """The entity capabilities (XEP-0115) handler, or None: then nobody is notified by caps."""
+        return self.host.handler("caps")
+
+    def _run(self, coroutine, what, **kwargs):
+        d = defer.ensureDeferred(coroutine)
+        d.addErrback(lambda f: self.log.failure(what, f, **kwargs))
+        return d
+
+    # --- the requests (XEP-0060 through the protocol adapter) ---
+
+    @iqGet(NS_PUBSUB)
+    @iqSet(NS_PUBSUB)
+    @iqGet(NS_PUBSUB_OWNER)
+    @iqSet(NS_PUBSUB_OWNER)
+    async def onRequest(self, iq):
+        """A PubSub request to an account's service (section 2.1)."""
+        target = iqTarget(self.host, iq)
+        if target.isServer:
+            # The server itself is no PubSub service (a component would be).
+            raise StanzaError("service-unavailable")
+        if not await accountExists(self.host, target):
+            raise StanzaError(UNKNOWN_ACCOUNT)
+        service = target.jid.userhost()
+        standing = await self.standing(service, target.requester)
+        return await self.protocol.handle(iq.getAttribute("type"), service, standing,
+                                          firstChild(iq))
+
+    async def standing(self, service, requester):
+        """What C{requester} (a L{JID} or None) is to the account C{service}, from its roster."""
+        if requester is None:
+            return Standing("")
+        bare, full = requester.userhost(), requester.full()
+        if bare == service:
+            return Standing(bare, owner=True, full=full)
+        item = await self.host.storage.roster.item(service.partition("@")[0], bare)
+        return _standingOf(bare, item, full)
+
+    async def _roster(self, service):
+        """The account's roster as bare JID -> item (one read for many recipients)."""
+        items = await self.host.storage.roster.items(service.partition("@")[0])
+        return {item.jid: item for item in items}
+
+    # --- notifications: the engine's notifier ---
+
+    def published(self, service, node, config, items):
+        """XEP-0060 section 7.1.2.1: tell who may know and wants to."""
+        event = itemsEvent(node, items, payloads=config.deliver_payloads)
+        self._run(self._broadcast(service, node, config, event), "notifying {node}", node=node)
+
+    def retracted(self, service, node, config, ids):
+        """XEP-0060 section 7.2.2.1."""
+        self._run(self._broadcast(service, node, config, retractEvent(node, ids)),
+                  "notifying {node}", node=node)
+
+    def purged(self, service, node, config):
+        """XEP-0060 section 8.5.2."""
+        self._run(self._broadcast(service, node, config, purgeEvent(node)),
+                  "notifying {node}", node=node)
+
+    def deleted(self, service, node, config, subscriptions):
+        """XEP-0060 section 8.4.2 (the subscriptions were read before the node went)."""
+        self._run(self._broadcast(service, node, config, deleteEvent(node), subscriptions),
+                  "notifying {node}", node=node)
+
+    def subscribed(self, service, node, config, subscription):
+        """XEP-0060 section 6.1.7: a new subscriber gets the last item."""
+        if config.send_last_published_item != "never":
+            self._run(self._sendLast(service, node, config, subscription.jid),
+                      "sending the last item of {node}", node=node)
+
+    async def _broadcast(self, service, node, config, event, subscriptions=None):
+        for to in await self.recipients(service, node, config, subscriptions):
+            if not self._blocks(service, to):
+                self.send(eventMessage(service, to, event))
+
+    def _blocks(self, service, jid):
+        """Section 4.3.3 item 3: nothing goes to an entity the account blocks (XEP-0191)."""
+        blocking = self.host.handler("blocking")
+        parsed = parseJID(jid)
+        return blocking is not None and parsed is not None \
+            and blocking.blocks(service.partition("@")[0], parsed)
+
+    async def recipients(self, service, node, config, subscriptions=None):
+        """
+        The JIDs to notify of C{node} (section 4.3): interested resources
+        by caps, then explicit subscribers, each address once.
+        """
+        roster = await self._roster(service)
+        affiliations = await self._affiliations(service, node, subscriptions is not None)
+        found = dict.fromkeys(self._interested(service, node, config, roster, affiliations))
+        if subscriptions is None:
+            subscriptions = await self.host.storage.pubsub.getSubscriptions(service, node)
+        told = {bareOf(jid) for jid in found}
+        for subscription in subscriptions:
+            jid = subscription.jid
+            bare = bareOf(jid)
+            if subscription.state != "subscribed" or not mayAccess(
+                    config, self._standingIn(service, bare, roster),
+                    affiliations.get(bare, "none")):
+                continue
+            if jid != bare or bare not in told:
+                found.setdefault(jid)
+        return list(found)
+
+    async def _affiliations(self, service, node, gone):
+        if gone:
+            return {}
+        return await self.host.storage.pubsub.getAffiliations(service, node)
+
+    def _interested(self, service, node, config, roster, affiliations):
+        """Available resources of the owner and of presence-sharing contacts wanting C{node}."""
+        caps = self.caps
+        if caps is None:
+            return
+        feature = node + "+notify"
+        for session in self.host.sessionsOf(service):
+            if session.available and caps.wants(session.full, feature):
+                yield session.full
+        for full in list(self.contacts.get(service, ())):
+            bare = bareOf(full)
+            if mayAccess(config, self._standingIn(service, bare, roster),
+                         affiliations.get(bare, "none")) and caps.wants(full, feature):
+                yield full
+
+    def _standingIn(self, service, bare, roster):
+        if bare == service:
+            return Standing(bare, owner=True)
+        return _standingOf(bare, roster.get(bare))
+
+    # --- the last published item (section 4.3.4) ---
+
+    async def _sendLast(self, service, node, config, to):
+        if self._blocks(service, to):
+            return
+        item = await self.engine.lastItem(service, node)
+        if item is not None:
+            event = itemsEvent(node, [item], payloads=config.deliver_payloads)
+            self.send(eventMessage(service, to, event, stamp=item.stamp))
+
+    async def sendLastItems(self, service, full):
+        """
+        A resource C{full} of the owner or of a contact became available,
+        or its capabilities became known: the last item of each node it may
+        see and wants (by caps, or by an explicit subscription) and was
+        not sent yet.
+        """
+        bare = bareOf(full)
+        standing = await self.standing(service, parseJID(full))
+        caps = self.caps
+        store = self.host.storage.pubsub
+        subscribed = {s.node for s in await store.getSubscriberSubscriptions(bare, service)}
+        subscribed |= {s.node for s in await store.getSubscriberSubscriptions(full, service)}
+        affiliations = {} if standing.owner else \
+            await store.getEntityAffiliations(service, bare)
+        sent = self.sentLast.setdefault((service, full), set())
+        for record in await store.listNodes(service):
+            config = record.config
+            if config.send_last_published_item != "on_sub_and_presence" or record.node in sent:
+                continue
+            wanted = record.node in subscribed or (
+                caps is not None and caps.wants(full, record.node + "+notify"))
+            if wanted and mayAccess(config, standing, affiliations.get(record.node, "none")):
+                sent.add(record.node)
+                await self._sendLast(service, record.node, config, full)
+
+    def sessionAvailable(self, session):
+        """Section 4.3.3 item 2: the owner's new resource gets the last items."""
+        self._run(self.sendLastItems(session.bare, session.full),
+                  "sending last items to {jid}", jid=session.full)
+
+    def capsKnown(self, jid, features):
+        """
+        The features of the full JID C{jid} became known or changed: it
+        may now want nodes whose last item it was not sent.
+        """
+        full = jid if isinstance(jid, str) else jid.full()
+        bare = bareOf(full)
+        owners = [service for service, fulls in self.contacts.items() if full in fulls]
+        session = self.host.session(full)
+        if session is not None and session.available:
+            owners.append(bare)
+        for service in owners:
+            self._run(self.sendLastItems(service, full), "sending last items to {jid}", jid=full)
+
+    # --- contacts' presence (section 4: presence sharing) ---
+
+    def onInbound(self, stanza):
+        """Learn which resources of contacts are available; never consumes."""
+        if stanza.name != "presence":
+            return False
+        to = parseJID(stanza.getAttribute("to") or "")
+        sender = parseJID(stanza.getAttribute("from") or "")
+        if to is None or to.user is None or sender is None or sender.resource is None:
+            return False
+        service, full = to.userhost(), sender.full()
+        if sender.userhost() == service or service not in self.host.sessions:
+            return False
+        presenceType = stanza.getAttribute("type")
+        if presenceType is None:
+            known = self.contacts.get(service)
+            if known is None or full not in known:
+                self._run(self._contactAvailable(service, full),
+                          "presence of {jid} for PEP", jid=full)
+        elif presenceType == "unavailable":
+            known = self.contacts.get(service)
+            if known is not None:
+                known.discard(full)
+            self.sentLast.pop((service, full), None)
+        return False
+
+    async def _contactAvailable(self, service, full):
+        standing = await self.standing(service, parseJID(full))
+        if not standing.presence or not self.host.sessionsOf(service):
+            return
+        known = self.contacts.setdefault(service, set())
+        if full in known:
+            return
+        known.add(full)
+        await self.sendLastItems(service, full)
+
+    def sessionEnded(self, session):
+        """The account's last session: its contacts' resources are no longer followed."""
+        self.sentLast.pop((session.bare, session.full), None)
+        if session.bare not in self.host.sessions:
+            self._forgetContacts(session.bare)
+
+    def _forgetContacts(self, service):
+        for full in self.contacts.pop(service, ()):
+            self.sentLast.pop((service, full), None)
+
+    # --- the account goes ---
+
+    def userDeleted(self, username):
+        """The account's services, in every local domain, and its subscriptions elsewhere."""
+        for domain in self.host.domains:
+            service = f"{username}@{domain}"
+            self._forgetContacts(service)
+            self._run(self._removeAccount(service), "removing the PEP data of {jid}",
+                      jid=service)
+
+    async def _removeAccount(self, service):
+        store = self.host.storage.pubsub
+        await store.removeService(service)
+        for subscription in await store.getSubscriberSubscriptions(service):
+            await store.unsubscribe(subscription.service, subscription.node, subscription.jid)
+
+    # --- service discovery (section 6) ---
+
+    def discoIdentities(self, target, node):
+        """Section 6.1: the account is a C{pubsub/pep} service."""
+        if node or target.user is None:
+            return []
+        return [("pubsub", "pep", None)]
+
+    def discoFeatures(self, target, node):
+        """Section 6.1: the XEP-0060 features, as implemented."""
+        if node or target.user is None:
+            return []
+        return FEATURES + (CAPS_FEATURES if self.caps is not None else [])
+
+    def discoRequesterItems(self, target, node, requester):
+        """Section 6.2: the nodes C{requester} may see, as disco items of the account."""
+        if node or target.user is None:
+            return []
+        return [defer.ensureDeferred(self._visibleNodes(target.userhost(), requester))]
+
+    async def _visibleNodes(self, service, requester):
+        standing = await self.standing(service, requester)
+        return [(service, record.node, record.config.title or None)
+                for record in await self.engine.visibleNodes(service, standing)]
+
+
+def _standingOf(bare, item, full=""):
+    """The standing of a non-owner C{bare} from the owner's roster item for it (or None)."""
+    if item is None:
+        return Standing(bare, full=full)
+    return Standing(bare, presence=item.subscription in _FROM,
+                    groups=frozenset(item.groups or ()), full=full)

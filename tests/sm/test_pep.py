@@ -1,0 +1,300 @@
+"""
+Tests for L{jabberd.sm.pep}: PEP (XEP-0163) on the session manager, with
+a fake entity capabilities handler standing in for XEP-0115.
+"""
+
+from jabberd.config import parse as parseConfig
+from jabberd.handler import Handler
+from jabberd.ns import NS_BLOCKING, NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PUBSUB, NS_PUBSUB_EVENT
+from jabberd.sm.blocking import BlockingHandler
+from jabberd.sm.disco import DiscoHandler
+from jabberd.sm.manager import SessionManager
+from jabberd.sm.message import MessageHandler
+from jabberd.sm.modules import handlerFactories
+from jabberd.sm.pep import PEPHandler
+from jabberd.sm.presence import PresenceHandler
+from jabberd.sm.roster import RosterHandler
+from jabberd.storage.memory import MemoryStorage
+from tests.sm.helpers import ALICE, BOB, CAROL, Harness, StubRouter, errorCondition, result
+
+NODE = "http://jabber.org/protocol/tune"
+
+
+class FakeCaps(Handler):
+    """The caps handler's interface: C{wants(jid, feature)} from a set of (jid, feature)."""
+
+    handlerName = "caps"
+
+    def __init__(self):
+        self.features = set()
+
+    def wants(self, jid, feature):
+        return (jid, feature) in self.features
+
+
+class PEPHarness(Harness):
+    """The harness with PEP attached before presence (as in L{jabberd.sm.modules})."""
+
+    def __init__(self, caps=True):
+        from tests.sm import helpers
+        helpers._failures.clear()
+        self.storage = MemoryStorage()
+        for user in ("alice", "bob", "dave"):
+            self.storage.accounts.create(user, {"password": "secret"})
+        self.sm = SessionManager(["localhost"], self.storage)
+        self.messages = self.sm.addHandler(MessageHandler())
+        self.pep = self.sm.addHandler(PEPHandler())
+        self.presence = self.sm.addHandler(PresenceHandler())
+        self.roster = self.sm.addHandler(RosterHandler())
+        self.sm.addHandler(DiscoHandler())
+        self.caps = self.sm.addHandler(FakeCaps()) if caps else None
+        self.router = StubRouter(self.sm)
+        self.sm.output = self.router
+
+    def befriend(self, user, contact, subscription="both"):
+        self.setItem(user, contact, subscription)
+
+    def iq(self, session, xml, id="p1"):
+        self.send(session, xml.replace("<iq ", f"<iq id='{id}' ", 1))
+        replies = [e for e in session.stream.sent
+                   if e.name == "iq" and e.getAttribute("id") == id]
+        assert len(replies) == 1, [e.toXml() for e in session.stream.sent]
+        session.stream.sent.remove(replies[0])
+        return replies[0]
+
+    def publish(self, session, node=NODE, itemId="current", to=None):
+        toAttr = f" to='{to}'" if to else ""
+        return self.iq(session, f"<iq type='set'{toAttr}><pubsub xmlns='{NS_PUBSUB}'>"
+                                f"<publish node='{node}'><item id='{itemId}'>"
+                                f"<tune xmlns='{NODE}'/></item></publish></pubsub></iq>")
+
+
+def events(elements, node=NODE):
+    """The item ids of the PEP event messages among C{elements} about C{node}."""
+    found = []
+    for e in elements:
+        if e.name != "message":
+            continue
+        for event in e.elements(NS_PUBSUB_EVENT, "event"):
+            for items in event.elements(NS_PUBSUB_EVENT, "items"):
+                if items.getAttribute("node") == node:
+                    found += [i["id"] for i in items.elements(NS_PUBSUB_EVENT, "item")]
+    return found
+
+
+def test_capsInterestedResourcesNotified():
+    """A publication reaches the owner's and contacts' resources whose caps want NODE+notify, from the bare JID."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice", "desk")
+    bob = h.login("bob", "phone")
+    other = h.login("bob", "laptop")
+    h.caps.features |= {(alice.full, NODE + "+notify"), (bob.full, NODE + "+notify")}
+    h.clear()
+    assert h.publish(alice)["type"] == "result"
+    bobGot = h.take(bob)
+    assert events(bobGot) == ["current"]
+    assert bobGot[0]["from"] == ALICE and bobGot[0]["type"] == "headline"
+    assert events(h.take(alice)) == ["current"]
+    assert events(h.take(other)) == []
+
+
+def test_presenceNodeNotForStrangers():
+    """A contact without a presence subscription is not notified of a presence node, caps or not."""
+    h = PEPHarness()
+    h.befriend("bob", ALICE)  # bob sees alice's presence, not the other way round
+    h.setItem("alice", BOB, "to")
+    alice = h.login("alice")
+    bob = h.login("bob")
+    h.caps.features.add((bob.full, NODE + "+notify"))
+    h.clear()
+    h.publish(alice)
+    assert events(h.take(bob)) == []
+
+
+def test_withoutCapsOnlySubscribersNotified():
+    """With no caps handler, an explicit bare JID subscriber gets notifications at its available resources."""
+    h = PEPHarness(caps=False)
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice")
+    bob = h.login("bob")
+    h.publish(alice, itemId="one")
+    assert events(h.take(bob)) == []
+    reply = h.iq(bob, f"<iq type='set' to='{ALICE}'><pubsub xmlns='{NS_PUBSUB}'>"
+                      f"<subscribe node='{NODE}' jid='{BOB}'/></pubsub></iq>")
+    assert reply["type"] == "result"
+    assert events(h.take(bob)) == ["one"]  # the last item, on subscription
+    h.publish(alice, itemId="two")
+    assert events(h.take(bob)) == ["two"]
+    assert events(h.take(alice)) == []
+
+
+def test_lastItemWhenContactComesOnline():
+    """A contact's resource that comes online wanting the node gets the last item with a delay."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice")
+    h.publish(alice, itemId="old")
+    bob = h.bind("bob", "phone")
+    h.caps.features.add((bob.full, NODE + "+notify"))
+    h.send(bob, "<presence/>")
+    got = [e for e in h.take(bob) if e.name == "message"]
+    assert events(got) == ["old"]
+    assert got[0].delay is not None and got[0].delay.uri == NS_DELAY
+    assert got[0]["to"] == bob.full
+
+
+def test_lastItemToOwnerResource():
+    """The owner's new resource wanting the node gets the last item, once."""
+    h = PEPHarness()
+    alice = h.login("alice", "desk")
+    h.publish(alice, itemId="mine")
+    phone = h.bind("alice", "phone")
+    h.caps.features.add((phone.full, NODE + "+notify"))
+    h.send(phone, "<presence/>")
+    assert events(h.take(phone)) == ["mine"]
+    h.sm.notify("capsKnown", phone.jid, frozenset([NODE + "+notify"]))
+    assert events(h.take(phone)) == []
+
+
+def test_capsKnownSendsLastItemOnce():
+    """Features learnt after presence (capsKnown) bring the last item, once while available."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice")
+    h.publish(alice, itemId="late")
+    bob = h.login("bob")
+    assert events(h.take(bob)) == []
+    h.caps.features.add((bob.full, NODE + "+notify"))
+    h.sm.notify("capsKnown", bob.jid, frozenset([NODE + "+notify"]))
+    assert events(h.take(bob)) == ["late"]
+    h.sm.notify("capsKnown", bob.jid, frozenset([NODE + "+notify"]))
+    assert events(h.take(bob)) == []
+    h.send(bob, "<presence type='unavailable'/>")
+    h.send(bob, "<presence/>")
+    assert events(h.take(bob)) == ["late"]
+
+
+def test_remoteContactResourcesFollowed():
+    """A remote contact's resources are learnt from its presence and notified, until unavailable."""
+    h = PEPHarness()
+    h.befriend("alice", CAROL)
+    alice = h.login("alice")
+    h.inbound(f"<presence from='{CAROL}/mobile' to='{ALICE}'/>")
+    assert h.pep.contacts[ALICE] == {CAROL + "/mobile"}
+    h.caps.features.add((CAROL + "/mobile", NODE + "+notify"))
+    h.routed()
+    h.publish(alice)
+    routed = h.routed()
+    assert [m["to"] for m in routed if events([m])] == [CAROL + "/mobile"]
+    h.inbound(f"<presence from='{CAROL}/mobile' to='{ALICE}' type='unavailable'/>")
+    assert h.pep.contacts[ALICE] == set()
+
+
+def test_strangersNotFollowed():
+    """Presence from someone without a presence subscription is not followed."""
+    h = PEPHarness()
+    h.login("alice")
+    h.inbound(f"<presence from='{CAROL}/mobile' to='{ALICE}'/>")
+    assert h.pep.contacts.get(ALICE, set()) == set()
+
+
+def test_blockedContactNotNotified():
+    """A contact the owner blocks (XEP-0191) gets no notification and no last item."""
+    h = PEPHarness()
+    h.sm.addHandler(BlockingHandler())
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice")
+    bob = h.login("bob")
+    h.caps.features.add((bob.full, NODE + "+notify"))
+    h.iq(alice, f"<iq type='set'><block xmlns='{NS_BLOCKING}'><item jid='{BOB}'/></block></iq>")
+    h.clear()
+    h.publish(alice, itemId="hidden")
+    assert events(h.take(bob)) == []
+    h.sm.notify("capsKnown", bob.jid, frozenset([NODE + "+notify"]))
+    assert events(h.take(bob)) == []
+    h.iq(alice, f"<iq type='set'><unblock xmlns='{NS_BLOCKING}'/></iq>")
+    h.clear()
+    h.publish(alice, itemId="shown")
+    assert events(h.take(bob)) == ["shown"]
+
+
+def test_notAServerService():
+    """A PubSub request to the server domain or a missing account is service-unavailable."""
+    h = PEPHarness()
+    alice = h.login("alice")
+    for to in ("localhost", "nobody@localhost"):
+        reply = h.iq(alice, f"<iq type='get' to='{to}'><pubsub xmlns='{NS_PUBSUB}'>"
+                            f"<items node='{NODE}'/></pubsub></iq>")
+        assert errorCondition(reply) == "service-unavailable"
+
+
+def test_discoAdvertisesFeaturesAsImplemented():
+    """The account is pubsub/pep; filtered notifications only with a caps handler."""
+    for caps in (True, False):
+        h = PEPHarness(caps=caps)
+        alice = h.login("alice")
+        reply = h.iq(alice, f"<iq type='get' to='{ALICE}'><query xmlns='{NS_DISCO_INFO}'/></iq>")
+        features = {f["var"] for f in reply.query.elements(NS_DISCO_INFO, "feature")}
+        identities = {(i["category"], i["type"]) for i in
+                      reply.query.elements(NS_DISCO_INFO, "identity")}
+        assert NS_PUBSUB + "#publish" in features and ("pubsub", "pep") in identities
+        assert (NS_PUBSUB + "#filtered-notifications" in features) == caps
+
+
+def test_discoItemsByAccess():
+    """disco#items of the account lists the nodes the requester may see."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    alice = h.login("alice")
+    h.publish(alice, node="urn:presence")
+    h.iq(alice, f"<iq type='set'><pubsub xmlns='{NS_PUBSUB}'><publish node='urn:open'><item>"
+                "<x xmlns='urn:open'/></item></publish><publish-options>"
+                "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"
+                "http://jabber.org/protocol/pubsub#publish-options</value></field>"
+                "<field var='pubsub#access_model'><value>open</value></field></x>"
+                "</publish-options></pubsub></iq>")
+    dave = h.login("dave")
+    bob = h.login("bob")
+
+    def nodes(session):
+        reply = h.iq(session, f"<iq type='get' to='{ALICE}'>"
+                              f"<query xmlns='{NS_DISCO_ITEMS}'/></iq>")
+        return {i.getAttribute("node") for i in reply.query.elements(NS_DISCO_ITEMS, "item")
+                if i.getAttribute("node")}
+    assert nodes(dave) == {"urn:open"}
+    assert nodes(bob) == {"urn:open", "urn:presence"}
+
+
+def test_userDeletedRemovesNodesAndSubscriptions():
+    """An account's nodes and its subscriptions at other accounts go with it."""
+    h = PEPHarness(caps=False)
+    h.befriend("alice", BOB)
+    alice = h.login("alice")
+    bob = h.login("bob")
+    h.publish(bob, node="urn:bobs")
+    h.publish(alice)
+    h.iq(bob, f"<iq type='set' to='{ALICE}'><pubsub xmlns='{NS_PUBSUB}'>"
+              f"<subscribe node='{NODE}' jid='{BOB}'/></pubsub></iq>")
+    h.sm.userDeleted("bob")
+    h.take(alice)
+    store = h.storage.pubsub
+    assert result(store.listNodes(BOB)) == []
+    assert result(store.getSubscriberSubscriptions(BOB)) == []
+    assert [n.node for n in result(store.listNodes(ALICE))] == [NODE]
+
+
+def test_attachedWithLimitsFromConfig():
+    """The module list attaches PEP, before presence, with the [pep] limits."""
+    config = parseConfig("[pep]\nmax_nodes = 3\nmax_items_per_node = 9\nmax_item_size = 100\n")
+    handlers = [factory() for factory in handlerFactories(config)]
+    names = [type(h).__name__ for h in handlers]
+    pep = handlers[names.index("PEPHandler")]
+    assert names.index("PEPHandler") < names.index("PresenceHandler")
+    assert (pep.limits.maxNodes, pep.limits.maxItemsPerNode, pep.limits.maxItemSize) \
+        == (3, 9, 100)
