@@ -7,8 +7,10 @@ is still archived once.
 """
 
 import asyncio
+import signal
 import xml.etree.ElementTree as ET
 
+import pytest
 from slixmpp.exceptions import IqError
 
 from tests.integration.clients import Client, run
@@ -156,8 +158,10 @@ def test_errorsAndPreferences(server):
     run(body())
 
 
-def test_archiveSurvivesRestart(tmp_path):
-    """What was archived is still there, under the same ids, after the server restarts."""
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["restart", "kill-9"])
+def test_archiveSurvivesRestart(tmp_path, stop):
+    """What the archive answered with is still there, under the same ids, after the server
+    restarts or is killed with SIGKILL."""
     proc = ServerProcess(tmp_path)
     proc.start()
     try:
@@ -178,7 +182,7 @@ def test_archiveSurvivesRestart(tmp_path):
             await bob.close()
             return ids
         ids = run(before())
-        proc.stop()
+        proc.stop(stop)
         proc.start()
 
         async def after():
