@@ -20,6 +20,8 @@ from xml.etree import ElementTree
 from tests.integration.harness import ROOT
 
 DRIVER = os.path.join(ROOT, "tests", "browser", "converse.mjs")
+# One reply line from the driver may carry every frame a page saw (a room's MAM pages).
+REPLY_LIMIT = 64 * 1024 * 1024
 DIST = os.path.join(ROOT, "node_modules", "converse.js", "dist")
 COMMAND_TIMEOUT = 60
 
@@ -55,7 +57,8 @@ class ConverseDriver:
         self._log = open(self.logPath, "ab")
         self.process = await asyncio.create_subprocess_exec(
             "node", DRIVER, cwd=ROOT, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=self._log)
+            stdout=asyncio.subprocess.PIPE, stderr=self._log,
+            limit=REPLY_LIMIT)
         return self
 
     async def call(self, cmd, page=None, **args):
