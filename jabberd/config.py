@@ -8,6 +8,7 @@ Listeners are Twisted endpoint strings (C{tcp:5222:interface=127.0.0.1}).
 """
 
 import configparser
+import ipaddress
 import os
 from dataclasses import dataclass, field
 
@@ -66,6 +67,14 @@ class S2SConfig:
     @ivar idleTimeout: seconds without traffic after which a stream to or
         from another server is closed (0: never); the next stanza opens a
         new one.
+    @ivar allowPrivateAddresses: dial remote servers at any address, not only
+        globally routable ones (L{jabberd.s2s.addresses}).
+    @ivar allowedNetworks: networks (C{ipaddress} objects) dialed even when
+        not public: internal federations, tests on loopback.
+    @ivar allowIPLiterals: dial domains that are IP addresses.
+    @ivar maxVerifications: dialback key checks (outgoing connections a
+        peer made us open) under way at once, in total.
+    @ivar maxVerificationsPerDomain: the same, for one claimed domain.
     """
 
     listen: str = ""
@@ -74,6 +83,11 @@ class S2SConfig:
     hosts: dict = field(default_factory=dict)
     connectTimeout: int = 30
     idleTimeout: int = 600
+    allowPrivateAddresses: bool = False
+    allowedNetworks: list = field(default_factory=list)
+    allowIPLiterals: bool = False
+    maxVerifications: int = 100
+    maxVerificationsPerDomain: int = 5
 
 
 @dataclass
@@ -378,7 +392,22 @@ def _s2sConfig(s):
     return S2SConfig(listen=s.str("listen", ""), requireTLS=s.bool("require_tls", True),
                      secret=s.str("secret", ""), hosts=hosts,
                      connectTimeout=s.int("connect_timeout", 30),
-                     idleTimeout=s.int("idle_timeout", 600))
+                     idleTimeout=s.int("idle_timeout", 600),
+                     allowPrivateAddresses=s.bool("allow_private_addresses", False),
+                     allowedNetworks=_networks(s.list("allowed_networks", [])),
+                     allowIPLiterals=s.bool("allow_ip_literals", False),
+                     maxVerifications=s.int("max_verifications", 100),
+                     maxVerificationsPerDomain=s.int("max_verifications_per_domain", 5))
+
+
+def _networks(entries):
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ConfigError(f"[s2s] allowed_networks: not a network: {entry!r}") from None
+    return networks
 
 
 def _checkDelegations(components):
