@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 
 __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
-           "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse",
+           "ComponentConfig", "HTTPConfig", "S2SConfig", "PresenceConfig", "load", "parse",
            "ArchiveConfig"]
 
 
@@ -157,6 +157,22 @@ class HTTPConfig:
 
 
 @dataclass
+class PresenceConfig:
+    """
+    C{[presence]}: subscriptions (RFC 6121 section 3).
+
+    @ivar maxPendingSubscriptions: the most inbound subscription requests
+        kept for one account until it answers; one more from another sender
+        is refused with C{resource-constraint}.
+    @ivar maxRequestText: the most characters kept of a waiting request's
+        status and of its nick (XEP-0172).
+    """
+
+    maxPendingSubscriptions: int = 100
+    maxRequestText: int = 1024
+
+
+@dataclass
 class BlockingConfig:
     """
     C{[blocking]}: the Blocking Command (XEP-0191).
@@ -201,6 +217,7 @@ class Config:
     http: HTTPConfig = field(default_factory=HTTPConfig)
     s2s: S2SConfig = field(default_factory=S2SConfig)
     blocking: BlockingConfig = field(default_factory=BlockingConfig)
+    presence: PresenceConfig = field(default_factory=PresenceConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
 
 
@@ -290,6 +307,7 @@ def parse(text, path="<string>", overrides=None):
         http=_httpConfig(section("http")),
         s2s=_s2sConfig(section("s2s")),
         blocking=_blockingConfig(section("blocking")),
+        presence=_presenceConfig(section("presence")),
         archive=_archiveConfig(section("archive")),
     )
 
@@ -479,6 +497,11 @@ def _duration(text):
 
 def _blockingConfig(b):
     return BlockingConfig(maxItems=b.int("max_items", 1000))
+
+
+def _presenceConfig(p):
+    return PresenceConfig(maxPendingSubscriptions=p.int("max_pending_subscriptions", 100),
+                          maxRequestText=p.int("max_request_text", 1024))
 
 
 def _archiveConfig(a):

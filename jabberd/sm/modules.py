@@ -27,7 +27,7 @@ def handlerFactories(config):
         # (XEP-0355), and components' answers are consumed before any other hook.
         lambda: delegation.DelegationHandler.fromConfig(config),
         message.MessageHandler,
-        presence.PresenceHandler,
+        lambda: presence.PresenceHandler.fromConfig(config),
         roster.RosterHandler,
         disco.DiscoHandler,
         browse.BrowseHandler,
