@@ -18,7 +18,7 @@ from jabberd.handler import Handler
 from components.conference.roles import OWNER
 from components.conference.room import MUCError, Room
 from components.conference.roomconfig import RoomConfig
-from components.conference import stanzas
+from components.conference import legacypresence, stanzas
 
 __all__ = ["ServiceOptions", "parseOptions", "MUCService", "StartupGate"]
 
@@ -35,6 +35,8 @@ class ServiceOptions:
     @ivar roomCreation: C{anyone} or C{admins} (C{room_creation}).
     @ivar database: the rooms' database URL, if not the server's
         (C{database}).
+    @ivar maxLegacyPerRoom, maxLegacyTotal, maxLegacyBytes: the bounds of
+        L{components.conference.legacypresence.LegacyPresences}.
     """
 
     name: str = "Chatrooms"
@@ -45,11 +47,15 @@ class ServiceOptions:
     roomCreation: str = "anyone"
     database: str = ""
     extra: dict = field(default_factory=dict)
+    maxLegacyPerRoom: int = legacypresence.DEFAULT_PER_ROOM
+    maxLegacyTotal: int = legacypresence.DEFAULT_TOTAL
+    maxLegacyBytes: int = legacypresence.DEFAULT_ENTRY_BYTES
 
 
 #: The keys L{parseOptions} reads; the others are kept in C{extra}.
 _KEYS = frozenset(("name", "history_default", "max_history", "max_users", "admins",
-                   "room_creation", "database"))
+                   "room_creation", "database", "max_legacy_presences_per_room",
+                   "max_legacy_presences", "max_legacy_presence_bytes"))
 
 
 def parseOptions(domain, options):
@@ -64,6 +70,11 @@ def parseOptions(domain, options):
         admins=tuple(a.lower() for a in section.list("admins", ())),
         roomCreation=section.choice("room_creation", "anyone", ("anyone", "admins")),
         database=section.str("database", ""),
+        maxLegacyPerRoom=section.int("max_legacy_presences_per_room",
+                                     legacypresence.DEFAULT_PER_ROOM) or 1,
+        maxLegacyTotal=section.int("max_legacy_presences", legacypresence.DEFAULT_TOTAL) or 1,
+        maxLegacyBytes=section.int("max_legacy_presence_bytes",
+                                   legacypresence.DEFAULT_ENTRY_BYTES),
         extra={key: value for key, value in section.values.items() if key not in _KEYS},
     )
 
@@ -75,7 +86,8 @@ class MUCService:
     @ivar started: the Deferred of L{start}, firing once they are.
     @ivar legacyPresence: (room JID, real JID) -> presence children sent
         to the bare room JID by a C{jabber:iq:conference} client before
-        its iq set (the old "availability" step).
+        its iq set (the old "availability" step), bounded
+        (L{components.conference.legacypresence}).
     """
 
     log = Logger()
@@ -88,7 +100,9 @@ class MUCService:
         self.rooms = {}
         self.ready = False
         self.pending = []
-        self.legacyPresence = {}
+        self.legacyPresence = legacypresence.LegacyPresences(
+            self.options.maxLegacyPerRoom, self.options.maxLegacyTotal,
+            self.options.maxLegacyBytes)
         self.started = None
 
     def send(self, stanza):
