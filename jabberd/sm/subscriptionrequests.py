@@ -23,6 +23,7 @@ repeated request from a sender already waiting replaces its own entry.
 
 from twisted.words.xish import domish
 
+from jabberd.ns import NS_CLIENT
 from jabberd.stanza import firstChild
 
 __all__ = ["keptRequest", "NS_NICK", "DEFAULT_MAX_PENDING", "DEFAULT_MAX_TEXT"]
@@ -43,9 +44,10 @@ def keptRequest(stanza, sender, to, maxText=DEFAULT_MAX_TEXT):
     """
     The request to store for C{stanza}: C{from} C{sender} (the bare JID
     the subscription is with), C{to} the user, C{type='subscribe'}, and at
-    most C{maxText} characters each of its status and nick.
+    most C{maxText} characters each of its status and nick; in
+    C{jabber:client}, the namespace it is delivered in from storage.
     """
-    request = domish.Element((None, "presence"))
+    request = domish.Element((NS_CLIENT, "presence"))
     request["from"], request["to"], request["type"] = sender, to, "subscribe"
     status = _text(stanza, None, "status", maxText)
     if status:

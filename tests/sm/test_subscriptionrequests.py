@@ -4,6 +4,7 @@ of it: waiting subscription requests (RFC 6121 section 3.1.3) are kept
 trimmed and bounded per account.
 """
 
+from jabberd.ns import NS_CLIENT
 from jabberd.sm.subscriptionrequests import NS_NICK, keptRequest
 from jabberd.stanza import firstChild, parseElement
 from tests.sm.helpers import BOB, Harness, errorCondition, parse, presences
@@ -21,8 +22,9 @@ def test_keptRequestIsTrimmed():
                               "<x xmlns='urn:example:big'>" + "x" * 5000 + "</x>"))
     kept = keptRequest(stanza, "carol@remote.test", BOB, maxText=10)
     assert (kept["from"], kept["to"], kept["type"]) == ("carol@remote.test", BOB, "subscribe")
+    assert kept.uri == NS_CLIENT
     assert [(c.uri, c.name, str(c)) for c in kept.elements()] == [
-        (None, "status", "s" * 10), (NS_NICK, "nick", "n" * 10)]
+        (NS_CLIENT, "status", "s" * 10), (NS_NICK, "nick", "n" * 10)]
 
 
 def test_keptRequestWithoutTexts():
@@ -38,7 +40,9 @@ def test_storedRequestIsSmall():
                          "</x><status>hello</status>"))
     xml = h.pending("bob")["carol@remote.test"]
     assert len(xml) < 300
-    assert str(firstChild(parseElement(xml), name="status")) == "hello"
+    stored = parseElement(xml)
+    assert stored.uri == NS_CLIENT
+    assert str(firstChild(stored, name="status")) == "hello"
 
 
 def test_requestsPastTheLimitRefused():
