@@ -75,6 +75,8 @@ class S2SConfig:
     @ivar maxVerifications: dialback key checks (outgoing connections a
         peer made us open) under way at once, in total.
     @ivar maxVerificationsPerDomain: the same, for one claimed domain.
+    @ivar maxConnecting: outgoing streams being set up at once (before
+        dialback succeeded); a stanza for another new domain bounces.
     """
 
     listen: str = ""
@@ -88,6 +90,7 @@ class S2SConfig:
     allowIPLiterals: bool = False
     maxVerifications: int = 100
     maxVerificationsPerDomain: int = 5
+    maxConnecting: int = 200
 
 
 @dataclass
@@ -415,7 +418,8 @@ def _s2sConfig(s):
                      allowedNetworks=_networks(s.list("allowed_networks", [])),
                      allowIPLiterals=s.bool("allow_ip_literals", False),
                      maxVerifications=s.int("max_verifications", 100),
-                     maxVerificationsPerDomain=s.int("max_verifications_per_domain", 5))
+                     maxVerificationsPerDomain=s.int("max_verifications_per_domain", 5),
+                     maxConnecting=s.int("max_connecting", 200))
 
 
 def _networks(entries):

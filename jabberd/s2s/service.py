@@ -17,7 +17,9 @@ check is a connection we open because a peer asked, so at most
 C{[s2s] max_verifications} run at once, and at most
 C{max_verifications_per_domain} for one claimed domain; past that the
 key is answered with a C{resource-constraint} dialback error (XEP-0220
-section 2.4).  Where we connect to at all is the address policy's
+section 2.4).  Likewise at most C{[s2s] max_connecting} outgoing streams
+are being set up at once; a stanza for yet another remote domain bounces
+with C{resource-constraint}.  Where we connect to at all is the address policy's
 decision (L{jabberd.s2s.addresses}).
 """
 
@@ -90,6 +92,7 @@ class S2SService:
         self.policy = AddressPolicy.fromConfig(s2s)
         self.maxVerifications = s2s.maxVerifications
         self.maxVerificationsPerDomain = s2s.maxVerificationsPerDomain
+        self.maxConnecting = s2s.maxConnecting
         self.verifications = {}  # originating domain -> checks under way
         self.verificationsTotal = 0
 
@@ -108,6 +111,11 @@ class S2SService:
             return
         pair = self.pairs.get((local, to.host))
         if pair is None:
+            if self.connecting() >= self.maxConnecting:
+                # Each new remote domain costs a DNS query and a socket: local users
+                # addressing thousands of domains must not exhaust descriptors.
+                self._bounce(stanza, "resource-constraint")
+                return
             pair = self.pairs[(local, to.host)] = _Pair()
             self._connect(local, to.host, pair)
         if pair.stream is not None and not pair.stream.closing:
@@ -116,6 +124,10 @@ class S2SService:
             self._bounce(stanza, "resource-constraint")
         else:
             pair.queue.append(stanza)
+
+    def connecting(self):
+        """How many outgoing streams are being set up (connected or not, dialback not done)."""
+        return sum(1 for pair in self.pairs.values() if pair.stream is None)
 
     def _connect(self, local, remote, pair):
         pair.factory = OutboundFactory(self, local, remote)

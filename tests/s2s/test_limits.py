@@ -105,3 +105,19 @@ def test_privateAddressBounces():
     [bounce] = local.stanzas
     assert next(bounce.elements(None, "error")).firstChildElement().name == \
         "remote-server-not-found"
+
+
+def test_connectingBounded():
+    """Past max_connecting streams being set up, a stanza for one more domain bounces."""
+    text = NO_TLS.replace("hosts = b.test=127.0.0.1:5999",
+                          "hosts = b.test=127.0.0.1:5999 c.test=127.0.0.1:5998\n"
+                          "max_connecting = 1")
+    service, router, local, reactor = makeService(text)
+    router.route(chat())
+    router.route(chat(to="carol@c.test"))
+    assert len(reactor.tcpClients) == 1 and list(service.pairs) == [("a.test", "b.test")]
+    [bounce] = local.stanzas
+    assert bounce["from"] == "carol@c.test"
+    assert next(bounce.elements(None, "error")).firstChildElement().name == "resource-constraint"
+    router.route(chat(body="still queued"))
+    assert len(local.stanzas) == 1  # the domain being set up still takes stanzas
