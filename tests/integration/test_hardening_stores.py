@@ -67,7 +67,7 @@ async def pingWithin(client, bound=PING_BOUND):
 
 
 def test_subscriptionRequestsBounded(server):
-    """Requests from more senders than the bound are refused; the kept ones arrive small at login."""
+    """Requests past the bound are refused; the kept ones arrive small at login."""
     raw = component(server)
     junk = "<x xmlns='urn:example:junk'>" + "j" * 30000 + "</x>"
     for n in range(MAX_PENDING + 3):

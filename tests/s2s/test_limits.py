@@ -36,7 +36,8 @@ def test_perDomainLimit():
 def test_totalLimit():
     """Checks for distinct domains stop at max_verifications in all."""
     text = LIMITS.replace("hosts = b.test=127.0.0.1:5999",
-                          "hosts = b.test=127.0.0.1:5999 c.test=127.0.0.1:5998 d.test=127.0.0.1:5997")
+                          "hosts = b.test=127.0.0.1:5999 c.test=127.0.0.1:5998 "
+                          "d.test=127.0.0.1:5997")
     service, _, _, reactor = makeService(text)
     results = []
     for domain in ("b.test", "b.test", "c.test", "d.test"):
@@ -63,7 +64,8 @@ def test_answeredCheckFreesItsPlace():
     results = []
     check(service, "b.test", results)
     wire = Wire(reactor.tcpClients[0][2].buildProtocol(None)).start()
-    wire.feed("<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams'"
+    wire.feed("<stream:stream xmlns='jabber:server' "
+              "xmlns:stream='http://etherx.jabber.org/streams'"
               " xmlns:db='jabber:server:dialback' from='b.test' to='a.test' id='x'>")
     wire.feed("<db:verify from='b.test' to='a.test' id='sid' type='valid'/>")
     assert results == [True]
@@ -75,7 +77,8 @@ def test_refusedCheckAnsweredWithResourceConstraint():
     factory, service, _ = makeListener(NO_TLS)
     service.verifyKey = lambda *args: defer.fail(S2SError("resource-constraint"))
     peer = Wire(factory.buildProtocol(None)).start()
-    peer.feed("<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams'"
+    peer.feed("<stream:stream xmlns='jabber:server' "
+              "xmlns:stream='http://etherx.jabber.org/streams'"
               " xmlns:db='jabber:server:dialback' from='b.test' to='a.test' version='1.0'>")
     peer.read()
     peer.feed("<db:result from='b.test' to='a.test'>k3y</db:result>")

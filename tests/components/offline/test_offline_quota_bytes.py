@@ -1,4 +1,4 @@
-"""Tests for the offline spool's quota in bytes (L{components.offline.spool.OfflineSpool.quotaBytes})."""
+"""Tests for the offline spool's quota in bytes (L{components.offline.spool.OfflineSpool})."""
 
 import pytest
 
@@ -15,7 +15,7 @@ def _message(size):
 
 
 def test_bytesQuotaRefuses():
-    """A message that would take the account past quota_bytes is refused; smaller ones still fit."""
+    """A message that would pass quota_bytes is refused; smaller ones still fit."""
     spool = OfflineSpool(MemoryStorage(), quota=0, quotaBytes=1000)
     result(spool.store("bob", _message(600)))
     with pytest.raises(QuotaExceeded):
