@@ -145,6 +145,8 @@ def parser():
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds")
     p.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
     p.add_argument("--rate", type=float, default=5.0, help="BOSH messages/s per sender; csi: presence updates/s per contact")
+    p.add_argument("--caps", action="store_true",
+                   help="roster: presence with entity capabilities (XEP-0115), queries answered")
     p.add_argument("--settle", type=float, default=3.0, help="seconds to let memory settle")
     p.add_argument("--server-pid", type=int, default=None, help="for server CPU and RSS")
     p.add_argument("--label", default="", help="server name written in the result")

@@ -7,9 +7,17 @@ long until every user has received available presence from all contacts.
 
 Presence is found by its start tag only: the C{from} attribute and the
 absence of a C{type} (RFC 6121 section 4.2.2) are all that matter.
+
+With C{--caps} (scenario C{rostercaps}) every initial presence carries the
+entity capabilities (XEP-0115 section 6.1) of one client software, the same
+verification string for all users, and every iq get a user receives (the
+server's caps queries, section 6.2) is answered with that software's
+disco#info, so a server that verifies caps does it at its own cost.
 """
 
 import asyncio
+import base64
+import hashlib
 import re
 import time
 
@@ -20,9 +28,49 @@ from bench.measure import CpuMeter, percentile
 __all__ = ["runMesh", "runRoster", "PresenceWatcher"]
 
 _FROM = re.compile(rb"\bfrom=['\"]([^'\"/]+)")
+_FROM_FULL = re.compile(rb"\bfrom=['\"]([^'\"]+)")
 _TYPE = re.compile(rb"\btype=['\"]([a-z]+)")
 _JID = re.compile(rb"\bjid=['\"]([^'\"]+)")
 _BOTH = re.compile(rb"\bsubscription=['\"]both['\"]")
+_ID = re.compile(rb"\bid=['\"]([^'\"]+)")
+_GET = re.compile(rb"\btype=['\"]get['\"]")
+
+NS_CAPS = "http://jabber.org/protocol/caps"
+NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
+CAPS_NODE = "https://example.org/bench-client"
+CAPS_IDENTITY = ("client", "pc", "bench")
+CAPS_FEATURES = (NS_CAPS, NS_DISCO_INFO, "urn:xmpp:avatar:metadata+notify")
+
+
+def capsVer():
+    """The verification string of the bench client (XEP-0115 section 5.1, SHA-1)."""
+    category, kind, name = CAPS_IDENTITY
+    text = f"{category}/{kind}//{name}<" + "".join(f + "<" for f in sorted(CAPS_FEATURES))
+    return base64.b64encode(hashlib.sha1(text.encode()).digest()).decode()
+
+
+CAPS_PRESENCE = (f"<presence><c xmlns='{NS_CAPS}' hash='sha-1' node='{CAPS_NODE}' "
+                 f"ver='{capsVer()}'/></presence>").encode()
+_CAPS_INFO = (f"<query xmlns='{NS_DISCO_INFO}' node='{CAPS_NODE}#{capsVer()}'>"
+              f"<identity category='{CAPS_IDENTITY[0]}' type='{CAPS_IDENTITY[1]}' "
+              f"name='{CAPS_IDENTITY[2]}'/>"
+              + "".join(f"<feature var='{f}'/>" for f in CAPS_FEATURES) + "</query></iq>").encode()
+
+
+def answerGets(conn, chunk):
+    """Answer every iq get start tag in C{chunk} with the bench client's disco#info; how many."""
+    answered = 0
+    pos = chunk.find(b"<iq")
+    while pos >= 0:
+        end = chunk.find(b">", pos)
+        tag = chunk[pos:end]
+        ident, sender = _ID.search(tag), _FROM_FULL.search(tag)
+        if _GET.search(tag) and ident is not None and sender is not None:
+            conn.send(b"<iq type='result' id='" + ident.group(1) + b"' to='" + sender.group(1)
+                      + b"'>" + _CAPS_INFO)
+            answered += 1
+        pos = chunk.find(b"<iq", end)
+    return answered
 
 
 def presenceTags(chunk):
@@ -112,15 +160,19 @@ async def runMesh(args, target, ctx):
 class ArrivalCounter:
     """One user's input during C{roster}: distinct contacts seen available."""
 
-    def __init__(self, own, need, started, arrived):
+    def __init__(self, own, need, started, arrived, conn=None):
         self.own = own
         self.need = need
         self.started = started
         self.seen = set()
         self.arrived = arrived
         self.elapsed = None
+        self.conn = conn  # set: answer caps queries (--caps)
+        self.queries = 0
 
     def __call__(self, chunk):
+        if self.conn is not None and b"<iq" in chunk:
+            self.queries += answerGets(self.conn, chunk)
         if self.elapsed is not None:
             return
         for sender, kind in presenceTags(chunk):
@@ -147,13 +199,16 @@ async def runRoster(args, target, ctx):
     meter = CpuMeter(args.server_pid)
     started = time.perf_counter()
 
+    caps = getattr(args, "caps", False)
+
     def onLogin(i, conn):
-        counters[i] = ArrivalCounter(f"{users[i]}@{target.domain}".encode(), need, started, arrived)
+        counters[i] = ArrivalCounter(f"{users[i]}@{target.domain}".encode(), need, started,
+                                     arrived, conn if caps else None)
         conn.setHandler(xmpp.StanzaBuffer(b">", counters[i]))
 
     conns, latencies, errors = await xmpp.loginMany(
         target, ctx, users, len(users), onLogin=onLogin, timeout=args.step_timeout,
-        rosterGet=True)
+        rosterGet=True, presence=CAPS_PRESENCE if caps else True)
     loginsDone = time.perf_counter() - started
     try:
         await asyncio.wait_for(finished.wait(), args.step_timeout)
@@ -166,6 +221,8 @@ async def runRoster(args, target, ctx):
                    "complete": len(times), "logins_s": round(loginsDone, 3),
                    "all_presence_s": round(max(times), 3) if len(times) == len(users) else None,
                    "p50_s": round(percentile(times, 0.5), 3) if times else None})
+    if caps:
+        result["caps_queries"] = sum(c.queries for c in counters if c is not None)
     if len(times) < len(users):
         worst = min((c for c in counters if c is not None), key=lambda c: len(c.seen), default=None)
         result["error"] = (f"{len(users) - len(times)} users did not see all contacts"

@@ -57,6 +57,7 @@ SCENARIOS = {s.name: s for s in (
     Scenario("throughput", "throughput", "t", 100, 100, ["--pairs", "50"]),
     Scenario("idle", "idle", "i", 1000, 200),
     Scenario("roster", "roster", "r", 51, 51, mesh=True),
+    Scenario("rostercaps", "roster", "r", 51, 51, ["--caps"], mesh=True),
     Scenario("muc50", "muc", "m", 50, 50),
     Scenario("muc100", "muc", "m", 100, 100),
     Scenario("bosh", "bosh", "b", 500, 100, ["--pairs", "50", "--rate", "5"]),

@@ -233,7 +233,10 @@ async def bind(conn, features, resource, timeout=30.0):
 
 async def login(target, context, username, resource="bench", presence=True,
                 rosterGet=False, timeout=30.0):
-    """Connect, STARTTLS, SCRAM-SHA-1, bind, roster, initial presence."""
+    """
+    Connect, STARTTLS, SCRAM-SHA-1, bind, roster, initial presence
+    (C{presence}: true for a bare C{<presence/>}, or the bytes to send).
+    """
     conn, features = await connect(target, context, timeout)
     try:
         await authenticate(conn, features, username, target.password, timeout)
@@ -243,7 +246,7 @@ async def login(target, context, username, resource="bench", presence=True,
             conn.send(b"<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>")
             await conn.expect(iqPattern(b"roster1"), timeout)
         if presence:
-            conn.send(b"<presence/>")
+            conn.send(presence if isinstance(presence, bytes) else b"<presence/>")
     except BaseException:
         conn.close()
         raise

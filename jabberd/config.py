@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
            "ComponentConfig", "HTTPConfig", "S2SConfig", "PresenceConfig", "load", "parse",
-           "ArchiveConfig"]
+           "ArchiveConfig", "ParserConfig", "ConnectionsConfig", "PushConfig",
+           "CapsConfig"]
 
 
 class ConfigError(Exception):
@@ -40,7 +41,29 @@ class ServerConfig:
 
 @dataclass
 class C2SConfig:
-    """C{[c2s]}: the client listeners (RFC 6120) and authentication policy."""
+    """
+    C{[c2s]}: the client listeners (RFC 6120) and authentication policy.
+
+    @ivar authFailFree: failed authentications per client IP address and
+        per account (within C{authFailWindow}) before delays start.
+    @ivar authFailDelay: seconds of the first delay; each further failure
+        doubles it.
+    @ivar authFailMaxDelay: longest delay, in seconds.
+    @ivar authFailWindow: seconds after the last failure that an address's
+        or account's count is forgotten.
+    @ivar authFailTracked: most addresses and accounts remembered.
+    @ivar authThreads: threads running PBKDF2 (password checks, SCRAM keys).
+    @ivar authMaxPending: PBKDF2 calls queued at most; more are answered
+        C{temporary-auth-failure}.
+    @ivar maxOutputBuffer: bytes written to a client whose TCP write buffer
+        is over its high-water mark (it stopped reading) before it is
+        dropped; 0 never drops.
+    @ivar inputRate: bytes a second read from one client connection (0: no
+        limit); a faster client is paused, not cut off.
+    @ivar inputBurst: bytes a client may send at once above the rate.
+    @ivar stanzaRate: stanzas a second read from one client (0: no limit).
+    @ivar stanzaBurst: stanzas a client may send at once above the rate.
+    """
 
     listen: str = "tcp:5222"
     listenTLS: str = "tcp:5223"
@@ -50,6 +73,18 @@ class C2SConfig:
     storePlaintext: bool = False
     scramIterations: int = 4096
     csiMaxHeld: int = 500
+    authFailFree: int = 5
+    authFailDelay: int = 1
+    authFailMaxDelay: int = 60
+    authFailWindow: int = 900
+    authFailTracked: int = 10000
+    authThreads: int = 2
+    authMaxPending: int = 64
+    maxOutputBuffer: int = 1048576
+    inputRate: int = 262144
+    inputBurst: int = 1048576
+    stanzaRate: int = 500
+    stanzaBurst: int = 2000
 
 
 @dataclass
@@ -140,6 +175,15 @@ class HTTPConfig:
         request before it ends.
     @ivar boshMaxPause: longest pause a BOSH client may ask for (0: none).
     @ivar boshPolling: shortest interval between empty BOSH polls.
+    @ivar boshMaxBody: largest BOSH request body, in bytes, refused with
+        HTTP 413 before it is kept; 0 means C{[server] max_stanza_size}
+        plus 16 KB of framing.
+    @ivar boshMaxPayloads: most first-level elements in one BOSH body.
+    @ivar boshMaxElements: most elements, at any depth, in one BOSH body.
+    @ivar websocketMaxMessage: largest WebSocket frame and message (RFC
+        7395 section 3.3.3: one stanza each), refused by the WebSocket
+        layer as its header arrives; 0 means C{[server] max_stanza_size}
+        plus 16 KB.
     """
 
     listen: str = "tcp:5280"
@@ -157,6 +201,10 @@ class HTTPConfig:
     boshInactivity: int = 60
     boshMaxPause: int = 300
     boshPolling: int = 2
+    boshMaxBody: int = 0
+    boshMaxPayloads: int = 100
+    boshMaxElements: int = 10000
+    websocketMaxMessage: int = 0
 
 
 @dataclass
@@ -208,6 +256,101 @@ class ArchiveConfig:
 
 
 @dataclass
+class PushConfig:
+    """
+    C{[push]}: push notifications to the app servers of mobile clients
+    (XEP-0357).
+
+    @ivar maxRegistrations: the most push services (JID and node) one
+        account may enable; one more is refused with C{policy-violation}
+        (0: no bound).
+    @ivar timeout: seconds to wait for an app server's answer to a
+        publish; no answer disables that registration, as an error does.
+    @ivar includeBody: C{never}, or C{on_request}: the last message's body
+        goes to the app server only for registrations that asked for it.
+    """
+
+    maxRegistrations: int = 5
+    timeout: int = 30
+    includeBody: str = "on_request"
+
+
+@dataclass
+class ParserConfig:
+    """
+    C{[parser]}: what one stanza may make the XML parser build, on every
+    stream (RFC 6120 section 4.9.3.14, C{policy-violation} past a limit);
+    see L{jabberd.xmlparser.ParserLimits}.  A client stream uses the
+    C{before_auth} limits until it has authenticated.
+
+    @ivar maxElements: elements in one stanza (first-level element).
+    @ivar maxDepth: nesting depth of elements in a stanza.
+    @ivar maxAttributes: attributes of one element, namespace declarations
+        included, the stream header's too.
+    @ivar maxHeaderSize: bytes before the stream header is complete.
+    @ivar maxElementsBeforeAuth: elements in one stanza before a client
+        has authenticated.
+    @ivar maxStanzaSizeBeforeAuth: bytes of one stanza before a client has
+        authenticated (at most C{[server] max_stanza_size}).
+    """
+
+    maxElements: int = 5000
+    maxDepth: int = 32
+    maxAttributes: int = 32
+    maxHeaderSize: int = 4096
+    maxElementsBeforeAuth: int = 50
+    maxStanzaSizeBeforeAuth: int = 16384
+
+
+@dataclass
+class ConnectionsConfig:
+    """
+    C{[connections]}: admission of client connections (TCP, direct TLS,
+    BOSH sessions and WebSocket connections count alike) and the deadline
+    to authenticate.
+
+    @ivar authTimeout: seconds a client stream may take to authenticate
+        before it is closed with C{connection-timeout} (0: no deadline).
+    @ivar maxPerAddress: client connections from one IPv4 address, or one
+        IPv6 prefix of C{ipv6Prefix} bits (0: no limit).
+    @ivar maxTotal: client connections in all (0: no limit).
+    @ivar ipv6Prefix: IPv6 addresses sharing this many leading bits count
+        as one address (a host is usually given a whole /64).
+    @ivar exempt: networks (CIDR) never limited per address.
+    @ivar tlsMaxEmptyRecords: TLS 1.3 records in a row without data (empty
+        application data, user_canceled alerts) before a connection is
+        ended (L{jabberd.tls.records.ProtectedChannel.maxEmptyRecords}).
+    """
+
+    authTimeout: int = 60
+    maxPerAddress: int = 50
+    maxTotal: int = 10000
+    ipv6Prefix: int = 64
+    exempt: list = field(default_factory=list)
+    tlsMaxEmptyRecords: int = 32
+
+
+@dataclass
+class CapsConfig:
+    """
+    C{[caps]}: entity capabilities (XEP-0115) in the session manager.
+
+    @ivar maxCached: verification strings whose verified features are kept
+        (least recently used go first); shared by all users.
+    @ivar timeout: seconds to wait for a disco#info answer; then the entity
+        is taken to have no features, and its string may be asked again.
+    @ivar maxQueries: disco#info queries outstanding at once; as many more
+        strings wait their turn, any beyond are not asked.
+    @ivar maxEntities: remote full JIDs whose capabilities are tracked.
+    """
+
+    maxCached: int = 10000
+    timeout: int = 30
+    maxQueries: int = 100
+    maxEntities: int = 100000
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -222,6 +365,10 @@ class Config:
     blocking: BlockingConfig = field(default_factory=BlockingConfig)
     presence: PresenceConfig = field(default_factory=PresenceConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    push: PushConfig = field(default_factory=PushConfig)
+    parser: ParserConfig = field(default_factory=ParserConfig)
+    connections: ConnectionsConfig = field(default_factory=ConnectionsConfig)
+    caps: CapsConfig = field(default_factory=CapsConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -312,6 +459,10 @@ def parse(text, path="<string>", overrides=None):
         blocking=_blockingConfig(section("blocking")),
         presence=_presenceConfig(section("presence")),
         archive=_archiveConfig(section("archive")),
+        push=_pushConfig(section("push")),
+        parser=_parserConfig(section("parser")),
+        connections=_connectionsConfig(section("connections")),
+        caps=_capsConfig(section("caps")),
     )
 
 
@@ -367,7 +518,29 @@ def _c2sConfig(c):
         storePlaintext=c.bool("store_plaintext", False),
         scramIterations=c.int("scram_iterations", 4096),
         csiMaxHeld=c.int("csi_max_held", 500),
+        **_authLimits(c),
+        maxOutputBuffer=c.int("max_output_buffer", 1048576),
+        inputRate=c.int("input_rate", 262144),
+        inputBurst=c.int("input_burst", 1048576),
+        stanzaRate=c.int("stanza_rate", 500),
+        stanzaBurst=c.int("stanza_burst", 2000),
     )
+
+
+def _authLimits(c):
+    """The C{[c2s]} keys against password guessing and hashing backlogs."""
+    limits = dict(authFailFree=c.int("auth_fail_free", 5),
+                  authFailDelay=c.int("auth_fail_delay", 1),
+                  authFailMaxDelay=c.int("auth_fail_max_delay", 60),
+                  authFailWindow=c.int("auth_fail_window", 900),
+                  authFailTracked=c.int("auth_fail_tracked", 10000),
+                  authThreads=c.int("auth_threads", 2),
+                  authMaxPending=c.int("auth_max_pending", 64))
+    for key, name in (("authThreads", "auth_threads"), ("authMaxPending", "auth_max_pending"),
+                      ("authFailTracked", "auth_fail_tracked")):
+        if limits[key] < 1:
+            raise ConfigError(f"[c2s] {name}: must be at least 1")
+    return limits
 
 
 _COMPONENT_KEYS = ("secret", "trusted", "plugin", "external", "delegate")
@@ -472,7 +645,21 @@ def _webConfig(h):
                 boshMaxWait=h.int("bosh_max_wait", 60), boshMaxHold=h.int("bosh_max_hold", 1),
                 boshInactivity=h.int("bosh_inactivity", 60),
                 boshMaxPause=h.int("bosh_max_pause", 300),
-                boshPolling=h.int("bosh_polling", 2))
+                boshPolling=h.int("bosh_polling", 2),
+                **_boshLimits(h))
+
+
+def _boshLimits(h):
+    """The C{[http]} keys bounding one BOSH request body (XEP-0124 section 17.2)."""
+    limits = dict(boshMaxBody=h.int("bosh_max_body", 0),
+                  boshMaxPayloads=h.int("bosh_max_payloads", 100),
+                  boshMaxElements=h.int("bosh_max_elements", 10000),
+                  websocketMaxMessage=h.int("websocket_max_message", 0))
+    for key, name in (("boshMaxPayloads", "bosh_max_payloads"),
+                      ("boshMaxElements", "bosh_max_elements")):
+        if limits[key] < 1:
+            raise ConfigError(f"[http] {name}: must be at least 1")
+    return limits
 
 
 def _path(base, value):
@@ -518,3 +705,60 @@ def _archiveConfig(a):
         sweepInterval=a.int("sweep_interval", 600, parse=_duration,
                             expected="seconds, or a number with s, m, h or d"),
     )
+
+
+def _pushConfig(p):
+    timeout = p.int("timeout", 30)
+    if timeout == 0:
+        raise ConfigError("[push] timeout: must be at least 1 second")
+    return PushConfig(maxRegistrations=p.int("max_registrations", 5), timeout=timeout,
+                      includeBody=p.choice("include_body", "on_request", ("never", "on_request")))
+
+def _parserConfig(p):
+    config = ParserConfig(
+        maxElements=p.int("max_elements", 5000),
+        maxDepth=p.int("max_depth", 32),
+        maxAttributes=p.int("max_attributes", 32),
+        maxHeaderSize=p.int("max_header_size", 4096),
+        maxElementsBeforeAuth=p.int("max_elements_before_auth", 50),
+        maxStanzaSizeBeforeAuth=p.int("max_stanza_size_before_auth", 16384),
+    )
+    for key, value in (("max_elements", config.maxElements), ("max_depth", config.maxDepth),
+                       ("max_header_size", config.maxHeaderSize),
+                       ("max_elements_before_auth", config.maxElementsBeforeAuth),
+                       ("max_stanza_size_before_auth", config.maxStanzaSizeBeforeAuth)):
+        if value < 1:
+            raise ConfigError(f"[parser] {key}: must be at least 1")
+    return config
+
+
+def _connectionsConfig(c):
+    exempt = []
+    for network in c.list("exempt", []):
+        try:
+            exempt.append(ipaddress.ip_network(network, strict=False))
+        except ValueError:
+            raise ConfigError(f"[connections] exempt: not a network: {network!r}")
+    prefix = c.int("ipv6_prefix", 64)
+    if not 1 <= prefix <= 128:
+        raise ConfigError(f"[connections] ipv6_prefix: expected 1 to 128, got {prefix}")
+    return ConnectionsConfig(
+        authTimeout=c.int("auth_timeout", 60, parse=_duration,
+                          expected="seconds, or a number with s, m, h or d"),
+        maxPerAddress=c.int("max_per_address", 50),
+        maxTotal=c.int("max_total", 10000),
+        ipv6Prefix=prefix,
+        exempt=exempt,
+        tlsMaxEmptyRecords=c.int("tls_max_empty_records", 32),
+    )
+
+
+def _capsConfig(c):
+    config = CapsConfig(maxCached=c.int("max_cached", 10000), timeout=c.int("timeout", 30),
+                        maxQueries=c.int("max_queries", 100),
+                        maxEntities=c.int("max_entities", 100000))
+    for key, value in (("max_cached", config.maxCached), ("timeout", config.timeout),
+                       ("max_queries", config.maxQueries)):
+        if value == 0:
+            raise ConfigError(f"[caps] {key}: must be at least 1")
+    return config

@@ -44,6 +44,9 @@ class Stage(IntEnum):
     POLICY = 10
     ARCHIVE = 20
     COPIES = 30
+    # Handlers that read what passes without taking it (entity capabilities,
+    # XEP-0115, from presence), after policy and before delivery consumes it.
+    OBSERVE = 35
     DELIVERY = 40
     QUEUE = 50
     STORAGE = 60
@@ -103,6 +106,11 @@ HOOKS = {hook.name: hook for hook in (
          "stanza (a nonza: XEP-0352 CSI, XEP-0198 stream management) from a bound session's "
          "stream, handled before the stream reads on (RFC 6120 section 10.1); true when "
          "handled, otherwise the stream ends with unsupported-stanza-type."),
+    Hook("capsKnown", "all",
+         "capsKnown(jid, features): session manager: the verified entity capabilities "
+         "(XEP-0115) of full JID jid, a local session or a remote entity that sent presence "
+         "to a local user, became known or changed: features is their frozenset "
+         "(interest in '+notify' nodes, XEP-0163 section 4)."),
     Hook("streamFeatures", "collect",
          "streamFeatures(): session manager: elements c2s adds to the features offered "
          "after authentication (RFC 6120 section 4.3.2)."),

@@ -82,3 +82,12 @@ NS_MAM_EXTENDED = "urn:xmpp:mam:2#extended"  # XEP-0313 section 6 (before-id, af
 NS_SID = "urn:xmpp:sid:0"  # XEP-0359
 NS_RSM = "http://jabber.org/protocol/rsm"  # XEP-0059
 NS_XDATA_VALIDATE = "http://jabber.org/protocol/xdata-validate"  # XEP-0122
+
+NS_PUSH = "urn:xmpp:push:0"  # XEP-0357
+NS_PUSH_SUMMARY = "urn:xmpp:push:summary"  # XEP-0357 section 7, the summary FORM_TYPE
+NS_PUBSUB = "http://jabber.org/protocol/pubsub"  # XEP-0060
+NS_PUBSUB_PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options"  # XEP-0060 7.1.5
+
+# Multi-User Chat extensions of the conference component.
+NS_OCCUPANT_ID = "urn:xmpp:occupant-id:0"  # XEP-0421
+NS_MUC_SELF_PING = "http://jabber.org/protocol/muc#self-ping-optimization"  # XEP-0410 3.3

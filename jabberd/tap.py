@@ -28,6 +28,7 @@ import jabberd
 from jabberd import config as configmod
 from jabberd import logs
 from jabberd.tls import certificates
+from jabberd.tls.records import ProtectedChannel
 from jabberd.listening import ListenerService
 from jabberd.router import Router
 
@@ -65,6 +66,7 @@ class Server(service.MultiService):
         self.storage = None
         self.sm = None
         self.http = None
+        self.hashing = None
 
     def portBound(self, name, port):
         """Record a listener's port and publish all of them in ports.json."""
@@ -94,6 +96,8 @@ class Server(service.MultiService):
         self.closeClients()
         # One short pause lets the presence work just started reach storage.
         d = task.deferLater(reactor, 0.2, service.MultiService.stopService, self)
+        if self.hashing is not None:
+            d.addBoth(lambda _: self.hashing.stop())
         if self.storage is not None:
             d.addBoth(lambda _: self.storage.close())
         return d
@@ -101,7 +105,7 @@ class Server(service.MultiService):
 
 def buildServer(config):
     """Assemble the L{Server} for C{config} (blocking start-up work included)."""
-    from jabberd.c2s.listener import C2SFactory
+    from jabberd.c2s.listener import C2SFactory, makeAuthentication
     from jabberd.component import ComponentServerFactory, startInternalComponents
     from jabberd.web.site import makeHTTPService
     from jabberd.sm.modules import buildSessionManager
@@ -119,10 +123,14 @@ def buildServer(config):
     server.router.attachHost(server.sm, trusted=True)
 
     contextFactory = certificates.serverContextFactory(config)
-    c2s = C2SFactory(config, server.sm, contextFactory)
+    ProtectedChannel.maxEmptyRecords = config.connections.tlsMaxEmptyRecords
+    authentication = makeAuthentication(config, server.storage.accounts)
+    server.hashing = authentication[0].hashing
+    c2s = C2SFactory(config, server.sm, contextFactory, authentication=authentication)
     ListenerService(config.c2s.listen, c2s, "c2s", server.portBound).setServiceParent(server)
     if config.c2s.listenTLS:
-        direct = C2SFactory(config, server.sm, contextFactory, directTLS=True)
+        direct = C2SFactory(config, server.sm, contextFactory, directTLS=True,
+                            limiter=c2s.limiter, authentication=authentication)
         ListenerService(config.c2s.listenTLS, direct, "c2s-tls", server.portBound).setServiceParent(server)
     if config.s2s.listen:
         startS2S(server, contextFactory)

@@ -66,3 +66,108 @@ def test_s2sBadHosts(entry):
     """A hosts entry that is not DOMAIN=HOST:PORT is a start-up error naming [s2s] hosts."""
     with pytest.raises(ConfigError, match=r"\[s2s\] hosts"):
         parse(f"[s2s]\nhosts = {entry}\n")
+
+
+def test_pushDefaultsAndValues():
+    """[push] defaults to 5 registrations, 30 s and bodies on request; its keys are read."""
+    push = parse("").push
+    assert (push.maxRegistrations, push.timeout, push.includeBody) == (5, 30, "on_request")
+    push = parse("[push]\nmax_registrations = 0\ntimeout = 5\ninclude_body = Never\n").push
+    assert (push.maxRegistrations, push.timeout, push.includeBody) == (0, 5, "never")
+
+
+@pytest.mark.parametrize("text, where", [
+    ("[push]\nmax_registrations = -1\n", "[push] max_registrations"),
+    ("[push]\ntimeout = 0\n", "[push] timeout"),
+    ("[push]\ninclude_body = always\n", "[push] include_body"),
+])
+def test_pushErrors(text, where):
+    """A bad [push] value raises ConfigError naming its key."""
+    with pytest.raises(ConfigError) as e:
+        parse(text)
+    assert where in str(e.value)
+
+
+def test_parserAndConnectionsDefaults():
+    """[parser] and [connections] have safe defaults when absent."""
+    config = parse("[server]\ndomains = localhost\n")
+    assert (config.parser.maxElements, config.parser.maxDepth, config.parser.maxAttributes,
+            config.parser.maxHeaderSize) == (5000, 32, 32, 4096)
+    assert (config.parser.maxElementsBeforeAuth, config.parser.maxStanzaSizeBeforeAuth) == \
+        (50, 16384)
+    c = config.connections
+    assert (c.authTimeout, c.maxPerAddress, c.maxTotal, c.ipv6Prefix, c.exempt,
+            c.tlsMaxEmptyRecords) == (60, 50, 10000, 64, [], 32)
+
+
+def test_parserAndConnectionsValues():
+    """Every key of [parser] and [connections] is read; durations take a suffix."""
+    config = parse("[parser]\nmax_elements = 100\nmax_depth = 8\nmax_attributes = 4\n"
+                   "max_header_size = 1000\nmax_elements_before_auth = 5\n"
+                   "max_stanza_size_before_auth = 2000\n"
+                   "[connections]\nauth_timeout = 2m\nmax_per_address = 3\nmax_total = 9\n"
+                   "ipv6_prefix = 56\nexempt = 10.0.0.0/8, ::1\ntls_max_empty_records = 7\n")
+    p, c = config.parser, config.connections
+    assert (p.maxElements, p.maxDepth, p.maxAttributes, p.maxHeaderSize,
+            p.maxElementsBeforeAuth, p.maxStanzaSizeBeforeAuth) == (100, 8, 4, 1000, 5, 2000)
+    assert (c.authTimeout, c.maxPerAddress, c.maxTotal, c.ipv6Prefix,
+            c.tlsMaxEmptyRecords) == (120, 3, 9, 56, 7)
+    assert [str(n) for n in c.exempt] == ["10.0.0.0/8", "::1/128"]
+
+
+def test_parserAndConnectionsErrors():
+    """Bad values name their section and key."""
+    for text, where in (("[parser]\nmax_depth = 0\n", "[parser] max_depth"),
+                        ("[connections]\nexempt = nonsense\n", "[connections] exempt"),
+                        ("[connections]\nipv6_prefix = 200\n", "[connections] ipv6_prefix")):
+        with pytest.raises(ConfigError) as caught:
+            parse(text)
+        assert where in str(caught.value)
+
+
+def test_hardeningDefaults():
+    """Authentication, flow and web-body limits are on by default with the documented values."""
+    config = parse("")
+    c2s, http = config.c2s, config.http
+    assert (c2s.authFailFree, c2s.authFailDelay, c2s.authFailMaxDelay, c2s.authFailWindow,
+            c2s.authFailTracked, c2s.authThreads, c2s.authMaxPending) == (5, 1, 60, 900, 10000, 2, 64)
+    assert (c2s.maxOutputBuffer, c2s.inputRate, c2s.inputBurst, c2s.stanzaRate,
+            c2s.stanzaBurst) == (1048576, 262144, 1048576, 500, 2000)
+    assert (http.boshMaxBody, http.boshMaxPayloads, http.boshMaxElements,
+            http.websocketMaxMessage) == (0, 100, 10000, 0)
+
+
+def test_shippedConfigParses():
+    """etc/jabberd.ini, with every hardening key uncommented, parses to its documented defaults."""
+    import os
+    import re
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "etc", "jabberd.ini")
+    with open(path) as f:
+        text = f.read()
+    keys = ("auth_fail_", "auth_threads", "auth_max_pending", "max_output_buffer", "input_",
+            "stanza_", "bosh_max_body", "bosh_max_payloads", "bosh_max_elements",
+            "websocket_max_message")
+    text = re.sub(r"(?m)^;(%s)" % "|".join(keys), r"\1", text)
+    shipped, default = parse(text), parse("")
+    names = ("authFailFree", "authFailDelay", "authFailMaxDelay", "authFailWindow",
+             "authFailTracked", "authThreads", "authMaxPending", "maxOutputBuffer", "inputRate",
+             "inputBurst", "stanzaRate", "stanzaBurst")
+    assert [getattr(shipped.c2s, n) for n in names] == [getattr(default.c2s, n) for n in names]
+    names = ("boshMaxBody", "boshMaxPayloads", "boshMaxElements", "websocketMaxMessage")
+    assert [getattr(shipped.http, n) for n in names] == [getattr(default.http, n) for n in names]
+
+
+@pytest.mark.parametrize("text, where", [
+    ("[c2s]\nauth_threads = 0", "[c2s] auth_threads"),
+    ("[c2s]\nauth_max_pending = 0", "[c2s] auth_max_pending"),
+    ("[c2s]\nmax_output_buffer = lots", "[c2s] max_output_buffer"),
+    ("[http]\nbosh_max_payloads = 0", "[http] bosh_max_payloads"),
+    ("[http]\nbosh_max_elements = -1", "[http] bosh_max_elements"),
+])
+def test_hardeningErrorsNameSectionAndKey(text, where):
+    """A bad limit is a start-up error naming its section and key."""
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    assert where in str(caught.value)

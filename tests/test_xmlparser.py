@@ -6,7 +6,8 @@ Tests for L{jabberd.xmlparser}: the hardened parser and stream base class
 from twisted.internet.testing import StringTransport
 from twisted.words.xish import domish
 
-from jabberd.xmlparser import HardenedElementStream, HardenedXmlStream, StanzaTooLarge
+from jabberd.xmlparser import (HardenedElementStream, HardenedXmlStream, HeaderTooLarge,
+                               ParserLimits, StanzaTooLarge, TooManyElements)
 
 HEADER = (b"<stream:stream xmlns='jabber:component:accept' "
           b"xmlns:stream='http://etherx.jabber.org/streams' to='c.localhost'>")
@@ -24,9 +25,11 @@ class RecordingStream(HardenedXmlStream):
         self.addObserver("/*", self.received.append)
 
 
-def connect(maxStanzaSize=1024):
+def connect(maxStanzaSize=1024, limits=None):
     stream = RecordingStream()
     stream.maxStanzaSize = maxStanzaSize
+    if limits is not None:
+        stream.parserLimits = limits
     transport = StringTransport()
     stream.makeConnection(transport)
     return stream, transport
@@ -173,12 +176,24 @@ def test_hibernateBetweenStanzasKeepsNamespaces():
     assert not transport.disconnecting
 
 
-def test_hibernateKeepsTheHeaderAsReceived():
-    """The kept header is the root start tag byte for byte, without the XML declaration."""
+def test_hibernateKeepsAMinimalHeader():
+    """The kept header has the root's name and namespace declarations only, whatever else it had."""
     stream, _ = connect()
     stream.dataReceived(PREFIXED[:50])
     stream.dataReceived(PREFIXED[50:] + b"<message/>")
-    assert stream.stream.header == PREFIXED[len(b"<?xml version='1.0'?>"):]
+    assert stream.stream.header == (b"<s:stream xmlns:s='http://etherx.jabber.org/streams' "
+                                    b"xmlns='jabber:component:accept' xmlns:x='urn:example:x'>")
+
+
+def test_keptHeaderEscapesNamespaces():
+    """A namespace with quotes, ampersands or line breaks resolves the same after waking."""
+    stream, transport = connect()
+    stream.dataReceived(b"<stream:stream xmlns='jabber:component:accept' xmlns:stream="
+                        b"'http://etherx.jabber.org/streams' xmlns:q=\"urn:a'b&amp;c&#10;d\">")
+    assert stream.hibernate()
+    stream.dataReceived(b"<q:x/>")
+    assert stream.received[0].uri == "urn:a'b&c\nd"
+    assert not transport.disconnecting
 
 
 def test_noHibernationInsideAStanza():
@@ -256,3 +271,144 @@ def test_hibernateLeavesOtherParsersAlone():
     assert not stream.hibernate()
     stream.stream = None
     assert not stream.hibernate()
+
+
+# Limits on what one stanza or the header may make the parser build.
+
+def elementStream(limits, maxStanzaSize=1 << 20):
+    parser = HardenedElementStream(maxStanzaSize, limits)
+    received = []
+    parser.DocumentStartEvent = lambda root: None
+    parser.ElementEvent = received.append
+    parser.DocumentEndEvent = lambda: None
+    return parser, received
+
+
+def test_elementCountIsPolicyViolation():
+    """A stanza with more elements than maxElements ends the stream with policy-violation."""
+    stream, transport = connect(1 << 20, ParserLimits(maxElements=10))
+    stream.dataReceived(HEADER + b"<message>" + b"<a/>" * 10 + b"</message>")
+    out = transport.value()
+    assert b"<policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>" in out
+    assert b"more than 10 elements" in out
+    assert stream.received == [] and transport.disconnecting
+
+
+def test_elementCountIsPerStanza():
+    """The count starts again with each first-level element; the stanza itself counts."""
+    parser, received = elementStream(ParserLimits(maxElements=10))
+    parser.parse(HEADER)
+    for i in range(30):
+        parser.parse(b"<message>" + b"<a/>" * 9 + b"</message>")
+    assert len(received) == 30
+
+
+def test_halfSentStanzaStopsAtTheLimit():
+    """An unclosed stanza is refused as its elements start, holding no more than the limit."""
+    parser, _ = elementStream(ParserLimits(maxElements=100, maxDepth=10000))
+    parser.parse(HEADER + b"<x>")
+    try:
+        for i in range(1000):
+            parser.parse(b"<a>")
+    except TooManyElements:
+        pass
+    assert parser.elements == 101 and i == 99
+
+
+def test_depthIsPolicyViolation():
+    """Elements nested deeper than maxDepth end the stream with policy-violation."""
+    stream, transport = connect(1 << 20, ParserLimits(maxDepth=5))
+    stream.dataReceived(HEADER + b"<a><b><c><d><e/></d></c></b></a>")
+    assert len(stream.received) == 1
+    stream.dataReceived(b"<a><b><c><d><e><f/></e></d></c></b></a>")
+    assert b"nested deeper than 5" in transport.value()
+    assert len(stream.received) == 1 and transport.disconnecting
+
+
+def test_attributesArePolicyViolation():
+    """An element with more attributes than maxAttributes (declarations included) is refused."""
+    limits = ParserLimits(maxAttributes=3)
+    parser, received = elementStream(limits)
+    parser.parse(HEADER + b"<m a='1' b='2' xmlns='urn:x'/>")
+    assert len(received) == 1
+    try:
+        parser.parse(b"<m a='1' b='2' xmlns:p='urn:p' c='3'/>")
+    except StanzaTooLarge as e:
+        assert "more than 3 attributes" in str(e)
+    else:
+        raise AssertionError("no StanzaTooLarge")
+
+
+def test_headerAttributesAreLimited():
+    """A stream header with thousands of attributes is refused before it is kept."""
+    stream, transport = connect(1 << 20, ParserLimits(maxHeaderSize=1 << 20))
+    attributes = b"".join(b" a%d='x'" % i for i in range(2000))
+    stream.dataReceived(HEADER[:-1] + attributes + b">")
+    assert b"policy-violation" in transport.value() and transport.disconnecting
+
+
+def test_headerSizeIsLimited():
+    """Bytes before the stream header completes are bounded; expat never gets more."""
+    parser, _ = elementStream(ParserLimits(maxHeaderSize=512))
+    try:
+        parser.parse(HEADER[:-1] + b" to='" + b"x" * 100000)
+    except HeaderTooLarge:
+        pass
+    else:
+        raise AssertionError("no HeaderTooLarge")
+    assert parser.fed == 512
+
+
+def test_headerAtTheSizeLimit():
+    """A header of exactly maxHeaderSize bytes, sent with a stanza, is accepted."""
+    header = HEADER[:-1] + b" x='" + b"y" * (600 - len(HEADER) - 5) + b"'>"
+    parser, received = elementStream(ParserLimits(maxHeaderSize=600))
+    assert len(header) == 600
+    parser.parse(header + b"<message/>")
+    assert [e.name for e in received] == ["message"]
+
+
+def test_setParserLimitsAppliesToTheLiveParser():
+    """Raising the limits on a live stream (after authentication) applies to the next stanza."""
+    stream, transport = connect(1 << 20, ParserLimits(maxElements=5))
+    stream.dataReceived(HEADER + b"<message><a/><a/></message>")
+    stream.setParserLimits(ParserLimits(maxElements=50), 1 << 20)
+    stream.dataReceived(b"<message>" + b"<a/>" * 20 + b"</message>")
+    assert len(stream.received) == 2 and not transport.disconnecting
+
+
+def test_textArrivesInRuns():
+    """Newlines and entity references reach the element as one string, not one per line."""
+    parser, received = elementStream(ParserLimits())
+    parser.parse(HEADER)
+    body = b"\n" * 50000 + b"&amp;&lt;" * 1000 + b"x"
+    parser.parse(b"<message><body>" + body + b"</body></message>")
+    element = received[0].firstChildElement()
+    assert element.children == ["\n" * 50000 + "&<" * 1000 + "x"]
+
+
+def test_mixedContentKeepsOrder():
+    """Text before, between and after child elements stays in place."""
+    parser, received = elementStream(ParserLimits())
+    parser.parse(HEADER + b"<m>a\nb<x/>c&amp;<y>in</y>\nd</m>")
+    children = received[0].children
+    assert children[0] == "a\nb" and children[2] == "c&" and children[4] == "\nd"
+    assert children[3].children == ["in"]
+
+
+def test_emptyDefaultNamespaceInTheHeader():
+    """A header undeclaring the default namespace (xmlns='') is kept and woken alike."""
+    stream, transport = connect()
+    stream.dataReceived(b"<stream:stream xmlns='' xmlns:stream='http://etherx.jabber.org/streams'>")
+    assert stream.hibernate()
+    stream.dataReceived(b"<presence/>")
+    assert stream.received[0].uri in ("", None) and not transport.disconnecting
+
+
+def test_headerIsNotCountedInTheFirstStanza():
+    """The header's bytes and whitespace between stanzas do not count toward a stanza's size."""
+    parser, received = elementStream(ParserLimits(maxHeaderSize=1 << 20), maxStanzaSize=100)
+    parser.parse(HEADER + b" " * 80 + b"<message/>")
+    parser.parse(b" " * 150)
+    parser.parse(b"<presence>" + b"p" * 70 + b"</presence>")
+    assert [e.name for e in received] == ["message", "presence"]

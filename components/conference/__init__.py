@@ -11,9 +11,11 @@ caller attaches it to the router in process or over XEP-0114.
 
 Modules, one concern each: L{room} (rules, no XML), L{roles}
 (permission tables), L{roomconfig}, L{history}, L{store} (persistence),
+L{archive} (rooms' message archives, XEP-0313), L{occupantid} (XEP-0421),
 L{service} (the rooms of a domain), and the protocol adapters
-L{presence}, L{message}, L{invitation}, L{voicerequest}, L{occupantiq},
-L{admin}, L{owner} (with L{configform}), L{disco}, L{browse}, L{legacy}.
+L{presence}, L{message}, L{invitation}, L{voicerequest}, L{occupantiq}
+(with XEP-0410 self-ping), L{admin}, L{owner} (with L{configform}),
+L{mam} (archive queries), L{disco}, L{browse}, L{legacy}.
 """
 
 import jabberd  # noqa: F401  (installs the wokkel compatibility shim first)
@@ -31,7 +33,7 @@ def handlerFactories():
     occupants, then the iq payload handlers.
     """
     from jabberd.component.info import ServiceInfoHandler
-    from components.conference import (admin, browse, disco, legacy, message,
+    from components.conference import (admin, browse, disco, legacy, mam, message,
                                        occupantiq, owner, presence, service)
 
     def serviceInfo(muc):
@@ -50,6 +52,7 @@ def handlerFactories():
         legacy.ConferenceHandler,
         admin.AdminHandler,
         owner.OwnerHandler,
+        mam.MAMHandler,
     ]
 
 
@@ -63,13 +66,16 @@ def makeHost(config, componentConfig, storage=None, store=None):
     @param componentConfig: the L{jabberd.config.ComponentConfig}; its
         C{options} are the section's other keys (C{history_default},
         C{max_history}, C{max_users}, C{name}, C{admins},
-        C{room_creation}, C{database}).
+        C{room_creation}, C{database}, C{archive}, C{archive_max_page},
+        C{archive_max_per_room}, C{archive_sweep_interval}).
     @param storage: the core L{jabberd.storage.interfaces.IStorage}; when
         it is SQL and the rooms' URL is its own, the rooms share its
-        L{jabberd.storage.sql.database.Database}.
+        L{jabberd.storage.sql.database.Database}.  The rooms' message
+        archives are in its archive store (in memory without one).
     @param store: a room store to use instead of opening one (tests).
     @return: the L{Host}, with the L{MUCService} as its C{muc} attribute.
     """
+    from components.conference.archive import RoomArchive
     from components.conference.service import MUCService, parseOptions
     from components.conference.store import openRoomStore
 
@@ -78,8 +84,11 @@ def makeHost(config, componentConfig, storage=None, store=None):
     if store is None:
         store = openRoomStore(options.database or config.server.database,
                               database=getattr(storage, "database", None))
+    archive = None
+    if storage is not None:
+        archive = RoomArchive.fromOptions(storage.archive, options)
     host = Host([domain])
-    service = MUCService(host, store, options)
+    service = MUCService(host, store, options, archive)
     host.muc = service
     for factory in handlerFactories():
         host.addHandler(factory(service))
@@ -90,13 +99,19 @@ def makeHost(config, componentConfig, storage=None, store=None):
 
 class ShutdownService(TwistedService):
     """
-    Stops the MUC service with the server (or the component process):
-    occupants get status 332 while the route still exists (XEP-0045
-    section 7.14), then the room store closes.
+    Runs the MUC service's periodic work with the server (or the
+    component process): the room archives' retention sweep starts with it;
+    on stopping, occupants get status 332 while the route still exists
+    (XEP-0045 section 7.14), then the archives and the room store finish
+    their writes.
     """
 
     def __init__(self, muc):
         self.muc = muc
+
+    def startService(self):
+        TwistedService.startService(self)
+        self.muc.archive.start()
 
     def stopService(self):
         TwistedService.stopService(self)

@@ -46,6 +46,9 @@ FIELDS = (
     ("muc#roomconfig_allowpm", "allowPM", "list-single", "Roles that May Send Private Messages",
      PM_POLICIES),
     ("muc#roomconfig_enablelogging", "logging", "boolean", "Enable Public Logging?", None),
+    # XEP-0313 (MUC archives); the field name Prosody and ejabberd use.
+    ("muc#roomconfig_enablearchiving", "archiving", "boolean", "Enable Message Archiving?",
+     None),
 )
 
 AFFILIATION_FIELDS = (

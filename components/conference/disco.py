@@ -6,7 +6,10 @@ room's identity, features and C{muc#roominfo} form (XEP-0128), 6.5 a
 room's occupants).
 
 The service's features are collected from the attached handlers
-(C{discoFeatures}), so each protocol module advertises itself.
+(C{discoFeatures}), so each protocol module advertises itself; a room's
+features beyond its type are collected the same way from the handlers'
+C{roomDiscoFeatures(room)} (the room archive of XEP-0313, occupant ids
+of XEP-0421, self-ping of XEP-0410).
 """
 
 from wokkel import data_form
@@ -99,10 +102,20 @@ class DiscoHandler(IQHandler):
         if node:
             raise StanzaError("item-not-found")
         _identity(result, "conference", "text", room.name)
-        for feature in roomFeatures(room) + [NS_DISCO_INFO, NS_DISCO_ITEMS]:
+        features = roomFeatures(room) + [NS_DISCO_INFO, NS_DISCO_ITEMS]
+        for feature in features + self.extraFeatures(room):
             result.addElement("feature")["var"] = feature
         result.addChild(roomInfoForm(room).toElement())
         return result
+
+    def extraFeatures(self, room):
+        """What the attached handlers add to C{room}'s features, in attachment order."""
+        features = []
+        for handler in self.service.host.handlers:
+            extra = getattr(handler, "roomDiscoFeatures", None)
+            if extra is not None:
+                features.extend(f for f in extra(room) if f not in features)
+        return features
 
     @iqGet(NS_DISCO_ITEMS, override=True)
     def onItems(self, iq):

@@ -8,6 +8,10 @@ requests (7.13, 8.6) to their modules.
 Groupchat fan-out is the hot path: the sender's message becomes one
 template (from the occupant JID, children shared) kept in the history,
 and each occupant gets a copy differing only in C{to}.  No logging here.
+The template carries the sender's occupant id (XEP-0421) and, in a room
+that archives, the archive's stanza-id (XEP-0359, see
+L{components.conference.archive}); a client's own claims to either are
+removed first.
 
 COMPAT: groupchat 1.0 clients chat with exactly these stanzas; C{/me}
 actions (XEP-0245) are plain bodies and pass through untouched.
@@ -15,10 +19,12 @@ actions (XEP-0245) are plain bodies and pass through untouched.
 
 from jabberd.error import errorReply
 from jabberd.handler import Handler
+from jabberd.mam.ids import stripStanzaIds
 from jabberd.ns import NS_DATA, NS_MUC_USER
 from components.conference import invitation, stanzas, voicerequest
+from components.conference.occupantid import occupantIdElement, withoutOccupantIds
 
-__all__ = ["MessageHandler", "reflect"]
+__all__ = ["MessageHandler", "reflect", "occupantMessage"]
 
 _ADDRESSING = ("to", "from")
 
@@ -77,8 +83,9 @@ class MessageHandler(Handler):
         if not room.maySpeak(occupant):
             self.refuse(stanza, "forbidden", "visitors may not speak in this room")
             return
-        template = reflect(stanza, occupant.occupantJid)
+        template = occupantMessage(stanza, room, occupant)
         if stanzas.firstChild(stanza, name="body") is not None:
+            self.service.archive.record(room, template, occupant)
             room.history.add(template)
         stanzas.fanout(self.service.send, template, [o.jid for o in room.occupants.values()])
 
@@ -89,7 +96,7 @@ class MessageHandler(Handler):
             return
         room.setSubject(occupant, str(stanzas.firstChild(stanza, name="subject")))
         self.service.persistSubject(room)
-        template = reflect(stanza, occupant.occupantJid)
+        template = occupantMessage(stanza, room, occupant)
         stanzas.fanout(self.service.send, template, [o.jid for o in room.occupants.values()])
 
     def toOccupant(self, stanza, room, occupant, nick):
@@ -108,7 +115,7 @@ class MessageHandler(Handler):
         elif not room.maySendPrivate(occupant):
             self.refuse(stanza, "forbidden", "private messages are not allowed here")
         else:
-            message = stanzas.stamped(reflect(stanza, occupant.occupantJid), target.jid)
+            message = stanzas.stamped(occupantMessage(stanza, room, occupant), target.jid)
             if stanzas.firstChild(stanza, NS_MUC_USER, "x") is None:
                 message.children.append(stanzas.Element((NS_MUC_USER, "x")))
             self.service.send(message)
@@ -129,3 +136,16 @@ def reflect(stanza, sender):
     return copy
 
 
+def occupantMessage(stanza, room, occupant):
+    """
+    The room's copy of a message from C{occupant}: L{reflect}ed, without
+    the occupant ids and room stanza-ids the client put on it (only the
+    room vouches for those: XEP-0421 section 4, XEP-0359 section 3), with
+    the occupant's own occupant id.
+    """
+    copy = reflect(stanza, occupant.occupantJid)
+    copy.children = withoutOccupantIds(copy.children)
+    stripStanzaIds(copy, room.jid)
+    if occupant.occupantId:
+        copy.children.append(occupantIdElement(occupant.occupantId))
+    return copy

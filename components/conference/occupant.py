@@ -28,9 +28,10 @@ class Occupant:
     """
 
     __slots__ = ("nick", "jid", "bare", "occupantJid", "role", "affiliation",
-                 "legacy", "presence")
+                 "legacy", "presence", "occupantId")
 
-    def __init__(self, roomJid, nick, jid, bare, role, affiliation, legacy=False):
+    def __init__(self, roomJid, nick, jid, bare, role, affiliation, legacy=False,
+                 occupantId=None):
         self.nick = nick
         self.jid = jid
         self.bare = bare
@@ -39,6 +40,7 @@ class Occupant:
         self.affiliation = affiliation
         self.legacy = legacy
         self.presence = []
+        self.occupantId = occupantId
 
     def rename(self, roomJid, nick):
         """Take the nickname C{nick}."""

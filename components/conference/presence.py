@@ -16,7 +16,7 @@ from datetime import datetime
 
 from jabberd.handler import Handler
 from jabberd.jidutil import bareOf, parseJID
-from jabberd.ns import NS_MUC, NS_MUC_USER
+from jabberd.ns import NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID
 from components.conference import occupancy, stanzas
 from components.conference.history import HistoryRequest
 from components.conference.room import MUCError
@@ -32,6 +32,10 @@ class PresenceHandler(Handler):
 
     def discoFeatures(self, target, node):
         return [NS_MUC] if stanzas.isServiceTarget(target, node) else []
+
+    def roomDiscoFeatures(self, room):
+        """Every room's presence carries occupant ids (XEP-0421 section 3, discovery)."""
+        return [NS_OCCUPANT_ID]
 
     def onInbound(self, stanza):
         if stanza.name != "presence":
@@ -171,10 +175,11 @@ def broadcastChildren(stanza):
     """
     The children of a presence the room repeats on the occupant's
     behalf: everything but the MUC extensions (show, status, priority,
-    capabilities, ...).
+    capabilities, ...); never a client's own occupant id (XEP-0421
+    section 4).
     """
     return [child for child in stanza.elements()
-            if child.uri not in (NS_MUC, NS_MUC_USER)]
+            if child.uri not in (NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID)]
 
 
 def historyRequest(x):

@@ -14,6 +14,7 @@ what.
 from components.conference import roles
 from components.conference.history import History
 from components.conference.occupant import Occupant
+from components.conference.occupantid import newSecret, occupantId
 from components.conference.roles import (ADMIN, MEMBER, MODERATOR, NONE,
                                          OUTCAST, OWNER, PARTICIPANT, VISITOR)
 from components.conference.roomconfig import RoomConfig
@@ -82,9 +83,11 @@ class Room:
     @ivar subject: the subject, or None if it was never set.
     @ivar subjectFrom: the occupant JID (or room JID) that set it.
     @ivar serviceAdmins: bare JIDs that are owners of every room.
+    @ivar secret: the key of the room's occupant ids (XEP-0421), kept
+        with a persistent room.
     """
 
-    def __init__(self, jid, config=None, historySize=50, serviceAdmins=()):
+    def __init__(self, jid, config=None, historySize=50, serviceAdmins=(), secret=None):
         self.jid = jid
         self.node = jid.split("@", 1)[0]
         self.config = config or RoomConfig()
@@ -97,6 +100,7 @@ class Room:
         self.subjectFrom = jid
         self.history = History(historySize)
         self.serviceAdmins = frozenset(serviceAdmins)
+        self.secret = secret or newSecret()
 
     def __repr__(self):
         return f"<Room {self.jid} occupants={len(self.occupants)}>"
@@ -193,7 +197,8 @@ class Room:
         if limit and len(self.occupants) >= limit and affiliation not in _PROTECTED:
             raise MUCError("service-unavailable", "the room is full")
         role = roles.defaultRole(affiliation, self.config.moderated)
-        occupant = Occupant(self.jid, nick, jid, bare, role, affiliation, legacy)
+        occupant = Occupant(self.jid, nick, jid, bare, role, affiliation, legacy,
+                            occupantId(self.secret, bare))
         self.occupants[nick] = occupant
         self.byJid[jid] = occupant
         return occupant

@@ -31,6 +31,9 @@ class RoomConfig:
         in a members-only room.
     @ivar allowPM: who may send private messages (L{PM_POLICIES}).
     @ivar logging: whether the room is announced as logged (status 170).
+    @ivar archiving: whether the room keeps its groupchat messages in its
+        message archive (XEP-0313, C{muc#roomconfig_enablearchiving}), for
+        queries to the room and its join history.
     """
 
     name: str = ""
@@ -49,6 +52,7 @@ class RoomConfig:
     allowInvites: bool = False
     allowPM: str = "anyone"
     logging: bool = False
+    archiving: bool = True
 
     @property
     def nonAnonymous(self):

@@ -5,22 +5,33 @@ rooms of one component domain, their creation and disposal, persistence
 of persistent rooms (section 4.2), and the service-wide options.
 
 The service is shared by the protocol handlers attached to the
-component's L{jabberd.host.Host}; it knows rooms and the store, not XML
-(except the shutdown presence of section 7.14 / status 332).
+component's L{jabberd.host.Host}; it knows rooms, the room store and the
+rooms' archives (L{components.conference.archive}), not XML (except the
+shutdown presence of section 7.14 / status 332).
+
+A persistent room's occupant-id secret (XEP-0421) is stored with its
+configuration, under L{SECRET_KEY}, so its occupant ids outlive restarts.
 """
 
 from dataclasses import dataclass, field
+
+from twisted.internet import defer
 
 from jabberd.logs import Logger
 
 from jabberd.config import Section
 from jabberd.handler import Handler
+from jabberd.storage.memory.archive import MemoryArchiveStore
+from components.conference.archive import RoomArchive
 from components.conference.roles import OWNER
 from components.conference.room import MUCError, Room
 from components.conference.roomconfig import RoomConfig
 from components.conference import legacypresence, stanzas
 
-__all__ = ["ServiceOptions", "parseOptions", "MUCService", "StartupGate"]
+__all__ = ["ServiceOptions", "parseOptions", "MUCService", "StartupGate", "SECRET_KEY"]
+
+#: The key of a stored room configuration holding the room's occupant-id secret.
+SECRET_KEY = "occupant_id_secret"
 
 
 @dataclass
@@ -35,6 +46,14 @@ class ServiceOptions:
     @ivar roomCreation: C{anyone} or C{admins} (C{room_creation}).
     @ivar database: the rooms' database URL, if not the server's
         (C{database}).
+    @ivar archive: whether new rooms archive their messages (XEP-0313,
+        C{archive}); each room may turn it off in its configuration.
+    @ivar archiveMaxPage: the most messages one query of a room's archive
+        returns (C{archive_max_page}, at least 1).
+    @ivar archiveMaxPerRoom: the most messages kept per room, 0 for no
+        bound (C{archive_max_per_room}), enforced at each sweep.
+    @ivar archiveSweepInterval: seconds between sweeps
+        (C{archive_sweep_interval}).
     @ivar maxLegacyPerRoom, maxLegacyTotal, maxLegacyBytes: the bounds of
         L{components.conference.legacypresence.LegacyPresences}.
     """
@@ -46,6 +65,10 @@ class ServiceOptions:
     admins: tuple = ()
     roomCreation: str = "anyone"
     database: str = ""
+    archive: bool = True
+    archiveMaxPage: int = 100
+    archiveMaxPerRoom: int = 10000
+    archiveSweepInterval: int = 600
     extra: dict = field(default_factory=dict)
     maxLegacyPerRoom: int = legacypresence.DEFAULT_PER_ROOM
     maxLegacyTotal: int = legacypresence.DEFAULT_TOTAL
@@ -54,8 +77,10 @@ class ServiceOptions:
 
 #: The keys L{parseOptions} reads; the others are kept in C{extra}.
 _KEYS = frozenset(("name", "history_default", "max_history", "max_users", "admins",
-                   "room_creation", "database", "max_legacy_presences_per_room",
-                   "max_legacy_presences", "max_legacy_presence_bytes"))
+                   "room_creation", "database", "archive", "archive_max_page",
+                   "archive_max_per_room", "archive_sweep_interval",
+                   "max_legacy_presences_per_room", "max_legacy_presences",
+                   "max_legacy_presence_bytes"))
 
 
 def parseOptions(domain, options):
@@ -70,6 +95,10 @@ def parseOptions(domain, options):
         admins=tuple(a.lower() for a in section.list("admins", ())),
         roomCreation=section.choice("room_creation", "anyone", ("anyone", "admins")),
         database=section.str("database", ""),
+        archive=section.bool("archive", True),
+        archiveMaxPage=max(section.int("archive_max_page", 100), 1),
+        archiveMaxPerRoom=section.int("archive_max_per_room", 10000),
+        archiveSweepInterval=section.int("archive_sweep_interval", 600),
         maxLegacyPerRoom=section.int("max_legacy_presences_per_room",
                                      legacypresence.DEFAULT_PER_ROOM) or 1,
         maxLegacyTotal=section.int("max_legacy_presences", legacypresence.DEFAULT_TOTAL) or 1,
@@ -84,6 +113,8 @@ class MUCService:
     @ivar rooms: room JID -> L{Room}.
     @ivar ready: persistent rooms are loaded; until then stanzas wait.
     @ivar started: the Deferred of L{start}, firing once they are.
+    @ivar archive: the rooms' L{RoomArchive} (XEP-0313), in the server's
+        archive store, or in memory when there is none (tests).
     @ivar legacyPresence: (room JID, real JID) -> presence children sent
         to the bare room JID by a C{jabber:iq:conference} client before
         its iq set (the old "availability" step), bounded
@@ -92,7 +123,7 @@ class MUCService:
 
     log = Logger()
 
-    def __init__(self, host, store, options=None):
+    def __init__(self, host, store, options=None, archive=None):
         self.host = host
         self.domain = host.domain
         self.store = store
@@ -104,6 +135,10 @@ class MUCService:
             self.options.maxLegacyPerRoom, self.options.maxLegacyTotal,
             self.options.maxLegacyBytes)
         self.started = None
+        if archive is None:
+            archive = RoomArchive.fromOptions(MemoryArchiveStore(), self.options,
+                                              sweepInterval=0)
+        self.archive = archive
 
     def send(self, stanza):
         """Send C{stanza} out through the host."""
@@ -118,12 +153,12 @@ class MUCService:
     def newConfig(self):
         """The configuration a new room starts with."""
         return RoomConfig(maxHistory=self.options.historyDefault,
-                          maxUsers=self.options.maxUsers)
+                          maxUsers=self.options.maxUsers, archiving=self.options.archive)
 
-    def makeRoom(self, roomJid, config=None):
+    def makeRoom(self, roomJid, config=None, secret=None):
         """A L{Room} of this service, not yet registered."""
         return Room(roomJid, config or self.newConfig(), self.options.maxHistory,
-                    self.options.admins)
+                    self.options.admins, secret)
 
     def createRoom(self, roomJid, creator, locked=True):
         """
@@ -145,11 +180,13 @@ class MUCService:
             del self.rooms[room.jid]
         if room.config.persistent:
             self._watch(self.store.deleteRoom(room.jid))
+        self.archive.forget(room)
 
     def occupantLeft(self, room):
-        """A temporary room vanishes with its last occupant (section 4.2)."""
+        """A temporary room vanishes with its last occupant (section 4.2), and its archive."""
         if room.empty and not room.config.persistent and self.rooms.get(room.jid) is room:
             del self.rooms[room.jid]
+            self.archive.forget(room)
 
     def visibleRooms(self):
         """Public, unlocked rooms, by JID (section 6.3)."""
@@ -162,7 +199,8 @@ class MUCService:
         """Store C{room}'s configuration, all its affiliations and its subject."""
         affiliations = {bare: (a, room.reasons.get(bare, ""))
                         for bare, a in room.affiliations.items()}
-        self._watch(self.store.saveRoom(room.jid, room.config.toDict(), affiliations))
+        config = dict(room.config.toDict(), **{SECRET_KEY: room.secret})
+        self._watch(self.store.saveRoom(room.jid, config, affiliations))
         if room.subject is not None:
             self.persistSubject(room)
 
@@ -185,22 +223,30 @@ class MUCService:
         return d
 
     def start(self):
-        """Load the persistent rooms; stanzas arriving meanwhile wait."""
+        """
+        Load the persistent rooms and their join history (from their
+        archives); stanzas arriving meanwhile wait.
+        """
         d = self.started = self.store.loadRooms()
         d.addCallback(self._loaded)
-        d.addErrback(self._loadFailed)
+        d.addCallbacks(lambda _: self._open(), self._loadFailed)
         return d
 
     def _loaded(self, stored):
+        histories = []
         for entry in stored:
-            room = self.makeRoom(entry.jid, RoomConfig.fromDict(entry.config))
+            secret = entry.config.get(SECRET_KEY)
+            room = self.makeRoom(entry.jid, RoomConfig.fromDict(entry.config), secret)
             for bare, (affiliation, reason) in entry.affiliations.items():
                 room.affiliations[bare] = affiliation
                 room.reasons[bare] = reason
             if entry.subject is not None:
                 room.subject, room.subjectFrom = entry.subject, entry.subjectFrom or room.jid
             self.rooms[room.jid] = room
-        self._open()
+            if not secret:
+                self.persist(room)  # stored before occupant ids: keep the new secret
+            histories.append(self.archive.loadHistory(room))
+        return defer.gatherResults(histories)
 
     def _loadFailed(self, failure):
         self.log.failure("cannot load persistent rooms", failure)
@@ -215,7 +261,8 @@ class MUCService:
     def shutdown(self):
         """
         Tell every occupant the service is going away (status 332,
-        section 7.14), forget temporary rooms, and close the store.
+        section 7.14), forget temporary rooms, and close the store once
+        every archived message is stored.
         """
         for room in list(self.rooms.values()):
             for occupant in room.removeAll():
@@ -223,7 +270,9 @@ class MUCService:
                                                     unavailable=True, children=[])
                 self.send(stanzas.stamped(presence, occupant.jid))
             self.occupantLeft(room)
-        return self.store.close()
+        d = self.archive.stop()
+        d.addBoth(lambda _: self.store.close())
+        return d
 
 
 class StartupGate(Handler):

@@ -20,6 +20,7 @@ from twisted.words.xish import domish
 from jabberd.error import StanzaError
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_DATA, NS_DELAY, NS_DELAY_LEGACY, NS_MUC, NS_MUC_USER
+from components.conference.occupantid import occupantIdElement
 from jabberd.stanza import firstChild  # re-exported: the conference handlers use it from here
 
 __all__ = [
@@ -146,7 +147,8 @@ def occupantPresence(occupant, showJid, codes=(), unavailable=False, children=No
     """
     Presence from C{occupant}'s occupant JID (no C{to} yet): its
     broadcast presence children (or C{children}), then the C{muc#user}
-    extension, then C{extra} elements inside that extension.
+    extension, then C{extra} elements inside that extension, then the
+    occupant id (XEP-0421 section 4).
     """
     presence = Element((None, "presence"))
     presence["from"] = occupant.occupantJid
@@ -157,6 +159,8 @@ def occupantPresence(occupant, showJid, codes=(), unavailable=False, children=No
     for element in extra:
         x.addChild(element)
     presence.children.append(x)
+    if occupant.occupantId:
+        presence.children.append(occupantIdElement(occupant.occupantId))
     return presence
 
 

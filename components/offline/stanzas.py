@@ -4,7 +4,10 @@ The XML of stored messages: what is kept (the message as the server
 received it) and what is delivered later, marked as delayed by the server:
 
  - XEP-0203 section 4: C{<delay xmlns='urn:xmpp:delay' from='DOMAIN'
-   stamp='...Z'>Offline Storage</delay>};
+   stamp='...Z'>Offline Storage</delay>}, to the millisecond (XEP-0082
+   section 3.3 allows fractions): a client that orders a chat by these
+   stamps and by the archive's (XEP-0313) keeps two messages of one second
+   in the order they came;
  - COMPAT: XEP-0091 (jabberd 1.4-era clients): C{<x xmlns='jabber:x:delay'
    from='DOMAIN' stamp='YYYYMMDDTHH:MM:SS'>Offline Storage</x>};
  - for XEP-0013 retrieval, C{<offline xmlns='http://jabber.org/protocol/offline'><item
@@ -100,6 +103,8 @@ def forDelivery(offlineMessage, to, node=False):
     moment = datetime.fromtimestamp(offlineMessage.stamp, timezone.utc)
     for legacy in (False, True):
         marker = Delay(moment, JID(server)).toElement(legacy=legacy)
+        if not legacy:
+            marker["stamp"] = isoStamp(offlineMessage.stamp)
         marker.addContent(DELAY_REASON)
         message.addChild(marker)
     if node:

@@ -27,6 +27,7 @@ opens the database of C{[server] database} itself (C{usesStorage}).
 
 from jabberd.component.info import ServiceInfoHandler
 from jabberd.component.delegation import DelegationReceiver
+from jabberd.auth.hashing import PasswordHashing
 from jabberd.host import Host
 from components.register.handler import RegisterHandler
 from components.register.options import RegisterOptions
@@ -38,6 +39,15 @@ usesStorage = True
 """Run out of process, the component opens the server's storage itself."""
 
 
+def _hashing(config, clock):
+    """PBKDF2 threads for the server's reactor; inline under a test's clock."""
+    if clock is not None:
+        return None
+    from twisted.internet import reactor
+
+    return PasswordHashing(reactor, 1, config.c2s.authMaxPending)
+
+
 def makeHost(config, componentConfig, storage, clock=None):
     """The plugin entry point: the registration component's L{Host}."""
     options = RegisterOptions.fromConfig(componentConfig)
@@ -47,5 +57,6 @@ def makeHost(config, componentConfig, storage, clock=None):
     host.addHandler(ServiceInfoHandler(options.name, ("component", "generic")))
     host.addHandler(DelegationReceiver(config.server.domains))
     host.addHandler(RegisterHandler(storage, options, limiter, config.server.domains,
-                                    config.c2s.scramIterations, config.c2s.storePlaintext))
+                                    config.c2s.scramIterations, config.c2s.storePlaintext,
+                                    _hashing(config, clock)))
     return host

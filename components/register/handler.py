@@ -19,13 +19,16 @@ Who asks decides what a request means (the session manager stamps C{from}):
 
 Credentials are made as C{jabberdctl} makes them (L{makeCredentials}, with
 the C{[c2s]} iteration count and plaintext policy), so both manage the same
-accounts.
+accounts.  Their PBKDF2 runs in the handler's C{hashing} threads
+(L{jabberd.auth.hashing}), never on the reactor thread; a full queue is
+answered C{resource-constraint}.
 """
 
 from jabberd.logs import Logger
 from twisted.words.xish import domish
 
 from jabberd.auth.credentials import makeCredentials
+from jabberd.auth.hashing import HashingBusy, InlineHashing
 from jabberd.auth.saslprep import SASLprepError, saslprep
 from jabberd.jidutil import prepLocalpart
 from jabberd.component.delegation import DelegatedIQHandler, clientAddress
@@ -59,13 +62,14 @@ class RegisterHandler(DelegatedIQHandler):
     log = Logger()
 
     def __init__(self, storage, options, limiter, domains, iterations=4096,
-                 storePlaintext=False):
+                 storePlaintext=False, hashing=None):
         self.storage = storage
         self.options = options
         self.limiter = limiter
         self.domains = set(domains)
         self.iterations = iterations
         self.storePlaintext = storePlaintext
+        self.hashing = hashing if hashing is not None else InlineHashing()
 
     def requester(self, iq):
         """
@@ -124,7 +128,7 @@ class RegisterHandler(DelegatedIQHandler):
         if not self.limiter.take(address):
             raise StanzaError("resource-constraint", text="too many registrations, try later")
         try:
-            await self.storage.accounts.create(username, self._credentials(password))
+            await self.storage.accounts.create(username, await self._credentials(password))
         except UserExists:
             raise StanzaError("conflict", text="username taken")
         await self._keepEmail(username, _field(query, "email"))
@@ -141,8 +145,12 @@ class RegisterHandler(DelegatedIQHandler):
         _checkPassword(password)
         return username, password
 
-    def _credentials(self, password):
-        return makeCredentials(password, self.iterations, self.storePlaintext)
+    async def _credentials(self, password):
+        try:
+            return await self.hashing.run(makeCredentials, password, self.iterations,
+                                          self.storePlaintext)
+        except HashingBusy:
+            raise StanzaError("resource-constraint", text="the server is busy, try later")
 
     async def _keepEmail(self, username, email):
         """Keep the address given at registration in the new account's vCard."""
@@ -165,7 +173,7 @@ class RegisterHandler(DelegatedIQHandler):
             # Section 3.3: an empty password never replaces the current one.
             raise StanzaError("not-acceptable", text="the password must not be empty")
         _checkPassword(password)
-        if not await self.storage.accounts.set(username, self._credentials(password)):
+        if not await self.storage.accounts.set(username, await self._credentials(password)):
             raise StanzaError("registration-required")
         self.log.info("{user} changed their password", user=username)
 

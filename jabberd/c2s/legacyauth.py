@@ -5,21 +5,29 @@ Non-SASL authentication, C{jabber:iq:auth} (XEP-0078), for jabberd
 features, and authenticate and bind a resource with one iq.
 
  - get: the fields the server accepts (username, password, resource; digest
-   only when plaintext passwords are stored, C{[c2s] store_plaintext});
+   only when plaintext passwords are stored, C{[c2s] store_plaintext}),
+   the same for every username, existing or not, and answered without a
+   storage look-up, so the answer tells nothing about the account;
  - set: authenticate and bind; errors 401 C{not-authorized} (wrong
    credentials), 406 C{not-acceptable} (missing fields or a bad resource);
    a session already bound to that resource is replaced (the 409 case).
 
 With C{[c2s] require_tls} a cleartext stream is refused with
 C{policy-violation}: such clients connect to the direct TLS port.
+
+Passwords are checked through the credential source (PBKDF2 off the
+reactor thread, a stand-in of the same cost for a missing account), and
+wrong ones are throttled like SASL's (L{jabberd.c2s.throttle}).
 """
 
 import hashlib
 import hmac
 
+from twisted.internet import defer, task
 from twisted.words.xish import domish
 
-from jabberd.auth.credentials import checkPassword
+from jabberd.c2s.mechanisms import SASLFailure
+from jabberd.c2s.sasl import clientAddress, throttleOf
 from jabberd.jidutil import prepLocalpart, prepResource
 from jabberd.c2s.negotiation import Negotiator, handlesIQ
 from jabberd.ns import NS_AUTH, NS_AUTH_FEATURE
@@ -64,22 +72,17 @@ class LegacyAuthNegotiator(Negotiator):
         return True
 
     def onGet(self, iq, query):
-        """Tell the client which fields to send (XEP-0078 section 3)."""
-        username = _field(query, "username")
-        d = self.stream.factory.credentials.lookup(prepLocalpart(username or ""))
-        d.addCallback(self._sendFields, iq, username)
-        d.addErrback(self._lookupFailed, iq)
-        self.stream.waitFor(d)
-
-    def _sendFields(self, credentials, iq, username):
-        query = domish.Element((NS_AUTH, "query"))
-        query.addElement("username", content=username or "")
-        query.addElement("password")
-        if (self.stream.config.c2s.storePlaintext and credentials
-                and credentials.get("plain") is not None):
-            query.addElement("digest")
-        query.addElement("resource")
-        self.sendResult(iq, query)
+        """
+        Tell the client which fields to send (XEP-0078 section 3): the
+        same fields whether or not the account exists.
+        """
+        fields = domish.Element((NS_AUTH, "query"))
+        fields.addElement("username", content=_field(query, "username") or "")
+        fields.addElement("password")
+        if self.stream.config.c2s.storePlaintext:
+            fields.addElement("digest")
+        fields.addElement("resource")
+        self.sendResult(iq, fields)
 
     def onSet(self, iq, query):
         """Authenticate and bind in one step."""
@@ -93,35 +96,64 @@ class LegacyAuthNegotiator(Negotiator):
             self.sendError(iq, "not-acceptable", "invalid resource")
             return
         username = prepLocalpart(username)
-        d = self.stream.factory.credentials.lookup(username)
-        d.addCallback(self._verified, iq, username, resource, password, digest)
-        d.addErrback(self._lookupFailed, iq)
+        source = self.stream.factory.credentials
+        throttle = throttleOf(self.stream)
+        address = clientAddress(self.stream)
+        if throttle is not None and throttle.waitFor(ip=address):
+            d = throttle.gate(ip=address)
+            d.addCallback(lambda _: source.lookup(username))
+        else:
+            d = source.lookup(username)
+        d.addCallback(self.check, username, password, digest)
+        d.addCallback(self._verified, iq, username, resource)
+        d.addErrback(self._checkFailed, iq)
         self.stream.waitFor(d)
 
-    def _verified(self, credentials, iq, username, resource, password, digest):
+    def _verified(self, matches, iq, username, resource):
         stream = self.stream
         if stream.closing:
-            return
-        if not self.check(credentials, username, password, digest):
-            self.sendError(iq, "not-authorized")
-            stream.noteAuthFailure()
-            return
+            return None
+        throttle = throttleOf(stream)
+        if not matches:
+            delay = throttle.failed(clientAddress(stream), username) if throttle else 0
+            if delay:
+                return task.deferLater(stream.factory.clock, delay, self._refused, iq)
+            self._refused(iq)
+            return None
+        if throttle is not None:
+            throttle.succeeded(username)
         stream.onAuthenticated(username)
         self.sendResult(iq)
         stream.bindResource(resource)
+        return None
+
+    def _refused(self, iq):
+        if not self.stream.closing:
+            self.sendError(iq, "not-authorized")
+            self.stream.noteAuthFailure()
 
     def check(self, credentials, username, password, digest):
-        """Whether the password (or digest, preferred when both are sent) is right."""
+        """
+        Deferred: whether the password (or digest, preferred when both are
+        sent) is right.  A missing account costs what a real check costs.
+        """
+        source = self.stream.factory.credentials
         if username is None or credentials is None:
-            checkPassword(self.stream.factory.credentials.standIn(username), password or "")
-            return False
+            return source.verify(None, username, password or "")
         if digest:
             plain = credentials.get("plain")
             if plain is None:
-                return False
+                return source.verify(None, username, "")
             expected = digestOf(self.stream.sid, plain).encode("ascii")
-            return hmac.compare_digest(expected, digest.strip().lower().encode("utf-8"))
-        return checkPassword(credentials, password)
+            return defer.succeed(
+                hmac.compare_digest(expected, digest.strip().lower().encode("utf-8")))
+        return source.verify(credentials, username, password)
+
+    def _checkFailed(self, failure, iq):
+        if failure.check(SASLFailure):
+            self.sendError(iq, "resource-constraint", failure.value.text)
+            return
+        self._lookupFailed(failure, iq)
 
     def _lookupFailed(self, failure, iq):
         self.log.failure("credentials look-up failed", failure)

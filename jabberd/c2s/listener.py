@@ -7,12 +7,19 @@ layer (L{jabberd.tls.transport}) on its TCP connection as soon as it is
 made, and starts out secure.
 
 The factory also holds what streams share: the negotiator classes (the
-extension point for new stream features), the credential source and the
-clock for keepalives and timeouts.
+extension point for new stream features), the credential source, the
+authentication throttle and the clock for keepalives and timeouts.  The
+server's listeners share one credential source and one throttle
+(L{makeAuthentication}): the same stand-in salts, the same thread pool for
+PBKDF2 and the same failure counts on every port.
 """
 
 from twisted.internet import protocol, reactor
 
+from jabberd.admission import ConnectionLimiter
+from jabberd.auth.hashing import PasswordHashing
+from jabberd.auth.secret import serverSecret
+from jabberd.c2s.throttle import AuthThrottle
 from jabberd.tls import transport as tlstransport
 from jabberd.c2s.bind import BindNegotiator, SessionNegotiator
 from jabberd.c2s.legacyauth import LegacyAuthNegotiator
@@ -21,8 +28,24 @@ from jabberd.c2s.register import RegisterNegotiator, registrationComponent, regi
 from jabberd.c2s.sasl import SASLNegotiator
 from jabberd.c2s.starttls import StartTLSNegotiator
 from jabberd.c2s.stream import ClientStream
+from jabberd.xmlparser import ParserLimits
 
-__all__ = ["C2SFactory", "defaultNegotiators"]
+__all__ = ["C2SFactory", "defaultNegotiators", "makeAuthentication"]
+
+
+def makeAuthentication(config, accounts, clock=reactor):
+    """
+    The server's (credential source, throttle): stand-in salts keyed by
+    the persistent secret in C{[server] datadir}, PBKDF2 in C{[c2s]
+    auth_threads} threads (stop them with C{source.hashing.stop()}), and
+    the C{[c2s] auth_fail_*} throttle.
+    """
+    c2s = config.c2s
+    throttle = AuthThrottle.fromConfig(c2s, clock)
+    hashing = PasswordHashing(clock, c2s.authThreads, c2s.authMaxPending)
+    source = CredentialSource(accounts, c2s.scramIterations, serverSecret(config.server.datadir),
+                              hashing, throttle)
+    return source, throttle
 
 
 def defaultNegotiators(config):
@@ -44,23 +67,38 @@ class C2SFactory(protocol.ServerFactory):
     @ivar negotiators: L{jabberd.c2s.negotiation.Negotiator} classes; add
         one (e.g. in-band registration) to offer another feature.
     @ivar credentials: the L{CredentialSource} for SASL and XEP-0078.
+    @ivar throttle: the L{AuthThrottle} of failed authentications, or None.
     @ivar streams: the connected L{ClientStream}s.
     @ivar featuresCache: serialised stream features per negotiation phase
         (L{ClientStream.sendFeatures}).
+    @ivar limiter: the L{ConnectionLimiter} admitting client connections;
+        the listeners of one server share it, so TCP, direct TLS, BOSH and
+        WebSocket connections count together.
+    @ivar parserLimits: the L{ParserLimits} of authenticated streams.
+    @ivar parserLimitsBeforeAuth: the L{ParserLimits} until then.
     """
 
     protocol = ClientStream
 
-    def __init__(self, config, sm, contextFactory, directTLS=False, clock=None):
+    def __init__(self, config, sm, contextFactory, directTLS=False, clock=None, limiter=None,
+                 authentication=None):
         self.config = config
         self.sm = sm
         self.contextFactory = contextFactory
         self.directTLS = directTLS
         self.clock = clock if clock is not None else reactor
         self.negotiators = defaultNegotiators(config)
-        self.credentials = CredentialSource(sm.storage.accounts, config.c2s.scramIterations)
+        if authentication is None:
+            credentials = CredentialSource(sm.storage.accounts, config.c2s.scramIterations)
+            authentication = (credentials, AuthThrottle.fromConfig(config.c2s, self.clock))
+        self.credentials, self.throttle = authentication
         self.streams = set()
         self.featuresCache = {}
+        self.limiter = limiter if limiter is not None else ConnectionLimiter.fromConfig(
+            config.connections)
+        self.parserLimits = ParserLimits.fromConfig(config.parser)
+        self.parserLimitsBeforeAuth = ParserLimits.fromConfig(
+            config.parser, config.parser.maxElementsBeforeAuth)
 
     def startTLS(self, transport, stream):
         """Put the server TLS layer on C{transport}; return it, C{stream}'s new transport."""

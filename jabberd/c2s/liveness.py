@@ -10,6 +10,11 @@ for the remainder otherwise, so busy streams cost no timer churn.
 A third, optional timer tells the stream when its input has rested for a
 while (C{onRest}, e.g. to free its parser); it is armed by input and not
 re-armed after it fired, so a resting stream holds no timer for it.
+
+A fourth, optional one is a deadline: C{onDeadline} runs once unless the
+stream calls L{Liveness.meetDeadline} first (authentication within
+C{[connections] auth_timeout}, so a stream that never logs in cannot be
+kept alive with a byte now and then).
 """
 
 __all__ = ["Liveness"]
@@ -28,7 +33,8 @@ class Liveness:
 
     # One per connection: no instance dict.
     __slots__ = ("clock", "idleTimeout", "keepaliveInterval", "restAfter", "onIdle", "onQuiet",
-                 "onRest", "lastInput", "lastOutput", "_idleCall", "_quietCall", "_restCall")
+                 "onRest", "lastInput", "lastOutput", "_idleCall", "_quietCall", "_restCall",
+                 "_deadlineCall")
 
     def __init__(self, clock, idleTimeout, keepaliveInterval, onIdle, onQuiet,
                  restAfter=0, onRest=None):
@@ -40,7 +46,7 @@ class Liveness:
         self.onQuiet = onQuiet
         self.onRest = onRest
         self.lastInput = self.lastOutput = clock.seconds()
-        self._idleCall = self._quietCall = self._restCall = None
+        self._idleCall = self._quietCall = self._restCall = self._deadlineCall = None
 
     def start(self):
         """Arm the timers that are configured."""
@@ -51,11 +57,26 @@ class Liveness:
 
     def stop(self):
         """Cancel the timers (the stream is gone)."""
-        for call in (self._idleCall, self._quietCall, self._restCall):
+        for call in (self._idleCall, self._quietCall, self._restCall, self._deadlineCall):
             if call is not None and call.active():
                 call.cancel()
-        self._idleCall = self._quietCall = self._restCall = None
+        self._idleCall = self._quietCall = self._restCall = self._deadlineCall = None
         self.restAfter = 0
+
+    def setDeadline(self, seconds, onDeadline):
+        """Call C{onDeadline} in C{seconds} unless L{meetDeadline} is called first (0: never)."""
+        if seconds:
+            self._deadlineCall = self.clock.callLater(seconds, self._expire, onDeadline)
+
+    def meetDeadline(self):
+        """What the deadline waited for happened: cancel it."""
+        call, self._deadlineCall = self._deadlineCall, None
+        if call is not None and call.active():
+            call.cancel()
+
+    def _expire(self, onDeadline):
+        self._deadlineCall = None
+        onDeadline()
 
     def noteInput(self):
         """Something was read from the peer."""

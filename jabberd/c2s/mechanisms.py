@@ -9,9 +9,16 @@ section 6.5 condition.
    salted keys of L{jabberd.auth.credentials}; no channel binding, so the gs2 flags
    C{n} and C{y} are accepted and C{p} is refused.
 
-An unknown user gets a challenge with a salt derived from a per-process
-secret, indistinguishable from a real one, and fails only at the end; all
-secret comparisons are constant time.
+An unknown user gets a challenge with a salt derived from the server's
+persistent secret (L{jabberd.auth.secret}), stable across connections and
+restarts like a real one, and fails only at the end; a PLAIN password for
+an unknown user is checked against stand-in credentials at the same cost
+as a real check.  All secret comparisons are constant time.
+
+PBKDF2 runs through the source's C{hashing} (L{jabberd.auth.hashing}), off
+the reactor thread in the server; before the password of an account is
+checked, the source's C{throttle} (L{jabberd.c2s.throttle}) may make the
+attempt wait.
 """
 
 import base64
@@ -24,6 +31,7 @@ import re
 from twisted.internet import defer
 
 from jabberd.auth.credentials import SCRAM_HASHES, checkPassword, scramKeys
+from jabberd.auth.hashing import HashingBusy, InlineHashing
 from jabberd.jidutil import prepLocalpart
 
 __all__ = ["SASLFailure", "Challenge", "Success", "CredentialSource", "PlainMechanism",
@@ -75,19 +83,44 @@ class CredentialSource:
     unknown users and SCRAM keys derived from a stored plaintext password.
 
     @ivar accounts: the L{jabberd.storage.interfaces.IAccountStore}.
-    @ivar secret: per-process key for the stand-in salts.
+    @ivar secret: key for the stand-in salts: the server's persistent
+        secret (random per process when none is given, in tests).
+    @ivar hashing: where PBKDF2 runs (L{jabberd.auth.hashing}).
+    @ivar throttle: the L{jabberd.c2s.throttle.AuthThrottle} gating
+        attempts per account, or None.
     """
 
-    def __init__(self, accounts, iterations, secret=None):
+    def __init__(self, accounts, iterations, secret=None, hashing=None, throttle=None):
         self.accounts = accounts
         self.iterations = iterations
         self.secret = secret or os.urandom(32)
+        self.hashing = hashing if hashing is not None else InlineHashing()
+        self.throttle = throttle
 
     def lookup(self, username):
-        """Deferred credentials dict of C{username}, or None."""
+        """Deferred credentials dict of C{username}, or None, once its throttle allows."""
         if username is None:
             return defer.succeed(None)
+        if self.throttle is not None and self.throttle.waitFor(account=username):
+            d = self.throttle.gate(account=username)
+            d.addCallback(lambda _: self.accounts.get(username))
+            return d
         return self.accounts.get(username)
+
+    def verify(self, credentials, username, password):
+        """
+        Deferred: whether C{password} matches C{credentials} (None for an
+        unknown account, checked against a stand-in at the same cost).
+        Fails with L{SASLFailure} C{temporary-auth-failure} when the hashing
+        queue is full.
+        """
+        if username is None or credentials is None:
+            d = self.hashing.run(checkPassword, self.standIn(username), password)
+            d.addCallback(lambda _: False)
+        else:
+            d = self.hashing.run(checkPassword, credentials, password)
+        d.addErrback(_busy)
+        return d
 
     def _salt(self, mechanism, username):
         message = (mechanism + "\0" + username).encode("utf-8")
@@ -95,20 +128,21 @@ class CredentialSource:
 
     def scramEntry(self, credentials, mechanism, username):
         """
-        Return (entry, real): the stored SCRAM entry for C{mechanism}, one
+        Deferred (entry, real): the stored SCRAM entry for C{mechanism}, one
         derived from a stored plaintext password, or a stand-in that can
         never verify (real False).
         """
         credentials = credentials or {}
         if credentials.get(mechanism):
-            return credentials[mechanism], True
+            return defer.succeed((credentials[mechanism], True))
         salt = self._salt(mechanism, username)
         if credentials.get("plain") is not None:
-            stored, server = scramKeys(SCRAM_HASHES[mechanism], credentials["plain"], salt,
-                                       self.iterations)
-            return self._entry(salt, stored, server), True
+            d = self.hashing.run(scramKeys, SCRAM_HASHES[mechanism], credentials["plain"], salt,
+                                 self.iterations)
+            d.addCallbacks(lambda keys: (self._entry(salt, *keys), True), _busy)
+            return d
         size = hashlib.new(SCRAM_HASHES[mechanism]).digest_size
-        return self._entry(salt, os.urandom(size), os.urandom(size)), False
+        return defer.succeed((self._entry(salt, os.urandom(size), os.urandom(size)), False))
 
     def _entry(self, salt, storedKey, serverKey):
         return {"salt": _b64(salt), "iterations": self.iterations,
@@ -116,8 +150,17 @@ class CredentialSource:
 
     def standIn(self, username):
         """Credentials that fail any password, at the cost of a real check."""
-        entry, _ = self.scramEntry(None, "SCRAM-SHA-256", username or "")
-        return {"SCRAM-SHA-256": entry}
+        mechanism = "SCRAM-SHA-256"
+        size = hashlib.new(SCRAM_HASHES[mechanism]).digest_size
+        entry = self._entry(self._salt(mechanism, username or ""), os.urandom(size),
+                            os.urandom(size))
+        return {mechanism: entry}
+
+
+def _busy(failure):
+    """The hashing queue is full: a temporary failure (RFC 6120 section 6.5.12)."""
+    failure.trap(HashingBusy)
+    raise SASLFailure("temporary-auth-failure", "the server is busy; try again later")
 
 
 class PlainMechanism:
@@ -127,6 +170,7 @@ class PlainMechanism:
 
     def __init__(self, source):
         self.source = source
+        self.username = None
 
     def step(self, data):
         """Deferred L{Success}; fails with L{SASLFailure}."""
@@ -143,10 +187,13 @@ class PlainMechanism:
         return d
 
     def _check(self, credentials, username, authzid, password):
-        if username is None or credentials is None:
-            checkPassword(self.source.standIn(username), password)  # same cost either way
-            raise SASLFailure("not-authorized")
-        if not checkPassword(credentials, password):
+        self.username = username
+        d = self.source.verify(credentials, username, password)  # same cost either way
+        d.addCallback(self._checked, username, authzid)
+        return d
+
+    def _checked(self, matches, username, authzid):
+        if not matches:
             raise SASLFailure("not-authorized")
         return Success(username, authzid)
 
@@ -200,6 +247,7 @@ class ScramMechanism:
         self.name = name
         self.hashName = SCRAM_HASHES[name]
         self.source = source
+        self.username = None
         self._next = self._clientFirst
 
     def step(self, data):
@@ -217,7 +265,12 @@ class ScramMechanism:
         return d
 
     def _serverFirst(self, credentials):
-        entry, self.real = self.source.scramEntry(credentials, self.name, self.username or "")
+        d = self.source.scramEntry(credentials, self.name, self.username or "")
+        d.addCallback(self._challenge)
+        return d
+
+    def _challenge(self, found):
+        entry, self.real = found
         self.storedKey = base64.b64decode(entry["storedKey"])
         self.serverKey = base64.b64decode(entry["serverKey"])
         self.serverFirst = "r=%s,s=%s,i=%d" % (self.nonce, entry["salt"], int(entry["iterations"]))

@@ -8,12 +8,16 @@ conditions.  The mechanisms themselves are in L{jabberd.c2s.mechanisms}.
 Policy: nothing is offered while TLS is required and missing (an attempt
 gets C{encryption-required}); PLAIN only over TLS; the list and its order
 come from C{[c2s] mechanisms}.  After C{maxAuthFailures} failures the
-stream ends with C{policy-violation} (section 6.4.5).
+stream ends with C{policy-violation} (section 6.4.5).  Across streams, the
+factory's L{jabberd.c2s.throttle.AuthThrottle} delays each step from an
+address with too many recent failures, and the C{<failure/>} answer of a
+wrong password (section 13.8: limit the rate of attempts).
 """
 
 import base64
 import binascii
 
+from twisted.internet import task
 from twisted.words.xish import domish
 
 from jabberd.c2s.mechanisms import SASLFailure, Success, makeMechanism
@@ -22,7 +26,19 @@ from jabberd.dispatch import handles
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_SASL
 
-__all__ = ["SASLNegotiator"]
+__all__ = ["SASLNegotiator", "clientAddress", "throttleOf"]
+
+
+def throttleOf(stream):
+    """The L{jabberd.c2s.throttle.AuthThrottle} of the stream's factory, or None."""
+    return getattr(stream.factory, "throttle", None)
+
+
+def clientAddress(stream):
+    """The client's IP address (the HTTP peer's for BOSH and WebSocket), or None."""
+    transport = stream.transport
+    peer = transport.getPeer() if transport is not None else None
+    return getattr(peer, "host", None)
 
 
 class SASLNegotiator(Negotiator):
@@ -114,8 +130,18 @@ class SASLNegotiator(Negotiator):
             return False
 
     def step(self, data):
-        """Feed C{data} to the mechanism; input waits until it answers."""
-        d = self.mechanism.step(data)
+        """
+        Feed C{data} to the mechanism, once the address's throttle allows;
+        input waits until it answers.
+        """
+        mechanism = self.mechanism
+        throttle = throttleOf(self.stream)
+        address = clientAddress(self.stream)
+        if throttle is not None and throttle.waitFor(ip=address):
+            d = throttle.gate(ip=address)
+            d.addCallback(lambda _: mechanism.step(data))
+        else:
+            d = mechanism.step(data)
         d.addCallbacks(self._stepped, self._stepFailed)
         self.stream.waitFor(d)
 
@@ -129,6 +155,9 @@ class SASLNegotiator(Negotiator):
             self.fail("invalid-authzid")
             return
         self.mechanism = None
+        throttle = throttleOf(self.stream)
+        if throttle is not None:
+            throttle.succeeded(outcome.username)
         self._sendData("success", outcome.data)
         self.stream.onAuthenticated(outcome.username)
         self.stream.restart()
@@ -143,7 +172,15 @@ class SASLNegotiator(Negotiator):
 
     def _stepFailed(self, failure):
         if failure.check(SASLFailure):
-            self.fail(failure.value.condition, failure.value.text)
+            condition, text = failure.value.condition, failure.value.text
+            throttle = throttleOf(self.stream)
+            if condition == "not-authorized" and throttle is not None:
+                account = getattr(self.mechanism, "username", None)
+                delay = throttle.failed(clientAddress(self.stream), account)
+                if delay:
+                    return task.deferLater(self.stream.factory.clock, delay, self.fail,
+                                           condition, text)
+            self.fail(condition, text)
         else:
             self.log.failure("SASL step failed", failure)
             self.fail("temporary-auth-failure")

@@ -14,6 +14,9 @@ L{ClientStream.restart} only.
 Once a resource is bound, a stanza goes from the parser to
 L{jabberd.sm.manager.SessionManager.outbound} with two attribute checks in
 between.
+
+On TCP, L{jabberd.c2s.flow.FlowControl} stops reading from a client that
+does not read its output or sends faster than its rate.
 """
 
 import secrets
@@ -22,6 +25,7 @@ from twisted.internet.interfaces import ISSLTransport
 from twisted.words.xish import domish
 from twisted.words.xish.domish import escapeToXml
 
+from jabberd.c2s.flow import FlowControl
 from jabberd.c2s.liveness import Liveness
 from jabberd.c2s.negotiation import IQ_PAYLOADS
 from jabberd.dispatch import handles, index
@@ -76,6 +80,11 @@ class ClientStream(HardenedXmlStream):
     """
     One client connection, from stream header to bound session.
 
+    Until the client has authenticated, its stanzas are held to the
+    C{before_auth} limits of C{[parser]} and it has C{[connections]
+    auth_timeout} seconds to authenticate: an unauthenticated peer can
+    make the server hold little, and not for long.
+
     @ivar factory: the L{jabberd.c2s.listener.C2SFactory}.
     @ivar secure: whether the stream is encrypted (STARTTLS done, direct
         TLS, or HTTPS for BOSH/WebSocket).
@@ -98,6 +107,7 @@ class ClientStream(HardenedXmlStream):
     @ivar cacheFeatures: whether L{sendFeatures} may reuse the serialised
         features of the phase (framings that wrap elements themselves
         build them each time).
+    @ivar flow: the connection's L{FlowControl} (TCP only), or None.
     """
 
     namespace = NS_CLIENT
@@ -117,8 +127,6 @@ class ClientStream(HardenedXmlStream):
         self.config = factory.config
         self.sm = factory.sm
         server = self.config.server
-        if server.maxStanzaSize != self.maxStanzaSize:
-            self.maxStanzaSize = server.maxStanzaSize
         if server.logTraffic:
             self.logTraffic = True
         self.transport = None
@@ -132,10 +140,29 @@ class ClientStream(HardenedXmlStream):
         self.username = None
         self.session = None
         self._held = None
+        self.flow = None
         self.liveness = Liveness(factory.clock, server.idleTimeout, server.keepaliveInterval,
                                  self.onIdle, self.sendKeepalive, self.restAfter, self.hibernate)
         self._tables = dispatchTables(type(self), factory.negotiators)
         self._negotiators = [klass(self) for klass in self._tables[0]]
+
+    @property
+    def maxStanzaSize(self):
+        """
+        The stanza size limit: C{[parser] max_stanza_size_before_auth} until
+        the client has authenticated, then C{[server] max_stanza_size}.
+        """
+        server = self.config.server.maxStanzaSize
+        if self.username is None:
+            return min(server, self.config.parser.maxStanzaSizeBeforeAuth)
+        return server
+
+    @property
+    def parserLimits(self):
+        """The factory's parser limits before authentication, or after it."""
+        if self.username is None:
+            return self.factory.parserLimitsBeforeAuth
+        return self.factory.parserLimits
 
     @property
     def negotiators(self):
@@ -176,11 +203,26 @@ class ClientStream(HardenedXmlStream):
             # XEP-0368: TLS from the first byte (an ssl: endpoint did it already)
             self.transport = self.factory.startTLS(self.transport, self)
         HardenedXmlStream.connectionMade(self)
+        self.flow = FlowControl.attach(self, self.transport)
         self.factory.streams.add(self)
         self.liveness.start()
+        refused = self.factory.limiter.admit(self._peerHost(), self)
+        if refused is not None:
+            self.log.info("refused a client connection from {peer}: {condition}",
+                          peer=self._peer(), condition=refused)
+            self.closeWithError(refused, "too many connections")
+            return
+        self.liveness.setDeadline(self.config.connections.authTimeout, self.onAuthTimeout)
+
+    def _peerHost(self):
+        peer = self._peer()
+        return getattr(peer, "host", None) or str(peer)
 
     def dataReceived(self, data):
         self.liveness.noteInput()
+        flow = self.flow
+        if flow is not None:
+            flow.noteInput(len(data))
         HardenedXmlStream.dataReceived(self, data)
 
     def noteInput(self):
@@ -190,6 +232,7 @@ class ClientStream(HardenedXmlStream):
     def connectionLost(self, reason):
         self.liveness.stop()
         self.factory.streams.discard(self)
+        self.factory.limiter.release(self)
         session, self.session = self.session, None
         HardenedXmlStream.connectionLost(self, reason)
         if session is not None:
@@ -292,9 +335,16 @@ class ClientStream(HardenedXmlStream):
             return  # the rest of a chunk read before the stream was closed
         try:
             session = self.session
-            if session is not None and element.uri == NS_CLIENT and element.name in STANZAS:
+            flow = self.flow
+            if flow is not None and flow.holding and self._held is not None:
+                self._hold(element)  # over the stanza rate: the rest of the read waits
+            elif session is not None and element.uri == NS_CLIENT and element.name in STANZAS:
                 if element.name != "iq" or not self._negotiationIQ(element):
                     self.sm.outbound(session, element)
+                if flow is not None:
+                    rested = flow.noteStanza()
+                    if rested is not None and self._held is None:
+                        self.waitFor(rested)
             elif self._held is not None:
                 self._hold(element)
             else:
@@ -354,7 +404,9 @@ class ClientStream(HardenedXmlStream):
         return d
 
     def _hold(self, element):
-        if len(self._held) >= self.maxHeld:
+        # Held for the stanza rate, elements are bounded by the one read
+        # that brought them: reading is paused until they are released.
+        if len(self._held) >= self.maxHeld and not (self.flow is not None and self.flow.holding):
             self.closeWithError("policy-violation", "too many elements while authenticating")
         else:
             self._held.append(element)
@@ -369,8 +421,13 @@ class ClientStream(HardenedXmlStream):
     # authentication and binding
 
     def onAuthenticated(self, username):
-        """The client proved to be C{username} (SASL or XEP-0078)."""
+        """
+        The client proved to be C{username} (SASL or XEP-0078): its deadline
+        is met, and its stanzas may now be as large as the server allows.
+        """
         self.username = username
+        self.liveness.meetDeadline()
+        self.applyParserLimits()
         self.log.info("{user}@{domain} authenticated from {peer}", user=username,
                       domain=self.domain, peer=self._peer())
 
@@ -399,6 +456,13 @@ class ClientStream(HardenedXmlStream):
             return
         if isinstance(obj, domish.Element) and obj.uri in SERVER_NAMESPACES:
             toClientNamespace(obj)
+        flow = self.flow
+        if flow is not None and flow.blocked:
+            # Only while the client is not reading: measure what piles up.
+            if isinstance(obj, domish.Element):
+                obj = obj.toXml(prefixes=self.prefixes, defaultUri=self.namespace,
+                                prefixesInScope=list(self.prefixes.values()))
+            flow.noteOutput(len(obj))
         HardenedXmlStream.send(self, obj)
         self.liveness.noteOutput()
 
@@ -417,3 +481,8 @@ class ClientStream(HardenedXmlStream):
     def onIdle(self):
         """No input for the idle timeout: RFC 6120 section 4.9.3.4."""
         self.closeWithError("connection-timeout")
+
+    def onAuthTimeout(self):
+        """Not authenticated within C{[connections] auth_timeout} (section 4.9.3.4)."""
+        self.log.info("client {peer} did not authenticate in time", peer=self._peer())
+        self.closeWithError("connection-timeout", "not authenticated in time")

@@ -35,6 +35,7 @@ from jabberd.jidutil import parseJID
 from jabberd.ns import NS_COMPONENT
 from jabberd.router import Route
 from jabberd.stanza import STANZAS
+from jabberd.xmlparser import ParserLimits
 
 __all__ = ["ComponentServerFactory", "ComponentAcceptAuthenticator", "AcceptStream",
            "StreamRoute", "StandInRoute", "acceptsConnection"]
@@ -220,6 +221,7 @@ class ComponentServerFactory(xmlstream.XmlStreamServerFactory):
             from twisted.internet import reactor as clock
         self.router = router
         self.config = config
+        self.parserLimits = ParserLimits.fromConfig(config.parser)
         self.clock = clock
         self.standIns = {}
         for domain, component in config.components.items():
@@ -238,6 +240,7 @@ class ComponentServerFactory(xmlstream.XmlStreamServerFactory):
     def buildProtocol(self, addr):
         xs = super().buildProtocol(addr)
         xs.maxStanzaSize = self.config.server.maxStanzaSize
+        xs.parserLimits = self.parserLimits
         xs.logTraffic = self.config.server.logTraffic
         return xs
 

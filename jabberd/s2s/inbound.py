@@ -50,12 +50,18 @@ class InboundStream(ServerStream):
         self.factory = factory
         self.service = factory.service
         self.maxStanzaSize = self.service.maxStanzaSize
+        self.parserLimits = self.service.parserLimits
         self.authorized = set()
         self._deadline = None
 
     def connectionMade(self):
         ServerStream.connectionMade(self)
         self.factory.streams.add(self)
+        peer = self.transport.getPeer()
+        refused = self.factory.limiter.admit(getattr(peer, "host", str(peer)), self)
+        if refused is not None:
+            self.closeWithError(refused, "too many connections")
+            return
         # A peer that proves no domain in time does not keep a connection.
         self._deadline = self.factory.clock.callLater(
             self.service.connectTimeout * 2, self._negotiationTimedOut)
@@ -67,6 +73,7 @@ class InboundStream(ServerStream):
 
     def connectionLost(self, reason):
         self.factory.streams.discard(self)
+        self.factory.limiter.release(self)
         if self._deadline is not None and self._deadline.active():
             self._deadline.cancel()
         self._deadline = None

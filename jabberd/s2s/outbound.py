@@ -72,6 +72,7 @@ class OutboundStream(ServerStream):
         self.owner = owner
         self.local, self.remote = local, remote
         self.maxStanzaSize = owner.maxStanzaSize
+        self.parserLimits = owner.parserLimits
         self.request = request
         self.verifying = request is not None
         self.ready = False

@@ -28,6 +28,7 @@ import secrets
 from twisted.internet import defer, protocol, reactor as defaultReactor
 from twisted.internet import ssl, task
 
+from jabberd.admission import ConnectionLimiter
 from jabberd.tls import transport as tlstransport
 from jabberd.error import errorReply, isErrorable
 from jabberd.jidutil import domainOf, parseJID
@@ -37,6 +38,7 @@ from jabberd.s2s.inbound import InboundStream
 from jabberd.s2s.outbound import OutboundFactory, S2SError, VerifyRequest
 from jabberd.s2s.addresses import AddressPolicy
 from jabberd.s2s.resolver import connectServer
+from jabberd.xmlparser import ParserLimits
 
 __all__ = ["S2SService", "S2SFactory", "RemoteRoute"]
 
@@ -84,6 +86,8 @@ class S2SService:
         self.connectTimeout = s2s.connectTimeout
         self.idleTimeout = s2s.idleTimeout
         self.maxStanzaSize = config.server.maxStanzaSize
+        self.parserLimits = ParserLimits.fromConfig(config.parser)
+        self.connections = config.connections
         self.defaultDomain = config.server.domains[0]
         self.clock = clock if clock is not None else defaultReactor
         self.clientTLS = ssl.CertificateOptions()
@@ -259,6 +263,8 @@ class S2SFactory(protocol.ServerFactory):
     stream it no longer needs; the next stanza opens a new one).
 
     @ivar streams: the connected L{InboundStream}s.
+    @ivar limiter: admits connections per address and in total, with the
+        C{[connections]} limits, counted apart from client connections.
     """
 
     def __init__(self, service, contextFactory, clock=None):
@@ -266,6 +272,7 @@ class S2SFactory(protocol.ServerFactory):
         self.contextFactory = contextFactory
         self.clock = clock if clock is not None else defaultReactor
         self.streams = set()
+        self.limiter = ConnectionLimiter.fromConfig(service.connections)
         self._sweep = None
 
     def startFactory(self):

@@ -48,6 +48,7 @@ from jabberd.jidutil import parseJID
 from jabberd.logs import Logger
 from jabberd.ns import NS_BLOCKING, NS_BLOCKING_ERRORS, NS_REPORTING
 from jabberd.sm.target import iqTarget
+from jabberd.sm.userindex import UserIndex
 
 __all__ = ["BlockingHandler", "isBlocked"]
 
@@ -108,6 +109,12 @@ class BlockingHandler(IQHandler):
         self._online = {}
         self._interested = set()
         self._pushIds = itertools.count(1)
+        self.withLists = UserIndex()
+
+    def setHost(self, host):
+        """Attach, and read which users have a block list at all."""
+        IQHandler.setHost(self, host)
+        self.withLists.load(host.storage.blocklist.users(), self.log, "block lists")
 
     @classmethod
     def fromConfig(cls, config):
@@ -128,6 +135,8 @@ class BlockingHandler(IQHandler):
         count = self._online.get(username, 0)
         self._online[username] = count + 1
         if count == 0:
+            if not self.withLists.mayHave(username):
+                return  # no stored list: nothing to load
             d = self._exclusive(session.bare, self._load, username)
             d.addErrback(lambda f: self.log.failure("loading {user}'s block list failed", f,
                                                     user=username))
@@ -291,6 +300,7 @@ class BlockingHandler(IQHandler):
             raise StanzaError("policy-violation",
                               text=f"a block list holds at most {self.maxItems} JIDs")
         await self.host.storage.blocklist.block(username, new)
+        self.withLists.add(username)
         if username in self._online:
             self._lists[username] = listed | set(new)
         for jid, reason, text in reports:

@@ -7,7 +7,9 @@ L{jabberd.sm.delegation}).
 
 Each request gets an id no earlier run of the server used, and a deadline;
 an answer is taken only from the domain the request went to, so another
-entity cannot answer for the component.
+entity cannot answer for the component, or, for requests to one entity
+(an entity capabilities query to a client, XEP-0115, L{jabberd.sm.caps}),
+only from the exact address asked.
 """
 
 import itertools
@@ -15,16 +17,16 @@ import secrets
 
 from twisted.internet import defer
 
-from jabberd.jidutil import domainOf
+from jabberd.jidutil import domainOf, parseJID
 
 __all__ = ["IQRequests"]
 
 
 class _Request:
-    __slots__ = ("deferred", "domain", "call")
+    __slots__ = ("deferred", "sender", "call")
 
-    def __init__(self, deferred, domain, call):
-        self.deferred, self.domain, self.call = deferred, domain, call
+    def __init__(self, deferred, sender, call):
+        self.deferred, self.sender, self.call = deferred, sender, call
 
 
 class IQRequests:
@@ -32,16 +34,19 @@ class IQRequests:
     The outstanding requests of one handler.
 
     @ivar timeout: seconds to wait for an answer.
-    @ivar timedOut: callable taking the domain asked, returning the
+    @ivar timedOut: callable taking the domain (or address) asked, returning the
         exception a request fails with when no answer came in time.
+    @ivar exact: whether an answer must come from the very address asked
+        (compared prepared, RFC 7622) rather than from its domain.
     """
 
-    def __init__(self, prefix, timeout, timedOut, clock=None):
+    def __init__(self, prefix, timeout, timedOut, clock=None, exact=False):
         if clock is None:
             from twisted.internet import reactor as clock
         self.clock = clock
         self.timeout = timeout
         self.timedOut = timedOut
+        self.exact = exact
         self._pending = {}
         # A fresh prefix per start: no late answer to an earlier run matches.
         self._prefix = f"{prefix}-{secrets.token_hex(4)}-"
@@ -63,13 +68,20 @@ class IQRequests:
         iq["id"] = ident = self._prefix + str(next(self._ids))
         d = defer.Deferred()
         call = self.clock.callLater(self.timeout, self._expire, ident)
-        self._pending[ident] = _Request(d, iq["to"], call)
+        self._pending[ident] = _Request(d, self._sender(iq["to"]), call)
         send(iq)
         return d
 
+    def _sender(self, address):
+        """What an answer's C{from} is compared on: the domain, or the prepared address."""
+        if not self.exact:
+            return domainOf(address)
+        jid = parseJID(address)
+        return jid.full() if jid is not None else None
+
     def _expire(self, ident):
         request = self._pending.pop(ident)
-        request.deferred.errback(self.timedOut(request.domain))
+        request.deferred.errback(self.timedOut(request.sender))
 
     def answer(self, stanza):
         """
@@ -80,7 +92,7 @@ class IQRequests:
             return False
         ident = stanza.getAttribute("id")
         request = self._pending.get(ident)
-        if request is None or domainOf(stanza.getAttribute("from") or "") != request.domain:
+        if request is None or self._sender(stanza.getAttribute("from") or "") != request.sender:
             return False
         del self._pending[ident]
         request.call.cancel()

@@ -9,7 +9,12 @@ XEP-0359 stanza-ids and XEP-0059 paging.
    so that what offline storage keeps is archived too.  The stanza carries
    C{<stanza-id by='user@domain'/>} with the archive id (XEP-0359 section 3);
    a stanza-id with the same C{by} that came from anyone else is removed
-   first, since only this server may claim that archive.  A sent message
+   first, since only this server may claim that archive.  A message the
+   offline store delivers later (XEP-0160) was archived when it arrived:
+   it comes back with this server's delay marker and that stanza-id, whose
+   id proves it was made here for this very message
+   (L{jabberd.sm.archiveids}); it is not archived again and keeps the id,
+   so a client matches it with what it finds in the archive.  A sent message
    carries the sender's id only as far as the copies for the sender's own
    resources (L{SentIdFilter}): XEP-0313 section 3 keeps it from contacts.
  - The id is chosen here (L{randomId}) and handed to the store with the
@@ -32,8 +37,6 @@ XEP-0359 stanza-ids and XEP-0059 paging.
    periodic sweep; the archive goes with the account.
 """
 
-import calendar
-import re
 import time
 
 from twisted.internet import defer, task
@@ -44,12 +47,16 @@ from jabberd.error import StanzaError
 from jabberd.handler import Handler, IQHandler, Stage, iqGet, iqSet
 from jabberd.jidutil import domainOf, parseJID
 from jabberd.logs import Logger
-from jabberd.ns import (NS_DATA, NS_DELAY, NS_FORWARD, NS_MAM, NS_MAM_EXTENDED, NS_RSM,
-                        NS_SID, NS_XDATA_VALIDATE)
+from jabberd.mam import query as mamquery
+from jabberd.mam.ids import originId, stampStanzaId, stripStanzaIds as _strip
+from jabberd.mam.query import formatStamp, parseStamp
+from jabberd.mam.writer import GroupCommit
+from jabberd.sm.archiveids import ArchiveIds, redeliveredId
+from jabberd.ns import NS_MAM, NS_MAM_EXTENDED, NS_SID
 from jabberd.sm.target import iqTarget
-from jabberd.stanza import firstChild, parseElement, serializeElement
-from jabberd.storage.records import (ArchivedMessage, ArchivePreferences, UnknownArchiveId,
-                                     randomId)
+from jabberd.sm.userindex import UserIndex
+from jabberd.stanza import firstChild, serializeElement
+from jabberd.storage.records import ArchivedMessage, ArchivePreferences, randomId
 
 __all__ = ["ArchiveHandler", "SentIdFilter", "parseStamp", "formatStamp"]
 
@@ -58,36 +65,6 @@ _ARCHIVED_TYPES = frozenset((None, "chat", "normal"))
 
 #: The preferences of an account that does not exist: nothing is archived.
 _NOTHING = ArchivePreferences(default="never")
-
-_FORM_FIELDS = (("with", "jid-single"), ("start", "text-single"), ("end", "text-single"),
-                ("before-id", "text-single"), ("after-id", "text-single"),
-                ("ids", "list-multi"))
-
-_STAMP = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
-
-
-def parseStamp(text):
-    """UTC seconds of a XEP-0082 DateTime; ValueError if it is not one."""
-    match = _STAMP.match(text.strip())
-    if match is None:
-        raise ValueError(text)
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
-        raise ValueError(text)
-    fraction = float(match.group(7)) if match.group(7) else 0.0
-    zone = match.group(8)
-    offset = 0 if zone == "Z" else (int(zone[1:3]) * 60 + int(zone[4:6])) * 60
-    return seconds + fraction - (offset if zone[0] != "-" else -offset)
-
-
-def formatStamp(seconds):
-    """The XEP-0082 DateTime of UTC C{seconds}, to the millisecond."""
-    whole = int(seconds)
-    millis = int(round((seconds - whole) * 1000))
-    if millis == 1000:
-        whole, millis = whole + 1, 0
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
 
 
 def _scan(stanza):
@@ -112,16 +89,6 @@ class _Entry:
         self.direction, self.resume = direction, resume
 
 
-class _Batch:
-    """Messages archived in one write, and the queries waiting for it."""
-
-    __slots__ = ("entries", "waiters")
-
-    def __init__(self, entries):
-        self.entries = entries
-        self.waiters = []
-
-
 class ArchiveHandler(IQHandler):
     """
     Archive users' messages and answer their archive queries.
@@ -137,7 +104,8 @@ class ArchiveHandler(IQHandler):
     stage = Stage.ARCHIVE
 
     def __init__(self, default="always", maxPage=100, expireAfter=0, maxPerUser=0,
-                 sweepInterval=600, clock=None):
+                 sweepInterval=600, clock=None, ids=None):
+        self.ids = ids if ids is not None else ArchiveIds()
         self.default = default
         self.maxPage = maxPage
         self.expireAfter = expireAfter
@@ -146,13 +114,13 @@ class ArchiveHandler(IQHandler):
         self.clock = clock
         # owner -> ArchivePreferences, while the owner has sessions
         self._prefs = {}
+        self.withPrefs = UserIndex()
         # owner -> [_Entry] held until the first one's decision is known
         self._waiting = {}
         # stanzas being resumed, which the hooks let through once
         self._resuming = set()
-        # the archive write under way, and the one gathering behind it
-        self._writing = None
-        self._pending = None
+        # archived messages on their way to the store, in order
+        self._writer = GroupCommit(lambda: self.archive)
         # owners appended to since the last sweep (for max_per_user)
         self._appended = set()
         self._sweeper = None
@@ -161,10 +129,12 @@ class ArchiveHandler(IQHandler):
     def fromConfig(cls, config, **kwargs):
         """The handler for C{config}'s C{[archive]} section."""
         a = config.archive
+        kwargs.setdefault("ids", ArchiveIds.fromDataDir(config.server.datadir))
         return cls(a.default, a.maxPage, a.expireAfter, a.maxPerUser, a.sweepInterval, **kwargs)
 
     def setHost(self, host):
         IQHandler.setHost(self, host)
+        self.withPrefs.load(self.archive.preferenceOwners(), self.log, "archive preferences")
         if (self.expireAfter or self.maxPerUser) and self.sweepInterval:
             if self.clock is None:
                 from twisted.internet import reactor
@@ -228,6 +198,10 @@ class ArchiveHandler(IQHandler):
         if peer.userhost() == owner:
             return False  # to oneself: archived, and stamped, as it was sent
         if hasIds:
+            claimed = redeliveredId(stanza, owner, self.host.domains)
+            if claimed is not None and self.ids.proves(claimed, owner, peer.userhost(),
+                                                       stanza.getAttribute("id") or ""):
+                return False  # from offline storage: archived when it arrived
             self._stripForeign(stanza, owner, sender)
         if self._archivesNothing(owner):
             return False
@@ -347,7 +321,10 @@ class ArchiveHandler(IQHandler):
         existence and not kept.
         """
         online = owner in self.host.sessions
-        d = self.archive.getPreferences(owner)
+        if self.withPrefs.mayHave(owner):
+            d = self.archive.getPreferences(owner)
+        else:
+            d = defer.succeed(None)
         if not online:
             exists = self.host.storage.accounts.exists(owner.partition("@")[0])
             d = defer.gatherResults([d, exists], consumeErrors=True)
@@ -378,68 +355,43 @@ class ArchiveHandler(IQHandler):
         if not archive:
             return
         stanza = entry.stanza
+        messageId = stanza.getAttribute("id") or ""
+        if entry.direction == "in":
+            archiveId = self.ids.make(entry.owner, entry.peer.userhost(), messageId)
+        else:
+            archiveId = randomId()
         message = ArchivedMessage(
             peer=entry.peer.full(), direction=entry.direction,
             xml=serializeElement(stanza), type=stanza.getAttribute("type") or "normal",
-            originId=_originId(stanza), messageId=stanza.getAttribute("id") or "",
-            id=randomId())
-        sid = stanza.addElement((NS_SID, "stanza-id"))
-        sid["by"], sid["id"] = entry.owner, message.id
+            originId=originId(stanza), messageId=messageId, id=archiveId)
+        stampStanzaId(stanza, entry.owner, message.id)
         if self.maxPerUser:
             self._appended.add(entry.owner)
         self._write(entry.owner, message)
 
     def _write(self, owner, message):
-        """
-        Group commit: one write is under way at a time, and the messages
-        archived meanwhile go together in the next one.  The archive keeps
-        the order they were delivered in (a store with several worker
-        threads would otherwise commit two writes in either order), and
-        under load the writes get larger rather than more numerous.
-        """
-        if self._writing is None:
-            self._startWrite(_Batch([(owner, message)]))
-            return
-        if self._pending is None:
-            self._pending = _Batch([])
-        self._pending.entries.append((owner, message))
-
-    def _startWrite(self, batch):
-        self._writing = batch
-        d = self.archive.appendMany(batch.entries)
-        d.addErrback(self._failed, "archiving {count} messages failed",
-                     count=len(batch.entries))
-        d.addBoth(self._written, batch)
-
-    def _written(self, _, batch):
-        self._writing = None
-        if self._pending is not None:
-            batch_, self._pending = self._pending, None
-            self._startWrite(batch_)
-        for waiter in batch.waiters:
-            waiter.callback(None)
+        """Hand C{message} to the group commit (L{jabberd.mam.writer})."""
+        self._writer.write(owner, message)
 
     def _committed(self):
-        """
-        A Deferred firing once every archive write issued so far has
-        finished: a query then finds every message delivered before it,
-        and an id a client was given is never unknown.
-        """
-        batch = self._pending or self._writing
-        if batch is None:
-            return defer.succeed(None)
-        waiter = defer.Deferred()
-        batch.waiters.append(waiter)
-        return waiter
+        """A Deferred firing once every archive write issued so far has finished."""
+        return self._writer.committed()
 
     # --- sessions and accounts ---
 
     def sessionBound(self, session):
-        """Read the user's preferences into memory for the messages to come."""
-        if session.bare not in self._prefs:
-            self._loadPrefs(session.bare).addErrback(
-                self._failed, "archive preferences unreadable for {owner}",
-                owner=session.bare)
+        """
+        Have the user's preferences in memory for the messages to come:
+        the server's default for a user who never set any (no read).
+        """
+        owner = session.bare
+        if owner in self._prefs:
+            return
+        if not self.withPrefs.mayHave(owner):
+            self._prefs[owner] = ArchivePreferences(default=self.default)
+            return
+        self._loadPrefs(owner).addErrback(
+            self._failed, "archive preferences unreadable for {owner}", owner=owner)
 
     def sessionEnded(self, session):
         """Forget the preferences of a user whose last session ended."""
@@ -475,7 +427,7 @@ class ArchiveHandler(IQHandler):
         """The query form (section 4.1: form discovery) or the preferences."""
         owner, payload = self._owner(iq)
         if payload.name == "query":
-            return _queryForm()
+            return mamquery.queryForm()
         if payload.name == "prefs":
             return self._currentPrefs(owner).addCallback(_prefsElement)
         if payload.name == "metadata":
@@ -506,29 +458,20 @@ class ArchiveHandler(IQHandler):
     def _setPrefs(self, owner, payload):
         prefs = _readPrefs(payload)
         yield self.archive.setPreferences(owner, prefs)
+        self.withPrefs.add(owner)
         if owner in self.host.sessions:
             self._prefs[owner] = prefs
         return _prefsElement(prefs)
 
     @defer.inlineCallbacks
     def _query(self, iq, owner, query):
-        filters = _readForm(query)
-        paging = self._readRSM(query)
-        flip = firstChild(query, NS_MAM, "flip-page") is not None
-        if len(filters.get("ids", ())) > self.maxPage:
-            raise StanzaError("policy-violation", text=f"at most {self.maxPage} ids")
+        """Section 4: one page of the owner's archive, once earlier writes are done."""
         yield self._committed()
-        for archiveId in filters.get("ids", ()):
-            if (yield self.archive.get(owner, archiveId)) is None:
-                raise StanzaError("item-not-found", text=f"no message {archiveId} in the archive")
-        try:
-            page = yield self.archive.query(owner, flip=flip, **filters, **paging)
-        except UnknownArchiveId as e:
-            raise StanzaError("item-not-found", text=f"no message {e.args[0]} in the archive")
+        page = yield mamquery.runQuery(self.archive, owner, query, self.maxPage)
         queryId = query.getAttribute("queryid")
         for item in page.items:
-            self.send(self._resultMessage(iq, owner, queryId, item))
-        return _fin(page, queryId)
+            self.send(mamquery.resultMessage(iq["from"], owner, queryId, item))
+        return mamquery.fin(page, queryId)
 
     @defer.inlineCallbacks
     def _metadata(self, owner):
@@ -542,44 +485,6 @@ class ArchiveHandler(IQHandler):
                 end = metadata.addElement(name)
                 end["id"], end["timestamp"] = page.items[0].id, formatStamp(page.items[0].stamp)
         return metadata
-
-    def _readRSM(self, query):
-        rsm = firstChild(query, NS_RSM, "set")
-        paging = {"max": self.maxPage}
-        if rsm is None:
-            return paging
-        for child in rsm.elements():
-            value = str(child).strip()
-            if child.name == "max":
-                if not value.isdigit():
-                    raise StanzaError("bad-request", text="max must be a whole number")
-                paging["max"] = min(int(value), self.maxPage)
-            elif child.name in ("after", "before"):
-                if child.name == "after" and not value:
-                    raise StanzaError("bad-request", text="after needs an id")
-                paging[child.name] = value
-            elif child.name == "index":
-                raise StanzaError("feature-not-implemented", text="paging by index")
-        if "after" in paging and "before" in paging:
-            raise StanzaError("bad-request", text="after and before together")
-        return paging
-
-    def _resultMessage(self, iq, owner, queryId, item):
-        message = domish.Element((None, "message"))
-        message["to"], message["from"] = iq["from"], owner
-        message["id"] = randomId()
-        result = message.addElement((NS_MAM, "result"))
-        if queryId is not None:
-            result["queryid"] = queryId
-        result["id"] = item.id
-        forwarded = result.addElement((NS_FORWARD, "forwarded"))
-        forwarded.addElement((NS_DELAY, "delay"))["stamp"] = formatStamp(item.stamp)
-        try:
-            forwarded.addChild(parseElement(item.xml))
-        except ValueError:
-            self.log.error("unreadable archived message {id} of {owner}", id=item.id,
-                           owner=owner)
-        return message
 
     # --- disco ---
 
@@ -611,100 +516,6 @@ class SentIdFilter(Handler):
             if to and to.partition("/")[0] != session.bare:
                 _strip(stanza, session.bare)  # one scan of the children when there is none
         return False
-
-
-def _strip(stanza, *owners):
-    """
-    Remove the stanza-ids naming any of C{owners}' archives (XEP-0359
-    section 3).  Most messages carry none: one scan of the children, no list.
-    """
-    children = stanza.children
-    for child in children:
-        if getattr(child, "name", None) == "stanza-id":
-            break
-    else:
-        return
-    stanza.children = [child for child in children
-                       if getattr(child, "name", None) != "stanza-id" or child.uri != NS_SID
-                       or child.getAttribute("by") not in owners]
-
-
-def _originId(stanza):
-    origin = firstChild(stanza, NS_SID, "origin-id")
-    return origin.getAttribute("id", "") if origin is not None else ""
-
-
-def _queryForm():
-    """The query element carrying the search form (section 4.1, form discovery)."""
-    query = domish.Element((NS_MAM, "query"))
-    form = query.addElement((NS_DATA, "x"))
-    form["type"] = "form"
-    formType = form.addElement("field")
-    formType["var"], formType["type"] = "FORM_TYPE", "hidden"
-    formType.addElement("value", content=NS_MAM)
-    for var, fieldType in _FORM_FIELDS:
-        field = form.addElement("field")
-        field["var"], field["type"] = var, fieldType
-    # XEP-0313 section 4.1.3: ids is open to any value (XEP-0122), never listed.
-    validate = field.addElement((NS_XDATA_VALIDATE, "validate"))
-    validate["datatype"] = "xs:string"
-    validate.addElement("open")
-    return query
-
-
-def _readForm(query):
-    """The store's filters from the query's data form; bad-request for bad values."""
-    form = firstChild(query, NS_DATA, "x")
-    filters = {}
-    if form is None:
-        return filters
-    for field in form.elements(NS_DATA, "field"):
-        var = field.getAttribute("var")
-        values = [str(v).strip() for v in field.elements(NS_DATA, "value")]
-        if var == "FORM_TYPE":
-            if values != [NS_MAM]:
-                raise StanzaError("bad-request", text=f"FORM_TYPE must be {NS_MAM}")
-            continue
-        if var == "ids":
-            filters["ids"] = values
-            continue
-        if var not in ("with", "start", "end", "before-id", "after-id"):
-            # XEP-0313 section 4.1.5: a field the server does not recognise.
-            raise StanzaError("feature-not-implemented", text=f"unknown field {var}")
-        if len(values) != 1 or not values[0]:
-            raise StanzaError("bad-request", text=f"{var} needs one value")
-        filters.update(_filter(var, values[0]))
-    return filters
-
-
-def _filter(var, value):
-    if var == "with":
-        jid = parseJID(value)
-        if jid is None:
-            raise StanzaError("bad-request", text="with is not a JID")
-        return {"with_": jid.full()}
-    if var in ("start", "end"):
-        try:
-            return {var: parseStamp(value)}
-        except ValueError:
-            raise StanzaError("bad-request", text=f"{var} is not a XEP-0082 DateTime") from None
-    return {"beforeId" if var == "before-id" else "afterId": value}
-
-
-def _fin(page, queryId):
-    fin = domish.Element((NS_MAM, "fin"))
-    if queryId is not None:
-        fin["queryid"] = queryId
-    if page.complete:
-        fin["complete"] = "true"
-    rsm = fin.addElement((NS_RSM, "set"))
-    if page.items:
-        first = rsm.addElement("first", content=page.first)
-        if page.index is not None:
-            first["index"] = str(page.index)
-        rsm.addElement("last", content=page.last)
-    rsm.addElement("count", content=str(page.count))
-    return fin
 
 
 def _prefsElement(prefs):

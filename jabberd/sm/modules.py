@@ -21,6 +21,7 @@ def handlerFactories(config):
     from jabberd.sm import (accountremoval, blocking, browse, carbons, csi, delegation, disco,
                             entitytime, last, mam, message, offline, ping, presence, private,
                             roster, rosterpins, vcard, version)
+    from jabberd.sm import caps, push
 
     return [
         # Routing stage: delegated namespaces win over built-in handlers
@@ -44,8 +45,13 @@ def handlerFactories(config):
         lambda: mam.ArchiveHandler.fromConfig(config),
         # Copies stage: carbons (XEP-0280).
         carbons.CarbonsHandler,
+        # Observe stage: entity capabilities (XEP-0115) read from presence before delivery.
+        lambda: caps.CapsHandler.fromConfig(config),
         # Delivery stage, after the copies: the sender's archive id stays with the sender.
         mam.SentIdFilter,
+        # Delivery stage: push notifications (XEP-0357) for users who are away,
+        # before offline storage and the queues take the message.
+        lambda: push.PushHandler.fromConfig(config),
         # Queue stage: client state indication (XEP-0352).
         lambda: csi.CSIHandler.fromConfig(config),
         # Storage stage: takes what nobody could deliver (XEP-0160).

@@ -23,6 +23,7 @@ from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet, iqSet
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_ROSTER, NS_ROSTERVER_FEATURE
+from jabberd.sm.target import UNKNOWN_ACCOUNT
 from jabberd.stanza import firstChild
 from jabberd.storage import RosterItem
 
@@ -133,9 +134,11 @@ class RosterHandler(IQHandler):
         """
         The bare JID of the roster C{iq} addresses: the sender's own.
 
-        @raise StanzaError: C{forbidden} for anyone else's roster (section
-            2.3.3), C{service-unavailable} for an account that does not exist
-            (RFC 6121 section 8.5.1).
+        @raise StanzaError: C{forbidden} for a sender that is no local
+            account; C{service-unavailable} for anyone else's roster, whether
+            that account exists or not (RFC 6121 section 8.5.1 for a missing
+            one): the same answer, with no storage read, so the error tells
+            nothing about which accounts exist.
         """
         sender = parseJID(iq.getAttribute("from") or "")
         if sender is None or sender.user is None or not self.host.isLocal(sender.host):
@@ -149,9 +152,7 @@ class RosterHandler(IQHandler):
             raise StanzaError("jid-malformed")
         if target.userhost() == bare:
             return bare
-        if target.user is not None and not await self.storage.accounts.exists(target.user):
-            raise StanzaError("service-unavailable")
-        raise StanzaError("forbidden")
+        raise StanzaError(UNKNOWN_ACCOUNT)
 
     def _singleItem(self, query):
         items = list(query.elements(NS_ROSTER, "item"))

@@ -18,6 +18,7 @@ __all__ = ["IAccountStore", "IRosterStore", "IOfflineStore", "IVCardStore",
            "IPrivateStore", "ILastActivityStore", "IArchiveStore", "IPubSubStore",
            "IStorage", "storeNames", "userStoreNames", "JID_STORES"]
 __all__ += ["IBlockListStore"]
+__all__ += ["IPushStore"]
 
 # The stores keyed by JID, not by username: a message archive belongs to a
 # bare JID (a user's or a room's), a PubSub service is a JID.  Their data
@@ -311,6 +312,55 @@ class IBlockListStore(Interface):
         @return: a Deferred of the JIDs that were on it.
         """
 
+    def users():
+        """
+        The users whose block list is not empty, read once at start-up so
+        that a login of anyone else needs no read of their (empty) list.
+
+        @return: a Deferred of a set of usernames.
+        """
+
+
+class IPushStore(Interface):
+    """
+    Each account's enabled push services (XEP-0357 section 5): at most one
+    L{jabberd.storage.records.PushRegistration} per service JID and node.
+    """
+
+    def registrations(username):
+        """
+        The services notifications go to (XEP-0357 section 7).
+
+        @return: a Deferred of the list of C{username}'s L{PushRegistration}s,
+            sorted by JID and node.
+        """
+
+    def enable(username, registration, maxRegistrations=0):
+        """
+        Add C{registration}, or replace the one with the same JID and node
+        (its publish options are those of the last request, section 5).
+        A new one is refused when C{username} already has
+        C{maxRegistrations} (0: no bound), in the same transaction.
+
+        @return: a Deferred of True once committed, False if refused.
+        """
+
+    def disable(username, jid, node=None):
+        """
+        Remove the registration of C{jid} and C{node}, or every one of
+        C{jid} when C{node} is None (XEP-0357 section 6).
+
+        @return: a Deferred of the number removed, fired once committed.
+        """
+
+    def users():
+        """
+        Who has registrations, so that messages for anyone else need no
+        read.
+
+        @return: a Deferred of the set of usernames.
+        """
+
 
 class IStorage(Interface):
     """
@@ -326,6 +376,7 @@ class IStorage(Interface):
     archive = Attribute("The L{IArchiveStore} (XEP-0313).")
     pubsub = Attribute("The L{IPubSubStore} (XEP-0060, PEP XEP-0163).")
     blocklist = Attribute("The L{IBlockListStore} (XEP-0191).")
+    push = Attribute("The L{IPushStore} (XEP-0357).")
 
     def deleteUser(username):
         """
@@ -422,6 +473,14 @@ class IArchiveStore(Interface):
 
     def setPreferences(owner, prefs):
         """Replace C{owner}'s L{ArchivePreferences}."""
+
+    def preferenceOwners():
+        """
+        The owners who ever set preferences, read once at start-up so that
+        a login of anyone else needs no read of preferences never set.
+
+        @return: a Deferred of a set of owners.
+        """
 
 
 class IPubSubStore(Interface):

@@ -223,3 +223,28 @@ def itemsBeyond(maxItems, count):
     if maxItems == MAX:
         return 0
     return max(0, count - int(maxItems))
+
+
+# Push notifications (XEP-0357)
+
+__all__ += ["PushRegistration"]
+
+
+@dataclass
+class PushRegistration:
+    """
+    One enabled push service of an account (XEP-0357 section 5): the app
+    server's XMPP Push Service and the node notifications are published to.
+
+    @ivar jid: the push service's JID (the C{jid} of C{<enable/>}).
+    @ivar node: the node on it (the C{node} of C{<enable/>}).
+    @ivar options: the serialised publish-options data form given at
+        enable, passed through with every publish; C{""} if none.
+    @ivar includeBody: whether the account asked for the last message's
+        body in the summary (C{last-message-body}, section 7).
+    """
+
+    jid: str
+    node: str
+    options: str = ""
+    includeBody: bool = False

@@ -24,6 +24,7 @@ __all__ = ["metadata", "users", "rosterItems", "rosterVersions",
            "archivePreferences", "pubsubNodes", "pubsubItems",
            "pubsubAffiliations", "pubsubSubscriptions"]
 __all__ += ["blockedJIDs"]
+__all__ += ["pushRegistrations"]
 
 # Deterministic constraint names, so later migrations can refer to them
 # (and SQLite batch migrations can recreate them).
@@ -202,3 +203,16 @@ pubsubSubscriptions = Table(
     Column("options", Text, nullable=False),
     Index("ix_pubsub_subscriptions_jid", "jid"),
 )
+
+
+# Push notifications (XEP-0357): one row per account, push service JID and
+# node; the publish-options form as serialised XML ("" when none).
+pushRegistrations = Table(
+    "push_registrations", metadata,
+    Column("username", String(USERNAME), primary_key=True),
+    Column("jid", String(JID), primary_key=True),
+    Column("node", String(NODE), primary_key=True),
+    Column("options", Text, nullable=False),
+    Column("include_body", Boolean, nullable=False),
+)
+USER_DATA += (pushRegistrations,)

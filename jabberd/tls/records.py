@@ -23,11 +23,20 @@ What it does:
    2^14 + 1 bytes;
  - key updates: a KeyUpdate from the peer moves the read keys to the next
    generation (section 7.2) and, when it asks, ours are announced and
-   moved too; our write keys are also moved before the AES-GCM limit of
-   section 5.5;
+   moved too, once however many requests arrive before we next send
+   application data (section 4.6.3: a silent side answers many with a
+   single update), so a peer that requests updates in a loop and never
+   reads cannot make replies pile up; our write keys are also moved
+   before the AES-GCM limit of section 5.5;
  - alerts: close_notify is answered with ours; any other alert but
    user_canceled ends the connection (section 6); what the peer gets
-   wrong ends it with the matching fatal alert.
+   wrong ends it with the matching fatal alert, sent after the records
+   already queued for it (a KeyUpdate answer), so the peer can read it;
+ - empty records: zero-length application data is allowed (section
+   5.1), and so is user_canceled, but each costs a decryption and carries
+   nothing; more than L{ProtectedChannel.maxEmptyRecords} of them in a row
+   end the connection with C{unexpected_message} (OpenSSL counts the same
+   way, with the same default of 32).
 
 Nothing here does I/O: bytes in, bytes out (see L{jabberd.tls.transport}).
 """
@@ -167,9 +176,16 @@ class ProtectedChannel:
     @ivar closed: None while open; else why it ended (the peer's
         close_notify, or an alert).
     @ivar outgoing: records L{receive} wants sent, taken with L{takeOutgoing}.
+    @ivar maxEmptyRecords: records in a row that carry nothing (empty
+        application data, user_canceled alerts) allowed before the
+        connection ends; C{[connections] tls_max_empty_records}.
+    @ivar empty: such records received since the last one with data.
     """
 
-    __slots__ = ("read", "write", "_buffer", "_handshake", "outgoing", "closed")
+    __slots__ = ("read", "write", "_buffer", "_handshake", "outgoing", "closed", "empty",
+                 "_updateSent")
+
+    maxEmptyRecords = 32
 
     def __init__(self, suite, readSecret, writeSecret, readSeq=0, writeSeq=0):
         self.read = TrafficKeys(suite, readSecret, readSeq)
@@ -178,6 +194,8 @@ class ProtectedChannel:
         self._handshake = b""
         self.outgoing = b""
         self.closed = None
+        self.empty = 0
+        self._updateSent = False  # a requested update was answered; none more until we send
 
     def rest(self):
         """The connection is idle: free what is rebuilt on the next record."""
@@ -194,6 +212,7 @@ class ProtectedChannel:
         """Records carrying application data C{data}."""
         if self.closed is not None:
             return b""
+        self._updateSent = False
         write = self.write
         limit = UPDATE_AFTER
         if len(data) <= MAX_PLAINTEXT and write.seq < limit:
@@ -220,10 +239,14 @@ class ProtectedChannel:
         return record
 
     def alert(self, description):
-        """A fatal alert ending the connection."""
+        """
+        A fatal alert ending the connection, after what L{receive} queued
+        before the fault: a KeyUpdate answer announces the keys the alert
+        is sealed with, and without it the peer could not read the alert.
+        """
         if self.closed is not None:
             return b""
-        record = self.write.seal(ALERT, bytes((_FATAL, description)))
+        record = self.takeOutgoing() + self.write.seal(ALERT, bytes((_FATAL, description)))
         self.closed = "alert %d sent" % (description,)
         return record
 
@@ -256,7 +279,11 @@ class ProtectedChannel:
             if self._handshake and contentType != HANDSHAKE:
                 raise TLSAlert(UNEXPECTED_MESSAGE, "handshake message interrupted")
             if contentType == APPLICATION_DATA:
-                received.append(content)
+                if content:
+                    self.empty = 0
+                    received.append(content)
+                else:
+                    self._noteEmpty()
             elif contentType == HANDSHAKE:
                 self._onHandshake(content)
             elif contentType == ALERT:
@@ -287,15 +314,24 @@ class ProtectedChannel:
                 raise TLSAlert(UNEXPECTED_MESSAGE, "data after a KeyUpdate in its record")
             pending = b""
             self.read.update()
-            if request:
+            if request and not self._updateSent:
                 self.outgoing += self._keyUpdate(0)
+                self._updateSent = True
         self._handshake = pending
+
+    def _noteEmpty(self):
+        """One more record without data; too many in a row end the connection."""
+        self.empty += 1
+        if self.empty > self.maxEmptyRecords:
+            raise TLSAlert(UNEXPECTED_MESSAGE, "more than %d records without data in a row"
+                           % (self.maxEmptyRecords,))
 
     def _onAlert(self, content):
         if len(content) != 2:
             raise TLSAlert(DECODE_ERROR, "alert of %d bytes" % (len(content),))
         description = content[1]
         if description == USER_CANCELED:
+            self._noteEmpty()
             return  # a close_notify follows (section 6.1)
         if description == CLOSE_NOTIFY:
             self.outgoing += self.close()

@@ -9,7 +9,9 @@ Two things C{twisted.web.server.Site} does not do are added here:
 
  - a limit on request bodies, checked on the C{Content-Length} header before
    any of the body is kept and again while it arrives (for chunked bodies),
-   answered with 413;
+   answered with 413.  Each attached resource may declare its own limit
+   (C{maxBodySize}), which holds for its path only: the upload component's
+   10 MB never applies to BOSH's C{/http-bind};
  - large bodies are spooled to a I{named} file, so a resource can move an
    upload into place with a rename instead of copying it.
 
@@ -55,7 +57,10 @@ class HTTPRequest(server.Request):
 
     def gotLength(self, length):
         site = getattr(self.channel, "site", None)
-        self._limit = getattr(site, "maxBodySize", None)
+        limitFor = getattr(site, "bodyLimitFor", None)
+        # The request line is parsed, the body not yet: the channel holds the path.
+        path = getattr(self.channel, "_path", b"")
+        self._limit = limitFor(path) if limitFor else getattr(site, "maxBodySize", None)
         if self._limit is not None and length is not None and length > self._limit:
             self._refuseBody()
         elif length is not None and length < SPOOL_THRESHOLD:
@@ -133,7 +138,10 @@ class HTTPSite(server.Site):
     """
     The shared site.
 
-    @ivar maxBodySize: largest request body accepted, in bytes (None: no limit).
+    @ivar maxBodySize: largest request body accepted on a path whose
+        resource declares no limit of its own, in bytes (None: no limit).
+    @ivar bodyLimits: first path segment (bytes) to the body limit of the
+        resource attached there.
     @ivar spoolDirectory: where large bodies are spooled (None: the system's).
     @ivar corsOrigins: origins allowed by L{setCORSHeaders}.
     @ivar accessLog: log every request (off: BOSH polls would flood the log).
@@ -146,9 +154,15 @@ class HTTPSite(server.Site):
                  corsOrigins=("*",), accessLog=False):
         server.Site.__init__(self, root if root is not None else HTTPRoot())
         self.maxBodySize = maxBodySize
+        self.bodyLimits = {}
         self.spoolDirectory = spoolDirectory
         self.corsOrigins = list(corsOrigins)
         self.accessLog = accessLog
+
+    def bodyLimitFor(self, path):
+        """The body limit of the request path C{path} (bytes, query included)."""
+        segment = path.split(b"?", 1)[0].lstrip(b"/").split(b"/", 1)[0]
+        return self.bodyLimits.get(segment, self.maxBodySize)
 
     def log(self, request):
         if self.accessLog:
@@ -199,14 +213,16 @@ class HTTPService(service.MultiService):
 
     def attach(self, path, child):
         """
-        Serve C{child} at C{/path}.  A child with a C{maxBodySize} raises the
-        site's body limit to it; a child with C{mounted(urlOf)} is told how
-        to find its own public URL (C{urlOf()} returns it, or None).
+        Serve C{child} at C{/path}.  A child with a C{maxBodySize} gets that
+        body limit under C{/path} (and only there); a child with
+        C{mounted(urlOf)} is told how to find its own public URL (C{urlOf()}
+        returns it, or None).
         """
-        self.site.resource.putChild(path.encode("utf-8"), child)
+        segment = path.encode("utf-8")
+        self.site.resource.putChild(segment, child)
         limit = getattr(child, "maxBodySize", None)
-        if limit is not None and self.site.maxBodySize is not None:
-            self.site.maxBodySize = max(self.site.maxBodySize, limit)
+        if limit is not None:
+            self.site.bodyLimits[segment] = limit
         mounted = getattr(child, "mounted", None)
         if mounted is not None:
             mounted(lambda: self._urlOf(path))

@@ -32,7 +32,7 @@ from jabberd.jidutil import parseJID
 from jabberd.ns import NS_FRAMING, NS_XML
 from jabberd.stanza import STANZAS, toClientNamespace
 from jabberd.web.framing import SessionTransport, countsAsSecure, serializeForWrapper
-from jabberd.xmlparser import HardenedElementStream
+from jabberd.xmlparser import DEFAULT_LIMITS, HardenedElementStream
 
 __all__ = ["SUBPROTOCOL", "originAllowed", "MessageParser", "WebSocketStream",
            "XMPPWebSocketProtocol", "XMPPWebSocketFactory", "makeWebSocketResource"]
@@ -57,10 +57,10 @@ class MessageParser:
     per message.
     """
 
-    def __init__(self, maxStanzaSize):
+    def __init__(self, maxStanzaSize, limits=DEFAULT_LIMITS):
         self.elements = []
         self.ended = False
-        self.parser = HardenedElementStream(maxStanzaSize)
+        self.parser = HardenedElementStream(maxStanzaSize, limits)
         self.parser.DocumentStartEvent = _ignore
         self.parser.ElementEvent = self.elements.append
         self.parser.DocumentEndEvent = self._end
@@ -100,7 +100,13 @@ class WebSocketStream(ClientStream):
         self.socket = socket
 
     def _initializeStream(self):
-        self.stream = MessageParser(self.maxStanzaSize)
+        self.stream = MessageParser(self.maxStanzaSize, self.parserLimits)
+
+    def applyParserLimits(self):
+        """The one parser of the connection takes the new limits (see L{MessageParser})."""
+        if self.stream is not None:
+            self.stream.parser.limits = self.parserLimits
+            self.stream.parser.maxStanzaSize = self.maxStanzaSize
 
     def messageReceived(self, data):
         """One text message arrived."""
@@ -245,6 +251,10 @@ class XMPPWebSocketProtocol(WebSocketServerProtocol):
             stream.connectionLost(failure.Failure(error.ConnectionDone(reason)))
 
 
+MESSAGE_SLACK = 16384
+"""Bytes a WebSocket message may exceed the stanza size limit by."""
+
+
 class XMPPWebSocketFactory(WebSocketServerFactory):
     """
     @ivar c2s: the L{jabberd.c2s.listener.C2SFactory} the streams belong to.
@@ -255,11 +265,16 @@ class XMPPWebSocketFactory(WebSocketServerFactory):
     def __init__(self, c2s):
         WebSocketServerFactory.__init__(self, protocols=[SUBPROTOCOL])
         self.c2s = c2s
-        limit = c2s.config.server.maxStanzaSize
-        # Room for a stanza at the limit: the parser answers an oversized one
-        # with policy-violation before the WebSocket layer would cut it off.
-        self.setProtocolOptions(maxMessagePayloadSize=limit * 4, maxFramePayloadSize=limit * 4,
-                                autoPingInterval=0)
+        config = c2s.config
+        # Room for a stanza at the limit and a little more: the parser answers
+        # a slightly oversized one with policy-violation; anything larger is
+        # cut off by autobahn as soon as a frame header announces it (close
+        # code 1009), before it is buffered.
+        limit = config.http.websocketMaxMessage or config.server.maxStanzaSize + MESSAGE_SLACK
+        # failByDrop off: a refused message is answered with a close frame
+        # naming why (1009), within autobahn's close handshake timeout.
+        self.setProtocolOptions(maxMessagePayloadSize=limit, maxFramePayloadSize=limit,
+                                autoPingInterval=0, failByDrop=False)
 
 
 def makeWebSocketResource(c2s):

@@ -16,7 +16,7 @@ import pytest
 from tests.integration.harness import ROOT, ServerProcess
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-NEEDED = ("playwright-core", "strophe.js")
+NEEDED = ("playwright-core", "strophe.js", "converse.js")
 
 
 def _missing():

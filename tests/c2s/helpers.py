@@ -29,9 +29,13 @@ NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 
 
 def makeConfig(**c2s):
-    """A configuration for localhost with test-speed SCRAM and the given [c2s] keys."""
+    """
+    A configuration for localhost with test-speed SCRAM, no timers (a test
+    turns on the one it tests) and the given [c2s] keys.
+    """
     lines = ["[server]", "domains = localhost example.org", "keepalive_interval = 0",
-             "idle_timeout = 0", "max_stanza_size = 4096", "[c2s]", "scram_iterations = 16"]
+             "idle_timeout = 0", "max_stanza_size = 4096", "[connections]", "auth_timeout = 0",
+             "[c2s]", "scram_iterations = 16"]
     lines += ["%s = %s" % item for item in c2s.items()]
     return configmod.parse("\n".join(lines))
 

@@ -55,6 +55,18 @@ def test_getOffersDigestWithPlaintext():
     assert child(child(iq, "query"), "digest") is not None
 
 
+def test_getFieldsSameForMissingAccount():
+    """A get for an account that does not exist gets exactly the fields an existing one gets."""
+    for storePlaintext in (False, True):
+        server = makeServer(storePlaintext=storePlaintext)
+        answers = []
+        for name in ("alice", "nobody"):
+            [iq] = legacyClient(server).send(GET % ("<username>%s</username>" % name))
+            answers.append([c.name for c in child(iq, "query", NS_AUTH).elements()])
+        assert answers[0] == answers[1]
+        assert ("digest" in answers[0]) is storePlaintext
+
+
 def test_setPasswordBinds():
     """A set with the right password authenticates and binds in one step."""
     server = makeServer()

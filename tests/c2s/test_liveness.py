@@ -79,3 +79,28 @@ def test_stopCancelsRest():
     liveness.stop()
     liveness.noteInput()
     assert clock.getDelayedCalls() == []
+
+
+def test_deadlineFiresDespiteInput():
+    """A deadline fires at its time however much input arrives before it."""
+    clock, liveness, events = make(idle=0, keepalive=0)
+    liveness.setDeadline(60, lambda: events.append("deadline"))
+    for i in range(59):
+        clock.advance(1)
+        liveness.noteInput()
+    assert events == []
+    clock.advance(1)
+    assert events == ["deadline"]
+
+
+def test_deadlineMetOrStopped():
+    """A met deadline, or one of a stopped stream, never fires; 0 sets none."""
+    for end in ("meetDeadline", "stop"):
+        clock, liveness, events = make(idle=0, keepalive=0)
+        liveness.setDeadline(5, lambda: events.append("deadline"))
+        getattr(liveness, end)()
+        clock.advance(10)
+        assert events == [] and not clock.getDelayedCalls()
+    clock, liveness, events = make(idle=0, keepalive=0)
+    liveness.setDeadline(0, lambda: events.append("deadline"))
+    assert not clock.getDelayedCalls()

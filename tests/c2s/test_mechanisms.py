@@ -96,11 +96,35 @@ def test_scramExtraResponse(source):
 
 def test_standInSaltsAreStable(source):
     """Unknown users get the same salt each time, as a real account would."""
-    first = source.scramEntry(None, "SCRAM-SHA-1", "nobody")
-    second = source.scramEntry(None, "SCRAM-SHA-1", "nobody")
+    first = result(source.scramEntry(None, "SCRAM-SHA-1", "nobody"))
+    second = result(source.scramEntry(None, "SCRAM-SHA-1", "nobody"))
     assert first[0]["salt"] == second[0]["salt"] and first[1] is False
     assert base64.b64decode(first[0]["salt"]) != base64.b64decode(
-        source.scramEntry(None, "SCRAM-SHA-1", "other")[0]["salt"])
+        result(source.scramEntry(None, "SCRAM-SHA-1", "other"))[0]["salt"])
+
+
+def test_standInSaltsFollowTheSecret(source):
+    """A source with the same secret (the server after a restart) gives the same stand-in salt."""
+    again = CredentialSource(source.accounts, 16, secret=source.secret)
+    other = CredentialSource(source.accounts, 16)
+    salt = result(source.scramEntry(None, "SCRAM-SHA-256", "nobody"))[0]["salt"]
+    assert result(again.scramEntry(None, "SCRAM-SHA-256", "nobody"))[0]["salt"] == salt
+    assert result(other.scramEntry(None, "SCRAM-SHA-256", "nobody"))[0]["salt"] != salt
+
+
+def test_busyHashingIsTemporaryFailure(source):
+    """A full hashing queue answers a PLAIN attempt temporary-auth-failure, not not-authorized."""
+    from twisted.internet import defer
+    from jabberd.auth.hashing import HashingBusy
+
+    class Full:
+        def run(self, function, *args):
+            return defer.fail(HashingBusy())
+
+    source.hashing = Full()
+    with pytest.raises(SASLFailure) as caught:
+        result(makeMechanism("PLAIN", source).step(b"\0alice\0pw"))
+    assert caught.value.condition == "temporary-auth-failure"
 
 
 def test_plainMechanism(source):
@@ -109,3 +133,23 @@ def test_plainMechanism(source):
     assert (outcome.username, outcome.authzid) == ("alice", "alice@localhost")
     with pytest.raises(SASLFailure):
         result(makeMechanism("PLAIN", source).step(b"\0alice\0wrong"))
+
+
+def test_missingAccountCostsARealCheck(source):
+    """A password for a missing account is checked in the hashing threads against stand-in credentials of the configured cost."""
+    from jabberd.auth.credentials import checkPassword
+    from jabberd.auth.hashing import InlineHashing
+
+    calls = []
+
+    class Recording(InlineHashing):
+        def run(self, function, *args):
+            calls.append((function, args))
+            return InlineHashing.run(self, function, *args)
+
+    source.hashing = Recording()
+    assert result(source.verify(None, "nobody", "pw")) is False
+    assert result(source.verify(result(source.lookup("alice")), "alice", "pw")) is True
+    (missing, args), (real, _) = calls
+    assert missing is real is checkPassword
+    assert args[0]["SCRAM-SHA-256"]["iterations"] == source.iterations

@@ -249,3 +249,33 @@ def test_authAfterSuccessRefused():
     client.send(plain("alice", "pw"))
     client.send(HEADER)
     assert streamError(client.send(plain("alice", "pw"))) == "policy-violation"
+
+
+def test_failuresAcrossStreamsAreThrottled():
+    """Past auth_fail_free failures from one address, the next failure is answered only after the delay, on a new stream too."""
+    server = Server(auth_fail_free="1", auth_fail_delay="2")
+    server.addUser("alice", "pw")
+    assert failure(secureClient(server).send(plain("alice", "1"))) == "not-authorized"
+    client = secureClient(server)
+    assert client.send(plain("alice", "2")) == []
+    server.clock.advance(1.9)
+    assert client.output.read() == []
+    server.clock.advance(0.2)
+    assert failure(client.output.read()) == "not-authorized"
+
+
+def test_throttledAddressWaitsBeforeItsPasswordIsChecked():
+    """A parallel attempt from a throttled address is held until the delay is over, even with the right password."""
+    server = Server(auth_fail_free="0", auth_fail_delay="4")
+    server.addUser("alice", "pw")
+    client = secureClient(server)
+    assert client.send(plain("alice", "bad")) == []
+    server.clock.advance(1)
+    other = secureClient(server)  # same address (the fake transport's peer)
+    assert other.send(plain("alice", "pw")) == []
+    server.clock.advance(2.9)
+    assert other.output.read() == []
+    server.clock.advance(0.2)
+    assert failure(client.output.read()) == "not-authorized"
+    [success] = other.output.read()
+    assert success.name == "success"

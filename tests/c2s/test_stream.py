@@ -478,3 +478,17 @@ def test_nonzaBeforeBindingNotOffered():
     assert streamError(client.send("<ping xmlns='urn:example:nonza'/>")) == \
         "unsupported-stanza-type"
     assert nonzas.offered == []
+
+
+def test_stanzasOverTheRateWaitEvenWithinOneRead():
+    """With stanza_rate 2, five messages in one read: three reach the session manager now, two after the pause."""
+    server = Server(stanza_rate="2", stanza_burst="2", input_rate="0")
+    server.addUser("alice", "pw")
+    client = login(server)
+    del server.routed[:]
+    client.send("".join("<message to='bob@example.org' id='m%d'><body>hi</body></message>" % n
+                        for n in range(5)))
+    assert [m["id"] for m in server.routed] == ["m0", "m1", "m2"]
+    assert client.transport.producerState == "paused"
+    server.clock.advance(1)
+    assert [m["id"] for m in server.routed] == ["m0", "m1", "m2", "m3", "m4"]

@@ -91,12 +91,12 @@ class Client(slixmpp.ClientXMPP):
         await asyncio.wait_for(done, TIMEOUT)
 
 
-def run(coroutine):
-    """Run an async test body to completion in a fresh event loop."""
+def run(coroutine, timeout=60):
+    """Run an async test body to completion in a fresh event loop, within C{timeout} seconds."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(asyncio.wait_for(coroutine, 60))
+        return loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
     finally:
         # slixmpp leaves filter tasks behind; end them before closing the loop.
         pending = asyncio.all_tasks(loop)

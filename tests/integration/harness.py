@@ -186,6 +186,48 @@ class ServerProcess:
         assert result.returncode == 0, result.stderr
 
 
+class OwnServers:
+    """
+    Servers a test makes for itself (to kill, restart or configure them):
+    each with a data dir and, on PostgreSQL, a schema of its own; all
+    stopped and dropped by L{close}.
+    """
+
+    def __init__(self, backend, tmpdir):
+        self.backend = backend
+        self.tmpdir = tmpdir
+        self.made = []
+
+    def make(self, replacements=None, users=("alice", "bob")):
+        """
+        Start a server whose configuration has each key of C{replacements}
+        (text of the base configuration) replaced by its value, with the
+        accounts C{users} (passwords = name + 'pw').
+        """
+        schema = PostgresSchema().create() if self.backend else None
+        directory = os.path.join(str(self.tmpdir), f"server{len(self.made)}")
+        os.makedirs(directory)
+        proc = ServerProcess(directory, database=schema.url() if schema else None)
+        self.made.append((proc, schema))
+        with open(proc.configPath) as f:
+            text = f.read()
+        for old, new in (replacements or {}).items():
+            assert old in text, old
+            text = text.replace(old, new)
+        with open(proc.configPath, "w") as f:
+            f.write(text)
+        proc.start()
+        for name in users:
+            proc.adduser(name, name + "pw")
+        return proc
+
+    def close(self):
+        for proc, schema in self.made:
+            proc.stop()
+            if schema is not None:
+                schema.drop()
+
+
 def _terminate(process):
     """End a child process we started, and wait for it."""
     if process.poll() is None:

@@ -2,7 +2,8 @@
 Message Archive Management end to end (XEP-0313 with XEP-0359 stanza-ids
 and XEP-0059 paging): real jabberd, slixmpp's xep_0313 and xep_0359
 plugins, on SQLite and PostgreSQL; raw XML for the error cases; the
-archive survives a restart.
+archive survives a restart, and a message in offline storage over a restart
+is still archived once.
 """
 
 import asyncio
@@ -12,6 +13,7 @@ from slixmpp.exceptions import IqError
 
 from tests.integration.clients import Client, run
 from tests.integration.harness import ServerProcess
+from tests.integration.test_offline import countReaches
 
 NS_MAM = "urn:xmpp:mam:2"
 NS_SID = "urn:xmpp:sid:0"
@@ -99,16 +101,21 @@ def test_pagingAndWithFilter(server):
 
 
 def test_offlineMessageArchivedWithItsId(server):
-    """A chat to a user who is offline is archived, and arrives on login with that archive id."""
+    """A chat to a user who is offline is archived once, and arrives on login with that archive id."""
     async def body():
         alice = await login(server, "alice@localhost/away")
         alice.send_message("erin@localhost", "while you were out", mtype="chat")
-        await alice["xep_0199"].ping("localhost", timeout=10)
+        # Logged in only once the message is in offline storage (XEP-0013 count).
+        watcher = Client("erin@localhost/count", "erinpw", plugins=["xep_0013"])
+        assert await watcher.login(server.ports["c2s"], presence=False)
+        await countReaches(watcher, 1)
+        await watcher.close()
         erin = await login(server, "erin@localhost/back")
         message = await erin.nextMessage(lambda m: m["body"] == "while you were out")
         [sid] = message.xml.findall(f"{{{NS_SID}}}stanza-id")
         results, _ = await retrieve(erin, with_jid=alice.boundjid.bare)
-        assert results[-1] == (sid.get("id"), "while you were out")
+        # the offline store's delivery is the same message, not a second one
+        assert results == [(sid.get("id"), "while you were out")]
         assert sid.get("by") == "erin@localhost"
         await alice.close()
         await erin.close()
@@ -178,6 +185,38 @@ def test_archiveSurvivesRestart(tmp_path):
             bob = await login(proc, "bob@localhost/mam")
             results, _ = await retrieve(bob)
             assert results == list(zip(ids, ["kept 1", "kept 2"]))
+            await bob.close()
+        run(after())
+    finally:
+        proc.stop()
+
+
+def test_offlineMessageArchivedOnceAcrossRestart(tmp_path):
+    """A chat kept in offline storage over a restart arrives with the id it was archived with, and is archived once."""
+    proc = ServerProcess(tmp_path)
+    proc.start()
+    try:
+        for name in ("alice", "bob"):
+            proc.adduser(name, name + "pw")
+
+        async def before():
+            alice = await login(proc, "alice@localhost/mam")
+            alice.send_message("bob@localhost", "kept over the restart", mtype="chat")
+            watcher = Client("bob@localhost/count", "bobpw", plugins=["xep_0013"])
+            assert await watcher.login(proc.ports["c2s"], presence=False)
+            await countReaches(watcher, 1)
+            await watcher.close()
+            await alice.close()
+        run(before())
+        proc.stop()
+        proc.start()
+
+        async def after():
+            bob = await login(proc, "bob@localhost/back")
+            message = await bob.nextMessage(lambda m: m["body"] == "kept over the restart")
+            [sid] = message.xml.findall(f"{{{NS_SID}}}stanza-id")
+            results, _ = await retrieve(bob)
+            assert results == [(sid.get("id"), "kept over the restart")]
             await bob.close()
         run(after())
     finally:

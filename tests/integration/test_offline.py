@@ -18,7 +18,7 @@ import signal
 import pytest
 
 from tests.integration.clients import Client, run
-from tests.integration.harness import PostgresSchema, ServerProcess
+from tests.integration.harness import OwnServers
 
 NS_DELAY = "urn:xmpp:delay"
 NS_DELAY_LEGACY = "jabber:x:delay"
@@ -163,29 +163,9 @@ def ownServer(backend, tmp_path):
     Make a jabberd of this module's back end with a database of its own
     (it may be killed), the offline section replaced by C{section}.
     """
-    made = []
-
-    def make(section=OFFLINE_SECTION):
-        schema = PostgresSchema().create() if backend else None
-        directory = tmp_path / f"server{len(made)}"
-        directory.mkdir()
-        proc = ServerProcess(directory, database=schema.url() if schema else None)
-        made.append((proc, schema))
-        with open(proc.configPath) as f:
-            text = f.read()
-        assert OFFLINE_SECTION in text
-        with open(proc.configPath, "w") as f:
-            f.write(text.replace(OFFLINE_SECTION, section))
-        proc.start()
-        proc.adduser("alice", "alicepw")
-        proc.adduser("bob", "bobpw")
-        return proc
-
-    yield make
-    for proc, schema in made:
-        proc.stop()
-        if schema is not None:
-            schema.drop()
+    servers = OwnServers(backend, tmp_path)
+    yield lambda section=OFFLINE_SECTION: servers.make({OFFLINE_SECTION: section})
+    servers.close()
 
 
 def test_acceptedMessageSurvivesKill9(ownServer):

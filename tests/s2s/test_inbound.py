@@ -213,3 +213,13 @@ def test_oversizedStanzaRefused():
     peer.feed("<message from='bob@b.test' to='alice@a.test'><body>" + "x" * 4096 + "</body></message>")
     assert peer.streamError() == "policy-violation"
     assert local.stanzas == []
+
+
+def test_connectionsPerAddressRefused():
+    """Past [connections] max_per_address another server's connection gets policy-violation."""
+    factory, service, local = makeListener(NO_TLS + "[connections]\nmax_per_address = 2\n")
+    peers = [Wire(factory.buildProtocol(None)).start() for i in range(3)]
+    assert b"policy-violation" in peers[2].transport.value()
+    assert b"policy-violation" not in peers[0].transport.value()
+    peers[0].protocol.connectionLost(None)
+    assert factory.limiter.total == 1

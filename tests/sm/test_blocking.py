@@ -4,6 +4,7 @@ JID matching of XEP-0016 section 2.1, and XEP-0377 reports.
 """
 
 import pytest
+from twisted.internet import defer
 from twisted.logger import globalLogPublisher
 
 from jabberd.config import parse as parseConfig
@@ -12,6 +13,7 @@ from jabberd.ns import NS_BLOCKING, NS_BLOCKING_ERRORS, NS_DISCO_INFO, NS_REPORT
 from jabberd.sm.blocking import BlockingHandler, isBlocked
 from jabberd.sm.disco import DiscoHandler
 from jabberd.sm.modules import handlerFactories
+from jabberd.storage.memory import MemoryStorage
 from tests.sm.helpers import (ALICE, BOB, Harness, TakeUndeliverable, errorCondition,
                               presences, result)
 
@@ -21,8 +23,11 @@ CAROL = "carol@remote.example"
 class BlockingHarness(Harness):
     """The harness with the blocking handler, disco, and an offline store that keeps messages."""
 
-    def __init__(self, maxItems=1000, **kwargs):
+    def __init__(self, maxItems=1000, stored=None, **kwargs):
+        """C{stored}: username -> JIDs on the block lists kept from an earlier run."""
         Harness.__init__(self, users=("alice", "bob", "dave"), **kwargs)
+        for username, jids in (stored or {}).items():
+            result(self.storage.blocklist.block(username, jids))
         self.blocking = self.sm.addHandler(BlockingHandler(maxItems=maxItems))
         self.sm.addHandler(DiscoHandler())
         self.stored = []
@@ -412,9 +417,8 @@ def test_offlineMessageFromBlockedRefused():
 
 def test_keptSubscriptionFromBlockedDropped():
     """A request kept while the user was offline is not redelivered at login if its sender is blocked."""
-    h = BlockingHarness()
+    h = BlockingHarness(stored={"alice": [BOB]})
     bob = h.login("bob")
-    result(h.storage.blocklist.block("alice", [BOB]))
     h.send(bob, f"<presence type='subscribe' to='{ALICE}'/>")
     h.send(h.login("dave"), f"<presence type='subscribe' to='{ALICE}'/>")
     alice = h.login("alice", available=False)
@@ -422,10 +426,28 @@ def test_keptSubscriptionFromBlockedDropped():
     assert [p["from"] for p in presences(h.take(alice), "subscribe")] == ["dave@localhost"]
 
 
+def test_noListNoRead():
+    """A user with no stored list logs in without the store being asked for it."""
+    h = BlockingHarness()
+    asked = []
+    h.storage.blocklist.items = lambda username: asked.append(username)
+    h.login("alice")
+    assert asked == []
+
+
+def test_blockMadeWhileIndexingKept():
+    """A block committed before the start-up index arrives is not lost from it."""
+    storage, pending = MemoryStorage(), defer.Deferred()
+    storage.blocklist.users = lambda: pending
+    h = BlockingHarness(storage=storage)
+    h.block(h.login("alice", "desk"), BOB)
+    pending.callback(set())
+    assert h.blocking.withLists.known == {"alice"}
+
+
 def test_listLoadedAtLogin():
     """A stored list applies from the user's next login on."""
-    h = BlockingHarness()
-    result(h.storage.blocklist.block("alice", [BOB]))
+    h = BlockingHarness(stored={"alice": [BOB]})
     alice, bob = h.login("alice"), h.login("bob")
     h.send(bob, f"<message to='{ALICE}'><body>hi</body></message>")
     assert messages(h.take(alice)) == []

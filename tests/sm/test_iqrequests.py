@@ -54,3 +54,24 @@ def test_idsAreFreshPerInstance():
     first, _ = request(IQRequests("t", 5, Late, Clock()))
     second, _ = request(IQRequests("t", 5, Late, Clock()))
     assert first["id"] != second["id"]
+
+
+def test_exactAnswerOnlyFromTheAddressAsked():
+    """With exact matching, only the full JID asked (compared prepared) answers; its domain or another resource does not."""
+    requests = IQRequests("t", 5, Late, Clock(), exact=True)
+    iq, outcome = request(requests, to="alice@localhost/phone")
+    for forged in ("localhost", "alice@localhost/other", "alice@localhost"):
+        stanza = parse(f"<iq type='result' id='{iq['id']}' from='{forged}'/>")
+        assert requests.answer(stanza) is False
+    answer = parse(f"<iq type='result' id='{iq['id']}' from='Alice@LOCALHOST/phone'/>")
+    assert requests.answer(answer) is True
+    assert outcome == [answer]
+
+
+def test_exactTimeoutNamesTheAddress():
+    """An exact request that times out fails with the exception made for the address asked."""
+    clock = Clock()
+    requests = IQRequests("t", 5, lambda address: Late(address), clock, exact=True)
+    _iq, outcome = request(requests, to="alice@localhost/phone")
+    clock.advance(5)
+    assert outcome[0].value.args == ("alice@localhost/phone",)

@@ -12,6 +12,7 @@ from jabberd.config import parse as parseConfig
 from jabberd.handler import Handler, Stage
 from jabberd.ns import NS_DATA, NS_DISCO_INFO, NS_FORWARD, NS_MAM, NS_RSM, NS_SID
 from jabberd.sm.disco import DiscoHandler
+from jabberd.sm.archiveids import ArchiveIds
 from jabberd.sm.mam import ArchiveHandler, SentIdFilter, formatStamp, parseStamp
 from jabberd.storage.memory import MemoryStorage
 from jabberd.storage.records import ArchivePreferences
@@ -19,8 +20,11 @@ from jabberd.stanza import firstChild
 from tests.sm.helpers import ALICE, BOB, Harness, assertNoFailures, errorCondition, result
 
 
-def makeHarness(storage=None, **kwargs):
+def makeHarness(storage=None, prefs=None, **kwargs):
+    """C{prefs}: owner -> L{ArchivePreferences} stored by an earlier run."""
     h = Harness(storage=storage)
+    for owner, stored in (prefs or {}).items():
+        result(h.storage.archive.setPreferences(owner, stored))
     h.mam = h.sm.addHandler(ArchiveHandler(**kwargs))
     h.sm.addHandler(SentIdFilter())
     h.sm.addHandler(DiscoHandler())
@@ -188,9 +192,8 @@ def test_messageToSelfArchivedOnce():
 
 def test_preferencesNever():
     """With default never, nothing is archived; an always JID still is."""
-    h = makeHarness()
-    result(h.storage.archive.setPreferences(
-        BOB, ArchivePreferences(default="never", always=["carol@remote.example"])))
+    h = makeHarness(prefs={BOB: ArchivePreferences(default="never",
+                                                   always=["carol@remote.example"])})
     bob = h.login("bob")
     h.inbound(f"<message from='dave@remote.example/x' to='{BOB}' type='chat'><body>a</body>"
               "</message>")
@@ -202,11 +205,10 @@ def test_preferencesNever():
 
 def test_preferencesRoster():
     """With default roster, only contacts in the roster are archived; never wins over it."""
-    h = makeHarness(default="roster")
+    h = makeHarness(default="roster", prefs={
+        BOB: ArchivePreferences(default="roster", never=["erin@remote.example"])})
     h.setItem("bob", "carol@remote.example", "both")
     h.setItem("bob", "erin@remote.example", "both")
-    result(h.storage.archive.setPreferences(
-        BOB, ArchivePreferences(default="roster", never=["erin@remote.example"])))
     h.login("bob")
     for sender in ("dave", "carol", "erin"):
         h.inbound(f"<message from='{sender}@remote.example/x' to='{BOB}' type='chat'>"
@@ -223,7 +225,7 @@ def test_configDefaultNever():
 
 
 class SlowPrefsStorage(MemoryStorage):
-    """Preferences reads answer only on L{flush}."""
+    """Preferences reads answer only on L{flush} (only users who set some are read)."""
 
     def __init__(self):
         MemoryStorage.__init__(self)
@@ -245,7 +247,7 @@ class SlowPrefsStorage(MemoryStorage):
 def test_heldUntilPreferencesKnownInOrder():
     """Messages for an owner whose preferences are being read wait, then arrive in order."""
     storage = SlowPrefsStorage()
-    h = makeHarness(storage=storage)
+    h = makeHarness(storage=storage, prefs={BOB: ArchivePreferences(default="always")})
     bob = h.login("bob")
     storage.flush()
     h.sm.unbindSession(bob)
@@ -263,7 +265,7 @@ def test_heldUntilPreferencesKnownInOrder():
 def test_longHeldQueueResumesWithoutRecursion():
     """Thousands of messages held for one owner all resume, in order, once decided."""
     storage = SlowPrefsStorage()
-    h = makeHarness(storage=storage)
+    h = makeHarness(storage=storage, prefs={BOB: ArchivePreferences(default="always")})
     bob = h.login("bob")
     for n in range(3000):
         h.inbound(f"<message from='carol@remote.example/x' to='{BOB}' type='chat'>"
@@ -309,7 +311,7 @@ def test_deliveryDoesNotWaitForTheWriteButQueriesDo():
     storage.flush()
     *messages, answer = h.take(bob)
     assert resultIds(messages) == [sid] and answer["type"] == "result"
-    assert h.mam._writing is None and h.mam._pending is None
+    assert h.mam._writer._writing is None and h.mam._writer._pending is None
 
 
 def test_groupCommit():
@@ -325,7 +327,7 @@ def test_groupCommit():
     assert storage.batches == [1, 3]
     assert [("one" in m.xml, "two" in m.xml) for m in archived(h, BOB)] == [(True, False),
                                                                           (False, True)]
-    assert h.mam._writing is None and h.mam._pending is None
+    assert h.mam._writer._writing is None and h.mam._writer._pending is None
 
 
 def test_failedWriteLoggedAndNextGoesOn():
@@ -596,3 +598,59 @@ def test_badConfigRefused(line):
     from jabberd.config import ConfigError
     with pytest.raises(ConfigError):
         parseConfig(f"[archive]\n{line}\n")
+
+
+def redelivered(archivedId, sender="alice@localhost/res", messageId="m1", marker=True):
+    """A stored message as the offline store delivers it later (XEP-0160, XEP-0203)."""
+    delay = ("<delay xmlns='urn:xmpp:delay' from='localhost' stamp='2026-01-01T00:00:00.000Z'>"
+             "Offline Storage</delay>") if marker else ""
+    return (f"<message from='{sender}' to='{BOB}/res' type='chat' id='{messageId}'>"
+            f"<body>while away</body><stanza-id xmlns='{NS_SID}' by='{BOB}' id='{archivedId}'/>"
+            f"{delay}</message>")
+
+
+def test_offlineRedeliveryNotArchivedAgain():
+    """A message the offline store delivers later keeps the id it was archived with, and is not archived twice."""
+    h = makeHarness()
+    alice = h.login("alice")
+    chat(h, alice, body="while away")
+    [stored] = archived(h, BOB)
+    bob = h.login("bob")
+    h.inbound(redelivered(stored.id))
+    [delivered] = h.take(bob)
+    assert stanzaIds(delivered) == [(BOB, stored.id)]
+    assert [m.id for m in archived(h, BOB)] == [stored.id]
+
+
+@pytest.mark.parametrize("claim", [
+    {"archivedId": "not-in-the-archive"},
+    {"sender": "carol@remote.example/x"},
+    {"messageId": "another"},
+    {"marker": False},
+])
+def test_redeliveryClaimsChecked(claim):
+    """A claimed archive id that is unknown, or names another sender's or another message, or lacks the server's delay marker, is removed and the message archived as new."""
+    h = makeHarness()
+    alice = h.login("alice")
+    chat(h, alice, body="while away")
+    [stored] = archived(h, BOB)
+    bob = h.login("bob")
+    h.inbound(redelivered(**{"archivedId": stored.id, **claim}))
+    [delivered] = h.take(bob)
+    [again] = [m for m in archived(h, BOB) if m.id != stored.id]
+    assert stanzaIds(delivered) == [(BOB, again.id)]
+
+
+
+def test_redeliveryFromBeforeANewKeyArchivedAgain():
+    """An id made under another key (a data directory lost) proves nothing: removed, and the message archived as new."""
+    h = makeHarness()
+    alice = h.login("alice")
+    chat(h, alice, body="while away")
+    [stored] = archived(h, BOB)
+    h.mam.ids = ArchiveIds()
+    bob = h.login("bob")
+    h.inbound(redelivered(stored.id))
+    [delivered] = h.take(bob)
+    [again] = [m for m in archived(h, BOB) if m.id != stored.id]
+    assert stanzaIds(delivered) == [(BOB, again.id)]

@@ -273,24 +273,24 @@ def test_removeWithPendingInDeniesRequest():
     assert h.pending("alice") == {}
 
 
-def test_setOnOtherUsersRosterIsForbidden():
-    """Bob may not set items in Alice's roster (2.3.3): forbidden, roster unchanged."""
+def test_setOnOtherUsersRosterIsRefused():
+    """Bob may not set items in Alice's roster: service-unavailable, as for a missing account; roster unchanged."""
     h = Harness()
     bob = h.login("bob", "res")
     h.send(bob, f"<iq type='set' id='x1' to='{ALICE}'><query xmlns='jabber:iq:roster'>"
                 f"<item jid='{CAROL}'/></query></iq>")
     [error] = _iqs(h.take(bob), "error", "x1")
-    assert errorCondition(error) == "forbidden"
+    assert errorCondition(error) == "service-unavailable"
     assert h.item("alice", CAROL) is None
 
 
-def test_getOtherUsersRosterIsForbidden():
-    """A roster get to another local user's bare JID is forbidden."""
+def test_getOtherUsersRosterIsRefused():
+    """A roster get to another local user's bare JID gets the answer a missing account gets."""
     h = Harness()
     bob = h.login("bob", "res")
     h.send(bob, f"<iq type='get' id='x1' to='{ALICE}'><query xmlns='jabber:iq:roster'/></iq>")
     [error] = _iqs(h.take(bob), "error", "x1")
-    assert errorCondition(error) == "forbidden"
+    assert errorCondition(error) == "service-unavailable"
 
 
 def test_getMissingUsersRosterIsServiceUnavailable():

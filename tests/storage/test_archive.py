@@ -339,6 +339,15 @@ class ArchiveStoreTestsMixin:
         yield self.store.setPreferences(ALICE, ArchivePreferences("never"))
         self.assertEqual((yield self.store.getPreferences(ALICE)), ArchivePreferences("never"))
 
+    @defer.inlineCallbacks
+    def test_preferenceOwners(self):
+        """preferenceOwners names exactly the owners with preferences, until removed."""
+        self.assertEqual((yield self.store.preferenceOwners()), set())
+        yield self.store.setPreferences(ALICE, ArchivePreferences("never"))
+        yield self.store.setPreferences(ROOM, ArchivePreferences("always"))
+        yield self.store.removeOwner(ROOM)
+        self.assertEqual((yield self.store.preferenceOwners()), {ALICE})
+
 
 class MemoryArchiveTests(ArchiveStoreTestsMixin, unittest.TestCase):
     """The archive store in memory."""

@@ -33,6 +33,14 @@ class BlockListStoreTestsMixin:
         self.assertIn("blocklist", userStoreNames())
 
     @defer.inlineCallbacks
+    def test_users(self):
+        """users() names exactly the users whose list is not empty."""
+        yield self.store.block("alice", [BOB])
+        yield self.store.block("carol", [SPAM])
+        yield self.store.unblockAll("carol")
+        self.assertEqual((yield self.store.users()), {"alice"})
+
+    @defer.inlineCallbacks
     def test_emptyList(self):
         """A user who never blocked anyone has an empty list."""
         self.assertEqual((yield self.store.items("alice")), [])

@@ -100,6 +100,19 @@ def test_clientKeyUpdate():
     assert client.takeOutgoing() == b""  # update_not_requested: no answer to an answer
 
 
+def test_keyUpdateRequestsInALoopGetOneAnswer():
+    """Requests while we send nothing get one KeyUpdate back; after our next data, the next request is answered again."""
+    server, client = pair()
+    requests = b"".join(client._keyUpdate(1) for _ in range(100))
+    assert server.receive(requests) == b""
+    answer = server.takeOutgoing()
+    assert len(answer) == len(pair()[0]._keyUpdate(0))  # one record
+    assert server.receive(client._keyUpdate(1)) == b"" and server.takeOutgoing() == b""
+    data = server.protect(b"hello")
+    assert server.receive(client._keyUpdate(1)) == b"" and server.takeOutgoing()
+    assert client.receive(answer + data) == b"hello"
+
+
 def test_keyUpdateSplitAcrossRecords():
     """A handshake message may arrive in pieces (section 5.1)."""
     server, client = pair()
@@ -179,3 +192,39 @@ def test_restKeepsTheKeys():
     assert server.read._aead is None and server.write._aead is None
     assert server.receive(client.protect(b"b")) == b"b"
     assert client.receive(server.protect(b"c")) == b"c"
+
+
+def test_emptyRecordsAllowedInModeration():
+    """Zero-length application data is allowed (section 5.1); data resets the count."""
+    server, client = pair()
+    empty = b"".join(client.write.seal(APPLICATION_DATA, b"") for i in range(32))
+    assert server.receive(empty + client.protect(b"data")) == b"data"
+    again = b"".join(client.write.seal(APPLICATION_DATA, b"") for i in range(32))
+    assert server.receive(again) == b"" and server.closed is None
+
+
+def test_tooManyEmptyRecordsRefused():
+    """More than maxEmptyRecords records without data in a row end the connection."""
+    server, client = pair()
+    empty = b"".join(client.write.seal(APPLICATION_DATA, b"") for i in range(33))
+    assert refused(server, empty) == tlsrecords.UNEXPECTED_MESSAGE
+
+
+def test_userCanceledAlertsCountAsEmpty(monkeypatch):
+    """A run of user_canceled alerts, mixed with empty records, is bounded the same way."""
+    monkeypatch.setattr(ProtectedChannel, "maxEmptyRecords", 4)  # as the configuration sets it
+    server, client = pair()
+    records = [client.write.seal(*record) for i in range(3)
+               for record in ((ALERT, bytes((1, tlsrecords.USER_CANCELED))), (APPLICATION_DATA, b""))]
+    assert refused(server, b"".join(records)) == tlsrecords.UNEXPECTED_MESSAGE
+
+
+def test_alertAfterQueuedKeyUpdate():
+    """The KeyUpdate answer queued before a bad record goes out first, so the alert is readable."""
+    server, client = pair()
+    with pytest.raises(TLSAlert) as caught:
+        server.receive(client._keyUpdate(1) + b"\x17\x03\x03\x00\x20" + b"\0" * 32)
+    data = server.alert(caught.value.description)
+    assert server.outgoing == b""
+    assert client.receive(data) == b""
+    assert client.closed == "alert %d received" % (tlsrecords.BAD_RECORD_MAC,)

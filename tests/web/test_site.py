@@ -116,6 +116,15 @@ class SiteTests(unittest.TestCase):
         self.assertEqual(os.listdir(self.spool), [])
 
     @defer.inlineCallbacks
+    def test_smallerLimitOfAResource(self):
+        """A body under the site's limit but over its resource's own gets 413 there only."""
+        self.http.attach("tiny", Recorder(maxBodySize=10))
+        response, _ = yield self.fetch(b"PUT", "/tiny/x", FileBodyProducer(BytesIO(b"z" * 11)))
+        self.assertEqual(response.code, 413)
+        response, _ = yield self.fetch(b"PUT", "/rec/x", FileBodyProducer(BytesIO(b"z" * 11)))
+        self.assertEqual(response.code, 200)
+
+    @defer.inlineCallbacks
     def test_rootIsNotFound(self):
         """Paths nothing is attached to, the root included, are 404."""
         response, _ = yield self.fetch(b"GET", "/")
@@ -137,13 +146,18 @@ class SiteTests(unittest.TestCase):
         self.assertIsNone(response.headers.getRawHeaders(b"access-control-allow-origin"))
 
 
-def test_attachRaisesBodyLimit():
-    """Attaching a resource with a larger maxBodySize raises the site's limit, never lowers it."""
+def test_attachSetsBodyLimitOfItsPathOnly():
+    """A resource's maxBodySize holds under its own path; other paths keep the site's limit."""
     http = HTTPService(HTTPSite(maxBodySize=1000), "localhost")
     http.attach("small", Recorder(maxBodySize=10))
-    assert http.site.maxBodySize == 1000
     http.attach("big", Recorder(maxBodySize=5000))
-    assert http.site.maxBodySize == 5000
+    http.attach("plain", Recorder())
+    site = http.site
+    assert site.maxBodySize == 1000
+    assert site.bodyLimitFor(b"/small/x?y=1") == 10
+    assert site.bodyLimitFor(b"/big") == 5000
+    assert site.bodyLimitFor(b"/plain/x") == 1000
+    assert site.bodyLimitFor(b"/bigger") == 1000
 
 
 def test_configuredURLWins():

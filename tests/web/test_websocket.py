@@ -398,3 +398,17 @@ def test_csiNonzasOverWebSocket():
     assert connection.take() == []
     [presence] = connection.send("<active xmlns='urn:xmpp:csi:0'/>")
     assert (presence.name, presence["from"]) == ("presence", "bob@localhost/tcp")
+
+
+def test_beforeAuthLimitsThenFullOnes():
+    """The connection's one parser holds a client to the before-auth limits, then lifts them."""
+    server = makeServer()
+    server.factory.parserLimitsBeforeAuth.maxElements = 3
+    early = Connection(server)
+    early.send(OPEN)
+    assert streamError(early.send("<x xmlns='urn:x'><a/><b/><c/></x>")) == "policy-violation"
+    connection = Connection(server)
+    connection.login()
+    parser = connection.stream.stream.parser
+    assert parser.limits is server.factory.parserLimits
+    assert parser.maxStanzaSize == server.config.server.maxStanzaSize

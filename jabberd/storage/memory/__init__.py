@@ -19,6 +19,7 @@ from jabberd.storage import OfflineMessage, UserExists
 from jabberd.storage.memory.archive import MemoryArchiveStore
 from jabberd.storage.memory.blocklist import MemoryBlockListStore
 from jabberd.storage.memory.pubsub import MemoryPubSubStore
+from jabberd.storage.memory.push import MemoryPushStore
 from jabberd.storage.interfaces import (IAccountStore, ILastActivityStore,
                                         IOfflineStore, IPrivateStore,
                                         IRosterStore, IStorage, IVCardStore,
@@ -215,6 +216,7 @@ class MemoryStorage:
         self.archive = MemoryArchiveStore()
         self.pubsub = MemoryPubSubStore()
         self.blocklist = MemoryBlockListStore()
+        self.push = MemoryPushStore()
 
     def deleteUser(self, username):
         existed = username in self.accounts.data

@@ -147,6 +147,9 @@ class MemoryArchiveStore:
         self.preferences[owner] = _copyPreferences(prefs)
         return defer.succeed(None)
 
+    def preferenceOwners(self):
+        return defer.succeed(set(self.preferences))
+
 
 def _copyPreferences(prefs):
     return ArchivePreferences(prefs.default, list(prefs.always), list(prefs.never))

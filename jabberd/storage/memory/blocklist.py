@@ -43,3 +43,6 @@ class MemoryBlockListStore:
 
     def unblockAll(self, username):
         return defer.succeed(sorted(self.lists.pop(username, ())))
+
+    def users(self):
+        return defer.succeed(set(self.lists))

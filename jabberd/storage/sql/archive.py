@@ -171,6 +171,11 @@ class SQLArchiveStore:
                 index_elements=["owner"], set_=values))
         return self.database.write(work)
 
+    def preferenceOwners(self):
+        def work(connection):
+            return set(connection.execute(select(archivePreferences.c.owner)).scalars())
+        return self.database.read(work)
+
 
 def _count(connection, filters):
     return connection.execute(

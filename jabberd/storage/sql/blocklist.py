@@ -14,6 +14,11 @@ from jabberd.storage.sql.common import SQLStore, dialectInsert
 __all__ = ["SQLBlockListStore"]
 
 
+def _users(connection):
+    rows = connection.execute(select(blockedJIDs.c.username).distinct())
+    return {row.username for row in rows}
+
+
 def _listed(connection, username):
     rows = connection.execute(select(blockedJIDs.c.jid).where(
         blockedJIDs.c.username == username).order_by(blockedJIDs.c.jid))
@@ -26,6 +31,9 @@ class SQLBlockListStore(SQLStore):
 
     def items(self, username):
         return self.database.read(_listed, username)
+
+    def users(self):
+        return self.database.read(_users)
 
     def block(self, username, jids):
         rows = [{"username": username, "jid": jid} for jid in sorted(set(jids))]

@@ -16,6 +16,7 @@ from jabberd.storage.sql.database import Database
 from jabberd.storage.sql.offline import SQLOfflineStore
 from jabberd.storage.sql.profile import SQLLastActivityStore, SQLPrivateStore, SQLVCardStore
 from jabberd.storage.sql.pubsub import SQLPubSubStore
+from jabberd.storage.sql.push import SQLPushStore
 from jabberd.storage.sql.roster import SQLRosterStore
 
 __all__ = ["SQLStorage"]
@@ -50,6 +51,7 @@ class SQLStorage:
         self.archive = SQLArchiveStore(database)
         self.pubsub = SQLPubSubStore(database)
         self.blocklist = SQLBlockListStore(database)
+        self.push = SQLPushStore(database)
 
     def deleteUser(self, username):
         return self.database.write(_deleteUserData, username)

@@ -7,7 +7,11 @@ payloads, and writing response bodies.
 A request body is parsed by the same hardened parser as a TCP stream
 (L{jabberd.xmlparser.HardenedElementStream}): no DTDs, entities, comments
 or processing instructions (XEP-0124 section 4 forbids them too), and each
-payload is bounded by the stanza size limit.  Responses are written as
+payload is bounded by the stanza size limit.  The whole body is bounded
+too, before any of it reaches the session: at most C{maxPayloads}
+first-level elements and C{maxElements} elements in all, so one
+unauthenticated request cannot make the parser build a huge tree
+(XEP-0124 section 17.2, C{policy-violation}).  Responses are written as
 text: the payloads were serialised when the stream sent them.
 """
 
@@ -18,7 +22,13 @@ from jabberd.stanza import toClientNamespace
 from jabberd.xmlparser import HardenedElementStream, StanzaTooLarge
 
 __all__ = ["BodyError", "parseBody", "intAttribute", "ridAttribute", "responseBody",
-           "terminateBody", "MAX_RID"]
+           "terminateBody", "MAX_RID", "DEFAULT_MAX_PAYLOADS", "DEFAULT_MAX_ELEMENTS"]
+
+DEFAULT_MAX_PAYLOADS = 100
+"""First-level elements (stanzas, nonzas) one request body may carry."""
+
+DEFAULT_MAX_ELEMENTS = 10000
+"""Elements, at any depth, one request body may hold."""
 
 MAX_RID = 2 ** 53 - 1
 """Largest request id a client may use (XEP-0124 section 14.1)."""
@@ -43,6 +53,34 @@ class BodyError(Exception):
         self.body = body
 
 
+class _TooMany(StanzaTooLarge):
+    """A body held more payloads or elements than allowed."""
+
+
+class _BodyParser(HardenedElementStream):
+    """
+    The hardened parser, counting what one body holds: expat is stopped
+    at the first element over a limit, before the tree grows further.
+    """
+
+    def __init__(self, maxStanzaSize, maxPayloads, maxElements):
+        HardenedElementStream.__init__(self, maxStanzaSize)
+        self.maxPayloads = maxPayloads
+        self.maxElements = maxElements
+        self.elements = 0
+        self.payloads = 0
+
+    def _onStartElement(self, name, attrs):
+        self.elements += 1
+        if self.elements > self.maxElements:
+            raise _TooMany("more than %d elements in one body" % (self.maxElements,))
+        if self.currElem is None and self.documentStarted:
+            self.payloads += 1
+            if self.payloads > self.maxPayloads:
+                raise _TooMany("more than %d payloads in one body" % (self.maxPayloads,))
+        HardenedElementStream._onStartElement(self, name, attrs)
+
+
 class _Reader:
     """Collects the root and the first-level elements of one request body."""
 
@@ -58,23 +96,26 @@ class _Reader:
         self.ended = True
 
 
-def parseBody(data, maxStanzaSize):
+def parseBody(data, maxStanzaSize, maxPayloads=DEFAULT_MAX_PAYLOADS,
+              maxElements=DEFAULT_MAX_ELEMENTS):
     """
     Parse the request C{data} (bytes) into its C{<body/>} element and its
     payloads, in order.
 
     @raise BodyError: C{bad-request} for XML that is not one well-formed,
         restricted C{<body/>} document, C{policy-violation} for a payload
-        over C{maxStanzaSize} bytes.
+        over C{maxStanzaSize} bytes, more than C{maxPayloads} payloads or
+        more than C{maxElements} elements (the C{<body/>} included).
     """
     reader = _Reader()
-    parser = HardenedElementStream(maxStanzaSize)
+    parser = _BodyParser(maxStanzaSize, maxPayloads, maxElements)
     parser.DocumentStartEvent = reader.start
     parser.ElementEvent = reader.payloads.append
     parser.DocumentEndEvent = reader.end
     try:
         parser.parse(data)
     except StanzaTooLarge:
+        reader.payloads = None
         raise BodyError("policy-violation", reader.body) from None
     except domish.ParserError:
         raise BodyError("bad-request", reader.body) from None

@@ -10,6 +10,11 @@ otherwise it goes to its L{jabberd.web.bosh.session.BOSHSession}.  Browsers on
 other origins are answered with CORS headers (the C{OPTIONS} preflight
 included).  Terminal errors are C{200 OK} responses with a C{type='terminate'}
 body (section 17: the HTTP error codes are deprecated).
+
+Request bodies are bounded before they cost anything: L{maxBodySize} (the
+site refuses a larger body with HTTP 413 while it arrives, keeping none of
+it), then the payload and element counts of L{jabberd.web.bosh.body}, all
+checked before the session is looked up.
 """
 
 import secrets
@@ -40,6 +45,15 @@ def parseBOSHVersion(value):
     return min((int(major), int(minor)), BOSH_VERSION)
 
 
+BOSH_FRAMING = 16384
+"""Bytes allowed for the C{<body/>} wrapper around one full-size stanza."""
+
+
+def maxBodyOf(config):
+    """The BOSH body limit: C{[http] bosh_max_body}, or a stanza plus framing."""
+    return config.http.boshMaxBody or config.server.maxStanzaSize + BOSH_FRAMING
+
+
 _CONTENT_TYPES = frozenset(("text/xml", "application/xml", "text/plain"))
 
 
@@ -61,6 +75,8 @@ class BOSHResource(resource.Resource):
     @ivar factory: the L{jabberd.c2s.listener.C2SFactory} whose negotiators,
         credentials and stream set the sessions' streams share.
     @ivar sessions: session id to L{BOSHSession}.
+    @ivar maxBodySize: largest request body, in bytes; the HTTP site
+        applies it to this resource's path only.
     """
 
     isLeaf = True
@@ -72,6 +88,7 @@ class BOSHResource(resource.Resource):
         self.config = factory.config
         self.clock = clock if clock is not None else factory.clock
         self.sessions = {}
+        self.maxBodySize = maxBodyOf(self.config)
 
     def render_OPTIONS(self, request):
         """The CORS preflight of a browser on another origin."""
@@ -94,7 +111,9 @@ class BOSHResource(resource.Resource):
         return server.NOT_DONE_YET
 
     def _dispatch(self, request):
-        body, payloads = parseBody(request.content.read(), self.config.server.maxStanzaSize)
+        h = self.config.http
+        body, payloads = parseBody(request.content.read(), self.config.server.maxStanzaSize,
+                                   h.boshMaxPayloads, h.boshMaxElements)
         rid = ridAttribute(body)
         sid = body.getAttribute("sid")
         if sid is None:

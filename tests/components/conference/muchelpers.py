@@ -50,11 +50,11 @@ class Conference:
     returns (and forgets) what it sent out.
     """
 
-    def __init__(self, options="", store=None, database="memory:"):
+    def __init__(self, options="", store=None, database="memory:", storage=None):
         self.config = serverConfig(options, database)
         self.store = store if store is not None or database != "memory:" else MemoryRoomStore()
         component = self.config.components[SERVICE]
-        self.host = makeHost(self.config, component, None, store=self.store)
+        self.host = makeHost(self.config, component, storage, store=self.store)
         self.service = self.host.muc
         self.sent = []
         self.host.output = self.sent.append

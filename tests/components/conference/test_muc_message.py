@@ -198,3 +198,40 @@ def test_historyDelayIsXep0203():
     out = [s for s in to(c.join(CAROL, "carol"), CAROL) if bodyText(s)]
     names = [(e.uri, e.name) for e in out[0].elements()]
     assert (NS_DELAY, "delay") in names and ("jabber:x:delay", "x") not in names
+
+
+def ping(c, sender, nick):
+    return c.send(f"<iq type='get' id='p1' from='{sender}' to='{ROOM}/{nick}'>"
+                  "<ping xmlns='urn:xmpp:ping'/></iq>")
+
+
+def test_selfPingAnsweredByTheRoom():
+    """XEP-0410: a ping to one's own occupant JID gets a result from the room, not relayed."""
+    c = room(BOB)
+    out = ping(c, BOB, "bob")
+    assert len(out) == 1
+    assert (out[0]["type"], out[0]["to"], out[0]["from"]) == ("result", BOB, ROOM + "/bob")
+
+
+def test_selfPingFromNonOccupantNotAcceptable():
+    """A ping to an occupant JID from someone not in the room is not-acceptable."""
+    c = room(BOB)
+    out = ping(c, CAROL, "bob")
+    assert out[0]["type"] == "error" and errorCondition(out[0]) == "not-acceptable"
+
+
+def test_pingToAnotherOccupantIsRelayed():
+    """A ping to another occupant still goes to that occupant's real JID."""
+    c = room(BOB, CAROL)
+    out = ping(c, CAROL, "bob")
+    assert [s["to"] for s in out] == [BOB] and out[0]["from"] == ROOM + "/carol"
+
+
+def test_pingToAVanishedRoomNotAcceptable():
+    """A ping to an occupant JID of a room that no longer exists is not-acceptable, not a nick change."""
+    c = room()
+    out = ping(c, BOB, "bob")
+    assert errorCondition(out[0]) == "not-acceptable"
+    out = c.send(f"<iq type='get' id='p2' from='{BOB}' to='gone@conference.localhost/bob'>"
+                 "<ping xmlns='urn:xmpp:ping'/></iq>")
+    assert errorCondition(out[0]) == "not-acceptable"

@@ -65,6 +65,27 @@ def test_oversizedPayloadIsPolicyViolation():
     assert caught.value.condition == "policy-violation"
 
 
+def test_tooManyPayloadsIsPolicyViolation():
+    """More first-level elements than allowed is a policy-violation naming the body read."""
+    inner = "<presence xmlns='jabber:client'/>" * 4
+    assert len(parseBody(body(inner, rid="1").encode(), 4096, maxPayloads=4)[1]) == 4
+    with pytest.raises(BodyError) as caught:
+        parseBody(body(inner + "<presence xmlns='jabber:client'/>", rid="1", sid="abc").encode(),
+                  4096, maxPayloads=4)
+    assert caught.value.condition == "policy-violation"
+    assert caught.value.body["sid"] == "abc"
+
+
+def test_tooManyElementsIsPolicyViolation():
+    """Elements at any depth count, the body included: one over the limit is a policy-violation."""
+    inner = "<message xmlns='jabber:client'>%s</message>" % ("<a/>" * 8)
+    parseBody(body(inner, rid="1").encode(), 4096, maxElements=10)
+    with pytest.raises(BodyError) as caught:
+        parseBody(body(inner.replace("<a/>", "<a/><a/>", 1), rid="1").encode(), 4096,
+                  maxElements=10)
+    assert caught.value.condition == "policy-violation"
+
+
 def test_ridAttribute():
     """A rid is required, positive and at most 2**53 - 1 (XEP-0124 section 14.1)."""
     assert ridAttribute(parseXML(body(rid="42"))) == 42

@@ -407,3 +407,17 @@ def test_csiNonzasOverBOSH():
     assert not csi.isInactive(session)
     assert rig.server.sm.session("alice@localhost/web") is session
     assert not [e for e in payloads(request) if e.name == "error"]
+
+
+def test_sessionsPerAddressLimited():
+    """BOSH sessions count as connections: past max_per_address a new one is terminated."""
+    rig = Rig()
+    rig.server.factory.limiter.maxPerAddress = 1
+    first, response = rig.create()
+    assert response.getAttribute("type") is None
+    rig.rid = 2000
+    _, refused = rig.create()
+    assert (refused["type"], refused["condition"]) == ("terminate", "remote-stream-error")
+    assert "<policy-violation" in refused.toXml()
+    assert list(rig.resource.sessions) == [first]
+    assert rig.server.factory.limiter.total == 1

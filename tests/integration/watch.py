@@ -1,0 +1,103 @@
+"""
+Watching a real jabberd under attack: its memory (VmRSS) and CPU time from
+/proc, an honest client's ping round trips while an attack runs in a
+thread, and servers started with a few configuration keys changed.
+"""
+
+import asyncio
+import base64
+import os
+import re
+import time
+
+from tests.integration.clients import RawStream
+from tests.integration.harness import ServerProcess
+
+STREAM = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+          "xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>")
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+PING_LIMIT = 2.0
+"""Seconds an honest client's ping may take while the server is attacked (issue 14)."""
+
+
+def rssKB(pid):
+    """The resident set of process C{pid}, in KB."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
+
+
+def cpuSeconds(pid):
+    """User plus system CPU time of process C{pid} (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def startServer(tmp_path_factory, users=("alice", "bob"), **sections):
+    """
+    A started jabberd whose configuration has, in each section named by a
+    keyword (C{c2s}, C{http}, C{server}), the given keys set.
+    """
+    proc = ServerProcess(tmp_path_factory.mktemp("jabberd"))
+    with open(proc.configPath) as f:
+        text = f.read()
+    for section, values in sections.items():
+        lines = "".join(f"{key} = {value}\n" for key, value in values.items())
+        for key in values:
+            text = re.sub(rf"(?m)^{key} = .*\n", "", text)
+        text = text.replace(f"[{section}]\n", f"[{section}]\n{lines}", 1)
+    with open(proc.configPath, "w") as f:
+        f.write(text)
+    proc.start()
+    for name in users:
+        proc.adduser(name, name + "pw")
+    return proc
+
+
+async def whilePinging(client, attack, *args):
+    """
+    Run C{attack(*args)} in a thread while C{client} pings the server
+    back to back; return (the attack's result, the round trips in seconds,
+    the one in flight when the attack ended counted to that moment).
+    """
+    times = []
+    started = [None]
+
+    async def pinger():
+        while True:
+            started[0] = time.monotonic()
+            await client["xep_0199"].ping(jid="localhost", timeout=30)
+            times.append(time.monotonic() - started[0])
+            started[0] = None
+            await asyncio.sleep(0.05)
+
+    task = asyncio.ensure_future(pinger())
+    try:
+        result = await asyncio.to_thread(attack, *args)
+    finally:
+        inFlight = started[0]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    if inFlight is not None:
+        times.append(time.monotonic() - inFlight)
+    return result, times
+
+
+def plainAuth(username, password):
+    token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode()).decode()
+    return f"<auth xmlns='{NS_SASL}' mechanism='PLAIN'>{token}</auth>"
+
+
+def rawLogin(port, username, password, resource="raw"):
+    """A raw direct-TLS stream, authenticated with PLAIN and bound; returns it."""
+    raw = RawStream(port, tls=True)
+    raw.send(STREAM)
+    raw.readUntil("</stream:features>")
+    raw.send(plainAuth(username, password))
+    assert "<success" in raw.readUntil("success")
+    raw.send(STREAM)
+    raw.readUntil("</stream:features>")
+    raw.send("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+             f"<resource>{resource}</resource></bind></iq>")
+    assert "</jid>" in raw.readUntil("</iq>")
+    return raw
