@@ -85,6 +85,8 @@ class C2SConfig:
     inputBurst: int = 1048576
     stanzaRate: int = 500
     stanzaBurst: int = 2000
+    resumptionTimeout: int = 3600
+    resumptionMaxQueue: int = 500
 
 
 @dataclass
@@ -509,6 +511,8 @@ def _c2sConfig(c):
     for m in mechanisms:
         if m not in _MECHANISMS:
             raise ConfigError(f"[c2s] mechanisms: unknown SASL mechanism {m!r}")
+    if c.int("resumption_max_queue", 500) < 1:
+        raise ConfigError("[c2s] resumption_max_queue: expected at least 1")
     return C2SConfig(
         listen=c.str("listen", "tcp:5222"),
         listenTLS=c.str("listen_tls", "tcp:5223"),
@@ -524,6 +528,8 @@ def _c2sConfig(c):
         inputBurst=c.int("input_burst", 1048576),
         stanzaRate=c.int("stanza_rate", 500),
         stanzaBurst=c.int("stanza_burst", 2000),
+        resumptionTimeout=c.int("resumption_timeout", 3600),
+        resumptionMaxQueue=c.int("resumption_max_queue", 500),
     )
 
 

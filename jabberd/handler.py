@@ -93,6 +93,13 @@ HOOKS = {hook.name: hook for hook in (
          "(RFC 6121 section 4.2) and the server has broadcast it."),
     Hook("sessionEnded", "all",
          "sessionEnded(session): session manager: a session closed, cleanly or not."),
+    Hook("sessionDetached", "all",
+         "sessionDetached(session): session manager: a resumable session (XEP-0198 section 5) "
+         "lost its connection; it stays bound, with session.detached true, until it is resumed "
+         "or ends (then sessionEnded)."),
+    Hook("sessionResumed", "all",
+         "sessionResumed(session): session manager: a new connection took over a detached "
+         "session (XEP-0198 section 5); session.detached is false again."),
     Hook("userDeleted", "all",
          "userDeleted(username): an account was removed; drop its data."),
     Hook("delegatedResult", "all",

@@ -47,6 +47,7 @@ NS_OFFLINE = "http://jabber.org/protocol/offline"  # XEP-0013
 NS_MSGOFFLINE = "msgoffline"  # XEP-0160
 NS_FORWARD = "urn:xmpp:forward:0"  # XEP-0297
 NS_CSI = "urn:xmpp:csi:0"  # XEP-0352
+NS_SM = "urn:xmpp:sm:3"  # XEP-0198
 NS_CHATSTATES = "http://jabber.org/protocol/chatstates"  # XEP-0085
 # Private: the session manager and its offline store component (XEP-0160).
 NS_OFFLINE_STORE = "urn:xmpp:jabberd:offline:0"

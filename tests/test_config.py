@@ -171,3 +171,16 @@ def test_hardeningErrorsNameSectionAndKey(text, where):
     with pytest.raises(ConfigError) as caught:
         parse(text)
     assert where in str(caught.value)
+
+
+def test_streamManagementSettings():
+    """[c2s] resumption_timeout and resumption_max_queue default to 3600 s and 500 stanzas."""
+    defaults = parse("").c2s
+    assert (defaults.resumptionTimeout, defaults.resumptionMaxQueue) == (3600, 500)
+    c2s = parse("[c2s]\nresumption_timeout = 0\nresumption_max_queue = 50\n").c2s
+    assert (c2s.resumptionTimeout, c2s.resumptionMaxQueue) == (0, 50)
+    for text, where in (("resumption_timeout = -5", "[c2s] resumption_timeout"),
+                        ("resumption_max_queue = 0", "[c2s] resumption_max_queue")):
+        with pytest.raises(ConfigError) as e:
+            parse("[c2s]\n" + text + "\n")
+        assert where in str(e.value)

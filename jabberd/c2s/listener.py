@@ -25,6 +25,7 @@ from jabberd.c2s.bind import BindNegotiator, SessionNegotiator
 from jabberd.c2s.legacyauth import LegacyAuthNegotiator
 from jabberd.c2s.mechanisms import CredentialSource
 from jabberd.c2s.register import RegisterNegotiator, registrationComponent, registrationOpen
+from jabberd.c2s.resumption import ResumptionNegotiator
 from jabberd.c2s.sasl import SASLNegotiator
 from jabberd.c2s.starttls import StartTLSNegotiator
 from jabberd.c2s.stream import ClientStream
@@ -57,6 +58,7 @@ def defaultNegotiators(config):
         registrationOpen(config)  # a bad open = ... is a start-up error, not one per stream
         negotiators.append(RegisterNegotiator)  # XEP-0077 before authentication
     negotiators.extend([BindNegotiator, SessionNegotiator])
+    negotiators.append(ResumptionNegotiator)  # XEP-0198 <resume/> instead of binding
     return negotiators
 
 

@@ -57,8 +57,19 @@ class Negotiator:
         response = toResponse(iq, "result")
         if payload is not None:
             response.addChild(payload)
-        self.stream.send(response)
+        self.sendStanza(response)
 
     def sendError(self, iq, condition, text=None):
         """Answer C{iq} with the stanza error C{condition} (legacy code included)."""
-        self.stream.send(errorReply(iq, condition, text=text))
+        self.sendStanza(errorReply(iq, condition, text=text))
+
+    def sendStanza(self, stanza):
+        """
+        Write a stanza; once a resource is bound it goes through the
+        session, so stream management (XEP-0198) counts it.
+        """
+        session = self.stream.session
+        if session is not None:
+            session.write(stanza)
+        else:
+            self.stream.send(stanza)

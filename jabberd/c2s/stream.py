@@ -108,6 +108,10 @@ class ClientStream(HardenedXmlStream):
         features of the phase (framings that wrap elements themselves
         build them each time).
     @ivar flow: the connection's L{FlowControl} (TCP only), or None.
+    @ivar resumable: whether a session on this framing may outlive its
+        connection (XEP-0198 section 5): when the connection is lost
+        without the stream being closed, the session is detached instead
+        of ended.
     """
 
     namespace = NS_CLIENT
@@ -117,6 +121,7 @@ class ClientStream(HardenedXmlStream):
     maxHeld = 100
     restAfter = 1
     cacheFeatures = True
+    resumable = True
 
     def __init__(self, factory):
         HardenedXmlStream.__init__(self)
@@ -234,8 +239,9 @@ class ClientStream(HardenedXmlStream):
         self.factory.streams.discard(self)
         self.factory.limiter.release(self)
         session, self.session = self.session, None
+        closed = self.closing  # by either end: the session ends (XEP-0198 section 7)
         HardenedXmlStream.connectionLost(self, reason)
-        if session is not None:
+        if session is not None and (closed or not self.sm.detachSession(session)):
             self.sm.unbindSession(session)
 
     # the stream header (RFC 6120 section 4.7)
@@ -339,6 +345,8 @@ class ClientStream(HardenedXmlStream):
             if flow is not None and flow.holding and self._held is not None:
                 self._hold(element)  # over the stanza rate: the rest of the read waits
             elif session is not None and element.uri == NS_CLIENT and element.name in STANZAS:
+                if session.management is not None:
+                    session.management.countHandled()  # XEP-0198 section 4
                 if element.name != "iq" or not self._negotiationIQ(element):
                     self.sm.outbound(session, element)
                 if flow is not None:
@@ -449,6 +457,14 @@ class ClientStream(HardenedXmlStream):
         self.sm.bindSession(session)
         return session
 
+    def adoptSession(self, session):
+        """
+        Carry the detached C{session} from now on (XEP-0198 section 5):
+        the client resumed it instead of binding a resource.
+        """
+        self.session = session
+        self._negotiators = None
+
     # output
 
     def send(self, obj):
@@ -479,7 +495,14 @@ class ClientStream(HardenedXmlStream):
             self.send(" ")
 
     def onIdle(self):
-        """No input for the idle timeout: RFC 6120 section 4.9.3.4."""
+        """
+        No input for the idle timeout: RFC 6120 section 4.9.3.4.  A silent
+        client did not close its stream, so a resumable session is detached
+        first (XEP-0198 section 7) rather than ended with the stream.
+        """
+        session = self.session
+        if session is not None and self.sm.detachSession(session):
+            self.session = None
         self.closeWithError("connection-timeout")
 
     def onAuthTimeout(self):

@@ -21,7 +21,7 @@ from jabberd.logs import Logger
 
 from jabberd.host import Host
 
-__all__ = ["SessionManager", "PreAuth"]
+__all__ = ["SessionManager", "PreAuth", "DetachedStream"]
 
 
 class PreAuth:
@@ -32,6 +32,29 @@ class PreAuth:
     def __init__(self, stream, clientIP=None):
         self.stream = stream
         self.clientIP = clientIP
+
+
+class DetachedStream:
+    """
+    The stream of a detached session (XEP-0198 section 5): it writes
+    nothing (stream management keeps what is sent until a new connection
+    resumes the session), and closing it ends the session for good.
+    """
+
+    __slots__ = ("sm", "session")
+
+    closing = True
+
+    def __init__(self, sm, session):
+        self.sm = sm
+        self.session = session
+
+    def send(self, obj):
+        """Nothing is written: the stanza waits in the session's unacknowledged queue."""
+
+    def closeWithError(self, condition, text=None):
+        """A detached session that is closed (replaced, account removed) ends now."""
+        self.sm.unbindSession(self.session)
 
 
 class SessionManager(Host):
@@ -86,6 +109,31 @@ class SessionManager(Host):
             del self.sessions[session.bare]
         self.notify("sessionEnded", session)
         session.active = False
+
+    def detachSession(self, session):
+        """
+        C{session}'s connection is gone without the stream being closed:
+        keep it bound and available, writing to a L{DetachedStream}, when
+        its stream management allows resumption (XEP-0198 section 5), and
+        tell the handlers.  Whether it was detached; if not, the caller
+        unbinds it.
+        """
+        management = session.management
+        if management is None or not management.resumable or session.detached:
+            return False
+        resources = self.sessions.get(session.bare)
+        if not resources or resources.get(session.resource) is not session:
+            return False
+        session.detached = True
+        session.stream = DetachedStream(self, session)
+        self.notify("sessionDetached", session)
+        return True
+
+    def resumeSession(self, session, stream):
+        """C{stream} took over the detached C{session} (XEP-0198 section 5): tell the handlers."""
+        session.stream = stream
+        session.detached = False
+        self.notify("sessionResumed", session)
 
     def sessionsOf(self, bare):
         """All bound sessions of the account C{bare}, as a list."""

@@ -20,7 +20,7 @@ def handlerFactories(config):
     """The factories of the session manager's handlers, in attachment order."""
     from jabberd.sm import (accountremoval, blocking, browse, carbons, csi, delegation, disco,
                             entitytime, last, mam, message, offline, ping, presence, private,
-                            roster, rosterpins, vcard, version)
+                            roster, rosterpins, streammanagement, vcard, version)
     from jabberd.sm import caps, push
 
     return [
@@ -54,6 +54,8 @@ def handlerFactories(config):
         lambda: push.PushHandler.fromConfig(config),
         # Queue stage: client state indication (XEP-0352).
         lambda: csi.CSIHandler.fromConfig(config),
+        # Queue stage: stream management (XEP-0198) counts what is written after CSI.
+        lambda: streammanagement.StreamManagementHandler.fromConfig(config),
         # Storage stage: takes what nobody could deliver (XEP-0160).
         lambda: offline.OfflineHandler.fromConfig(config),
         # Cache stage: unpins a roster after presence broadcast unavailable.

@@ -23,11 +23,16 @@ class Session:
         (section 4.6); they get unavailable presence when it ends.
     @ivar deliverHooks: the session manager's C{onDeliver} hooks, set when
         the session is bound.
+    @ivar management: the stream management state (XEP-0198,
+        L{jabberd.sm.acks.AckState}) once the client enabled it, else None:
+        then every stanza written is counted and kept until acknowledged.
+    @ivar detached: whether the session lost its connection and waits to
+        be resumed (XEP-0198 section 5); it stays bound and available.
     """
 
     # One per connection: no instance dict.
     __slots__ = ("stream", "jid", "full", "bare", "username", "resource", "presence", "priority",
-                 "interested", "directed", "active", "deliverHooks")
+                 "interested", "directed", "active", "deliverHooks", "management", "detached")
 
     def __init__(self, stream, jid):
         self.stream = stream
@@ -42,6 +47,8 @@ class Session:
         self.directed = set()
         self.active = True
         self.deliverHooks = ()
+        self.management = None
+        self.detached = False
 
     @property
     def available(self):
@@ -58,12 +65,22 @@ class Session:
             for hook in self.deliverHooks:
                 if hook(self, stanza):
                     return
-            self.stream.send(stanza)
+            if self.management is None:
+                self.stream.send(stanza)
+            else:
+                self.management.send(stanza)
 
     def write(self, stanza):
-        """Write C{stanza} to the client now, past the C{onDeliver} hooks."""
+        """
+        Write C{stanza} to the client now, past the C{onDeliver} hooks;
+        with stream management it is counted and kept until acknowledged
+        (XEP-0198 section 4), and only kept while the session is detached.
+        """
         if self.active:
-            self.stream.send(stanza)
+            if self.management is None:
+                self.stream.send(stanza)
+            else:
+                self.management.send(stanza)
 
     def close(self, condition="conflict", text=None):
         """End the stream with a stream error (e.g. replaced by a new login)."""

@@ -5,6 +5,7 @@ Tests for L{jabberd.c2s.listener}: the client listener factory.
 from jabberd.c2s.bind import BindNegotiator, SessionNegotiator
 from jabberd.c2s.legacyauth import LegacyAuthNegotiator
 from jabberd.c2s.listener import C2SFactory, defaultNegotiators
+from jabberd.c2s.resumption import ResumptionNegotiator
 from jabberd.c2s.sasl import SASLNegotiator
 from jabberd.c2s.starttls import StartTLSNegotiator
 from jabberd.c2s.stream import ClientStream
@@ -12,10 +13,10 @@ from tests.c2s.helpers import HEADER, Server, makeConfig, streamError
 
 
 def test_defaultNegotiatorsInFeatureOrder():
-    """Negotiators are STARTTLS, SASL, legacy auth, bind and session, in that order."""
+    """Negotiators are STARTTLS, SASL, legacy auth, bind, session and resumption, in that order."""
     assert defaultNegotiators(makeConfig()) == [StartTLSNegotiator, SASLNegotiator,
                                                 LegacyAuthNegotiator, BindNegotiator,
-                                                SessionNegotiator]
+                                                SessionNegotiator, ResumptionNegotiator]
 
 
 def test_legacyAuthOff():

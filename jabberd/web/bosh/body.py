@@ -67,12 +67,12 @@ class _BodyParser(HardenedElementStream):
         HardenedElementStream.__init__(self, maxStanzaSize)
         self.maxPayloads = maxPayloads
         self.maxElements = maxElements
-        self.elements = 0
+        self.bodyElements = 0  # the base class counts per payload in `elements`
         self.payloads = 0
 
     def _onStartElement(self, name, attrs):
-        self.elements += 1
-        if self.elements > self.maxElements:
+        self.bodyElements += 1
+        if self.bodyElements > self.maxElements:
             raise _TooMany("more than %d elements in one body" % (self.maxElements,))
         if self.currElem is None and self.documentStarted:
             self.payloads += 1

@@ -30,6 +30,9 @@ class BOSHStream(ClientStream):
     """
 
     cacheFeatures = False  # elements are serialised for the wrapper by send
+    # XEP-0198 acks yes, resumption no: a BOSH session already outlives its
+    # connections (XEP-0124 section 10), and its end is always final here.
+    resumable = False
 
     boshSession = None
 

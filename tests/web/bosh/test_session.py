@@ -421,3 +421,17 @@ def test_sessionsPerAddressLimited():
     assert "<policy-violation" in refused.toXml()
     assert list(rig.resource.sessions) == [first]
     assert rig.server.factory.limiter.total == 1
+
+
+def test_streamManagementOverBOSHWithoutResumption():
+    """Over BOSH <enable resume='true'/> gets acks only (no SM-ID), and <r/> is answered."""
+    from jabberd.sm.streammanagement import StreamManagementHandler
+
+    rig = Rig()
+    rig.server.sm.addHandler(StreamManagementHandler(clock=rig.server.clock))
+    rig.login()
+    [enabled] = [e for e in payloads(rig.next("<enable xmlns='urn:xmpp:sm:3' resume='true'/>"))
+                 if e.name == "enabled"]
+    assert enabled.getAttribute("id") is None and enabled.getAttribute("resume") is None
+    [a] = [e for e in payloads(rig.next("<r xmlns='urn:xmpp:sm:3'/>")) if e.name == "a"]
+    assert a["h"] == "0"
