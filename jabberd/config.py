@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 
 __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
-           "ComponentConfig", "HTTPConfig", "S2SConfig", "load", "parse",
+           "ComponentConfig", "HTTPConfig", "S2SConfig", "PresenceConfig", "load", "parse",
            "ArchiveConfig", "ParserConfig", "ConnectionsConfig", "PushConfig",
            "CapsConfig"]
 __all__ += ["PEPConfig"]
@@ -105,6 +105,16 @@ class S2SConfig:
     @ivar idleTimeout: seconds without traffic after which a stream to or
         from another server is closed (0: never); the next stanza opens a
         new one.
+    @ivar allowPrivateAddresses: dial remote servers at any address, not only
+        globally routable ones (L{jabberd.s2s.addresses}).
+    @ivar allowedNetworks: networks (C{ipaddress} objects) dialed even when
+        not public: internal federations, tests on loopback.
+    @ivar allowIPLiterals: dial domains that are IP addresses.
+    @ivar maxVerifications: dialback key checks (outgoing connections a
+        peer made us open) under way at once, in total.
+    @ivar maxVerificationsPerDomain: the same, for one claimed domain.
+    @ivar maxConnecting: outgoing streams being set up at once (before
+        dialback succeeded); a stanza for another new domain bounces.
     """
 
     listen: str = ""
@@ -113,6 +123,12 @@ class S2SConfig:
     hosts: dict = field(default_factory=dict)
     connectTimeout: int = 30
     idleTimeout: int = 600
+    allowPrivateAddresses: bool = False
+    allowedNetworks: list = field(default_factory=list)
+    allowIPLiterals: bool = False
+    maxVerifications: int = 100
+    maxVerificationsPerDomain: int = 5
+    maxConnecting: int = 200
 
 
 @dataclass
@@ -192,6 +208,22 @@ class HTTPConfig:
     boshMaxPayloads: int = 100
     boshMaxElements: int = 10000
     websocketMaxMessage: int = 0
+
+
+@dataclass
+class PresenceConfig:
+    """
+    C{[presence]}: subscriptions (RFC 6121 section 3).
+
+    @ivar maxPendingSubscriptions: the most inbound subscription requests
+        kept for one account until it answers; one more from another sender
+        is refused with C{resource-constraint}.
+    @ivar maxRequestText: the most characters kept of a waiting request's
+        status and of its nick (XEP-0172).
+    """
+
+    maxPendingSubscriptions: int = 100
+    maxRequestText: int = 1024
 
 
 @dataclass
@@ -350,6 +382,7 @@ class Config:
     http: HTTPConfig = field(default_factory=HTTPConfig)
     s2s: S2SConfig = field(default_factory=S2SConfig)
     blocking: BlockingConfig = field(default_factory=BlockingConfig)
+    presence: PresenceConfig = field(default_factory=PresenceConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     push: PushConfig = field(default_factory=PushConfig)
     parser: ParserConfig = field(default_factory=ParserConfig)
@@ -444,6 +477,7 @@ def parse(text, path="<string>", overrides=None):
         http=_httpConfig(section("http")),
         s2s=_s2sConfig(section("s2s")),
         blocking=_blockingConfig(section("blocking")),
+        presence=_presenceConfig(section("presence")),
         archive=_archiveConfig(section("archive")),
         push=_pushConfig(section("push")),
         parser=_parserConfig(section("parser")),
@@ -577,7 +611,23 @@ def _s2sConfig(s):
     return S2SConfig(listen=s.str("listen", ""), requireTLS=s.bool("require_tls", True),
                      secret=s.str("secret", ""), hosts=hosts,
                      connectTimeout=s.int("connect_timeout", 30),
-                     idleTimeout=s.int("idle_timeout", 600))
+                     idleTimeout=s.int("idle_timeout", 600),
+                     allowPrivateAddresses=s.bool("allow_private_addresses", False),
+                     allowedNetworks=_networks(s.list("allowed_networks", [])),
+                     allowIPLiterals=s.bool("allow_ip_literals", False),
+                     maxVerifications=s.int("max_verifications", 100),
+                     maxVerificationsPerDomain=s.int("max_verifications_per_domain", 5),
+                     maxConnecting=s.int("max_connecting", 200))
+
+
+def _networks(entries):
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ConfigError(f"[s2s] allowed_networks: not a network: {entry!r}") from None
+    return networks
 
 
 def _checkDelegations(components):
@@ -663,6 +713,11 @@ def _duration(text):
 
 def _blockingConfig(b):
     return BlockingConfig(maxItems=b.int("max_items", 1000))
+
+
+def _presenceConfig(p):
+    return PresenceConfig(maxPendingSubscriptions=p.int("max_pending_subscriptions", 100),
+                          maxRequestText=p.int("max_request_text", 1024))
 
 
 def _archiveConfig(a):

@@ -99,7 +99,7 @@ class PresenceHandler(Handler):
             self.service.send(stanzas.stanzaError(
                 MUCError("jid-malformed", "a nickname is required")).toResponse(stanza))
         else:
-            self.service.legacyPresence[(roomJid, sender)] = broadcastChildren(stanza)
+            self.service.legacyPresence.put(roomJid, sender, broadcastChildren(stanza))
 
     def onErrorPresence(self, room, sender):
         """

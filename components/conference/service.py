@@ -26,7 +26,7 @@ from components.conference.archive import RoomArchive
 from components.conference.roles import OWNER
 from components.conference.room import MUCError, Room
 from components.conference.roomconfig import RoomConfig
-from components.conference import stanzas
+from components.conference import legacypresence, stanzas
 
 __all__ = ["ServiceOptions", "parseOptions", "MUCService", "StartupGate", "SECRET_KEY"]
 
@@ -54,6 +54,8 @@ class ServiceOptions:
         bound (C{archive_max_per_room}), enforced at each sweep.
     @ivar archiveSweepInterval: seconds between sweeps
         (C{archive_sweep_interval}).
+    @ivar maxLegacyPerRoom, maxLegacyTotal, maxLegacyBytes: the bounds of
+        L{components.conference.legacypresence.LegacyPresences}.
     """
 
     name: str = "Chatrooms"
@@ -68,12 +70,17 @@ class ServiceOptions:
     archiveMaxPerRoom: int = 10000
     archiveSweepInterval: int = 600
     extra: dict = field(default_factory=dict)
+    maxLegacyPerRoom: int = legacypresence.DEFAULT_PER_ROOM
+    maxLegacyTotal: int = legacypresence.DEFAULT_TOTAL
+    maxLegacyBytes: int = legacypresence.DEFAULT_ENTRY_BYTES
 
 
 #: The keys L{parseOptions} reads; the others are kept in C{extra}.
 _KEYS = frozenset(("name", "history_default", "max_history", "max_users", "admins",
                    "room_creation", "database", "archive", "archive_max_page",
-                   "archive_max_per_room", "archive_sweep_interval"))
+                   "archive_max_per_room", "archive_sweep_interval",
+                   "max_legacy_presences_per_room", "max_legacy_presences",
+                   "max_legacy_presence_bytes"))
 
 
 def parseOptions(domain, options):
@@ -92,6 +99,11 @@ def parseOptions(domain, options):
         archiveMaxPage=max(section.int("archive_max_page", 100), 1),
         archiveMaxPerRoom=section.int("archive_max_per_room", 10000),
         archiveSweepInterval=section.int("archive_sweep_interval", 600),
+        maxLegacyPerRoom=section.int("max_legacy_presences_per_room",
+                                     legacypresence.DEFAULT_PER_ROOM) or 1,
+        maxLegacyTotal=section.int("max_legacy_presences", legacypresence.DEFAULT_TOTAL) or 1,
+        maxLegacyBytes=section.int("max_legacy_presence_bytes",
+                                   legacypresence.DEFAULT_ENTRY_BYTES),
         extra={key: value for key, value in section.values.items() if key not in _KEYS},
     )
 
@@ -105,7 +117,8 @@ class MUCService:
         archive store, or in memory when there is none (tests).
     @ivar legacyPresence: (room JID, real JID) -> presence children sent
         to the bare room JID by a C{jabber:iq:conference} client before
-        its iq set (the old "availability" step).
+        its iq set (the old "availability" step), bounded
+        (L{components.conference.legacypresence}).
     """
 
     log = Logger()
@@ -118,7 +131,9 @@ class MUCService:
         self.rooms = {}
         self.ready = False
         self.pending = []
-        self.legacyPresence = {}
+        self.legacyPresence = legacypresence.LegacyPresences(
+            self.options.maxLegacyPerRoom, self.options.maxLegacyTotal,
+            self.options.maxLegacyBytes)
         self.started = None
         if archive is None:
             archive = RoomArchive.fromOptions(MemoryArchiveStore(), self.options,

@@ -11,6 +11,7 @@ It acts for the server, so its section must trust it::
     trusted = yes              ; sends stored messages from their senders
     delegate = http://jabber.org/protocol/offline   ; XEP-0013 (XEP-0355)
     quota = 1000               ; messages kept per user; 0 = no limit
+    quota_bytes = 10M          ; bytes of messages kept per user; 0 = no limit
 
 The session manager finds it by its plugin (or by C{[server]
 offline_store = DOMAIN}).  Out of process, add C{secret} and C{external =
@@ -24,7 +25,8 @@ from jabberd.component.delegation import DelegationReceiver
 from jabberd.host import Host
 from components.offline.flexible import FlexibleHandler
 from components.offline.handler import StoreHandler
-from components.offline.spool import DEFAULT_QUOTA, OfflineSpool
+from components.offline.spool import DEFAULT_QUOTA, DEFAULT_QUOTA_BYTES, OfflineSpool
+from components.upload.options import parseSize
 
 __all__ = ["makeHost", "usesStorage"]
 
@@ -34,7 +36,7 @@ usesStorage = True
 
 def makeHost(config, componentConfig, storage):
     """The plugin entry point: the store's host and its handlers."""
-    spool = OfflineSpool(storage, _quota(componentConfig))
+    spool = OfflineSpool(storage, _quota(componentConfig), _quotaBytes(componentConfig))
     domains = config.server.domains
     host = Host([componentConfig.domain])
     host.addHandler(ServiceInfoHandler(componentConfig.options.get("name", "Offline messages")))
@@ -46,3 +48,8 @@ def makeHost(config, componentConfig, storage):
 
 def _quota(componentConfig):
     return Section.ofComponent(componentConfig).int("quota", DEFAULT_QUOTA)
+
+
+def _quotaBytes(componentConfig):
+    return Section.ofComponent(componentConfig).int("quota_bytes", DEFAULT_QUOTA_BYTES,
+                                                    parseSize, "a size or number")

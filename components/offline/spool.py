@@ -17,13 +17,16 @@ each other.
 
 from twisted.internet import defer
 
-__all__ = ["OfflineSpool", "QuotaExceeded", "DEFAULT_QUOTA"]
+__all__ = ["OfflineSpool", "QuotaExceeded", "DEFAULT_QUOTA", "DEFAULT_QUOTA_BYTES"]
 
 DEFAULT_QUOTA = 1000
+#: Bytes of stored XML one account may hold: a count alone lets any sender
+#: park 1000 stanzas of the maximum size (256 KB each) per account.
+DEFAULT_QUOTA_BYTES = 10 * 1024 * 1024
 
 
 class QuotaExceeded(Exception):
-    """The account already holds as many offline messages as allowed."""
+    """The account already holds as many offline messages, or bytes, as allowed."""
 
 
 class OfflineSpool:
@@ -32,11 +35,19 @@ class OfflineSpool:
 
     @ivar storage: the L{jabberd.storage.interfaces.IStorage}; its C{offline} store keeps the messages.
     @ivar quota: the most messages one account may hold; 0 means no limit.
+    @ivar quotaBytes: the most bytes of stored XML one account may hold; 0
+        means no limit.  The running total of an account is read from
+        storage once (one listing, the first time a message is stored for
+        it after a start) and then kept up to date here; it is checked
+        against the stored count at every store, so a change made behind
+        the spool's back (an account deleted) is noticed and re-read.
     """
 
-    def __init__(self, storage, quota=DEFAULT_QUOTA):
+    def __init__(self, storage, quota=DEFAULT_QUOTA, quotaBytes=DEFAULT_QUOTA_BYTES):
         self.storage = storage
         self.quota = quota
+        self.quotaBytes = quotaBytes
+        self._usage = {}  # username -> (messages, bytes) as last known
         self._tails = {}
         # Who may have messages: most logins find none, and knowing that
         # saves a database read per login.  None until the start-up read
@@ -85,14 +96,34 @@ class OfflineSpool:
         return self.exclusive(username, self._store, username, xml, stamp)
 
     async def _store(self, username, xml, stamp):
-        if self.quota and await self.storage.offline.count(username) >= self.quota:
-            raise QuotaExceeded(username)
+        size = len(xml.encode("utf-8"))
+        if self.quota or self.quotaBytes:
+            count = await self.storage.offline.count(username)
+            if self.quota and count >= self.quota:
+                raise QuotaExceeded(username)
+            if self.quotaBytes:
+                used = await self._bytesUsed(username, count)
+                if used + size > self.quotaBytes:
+                    raise QuotaExceeded(username)
         stored = await self.storage.offline.store(username, xml, stamp)
+        if username in self._usage:
+            count, used = self._usage[username]
+            self._usage[username] = (count + 1, used + size)
         if self.holders is not None:
             self.holders.add(username)
         elif self._storedEarly is not None:
             self._storedEarly.add(username)
         return stored
+
+    async def _bytesUsed(self, username, count):
+        """Bytes kept for C{username}, who has C{count} messages stored."""
+        known = self._usage.get(username)
+        if known is not None and known[0] == count:
+            return known[1]
+        messages = await self.storage.offline.list(username)
+        used = sum(len(m.xml.encode("utf-8")) for m in messages)
+        self._usage[username] = (len(messages), used)
+        return used
 
     def count(self, username):
         """The number of messages kept for C{username}."""
@@ -104,6 +135,7 @@ class OfflineSpool:
 
     def remove(self, username, ids):
         """Forget the messages of C{username} with the given ids."""
+        self._usage.pop(username, None)  # read again at the next store
         return self.exclusive(username, self.storage.offline.remove, username, list(ids))
 
     def purge(self, username):
@@ -111,6 +143,7 @@ class OfflineSpool:
         return self.exclusive(username, self._purge, username)
 
     async def _purge(self, username):
+        self._usage.pop(username, None)
         messages = await self.storage.offline.list(username)
         await self.storage.offline.remove(username, [m.id for m in messages])
 

@@ -16,6 +16,7 @@ In process::
     max_per_ip = 5              ; accounts per client IP per window (0: no limit)
     window = 600                ; seconds
     exempt = 127.0.0.0/8 ::1    ; networks without a limit
+    ipv6_prefix = 64            ; an IPv6 client counts per /64 (ipv4_prefix: 32)
     instructions = ...          ; the text clients show
     name = In-band registration ; disco identity name
 
@@ -50,7 +51,8 @@ def _hashing(config, clock):
 def makeHost(config, componentConfig, storage, clock=None):
     """The plugin entry point: the registration component's L{Host}."""
     options = RegisterOptions.fromConfig(componentConfig)
-    limiter = RateLimiter(options.maxPerIP, options.window, options.exempt, clock)
+    limiter = RateLimiter(options.maxPerIP, options.window, options.exempt, clock,
+                          options.ipv4Prefix, options.ipv6Prefix)
     host = Host([componentConfig.domain])
     host.addHandler(ServiceInfoHandler(options.name, ("component", "generic")))
     host.addHandler(DelegationReceiver(config.server.domains))

@@ -28,6 +28,9 @@ class RegisterOptions:
         (0: no limit).
     @ivar window: the rate limit's window, in seconds.
     @ivar exempt: networks (L{ipaddress} objects) the limit does not apply to.
+    @ivar ipv4Prefix: leading bits of an IPv4 address counted as one client.
+    @ivar ipv6Prefix: leading bits of an IPv6 address counted as one client
+        (64: a client that can pick any address of its /64 is still one).
     @ivar instructions: the XEP-0077 C{<instructions/>} text.
     @ivar name: the component's disco identity name.
     """
@@ -38,6 +41,8 @@ class RegisterOptions:
     exempt: list = field(default_factory=lambda: _networks(["127.0.0.0/8", "::1"]))
     instructions: str = DEFAULT_INSTRUCTIONS
     name: str = "In-band registration"
+    ipv4Prefix: int = 32
+    ipv6Prefix: int = 64
 
     @classmethod
     def fromConfig(cls, componentConfig):
@@ -55,7 +60,16 @@ class RegisterOptions:
             exempt=networks,
             instructions=section.str("instructions", default.instructions),
             name=section.str("name", default.name),
+            ipv4Prefix=_prefix(section, "ipv4_prefix", default.ipv4Prefix, 32),
+            ipv6Prefix=_prefix(section, "ipv6_prefix", default.ipv6Prefix, 128),
         )
+
+
+def _prefix(section, key, default, most):
+    value = section.int(key, default)
+    if not 0 < value <= most:
+        raise ConfigError(f"[{section.name}] {key}: expected 1 to {most}, got {value}")
+    return value
 
 
 def _networks(texts):

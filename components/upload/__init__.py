@@ -9,6 +9,7 @@ Configure it with a section such as::
     plugin = upload
     max_file_size = 10M       ; bytes, K/M/G suffixes
     quota_per_user = 1G       ; 0: no quota
+    quota_total = 10G         ; all accounts together; 0: no quota
     expire_after = 604800     ; seconds a file is kept, 0: forever
     slot_lifetime = 300       ; seconds a slot waits for its PUT
     public_url =              ; URL prefix of files, if not <[http] site>/upload
@@ -53,7 +54,7 @@ def makeHost(config, componentConfig, storage, clock=None):
     store = FileStore(options.directory, options.expireAfter, clock)
     store.load()
     slots = SlotManager(store, options.maxFileSize, options.quotaPerUser,
-                        options.slotLifetime, clock)
+                        options.slotLifetime, clock, options.quotaTotal)
     files = UploadResource(slots, store, options.publicURL)
     host = Host([componentConfig.domain])
     host.addHandler(ServiceInfoHandler())

@@ -33,6 +33,9 @@ class UploadOptions:
     """
     @ivar maxFileSize: largest file accepted, in bytes.
     @ivar quotaPerUser: bytes one account may keep stored (0: no quota).
+    @ivar quotaTotal: bytes all accounts together may keep stored (0: no
+        quota); with open registration the per-account quota alone bounds
+        nothing.
     @ivar expireAfter: seconds a file is kept (0: forever).
     @ivar slotLifetime: seconds a slot may wait for its upload.
     @ivar cleanupInterval: seconds between sweeps of expired files and slots.
@@ -44,6 +47,7 @@ class UploadOptions:
 
     maxFileSize: int = 10 * 1024 ** 2
     quotaPerUser: int = 1024 ** 3
+    quotaTotal: int = 10 * 1024 ** 3
     expireAfter: int = 7 * 24 * 3600
     slotLifetime: int = 300
     cleanupInterval: int = 600
@@ -68,6 +72,7 @@ class UploadOptions:
         return cls(
             maxFileSize=size("max_file_size", default.maxFileSize),
             quotaPerUser=size("quota_per_user", default.quotaPerUser),
+            quotaTotal=size("quota_total", default.quotaTotal),
             expireAfter=section.int("expire_after", default.expireAfter),
             slotLifetime=section.int("slot_lifetime", default.slotLifetime),
             cleanupInterval=section.int("cleanup_interval", default.cleanupInterval) or 600,

@@ -10,7 +10,10 @@ L{SlotManager.request} makes it pending; the upload L{claim}s it, which
 makes it unusable for any other upload; L{SlotManager.release} ends it once
 the file is stored or the store failed.  A user's quota counts stored files
 and the slots still pending or in flight, so parallel requests cannot
-exceed it.
+exceed it.  With open registration one quota per account bounds nothing
+(register more accounts), so a total quota bounds all accounts together
+the same way.  Both are checked from running totals kept as slots open
+and end, never by scanning the open slots.
 """
 
 import re
@@ -48,7 +51,7 @@ class FileTooLarge(SlotError):
 
 
 class QuotaExceeded(SlotError):
-    """Storing the file would take the user over their quota (section 5)."""
+    """Storing the file would take the user, or the service, over its quota (section 5)."""
 
 
 @dataclass(frozen=True)
@@ -108,9 +111,12 @@ class SlotManager:
     @ivar maxFileSize: largest file, in bytes.
     @ivar quotaPerUser: bytes one user may have stored and pending (0: none).
     @ivar slotLifetime: seconds a slot waits for its upload.
+    @ivar quotaTotal: bytes all users together may have stored and pending
+        (0: none).
     """
 
-    def __init__(self, store, maxFileSize, quotaPerUser=0, slotLifetime=300, clock=None):
+    def __init__(self, store, maxFileSize, quotaPerUser=0, slotLifetime=300, clock=None,
+                 quotaTotal=0):
         if clock is None:
             from twisted.internet import reactor as clock
         self.store = store
@@ -118,8 +124,11 @@ class SlotManager:
         self.quotaPerUser = quotaPerUser
         self.slotLifetime = slotLifetime
         self.clock = clock
+        self.quotaTotal = quotaTotal
         self._pending = {}
         self._inFlight = {}
+        self._open = {}  # owner -> bytes of their pending and in-flight slots
+        self._openTotal = 0
 
     def request(self, owner, filename, size, contentType=None):
         """
@@ -133,23 +142,37 @@ class SlotManager:
             raise FileTooLarge(self.maxFileSize)
         if self.quotaPerUser and self.usage(owner) + size > self.quotaPerUser:
             raise QuotaExceeded(f"Quota reached: {self.quotaPerUser} bytes per user")
+        if self.quotaTotal and self.totalUsage() + size > self.quotaTotal:
+            raise QuotaExceeded("The service's storage is full")
         slot = Slot(secrets.token_urlsafe(24), owner, filename, size, contentType,
                     self.clock.seconds() + self.slotLifetime)
         self._pending[slot.token] = slot
+        self._opened(slot, slot.size)
         return slot
+
+    def _opened(self, slot, size):
+        """Count C{size} more (or, negative, fewer) bytes open for C{slot}'s owner."""
+        left = self._open.get(slot.owner, 0) + size
+        if left:
+            self._open[slot.owner] = left
+        else:
+            self._open.pop(slot.owner, None)
+        self._openTotal += size
 
     def usage(self, owner):
         """Bytes C{owner} has stored plus those of their open slots."""
-        used = self.store.usage(owner)
-        for slots in (self._pending, self._inFlight):
-            used += sum(s.size for s in slots.values() if s.owner == owner)
-        return used
+        return self.store.usage(owner) + self._open.get(owner, 0)
+
+    def totalUsage(self):
+        """Bytes stored for everyone plus those of all open slots."""
+        return self.store.totalUsage + self._openTotal
 
     def pending(self, token):
         """The slot C{token} if it still waits for its upload, else None."""
         slot = self._pending.get(token)
         if slot is not None and slot.expires <= self.clock.seconds():
             del self._pending[token]
+            self._opened(slot, -slot.size)
             return None
         return slot
 
@@ -162,16 +185,21 @@ class SlotManager:
 
     def cancel(self, token):
         """Withdraw a pending slot that could not be handed out."""
-        self._pending.pop(token, None)
+        slot = self._pending.pop(token, None)
+        if slot is not None:
+            self._opened(slot, -slot.size)
 
     def release(self, token):
         """End a claimed slot: its file is stored (or failed to be)."""
-        self._inFlight.pop(token, None)
+        slot = self._inFlight.pop(token, None)
+        if slot is not None:
+            self._opened(slot, -slot.size)
 
     def expireSlots(self):
         """Forget pending slots whose time is up; return how many."""
         now = self.clock.seconds()
         expired = [t for t, s in self._pending.items() if s.expires <= now]
         for token in expired:
-            del self._pending[token]
+            slot = self._pending.pop(token)
+            self._opened(slot, -slot.size)
         return len(expired)

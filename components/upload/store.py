@@ -63,6 +63,7 @@ class FileStore:
         self._run = runInThread or threads.deferToThread
         self._index = {}
         self._usage = {}
+        self.totalUsage = 0  # bytes stored for all owners
 
     def load(self):
         """Read the metadata of stored files (blocking; once, at start-up)."""
@@ -129,10 +130,12 @@ class FileStore:
     def _remember(self, record):
         self._index[record.token] = record
         self._usage[record.owner] = self.usage(record.owner) + record.size
+        self.totalUsage += record.size
         return record
 
     def _forget(self, record):
         del self._index[record.token]
+        self.totalUsage -= record.size
         left = self.usage(record.owner) - record.size
         if left > 0:
             self._usage[record.owner] = left

@@ -172,6 +172,11 @@ class InboundStream(ServerStream):
             return
         self.log.info("s2s: cannot verify {remote}: {why}", remote=originating,
                       why=failure.getErrorMessage())
+        if getattr(failure.value, "condition", None) == "resource-constraint":
+            # Too many checks under way here: the peer may try again later.
+            self.send(dialback.withError(dialback.result(receiving, originating),
+                                         "resource-constraint", "wait"))
+            return
         self.send(dialback.withError(dialback.result(receiving, originating),
                                      "remote-server-not-found"))
 

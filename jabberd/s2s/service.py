@@ -12,7 +12,15 @@ stanza bounces with C{remote-server-not-found} or
 C{remote-server-timeout} (RFC 6120 sections 8.3.3.15 and 8.3.3.16).
 
 It also checks the keys other servers present to our listener, by asking
-their authoritative server on a stream of its own (L{verifyKey}).
+their authoritative server on a stream of its own (L{verifyKey}).  Each
+check is a connection we open because a peer asked, so at most
+C{[s2s] max_verifications} run at once, and at most
+C{max_verifications_per_domain} for one claimed domain; past that the
+key is answered with a C{resource-constraint} dialback error (XEP-0220
+section 2.4).  Likewise at most C{[s2s] max_connecting} outgoing streams
+are being set up at once; a stanza for yet another remote domain bounces
+with C{resource-constraint}.  Where we connect to at all is the address policy's
+decision (L{jabberd.s2s.addresses}).
 """
 
 import secrets
@@ -28,6 +36,7 @@ from jabberd.logs import Logger
 from jabberd.router import Route
 from jabberd.s2s.inbound import InboundStream
 from jabberd.s2s.outbound import OutboundFactory, S2SError, VerifyRequest
+from jabberd.s2s.addresses import AddressPolicy
 from jabberd.s2s.resolver import connectServer
 from jabberd.xmlparser import ParserLimits
 
@@ -84,6 +93,12 @@ class S2SService:
         self.clientTLS = ssl.CertificateOptions()
         self.pairs = {}
         self.route = RemoteRoute(self)
+        self.policy = AddressPolicy.fromConfig(s2s)
+        self.maxVerifications = s2s.maxVerifications
+        self.maxVerificationsPerDomain = s2s.maxVerificationsPerDomain
+        self.maxConnecting = s2s.maxConnecting
+        self.verifications = {}  # originating domain -> checks under way
+        self.verificationsTotal = 0
 
     def hosts(self, domain):
         """Whether C{domain} is ours: the router serves it (local domain or component)."""
@@ -95,11 +110,16 @@ class S2SService:
         """Send C{stanza} (from one of our domains) to its remote domain."""
         local = domainOf(stanza.getAttribute("from") or "")
         to = parseJID(stanza.getAttribute("to") or "")
-        if not self.hosts(local) or to is None:
+        if not self.hosts(local) or to is None or self.policy.refusesDomain(to.host):
             self._bounce(stanza, "remote-server-not-found")
             return
         pair = self.pairs.get((local, to.host))
         if pair is None:
+            if self.connecting() >= self.maxConnecting:
+                # Each new remote domain costs a DNS query and a socket: local users
+                # addressing thousands of domains must not exhaust descriptors.
+                self._bounce(stanza, "resource-constraint")
+                return
             pair = self.pairs[(local, to.host)] = _Pair()
             self._connect(local, to.host, pair)
         if pair.stream is not None and not pair.stream.closing:
@@ -109,10 +129,15 @@ class S2SService:
         else:
             pair.queue.append(stanza)
 
+    def connecting(self):
+        """How many outgoing streams are being set up (connected or not, dialback not done)."""
+        return sum(1 for pair in self.pairs.values() if pair.stream is None)
+
     def _connect(self, local, remote, pair):
         pair.factory = OutboundFactory(self, local, remote)
         pair.timeout = self.clock.callLater(self.connectTimeout, self._timedOut, local, remote)
-        connectServer(self.clock, remote, pair.factory, self.hostsMap, self.connectTimeout)
+        connectServer(self.clock, remote, pair.factory, self.hostsMap, self.connectTimeout,
+                      self.policy)
 
     def _timedOut(self, local, remote):
         pair = self.pairs.get((local, remote))
@@ -188,8 +213,18 @@ class S2SService:
         """
         Ask C{originating}'s authoritative server whether C{key} is right
         for our stream C{streamID} (XEP-0220 section 2.2); a Deferred of
-        True or False, failing with L{S2SError} when it cannot say.
+        True or False, failing with L{S2SError} when it cannot say
+        (C{resource-constraint} when too many checks are under way).
         """
+        under = self.verifications.get(originating, 0)
+        if (self.verificationsTotal >= self.maxVerifications
+                or under >= self.maxVerificationsPerDomain):
+            self.log.warn("s2s: too many dialback checks under way; refusing one for {remote}",
+                          remote=originating)
+            return defer.fail(S2SError("resource-constraint", "too many checks under way"))
+        self.verifications[originating] = under + 1
+        self.verificationsTotal += 1
+
         def cancel(d):
             if factory.stream is not None:
                 factory.stream.fail("connection-timeout")
@@ -197,8 +232,17 @@ class S2SService:
         d = defer.Deferred(cancel)
         factory = OutboundFactory(self, receiving, originating,
                                   VerifyRequest(streamID, key, d))
-        connectServer(self.clock, originating, factory, self.hostsMap, self.connectTimeout)
-        return d.addTimeout(self.connectTimeout, self.clock)
+        connectServer(self.clock, originating, factory, self.hostsMap, self.connectTimeout,
+                      self.policy)
+        d.addTimeout(self.connectTimeout, self.clock)
+        return d.addBoth(self._verificationDone, originating)
+
+    def _verificationDone(self, result, originating):
+        self.verificationsTotal -= 1
+        left = self.verifications.pop(originating) - 1
+        if left:
+            self.verifications[originating] = left
+        return result
 
     def outboundStreams(self):
         """The outgoing streams that carry stanzas (dialback done)."""

@@ -31,7 +31,7 @@ def handlerFactories(config):
         message.MessageHandler,
         # PEP (XEP-0163) before presence: it sees contacts' presence arrive.
         lambda: pep.PEPHandler.fromConfig(config),
-        presence.PresenceHandler,
+        lambda: presence.PresenceHandler.fromConfig(config),
         roster.RosterHandler,
         disco.DiscoHandler,
         browse.BrowseHandler,

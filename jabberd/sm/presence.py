@@ -9,7 +9,8 @@ presence broadcast for local users.
    inbound ones change the local user's roster, are answered by the server
    where the RFC says so (3.1.3: auto-reply, pre-approval of section 3.4)
    and otherwise reach the user's clients.  An inbound request nobody
-   answered yet is kept by the store ("pending in") and delivered again on
+   answered yet is kept by the store ("pending in"), trimmed and bounded in
+   number (L{jabberd.sm.subscriptionrequests}), and delivered again on
    every initial presence until it is approved or denied.  Every state change
    is pushed to the user's interested resources (section 2.1.6).
  - Presence (section 4): initial presence is broadcast to subscribers, probes
@@ -33,6 +34,7 @@ from jabberd.error import errorReply
 from jabberd.handler import Handler
 from jabberd.jidutil import bareOf, parseJID
 from jabberd.ns import NS_PRESENCE_PREAPPROVAL
+from jabberd.sm import subscriptionrequests
 from jabberd.sm.roster import usernameOf
 from jabberd.storage import RosterItem
 from jabberd.stanza import firstChild, parseElement
@@ -103,6 +105,10 @@ class PresenceHandler(Handler):
     @ivar preApproval: whether subscription pre-approval (section 3.4) is
         offered; a C{subscribed} sent with no request pending then marks the
         roster item C{approved}.
+    @ivar maxPending: the most inbound subscription requests kept per
+        account (L{jabberd.sm.subscriptionrequests}).
+    @ivar maxRequestText: the most characters kept of a request's status
+        and of its nick.
 
     After a session's initial presence is broadcast the host's
     C{sessionAvailable} hooks run (offline messages, XEP-0160, go then).
@@ -113,8 +119,16 @@ class PresenceHandler(Handler):
     requires = ("roster",)
     preApproval = True
 
-    def __init__(self):
+    def __init__(self, maxPending=subscriptionrequests.DEFAULT_MAX_PENDING,
+                 maxRequestText=subscriptionrequests.DEFAULT_MAX_TEXT):
         self._roster = None
+        self.maxPending = maxPending
+        self.maxRequestText = maxRequestText
+
+    @classmethod
+    def fromConfig(cls, config):
+        """The handler with the C{[presence]} settings of C{config}."""
+        return cls(config.presence.maxPendingSubscriptions, config.presence.maxRequestText)
 
     @property
     def storage(self):
@@ -436,7 +450,15 @@ class PresenceHandler(Handler):
             self.send(_presence(bare, contact, "subscribed"))
             self.sendCurrentPresence(bare, contact)
             return
-        await self.storage.roster.addPending(username, contact, stanza.toXml())
+        pending = await self.storage.roster.pending(username)
+        if len(pending) >= self.maxPending and all(jid != contact for jid, _ in pending):
+            self.log.warn("{user}: {count} subscription requests waiting; refusing {contact}'s",
+                          user=bare, count=len(pending), contact=contact)
+            self.send(errorReply(stanza, "resource-constraint", type="wait",
+                                 text="too many subscription requests are waiting"))
+            return
+        request = subscriptionrequests.keptRequest(stanza, contact, bare, self.maxRequestText)
+        await self.storage.roster.addPending(username, contact, request.toXml())
         for session in self.host.sessionsOf(bare):
             if session.available:
                 session.deliver(stanza)

@@ -19,6 +19,8 @@ listen = tcp:{port}:interface=127.0.0.1
 hosts = {other}=127.0.0.1:{otherPort} conference.{other}=127.0.0.1:{otherPort}
         nowhere.test=127.0.0.1:{deadPort}
 connect_timeout = 5
+; the peers listen on loopback, which is not dialed by default
+allowed_networks = 127.0.0.0/8
 """
 
 

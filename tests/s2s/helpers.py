@@ -14,6 +14,7 @@ domains = a.test
 listen = tcp:0
 secret = sekrit
 hosts = b.test=127.0.0.1:5999
+allowed_networks = 127.0.0.0/8
 connect_timeout = 5
 """
 

@@ -1,0 +1,155 @@
+"""
+Hardening of what strangers can make the server store (issue 14, items 7, 8
+and 10), against the real server on SQLite and PostgreSQL: waiting
+subscription requests are bounded per account and kept small, offline
+messages are bounded in bytes, and presence floods to a room's bare address
+do not grow the server's memory.  An honest client's ping stays answered
+within 2 s meanwhile.
+"""
+
+import asyncio
+import hashlib
+
+import pytest
+
+from tests.integration.clients import Client, RawStream, run
+from tests.integration.harness import ServerProcess
+
+PING_BOUND = 2.0
+MAX_PENDING = 5
+QUOTA_BYTES = 100 * 1024
+COMPONENT_STREAM = ("<stream:stream xmlns='jabber:component:accept' "
+                    "xmlns:stream='http://etherx.jabber.org/streams' to='echo.localhost'>")
+
+
+@pytest.fixture(scope="module")
+def server(backend, tmp_path_factory):
+    """A jabberd with small store bounds; accounts alice, bob and carol."""
+    proc = ServerProcess(tmp_path_factory.mktemp("stores"), database=backend,
+                         extra=f"[presence]\nmax_pending_subscriptions = {MAX_PENDING}\n")
+    with open(proc.configPath) as f:
+        text = f.read()
+    text = text.replace("delegate = http://jabber.org/protocol/offline\n",
+                        f"delegate = http://jabber.org/protocol/offline\n"
+                        f"quota_bytes = {QUOTA_BYTES}\n")
+    with open(proc.configPath, "w") as f:
+        f.write(text)
+    proc.start()
+    for name in ("alice", "bob", "carol"):
+        proc.adduser(name, name + "pw")
+    yield proc
+    proc.stop()
+
+
+def component(server):
+    """A raw XEP-0114 stream for echo.localhost, handshake done."""
+    raw = RawStream(server.ports["components"])
+    raw.send(COMPONENT_STREAM)
+    header = raw.readUntil(">")
+    streamId = header.split("id=", 1)[1][1:].split(header.split("id=", 1)[1][0], 1)[0]
+    raw.send(f"<handshake>{hashlib.sha1((streamId + 'echo-secret').encode()).hexdigest()}"
+             "</handshake>")
+    assert "<handshake" in raw.readUntil("handshake")
+    return raw
+
+
+def rss(server):
+    """The server's resident memory, in bytes (/proc/PID/status VmRSS)."""
+    with open(f"/proc/{server.process.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+async def pingWithin(client, bound=PING_BOUND):
+    await asyncio.wait_for(client["xep_0199"].send_ping("localhost", timeout=bound), bound)
+
+
+def test_subscriptionRequestsBounded(server):
+    """Requests past the bound are refused; the kept ones arrive small at login."""
+    raw = component(server)
+    junk = "<x xmlns='urn:example:junk'>" + "j" * 30000 + "</x>"
+    for n in range(MAX_PENDING + 3):
+        raw.send(f"<presence from='s{n}@echo.localhost' to='bob@localhost' type='subscribe'>"
+                 f"<status>let me in {n}</status>{junk}</presence>")
+    replies = ""
+    while replies.count("resource-constraint") < 3:
+        more = raw.readUntil("</presence>")
+        if not more:
+            break
+        replies += more
+    assert replies.count("<resource-constraint") == 3
+
+    async def body():
+        bob = Client("bob@localhost/login", "bobpw")
+        bob.auto_authorize = None  # leave the requests waiting
+        assert await bob.login(server.ports["c2s"])
+        requests = [await bob.nextPresence(lambda p: p["type"] == "subscribe")
+                    for _ in range(MAX_PENDING)]
+        assert {p["from"].bare for p in requests} == {f"s{n}@echo.localhost"
+                                                      for n in range(MAX_PENDING)}
+        assert all(len(str(p)) < 1000 and "let me in" in p["status"] for p in requests)
+        await pingWithin(bob)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(bob.nextPresence(lambda p: p["type"] == "subscribe"), 1)
+        await bob.close()
+    try:
+        run(body())
+    finally:
+        raw.close()
+
+
+def test_offlineQuotaInBytes(server):
+    """Messages past the account's bytes bounce service-unavailable; the ones that fit arrive."""
+    async def body():
+        alice = Client("alice@localhost/sender", "alicepw")
+        assert await alice.login(server.ports["c2s"])
+        text = "b" * 30000
+        for n in range(5):
+            alice.send_message("carol@localhost", f"{n} {text}", mtype="chat")
+        bounces = [await alice.nextMessage(lambda m: m["type"] == "error") for _ in range(2)]
+        assert {m["error"]["condition"] for m in bounces} == {"service-unavailable"}
+        await pingWithin(alice)
+        carol = Client("carol@localhost/back", "carolpw")
+        assert await carol.login(server.ports["c2s"])
+        kept = [await carol.nextMessage(lambda m: m["body"]) for _ in range(3)]
+        assert sorted(m["body"][0] for m in kept) == ["0", "1", "2"]
+        await carol.close()
+        await alice.close()
+    run(body())
+
+
+def test_legacyRoomPresenceFloodBounded(server):
+    """Presences from 1500 senders to a room's bare address do not keep their 30 MB."""
+    raw = component(server)
+    status = "s" * 20000
+
+    def flood():
+        for n in range(1500):
+            raw.send(f"<presence from='u{n}@echo.localhost/r' to='lounge@conference.localhost'>"
+                     f"<status>{status}</status></presence>")
+        # an iq the conference answers only after every presence before it
+        raw.send("<iq type='get' id='fence' from='u0@echo.localhost/r' "
+                 "to='conference.localhost'><query xmlns='http://jabber.org/protocol/disco#info'/>"
+                 "</iq>")
+        return raw.readUntil("fence", limit=10 ** 7)
+
+    async def body():
+        alice = Client("alice@localhost/honest", "alicepw")
+        assert await alice.login(server.ports["c2s"])
+        before = rss(server)
+        loop = asyncio.get_running_loop()
+        flooding = loop.run_in_executor(None, flood)
+        while not flooding.done():
+            await pingWithin(alice)
+            await asyncio.sleep(0.2)
+        assert "fence" in await flooding
+        await pingWithin(alice)
+        grown = rss(server) - before
+        assert grown < 15 * 1024 * 1024, grown
+        await alice.close()
+    try:
+        run(body())
+    finally:
+        raw.close()
