@@ -102,6 +102,10 @@ HOOKS = {hook.name: hook for hook in (
          "session (XEP-0198 section 5); session.detached is false again."),
     Hook("userDeleted", "all",
          "userDeleted(username): an account was removed; drop its data."),
+    Hook("stopping", "collect",
+         "stopping(): session manager: the server is stopping and every session has ended; "
+         "Deferreds of the work storage must still take (queued archive writes), waited for "
+         "before storage closes."),
     Hook("delegatedResult", "all",
          "delegatedResult(namespace, iq, payload): session manager: a get/set of a "
          "namespace delegated to a component (XEP-0355) was answered with a result."),

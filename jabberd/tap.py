@@ -20,7 +20,7 @@ import json
 import os
 
 from twisted.application import service
-from twisted.internet import reactor, task
+from twisted.internet import defer, reactor, task
 from jabberd.logs import Logger
 from twisted.python import usage
 
@@ -94,13 +94,21 @@ class Server(service.MultiService):
 
     def stopService(self):
         self.closeClients()
-        # One short pause lets the presence work just started reach storage.
-        d = task.deferLater(reactor, 0.2, service.MultiService.stopService, self)
+        # One short pause lets the presence work just started reach storage,
+        # then what handlers still queue for it (the "stopping" hook) is written.
+        d = task.deferLater(reactor, 0.2, self._handlersStopped)
+        d.addCallback(lambda _: service.MultiService.stopService(self))
         if self.hashing is not None:
             d.addBoth(lambda _: self.hashing.stop())
         if self.storage is not None:
             d.addBoth(lambda _: self.storage.close())
         return d
+
+    def _handlersStopped(self):
+        """Wait for the session manager's C{stopping} work (storage is still open)."""
+        if self.sm is None:
+            return None
+        return defer.DeferredList(self.sm.collect("stopping"), consumeErrors=True)
 
 
 def buildServer(config):

@@ -373,6 +373,10 @@ class ArchiveHandler(IQHandler):
         """Hand C{message} to the group commit (L{jabberd.mam.writer})."""
         self._writer.write(owner, message)
 
+    def stopping(self):
+        """The server stops: the archive writes still queued are waited for."""
+        return [self._committed()]
+
     def _committed(self):
         """A Deferred firing once every archive write issued so far has finished."""
         return self._writer.committed()

@@ -225,3 +225,33 @@ def test_offlineMessageArchivedOnceAcrossRestart(tmp_path):
         run(after())
     finally:
         proc.stop()
+
+
+def test_queuedArchiveWritesFinishBeforeShutdown(tmp_path):
+    """Every message delivered before a clean stop is in the archive after the restart, even
+    those whose archive write was still queued behind others when the stop began."""
+    proc = ServerProcess(tmp_path)
+    proc.start()
+    try:
+        for name in ("alice", "bob"):
+            proc.adduser(name, name + "pw")
+        texts = [f"burst {n}" for n in range(1500)]
+
+        async def before():
+            alice = await login(proc, "alice@localhost/mam")
+            bob = await login(proc, "bob@localhost/mam")
+            for text in texts:
+                alice.send_message(bob.boundjid.full, text, mtype="chat")
+            await bob.nextMessage(lambda m: m["body"] == texts[-1])
+        run(before())
+        proc.stop()
+        proc.start()
+
+        async def after():
+            bob = await login(proc, "bob@localhost/mam")
+            iq = await bob["xep_0313"].retrieve(timeout=10, rsm={"max": "1"})
+            assert int(iq["mam_fin"]["rsm"]["count"]) == len(texts)
+            await bob.close()
+        run(after())
+    finally:
+        proc.stop()
