@@ -5,7 +5,7 @@ server, and timing queries for the newest page of it.
 C{mamfill} provisions: the owner (PREFIX0) is online and a second account
 (PREFIX1) sends it C{--messages} chat messages (RFC 6121 section 5.2.2) to
 its full JID, C{--window} in flight; every server under test archives each
-one as it is delivered (XEP-0313 section 5.1: the archiving happens as the
+one as it is delivered (XEP-0313 section 5.1.1: the archiving happens as the
 server routes the message), in the owner's archive and the sender's.  This
 is the fair way to fill an archive: each server does the same work it does
 for real chat, with its own storage, and no import tool is trusted to build

@@ -346,7 +346,7 @@ async def mamQuery(conn, iqId, pageSize, timeout=30.0):
     Ask the user's own archive for its newest page (XEP-0313 section 4 with
     XEP-0059 section 2.5: C{<max/>} and an empty C{<before/>}, "the last
     page"); the results arrive as messages before the C{<iq type='result'/>}
-    that ends the query (XEP-0313 section 4.1).  Returns the number of
+    that ends the query (XEP-0313 section 4).  Returns the number of
     results and the archive's size from the C{<fin/>}'s RSM C{<count/>}
     (None when the server gives none); raises L{XMPPError} when the server
     answers with an error.
