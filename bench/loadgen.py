@@ -158,6 +158,8 @@ def parser():
                    help="mamfill: messages sent into the archive owner's archive")
     p.add_argument("--queries", type=int, default=200, help="mamquery: archive queries")
     p.add_argument("--page", type=int, default=50, help="mamquery: RSM <max/> per query")
+    p.add_argument("--query-seconds", type=float, default=120.0,
+                   help="mamquery: no new query after this many seconds")
     p.add_argument("--settle", type=float, default=3.0, help="seconds to let memory settle")
     p.add_argument("--server-pid", type=int, default=None, help="for server CPU and RSS")
     p.add_argument("--label", default="", help="server name written in the result")
