@@ -156,6 +156,8 @@ def parser():
                    help="roster: presence with entity capabilities (XEP-0115), queries answered")
     p.add_argument("--messages", type=int, default=100000,
                    help="mamfill: messages sent into the archive owner's archive")
+    p.add_argument("--fill-seconds", type=float, default=300.0,
+                   help="mamfill: give up (an error) when the messages take longer")
     p.add_argument("--queries", type=int, default=200, help="mamquery: archive queries")
     p.add_argument("--page", type=int, default=50, help="mamquery: RSM <max/> per query")
     p.add_argument("--query-seconds", type=float, default=120.0,

@@ -65,7 +65,8 @@ async def runFill(args, target, ctx):
     started = time.perf_counter()
     send(window)
     try:
-        await asyncio.wait_for(done, max(1.0, args.timeout - args.settle - 30))
+        await asyncio.wait_for(done, min(args.fill_seconds,
+                                         max(1.0, args.timeout - args.settle - 30)))
     except asyncio.TimeoutError:
         pass
     delivered = time.perf_counter() - started
@@ -73,7 +74,8 @@ async def runFill(args, target, ctx):
               "delivered_s": round(delivered, 2)}
     if state["received"] < total:
         xmpp.closeAll(conns)
-        result["error"] = f"only {state['received']} of {total} messages arrived"
+        result["error"] = (f"only {state['received']} of {total} messages arrived in "
+                           f"{delivered:.0f} s ({state['received'] / delivered:.0f}/s)")
         return result
     # A server may deliver before it writes (jabberd's group commit does):
     # the archive is full once a query sees it all, so one query of the
