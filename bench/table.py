@@ -74,7 +74,9 @@ def _fmt(value):
 def _ratio(a, b):
     if a is None or b is None or b == 0:
         return "n/a"
-    return f"{a / b:.2f}"
+    ratio = a / b
+    # Two decimals, but a ratio below 0.1 keeps two significant digits (not "0.00").
+    return f"{ratio:.2f}" if ratio >= 0.1 or ratio == 0 else f"{ratio:.2g}"
 
 
 def _cpu(records, scenario, server):
