@@ -7,9 +7,9 @@ two; the server under test is pinned to core 0), speaking to one server on
 own CPU share (C{gen_cpu}: 1.0 = a full core, so a saturated generator is
 visible) and the server's (C{server_cpu}) when its pid is given.
 
-Scenarios (see C{bench/README.md}): C{register} and C{mesh} provision
-accounts and rosters; C{login}, C{throughput}, C{idle}, C{roster}, C{muc},
-C{bosh} and C{csi} measure.  Every loop is bounded in count and time.
+Scenarios (see C{bench/README.md}): C{register}, C{mesh} and C{mamfill}
+provision accounts, rosters and a message archive; C{login}, C{throughput},
+C{idle}, C{roster}, C{muc}, C{bosh}, C{csi} and C{mamquery} measure.  Every loop is bounded in count and time.
 """
 
 import argparse
@@ -124,12 +124,13 @@ async def runRest(args, target, ctx):
 
 def scenarios():
     """Scenario name -> coroutine function(args, target, context)."""
-    from bench import bosh, chat, csi, roster
+    from bench import bosh, chat, csi, mam, roster
 
     return {"register": runRegister, "login": runLogin, "idle": runIdle, "rest": runRest,
             "throughput": chat.runThroughput, "muc": chat.runMuc,
             "mesh": roster.runMesh, "roster": roster.runRoster,
-            "bosh": bosh.runBosh, "csi": csi.runCsi}
+            "bosh": bosh.runBosh, "csi": csi.runCsi,
+            "mamfill": mam.runFill, "mamquery": mam.runQuery}
 
 
 def parser():
@@ -153,6 +154,14 @@ def parser():
     p.add_argument("--rate", type=float, default=5.0, help="BOSH messages/s per sender; csi: presence updates/s per contact")
     p.add_argument("--caps", action="store_true",
                    help="roster: presence with entity capabilities (XEP-0115), queries answered")
+    p.add_argument("--messages", type=int, default=100000,
+                   help="mamfill: messages sent into the archive owner's archive")
+    p.add_argument("--fill-seconds", type=float, default=300.0,
+                   help="mamfill: give up (an error) when the messages take longer")
+    p.add_argument("--queries", type=int, default=200, help="mamquery: archive queries")
+    p.add_argument("--page", type=int, default=50, help="mamquery: RSM <max/> per query")
+    p.add_argument("--query-seconds", type=float, default=120.0,
+                   help="mamquery: no new query after this many seconds")
     p.add_argument("--settle", type=float, default=3.0, help="seconds to let memory settle")
     p.add_argument("--server-pid", type=int, default=None, help="for server CPU and RSS")
     p.add_argument("--label", default="", help="server name written in the result")

@@ -36,13 +36,15 @@ class Scenario:
 
     @ivar prefix: account name prefix (accounts are PREFIX0..PREFIX<n-1>).
     @ivar full: account count (and size) for a full run; C{quick} for --quick.
+    @ivar archive: messages put in PREFIX0's archive before the restart (0: none).
     """
 
-    def __init__(self, name, command, prefix, full, quick, extra=(), mesh=False):
+    def __init__(self, name, command, prefix, full, quick, extra=(), mesh=False, archive=0):
         self.name, self.command, self.prefix = name, command, prefix
         self.full, self.quick = full, quick
         self.extra = list(extra)
         self.mesh = mesh
+        self.archive = archive
 
     def size(self, quick):
         return self.quick if quick else self.full
@@ -63,6 +65,9 @@ SCENARIOS = {s.name: s for s in (
     Scenario("muc100", "muc", "m", 100, 100),
     Scenario("bosh", "bosh", "b", 500, 100, ["--pairs", "50", "--rate", "5"]),
     Scenario("csi", "csi", "c", 51, 51, ["--rate", "2"], mesh=True),
+    Scenario("chatmam", "throughput", "t", 100, 100, ["--pairs", "50"]),
+    Scenario("mamquery", "mamquery", "q", 2, 2, ["--queries", "200", "--page", "50"],
+             archive=100000),
 )}
 ALIASES = {"muc": ["muc50", "muc100"]}
 
@@ -122,7 +127,10 @@ class Runner:
         return json.loads(lines[-1])
 
     def provision(self, server, scenario):
-        """The scenario's accounts (and rosters): in-band, else the server's fallback."""
+        """
+        The scenario's accounts (in-band, else the server's fallback), rosters
+        and archive; figures of the provisioning worth reporting (archive fill).
+        """
         count = scenario.size(self.args.quick)
         reg = self.loadgen(server, ["register", "--prefix", scenario.prefix, "--count",
                                     str(count), "--concurrency", "10"], 900)
@@ -140,6 +148,18 @@ class Runner:
                                          str(count), "--concurrency", "51"], 600)
             if mesh.get("error"):
                 raise ServerError(f"roster provisioning failed: {mesh['error']}")
+        if scenario.archive:
+            fill = self.loadgen(server, ["mamfill", "--prefix", scenario.prefix, "--count", "2",
+                                         "--messages", str(scenario.archive),
+                                         "--window", "50"], 900)
+            if fill.get("error"):
+                raise ServerError(f"archive provisioning failed: {fill['error']}")
+            note(f"{server.name}: {fill['received']} messages delivered in {fill['delivered_s']} s, "
+                 f"archived (queryable) after {fill['fill_s']} s; archive count "
+                 f"{fill.get('archive_count')}")
+            return {"fill_s": fill["fill_s"], "fill_per_s": fill["fill_per_s"],
+                    "fill_archive_count": fill.get("archive_count")}
+        return {}
 
     def runOne(self, cls, scenario, repeat):
         """One scenario on one fresh server; always returns a record."""
@@ -160,11 +180,12 @@ class Runner:
         try:
             server.configure()
             server.start()
-            self.provision(server, scenario)
+            provisioned = self.provision(server, scenario)
             server.stop()
             server.start()  # measure a fresh process, not the one that provisioned
             record = self.loadgen(server, scenario.loadgenArgs(self.args.quick)
                                   + self.measureArgs(scenario), self.args.timeout)
+            record.update(provisioned)
         except (ServerError, OSError, subprocess.SubprocessError) as e:
             record = {"error": str(e)[:1000]}
         finally:

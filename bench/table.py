@@ -3,6 +3,8 @@ The runner's summary: one markdown table of absolute figures per server and
 the ratios jabberd/Prosody and jabberd/ejabberd.  With several repeats the
 best figure of each server is shown (noise on a shared machine only ever
 makes a server look worse); every raw record is printed as JSON anyway.
+L{SAME_SERVER} rows compare two scenarios on one server (archiving on
+against off), each from the best figures.
 """
 
 __all__ = ["METRICS", "renderTable", "best"]
@@ -33,9 +35,22 @@ METRICS = [
     ("csi", "plain_bytes", "CSI: bytes received, active", LOW),
     ("csi", "csi_bytes", "CSI: bytes received, inactive", LOW),
     ("csi", "csi_wake_message_ms", "CSI: ms until a message wakes it, inactive", LOW),
+    ("chatmam", "delivered_per_s", "chat 50 pairs, archive on: delivered msgs/s", HIGH),
+    ("chatmam", "p50_ms", "chat, archive on: p50 ms", LOW),
+    ("chatmam", "p99_ms", "chat, archive on: p99 ms", LOW),
+    ("chatmam", "lost", "chat, archive on: lost (must be 0)", LOW),
+    ("mamquery", "p50_ms", "MAM newest page (50) of a 100,000-message archive: p50 ms", LOW),
+    ("mamquery", "p99_ms", "MAM newest page: p99 ms", LOW),
+    ("mamquery", "queries_per_s", "MAM newest page: queries/s, one at a time", HIGH),
+    ("mamquery", "fill_per_s", "MAM archive fill (provisioning): archived msgs/s", HIGH),
+]
+# (scenario, over scenario, record key, label): one server's ratio of two of its figures.
+SAME_SERVER = [
+    ("chatmam", "throughput", "delivered_per_s", "chat msgs/s, archive on / off (same server)"),
 ]
 NO_RATIO = {"lost"}
-SCENARIO_ORDER = ["login", "throughput", "idle", "rest", "roster", "muc50", "muc100", "bosh", "csi"]
+SCENARIO_ORDER = ["login", "throughput", "idle", "rest", "roster", "muc50", "muc100", "bosh", "csi",
+                  "chatmam", "mamquery"]
 
 
 def best(records, scenario, server, key, direction):
@@ -59,7 +74,9 @@ def _fmt(value):
 def _ratio(a, b):
     if a is None or b is None or b == 0:
         return "n/a"
-    return f"{a / b:.2f}"
+    ratio = a / b
+    # Two decimals, but a ratio below 0.1 keeps two significant digits (not "0.00").
+    return f"{ratio:.2f}" if ratio >= 0.1 or ratio == 0 else f"{ratio:.2g}"
 
 
 def _cpu(records, scenario, server):
@@ -88,6 +105,12 @@ def renderTable(records, servers):
                 for other in ("prosody", "ejabberd")]
             lines.append("| " + " | ".join([label, direction] + [_fmt(values[s]) for s in servers]
                                            + ratios) + " |")
+        for sc, over, key, label in SAME_SERVER:
+            if sc != scenario or not any(r.get("scenario") == over for r in records):
+                continue
+            cells = [_ratio(best(records, sc, s, key, HIGH), best(records, over, s, key, HIGH))
+                     for s in servers]
+            lines.append("| " + " | ".join([label, HIGH] + cells + ["", ""]) + " |")
         cpu = [_cpu(records, scenario, s) for s in servers]
         if all(c == "n/a" for c in cpu):
             continue

@@ -6,7 +6,8 @@ STARTTLS (section 5, via C{loop.start_tls} with an unverified context),
 SASL SCRAM-SHA-1 (section 6, L{bench.scram}), stream restart, resource
 binding (section 7) and, where a server still marks it mandatory, the
 RFC 3921 session; then initial presence (RFC 6121 section 4.2).  In-band
-registration (XEP-0077) provisions accounts.
+registration (XEP-0077) provisions accounts; L{mamQuery} asks a message
+archive (XEP-0313) for a page.
 
 Nothing is parsed as XML: the negotiation matches a few byte patterns, and
 after login a scenario installs a callback that sees the raw decrypted bytes
@@ -22,18 +23,21 @@ import time
 from bench.scram import ScramClient, ScramError
 
 __all__ = ["Target", "XMPPError", "Connection", "connect", "login", "register",
-           "tlsContext", "StanzaBuffer", "loginMany", "closeAll"]
+           "tlsContext", "StanzaBuffer", "loginMany", "closeAll", "mamQuery"]
 
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
 NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session"
+NS_MAM = "urn:xmpp:mam:2"
+NS_RSM = "http://jabber.org/protocol/rsm"
 
 _FEATURES = re.compile(rb"<(?:stream:)?features\b[^>]*?(?:/>|>.*?</(?:stream:)?features>)", re.S)
 _PROCEED = re.compile(rb"<(proceed|failure)\b[^>]*>")
 _SASL = re.compile(rb"<(challenge|success|failure)\b[^>]*?(?:/>|>(.*?)</\1>)", re.S)
 _JID = re.compile(rb"<jid>([^<]*)</jid>")
 _TYPE = re.compile(rb"\btype=['\"]([a-z]+)['\"]")
+_COUNT = re.compile(rb"<count>(\d+)</count>")
 
 
 def takeMatch(buf, pattern):
@@ -329,3 +333,30 @@ def closeAll(conns):
     for conn in conns:
         if conn is not None:
             conn.close()
+
+
+def _upToIq(iqId):
+    """A pattern matching everything up to and including the C{<iq/>} C{iqId}."""
+    return re.compile(rb"\A(.*?)(<iq\b[^>]*\bid=['\"]" + re.escape(iqId)
+                      + rb"['\"][^>]*?(?:/>|>.*?</iq>))", re.S)
+
+
+async def mamQuery(conn, iqId, pageSize, timeout=30.0):
+    """
+    Ask the user's own archive for its newest page (XEP-0313 section 4 with
+    XEP-0059 section 2.5: C{<max/>} and an empty C{<before/>}, "the last
+    page"); the results arrive as messages before the C{<iq type='result'/>}
+    that ends the query (XEP-0313 section 4).  Returns the number of
+    results and the archive's size from the C{<fin/>}'s RSM C{<count/>}
+    (None when the server gives none); raises L{XMPPError} when the server
+    answers with an error.
+    """
+    conn.send(f"<iq type='set' id='{iqId}'><query xmlns='{NS_MAM}' queryid='{iqId}'>"
+              f"<set xmlns='{NS_RSM}'><max>{pageSize}</max><before/></set>"
+              "</query></iq>".encode())
+    match = await conn.expect(_upToIq(iqId.encode()), timeout)
+    kind = _TYPE.search(match.group(2))
+    if kind is None or kind.group(1) != b"result":
+        raise XMPPError(f"archive query refused: {match.group(2)[:300]!r}")
+    total = _COUNT.search(match.group(2))
+    return match.group(1).count(b"<result "), int(total.group(1)) if total else None

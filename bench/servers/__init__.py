@@ -9,6 +9,9 @@ with salted hashes of 4096 PBKDF2 iterations, no rate limits or shapers,
 logging at warning, a listen backlog of 1024 where configurable, the same
 self-signed certificate, a MUC service at C{conference.localhost} and BOSH
 on plain HTTP (loopback; treated as secure, as behind a TLS proxy).
+
+No server archives messages (XEP-0313) except in the scenarios named in
+L{ARCHIVE_SCENARIOS}, where all three archive every message of every user.
 """
 
 import os
@@ -20,9 +23,13 @@ import time
 
 from bench.measure import processTree
 
-__all__ = ["ServerError", "ServerUnderTest", "makeCertificate", "registry", "portOpen"]
+__all__ = ["ServerError", "ServerUnderTest", "makeCertificate", "registry", "portOpen",
+           "ARCHIVE_SCENARIOS"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Scenarios measured with message archiving (XEP-0313) on in every server.
+ARCHIVE_SCENARIOS = frozenset({"chatmam", "mamquery"})
 
 
 class ServerError(Exception):
@@ -96,6 +103,11 @@ class ServerUnderTest:
     def missing(cls):
         """Why this server cannot run here (not installed ...), or None."""
         return None
+
+    @property
+    def archiving(self):
+        """Whether this scenario runs with every message archived (XEP-0313)."""
+        return self.scenario in ARCHIVE_SCENARIOS
 
     def template(self, filename, **values):
         """Fill the template C{filename} (beside this module) with C{values}."""

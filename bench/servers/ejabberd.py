@@ -5,6 +5,9 @@ system instance; ports c2s 25222 and HTTP/BOSH 25280.  Started with
 C{ejabberdctl ... foreground} as the C{ejabberd} user (via C{setpriv});
 C{ERL_OPTIONS="+S 1:1"} in its own ejabberdctl.cfg gives it one scheduler.
 Accounts are made by in-band registration (XEP-0077, loopback only).
+In the archive scenarios (L{bench.servers.ARCHIVE_SCENARIOS}) C{mod_mam}
+runs with C{default: always} on the bench's database (Mnesia, the default:
+the template sets no C{default_db}).
 """
 
 import os
@@ -46,7 +49,9 @@ class Ejabberd(ServerUnderTest):
         with open(self.configPath, "w") as f:
             f.write(self.template("ejabberd.yml.in", domain=self.domain, certfile=self.certfile,
                                   c2sPort=self.c2sPort, httpPort=self.httpPort,
-                                  boshPath=self.boshPath, mucDomain=self.mucDomain))
+                                  boshPath=self.boshPath, mucDomain=self.mucDomain,
+                                  mamModule=("  mod_mam:\n    default: always\n"
+                                             if self.archiving else "")))
         with open(self.ctlConfigPath, "w") as f:
             f.write(self.template("ejabberdctl.cfg.in", node=self.node))
         if os.path.exists("/etc/ejabberd/inetrc"):

@@ -9,7 +9,9 @@ dir, SCRAM with 4096 iterations, started as::
 with the project root as working directory (so C{twisted/plugins} is found
 without installing).  The MUC component (C{[component:conference.localhost]
 plugin = conference}) is configured only for the muc scenario, so an
-unfinished component cannot stop the other scenarios.
+unfinished component cannot stop the other scenarios.  The message archive
+(XEP-0313, C{[archive] default}) is C{never}, except C{always} in the
+archive scenarios (L{bench.servers.ARCHIVE_SCENARIOS}).
 
 The rest scenario runs the sample configuration instead (C{etc/jabberd.ini},
 every bundled component, the web chat page, WebSocket, s2s), with only the
@@ -113,6 +115,7 @@ class Jabberd(ServerUnderTest):
             f.write(self.template("jabberd.ini.in", domain=self.domain, datadir=self.datadir,
                                   cert=self.cert, key=self.key, c2sPort=self.c2sPort,
                                   httpPort=self.httpPort, componentPort=self.componentPort,
+                                  archiveDefault="always" if self.archiving else "never",
                                   extra=extra))
 
     def configureSample(self):

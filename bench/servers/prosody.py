@@ -3,6 +3,12 @@ Prosody (Debian package C{prosody}) under benchmark: its own config file,
 data dir and ports (c2s 15222, HTTP/BOSH 15280), started in the foreground
 with C{prosody -F --config FILE}, accounts made by in-band registration
 (XEP-0077, open to 127.0.0.1 only).
+
+In the archive scenarios (L{bench.servers.ARCHIVE_SCENARIOS}) it loads
+C{mod_mam} with C{default_archive_policy = true} (archive every message) on
+the bench's own storage (C{internal}); that storage refuses an archive past
+C{storage_archive_item_limit} (10000 by default) items, so the limit is
+raised to hold the 100,000-message archive of the mamquery scenario.
 """
 
 import os
@@ -20,6 +26,7 @@ class Prosody(ServerUnderTest):
     c2sPort = 15222
     httpPort = 15280
     boshPath = "/http-bind"
+    archiveItemLimit = 1000000
 
     @classmethod
     def missing(cls):
@@ -33,7 +40,15 @@ class Prosody(ServerUnderTest):
             f.write(self.template("prosody.cfg.lua.in", workdir=self.workdir, datadir=datadir,
                                   c2sPort=self.c2sPort, httpPort=self.httpPort,
                                   cert=self.cert, key=self.key, domain=self.domain,
-                                  mucDomain=self.mucDomain))
+                                  mucDomain=self.mucDomain, **self.archiveSettings()))
+
+    def archiveSettings(self):
+        """The template's C{mod_mam} lines: empty unless this scenario archives."""
+        if not self.archiving:
+            return {"mamModules": "", "mamOptions": ""}
+        return {"mamModules": '\t"mam"; -- XEP-0313, archive scenarios only\n',
+                "mamOptions": ("default_archive_policy = true\n"
+                               f"storage_archive_item_limit = {self.archiveItemLimit}\n")}
 
     def command(self):
         return ["prosody", "-F", "--config", self.configPath], None, self.workdir
