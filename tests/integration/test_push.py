@@ -23,7 +23,7 @@ NS_DATA = "jabber:x:data"
 NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
 PUBLISH_OPTIONS = "http://jabber.org/protocol/pubsub#publish-options"
 SUMMARY = "urn:xmpp:push:summary"
-APPS = [f"push{i}.localhost" for i in range(1, 6)]
+APPS = [f"push{i}.localhost" for i in range(1, 7)]
 EXTRA = "".join(f"\n[component:{app}]\nsecret = push-secret\n" for app in APPS)
 
 
@@ -32,7 +32,7 @@ def server(backend, tmp_path_factory):
     """A started jabberd with the app servers' component sections and the usual accounts."""
     proc = ServerProcess(tmp_path_factory.mktemp("jabberd"), database=backend, extra=EXTRA)
     proc.start()
-    for name in ("alice", "bob", "carol", "dave", "erin", "frank", "grace"):
+    for name in ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "henry"):
         proc.adduser(name, name + "pw")
     yield proc
     proc.stop()
@@ -247,19 +247,19 @@ def test_detachedSessionIsNotified(server):
     from tests.integration.test_streammanagement import cut, reconnect
 
     async def body():
-        app = await AppServer(APPS[4], server.ports["components"]).start()
-        grace = Client("grace@localhost/phone", "gracepw", plugins=["xep_0198"])
-        assert await grace.login(server.ports["c2s"])
-        await enable(grace, APPS[4], "g1")
-        await cut(grace)
+        app = await AppServer(APPS[5], server.ports["components"]).start()
+        henry = Client("henry@localhost/phone", "henrypw", plugins=["xep_0198"])
+        assert await henry.login(server.ports["c2s"])
+        await enable(henry, APPS[5], "g1")
+        await cut(henry)
         bob = await sender(server)
-        bob.send_message("grace@localhost", "are you there", mtype="chat")
+        bob.send_message("henry@localhost", "are you there", mtype="chat")
         publisher, node, summary, _ = await app.next()
-        assert (publisher, node) == ("grace@localhost", "g1")
+        assert (publisher, node) == ("henry@localhost", "g1")
         assert summary["message-count"] == "1" and "last-message-body" not in summary
-        assert await reconnect(grace, server.ports["c2s"])
-        await grace.nextMessage(lambda m: m["body"] == "are you there")
-        await grace.close()
+        assert await reconnect(henry, server.ports["c2s"])
+        await henry.nextMessage(lambda m: m["body"] == "are you there")
+        await henry.close()
         await bob.close()
         await app.close()
     run(body())
