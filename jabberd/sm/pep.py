@@ -55,6 +55,7 @@ from jabberd.pubsub.events import (deleteEvent, eventMessage, itemsEvent, purgeE
 from jabberd.pubsub.protocol import PubSubProtocol
 from jabberd.pubsub.service import NodeService
 from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget
+from jabberd.sm.userindex import UserIndex
 from jabberd.stanza import firstChild
 
 __all__ = ["PEPHandler", "FEATURES"]
@@ -95,6 +96,9 @@ class PEPHandler(IQHandler):
         self.protocol = None
         self.contacts = {}
         self.sentLast = {}
+        # Accounts with nodes (jabberd.sm.userindex): a resource of anyone
+        # else coming online costs no read.
+        self.withNodes = UserIndex()
 
     @classmethod
     def fromConfig(cls, config):
@@ -107,6 +111,7 @@ class PEPHandler(IQHandler):
         super().setHost(host)
         self.engine = NodeService(host.storage.pubsub, self.limits, self)
         self.protocol = PubSubProtocol(self.engine)
+        self.withNodes.load(host.storage.pubsub.servicesWithNodes(), self.log, "PEP nodes")
 
     @property
     def caps(self):
@@ -134,6 +139,8 @@ class PEPHandler(IQHandler):
             raise StanzaError(UNKNOWN_ACCOUNT)
         service = target.jid.userhost()
         standing = await self.standing(service, target.requester)
+        if standing.owner and iq.getAttribute("type") == "set":
+            self.withNodes.add(service)  # it may create a node (before the write starts)
         return await self.protocol.handle(iq.getAttribute("type"), service, standing,
                                           firstChild(iq))
 
@@ -256,6 +263,8 @@ class PEPHandler(IQHandler):
         see and wants (by caps, or by an explicit subscription) and was
         not sent yet.
         """
+        if not self.withNodes.mayHave(service):
+            return  # no nodes: nothing to send, and nothing to read
         bare = bareOf(full)
         standing = await self.standing(service, parseJID(full))
         caps = self.caps

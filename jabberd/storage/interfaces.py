@@ -578,5 +578,14 @@ class IPubSubStore(Interface):
         at C{service} only (section 5.6).
         """
 
+    def servicesWithNodes():
+        """
+        The services that have at least one node, read once at start-up
+        so that a resource coming online needs no read of services with
+        none (most accounts never publish).
+
+        @return: a Deferred of a set of service JIDs (strings).
+        """
+
     def removeService(service):
         """Delete every node of C{service} with its items, affiliations and subscriptions."""

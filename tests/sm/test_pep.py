@@ -298,3 +298,31 @@ def test_attachedWithLimitsFromConfig():
     assert names.index("PEPHandler") < names.index("PresenceHandler")
     assert (pep.limits.maxNodes, pep.limits.maxItemsPerNode, pep.limits.maxItemSize) \
         == (3, 9, 100)
+
+
+def test_noNodesNoReads():
+    """Contacts of an account without nodes come online with no read of its (empty) service."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    asked = []
+    h.storage.pubsub.listNodes = lambda service: asked.append(service)
+    h.storage.pubsub.getSubscriberSubscriptions = lambda *args: asked.append(args)
+    h.login("alice")
+    h.login("bob")
+    assert asked == []
+
+
+def test_firstNodeIndexed():
+    """An account that publishes its first node is in the index at once: contacts get it."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice")
+    assert not h.pep.withNodes.mayHave(ALICE)
+    h.publish(alice, itemId="first")
+    assert h.pep.withNodes.mayHave(ALICE)
+    bob = h.bind("bob", "phone")
+    h.caps.features.add((bob.full, NODE + "+notify"))
+    h.send(bob, "<presence/>")
+    assert events([e for e in h.take(bob) if e.name == "message"]) == ["first"]

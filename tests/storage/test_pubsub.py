@@ -56,6 +56,15 @@ class PubSubStoreTestsMixin:
     # nodes
 
     @defer.inlineCallbacks
+    def test_services(self):
+        """servicesWithNodes() names the services with at least one node."""
+        self.assertEqual((yield self.store.servicesWithNodes()), set())
+        yield self.store.createNode(ALICE, BOOKMARKS, NodeConfig())
+        yield self.store.createNode(SERVICE, "news", NodeConfig())
+        yield self.store.deleteNode(SERVICE, "news")
+        self.assertEqual((yield self.store.servicesWithNodes()), {ALICE})
+
+    @defer.inlineCallbacks
     def test_createNode(self):
         """A created node comes back with its configuration, extra fields included."""
         before = time.time()

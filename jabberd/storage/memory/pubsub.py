@@ -90,6 +90,9 @@ class MemoryPubSubStore:
         return defer.succeed([_copyNode(n.record)
                               for n in self.services.get(service, {}).values()])
 
+    def servicesWithNodes(self):
+        return defer.succeed({service for service, nodes in self.services.items() if nodes})
+
     def countNodes(self, service):
         return defer.succeed(len(self.services.get(service, {})))
 

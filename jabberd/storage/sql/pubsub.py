@@ -127,6 +127,11 @@ class SQLPubSubStore:
                 select(pubsubNodes).where(_nodes.service == service).order_by(_nodes.id))]
         return self.database.read(work)
 
+    def servicesWithNodes(self):
+        def work(connection):
+            return set(connection.execute(select(_nodes.service).distinct()).scalars())
+        return self.database.read(work)
+
     def countNodes(self, service):
         def work(connection):
             return connection.execute(select(func.count()).select_from(pubsubNodes).where(
