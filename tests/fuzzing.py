@@ -10,6 +10,7 @@ without the deadline.
 import os
 
 from hypothesis import HealthCheck, settings, strategies as st
+from twisted.logger import globalLogPublisher
 
 EXAMPLES_VARIABLE = "JABBERD_FUZZ_EXAMPLES"
 
@@ -44,3 +45,31 @@ def mutated(draw, texts, maxMutations=3):
         else:
             del data[position]
     return bytes(data)
+
+
+class LoggedFailures:
+    """
+    Collects the failures logged while it is active (a stream or handler
+    that catches an exception logs it instead of raising): a property
+    asserts the list stays empty.
+    """
+
+    def __init__(self):
+        self.failures = []
+
+    def _observe(self, event):
+        if "log_failure" in event:
+            self.failures.append(event["log_failure"])
+
+    def __enter__(self):
+        globalLogPublisher.addObserver(self._observe)
+        return self
+
+    def __exit__(self, *exc):
+        globalLogPublisher.removeObserver(self._observe)
+        return False
+
+    def check(self):
+        """Re-raise the first failure logged, if any."""
+        if self.failures:
+            self.failures[0].raiseException()
