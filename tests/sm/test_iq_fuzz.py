@@ -81,6 +81,7 @@ def escaped(text):
 
 
 def element(draw, depth, namespace=None):
+    """Random XML of one element in C{namespace} (else a random one), C{depth} levels deep."""
     name = draw(NAMES)
     attributes = draw(st.lists(st.tuples(ATTRIBUTES, VALUES), max_size=4,
                                unique_by=lambda a: a[0]))
@@ -100,15 +101,16 @@ def element(draw, depth, namespace=None):
 
 
 @st.composite
-def iqs(draw):
+def iqs(draw, routes=ROUTES, recipients=(None, DOMAIN, "alice@localhost", "bob@localhost"),
+        sender=None):
     """An iq of one route's type and a random payload in the route's namespace."""
-    iqType, namespace = draw(st.sampled_from(ROUTES))
-    to = draw(st.sampled_from([None, DOMAIN, "alice@localhost", "bob@localhost"]))
+    iqType, namespace = draw(st.sampled_from(routes))
+    to = draw(st.sampled_from(recipients))
     payload = element(draw, draw(st.integers(0, 3)), namespace)
     if draw(st.integers(0, 9)) == 0:
         payload += element(draw, 1)  # a second child: bad-request somewhere
-    return "<iq type='%s' id='fuzz'%s>%s</iq>" % (
-        iqType, " to='%s'" % to if to else "", payload)
+    return "<iq type='%s' id='fuzz'%s%s>%s</iq>" % (
+        iqType, " to='%s'" % to if to else "", " from='%s'" % sender if sender else "", payload)
 
 
 def check(stanzas):
