@@ -15,6 +15,7 @@ from twisted.words.xish import domish
 
 from jabberd.web.websocket import MessageParser
 from jabberd.xmlparser import ParserLimits
+from tests.c2s.helpers import plain
 from tests.c2s.test_negotiation_fuzz import ELEMENTS
 from tests.fuzzing import LoggedFailures, fuzzSettings, mutated
 from tests.test_xmlparser_fuzz import TOKENS
@@ -73,3 +74,21 @@ def check(messages, secure):
 def test_streamAnswersOrClosesWithStreamError(messages, secure):
     """Random messages are answered, or the stream ends with an error and <close/>."""
     check(messages, secure)
+
+
+def test_closeBeforeOpenIsAnsweredWithClose():
+    """Found by the property: a <close/> before any <open/> gets <close/> (section 3.6.1)."""
+    connection = Connection(makeServer())
+    [close] = connection.send(CLOSE)
+    assert close.name == "close"
+    assert connection.socket.closeCode == 1000
+
+
+def test_closeAfterRestartIsAnsweredWithClose():
+    """A <close/> after authentication, before the new <open/>, gets <close/> too."""
+    connection = Connection(makeServer())
+    connection.send(OPEN)
+    connection.send(plain("alice", "pw"))
+    [close] = connection.send(CLOSE)
+    assert close.name == "close"
+    assert connection.socket.closeCode == 1000
