@@ -52,7 +52,7 @@ def roomOf(service, iq):
 
 
 def _query(iq, uri):
-    return stanzas.firstChild(iq, uri, "query")
+    return stanzas.queryPayload(iq, uri)
 
 
 def _bare(address):

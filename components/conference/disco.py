@@ -74,7 +74,7 @@ class DiscoHandler(IQHandler):
 
     @iqGet(NS_DISCO_INFO, override=True)
     def onInfo(self, iq):
-        query = stanzas.firstChild(iq, NS_DISCO_INFO, "query")
+        query = stanzas.queryPayload(iq, NS_DISCO_INFO)
         node = query.getAttribute("node") or ""
         if "@" in (iq.getAttribute("to") or ""):
             return self.roomInfo(visibleRoom(self.service, iq), node)

@@ -65,7 +65,7 @@ class ConferenceHandler(IQHandler):
     def onEnter(self, iq):
         """Enter under the given nick; errors as the room gives them."""
         roomJid = self.roomAddress(iq)
-        query = stanzas.firstChild(iq, NS_CONFERENCE, "query")
+        query = stanzas.queryPayload(iq, NS_CONFERENCE)
         nick = _text(query, "nick")
         sender = iq.getAttribute("from")
         occupantJid = parseJID(f"{roomJid}/{nick}") if nick else None

@@ -40,7 +40,7 @@ class OwnerHandler(IQHandler):
     def onOwnerGet(self, iq):
         """Section 10.2: the configuration form, or an owner/admin list."""
         room, sender = admin.roomOf(self.service, iq)
-        query = stanzas.firstChild(iq, NS_MUC_OWNER, "query")
+        query = stanzas.queryPayload(iq, NS_MUC_OWNER)
         if stanzas.firstChild(query, NS_MUC_OWNER, "item") is not None:
             return admin.listItems(room, sender, query, NS_MUC_OWNER)
         self.requireOwner(room, sender)
@@ -52,7 +52,7 @@ class OwnerHandler(IQHandler):
     def onOwnerSet(self, iq):
         """A submitted or cancelled form, a destroy, or list changes."""
         room, sender = admin.roomOf(self.service, iq)
-        query = stanzas.firstChild(iq, NS_MUC_OWNER, "query")
+        query = stanzas.queryPayload(iq, NS_MUC_OWNER)
         items = list(query.elements(NS_MUC_OWNER, "item"))
         if items:
             admin.changeItems(self.service, room, sender, items, NS_MUC_OWNER)

@@ -27,9 +27,23 @@ __all__ = [
     "Element", "stamped", "fanout", "mucUserX", "itemElement",
     "occupantPresence", "stanzaError", "roomMessage", "subjectMessage",
     "delayElements", "firstChild", "parseAddress", "isServiceTarget", "mucX", "formType",
+    "queryPayload",
 ]
 
 Element = domish.Element
+
+
+def queryPayload(iq, uri):
+    """
+    The C{<query/>} payload in C{uri} of an iq, whose routes match on the
+    namespace alone: another element in that namespace is malformed for
+    these protocols (XEP-0045 sections 9 and 10, XEP-0030 section 3), a
+    C{bad-request} (RFC 6120 section 8.3.3.1).
+    """
+    query = firstChild(iq, uri, "query")
+    if query is None:
+        raise StanzaError("bad-request", text="a <query/> payload is expected")
+    return query
 
 # XEP-0045 section 7.2 ("Max Users"): a full room answers service-unavailable of
 # type wait; Twisted's RFC 3920 table says cancel.

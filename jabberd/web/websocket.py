@@ -131,6 +131,11 @@ class WebSocketStream(ClientStream):
             else:
                 self.onDocumentStart(element)
         elif element.uri == NS_FRAMING and element.name == "close":
+            # Section 3.6.1: a <close/> is answered with <close/>, also one
+            # sent before the first <open/> or after a restart, when no
+            # stream is open that closeStream would end with its footer.
+            if not self._headerSent and not self.closing:
+                self.sendFooter()
             self.closeStream()
         elif not self._headerSent:
             self.closeWithError("bad-format", "<open/> expected")

@@ -129,12 +129,16 @@ def parseBody(data, maxStanzaSize, maxPayloads=DEFAULT_MAX_PAYLOADS,
 
 
 def intAttribute(body, name, default=None):
-    """The non-negative integer attribute C{name}; C{default} when absent."""
+    """
+    The non-negative integer attribute C{name}; C{default} when absent.
+    Only ASCII digits count (XML Schema's integer lexical space, which
+    XEP-0124 section 14 uses): C{str.isdigit} alone also admits '\u00b2'.
+    """
     raw = body.getAttribute(name)
     if raw is None:
         return default
     raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 16:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 16:
         raise BodyError("bad-request", body)
     return int(raw)
 
