@@ -54,6 +54,8 @@ def sampleConfig(text, values):
 MUC_SECTION = """
 [component:{domain}]
 plugin = conference
+; No room archive (XEP-0313 for rooms): neither Prosody nor ejabberd loads one here.
+archive = no
 """
 
 # Runs in a child process with the project root as working directory: makes
