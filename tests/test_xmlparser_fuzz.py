@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from twisted.words.xish import domish
 
 from jabberd.xmlparser import HardenedElementStream, ParserLimits, StanzaTooLarge
+from tests.fuzzing import mutated
 
 NAMES = st.sampled_from(["message", "body", "a", "x:y", "s:features", "q", "presence", "iq"])
 TEXT = st.text(alphabet=string.ascii_letters + " \n\t<>&'\"" + "\u00e9\u4e2d\U0001f600",
@@ -60,23 +61,10 @@ HEADERS = st.sampled_from([
 ])
 
 
-@st.composite
-def streams(draw):
+def streams():
     """A stream: a header, tokens, then a few byte-level mutations."""
-    text = draw(HEADERS) + "".join(draw(st.lists(TOKENS, max_size=40)))
-    data = bytearray(text.encode("utf-8", "surrogatepass"))
-    for _ in range(draw(st.integers(0, 3))):
-        if not data:
-            break
-        position = draw(st.integers(0, len(data) - 1))
-        action = draw(st.sampled_from(["flip", "insert", "delete"]))
-        if action == "flip":
-            data[position] ^= draw(st.integers(1, 255))
-        elif action == "insert":
-            data[position:position] = draw(st.binary(min_size=1, max_size=4))
-        else:
-            del data[position]
-    return bytes(data)
+    return mutated(st.builds(lambda header, tokens: header + "".join(tokens),
+                             HEADERS, st.lists(TOKENS, max_size=40)))
 
 
 LIMITS = st.builds(ParserLimits, maxElements=st.integers(1, 30), maxDepth=st.integers(1, 8),
