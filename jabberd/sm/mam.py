@@ -375,10 +375,14 @@ class ArchiveHandler(IQHandler):
 
     def stopping(self):
         """The server stops: the archive writes still queued are waited for."""
-        return [self._committed()]
+        return [self.committed()]
 
-    def _committed(self):
-        """A Deferred firing once every archive write issued so far has finished."""
+    def committed(self):
+        """
+        A Deferred firing once every archive write issued so far has
+        finished: what a query waits for, and what stream management waits
+        for before it acknowledges a client's stanzas (XEP-0198 section 4).
+        """
         return self._writer.committed()
 
     # --- sessions and accounts ---
@@ -470,7 +474,7 @@ class ArchiveHandler(IQHandler):
     @defer.inlineCallbacks
     def _query(self, iq, owner, query):
         """Section 4: one page of the owner's archive, once earlier writes are done."""
-        yield self._committed()
+        yield self.committed()
         page = yield mamquery.runQuery(self.archive, owner, query, self.maxPage)
         queryId = query.getAttribute("queryid")
         for item in page.items:
@@ -480,7 +484,7 @@ class ArchiveHandler(IQHandler):
     @defer.inlineCallbacks
     def _metadata(self, owner):
         """The first and last message of the archive (section 5, archive metadata)."""
-        yield self._committed()
+        yield self.committed()
         first = yield self.archive.query(owner, max=1)
         last = yield self.archive.query(owner, max=1, before="")
         metadata = domish.Element((NS_MAM, "metadata"))

@@ -201,10 +201,25 @@ class StreamManagementHandler(Handler):
         return self.timeout
 
     def onRequest(self, session):
-        """C{<r/>}: answer at once with what was handled (section 4)."""
+        """
+        C{<r/>}: answer with what was handled (section 4), once the
+        messages handled are in the archive: an acknowledged message
+        survives a crash (a Deferred of the archive's commit, at once
+        when nothing is being written).
+        """
         management = session.management
-        if management is not None:
-            session.stream.send(_element("a", h=management.handled))
+        if management is None:
+            return
+        answer = _element("a", h=management.handled)
+        stream = session.stream
+        archive = self.host.handler("mam")
+        if archive is None:
+            stream.send(answer)
+            return
+        d = archive.committed()
+        d.addCallback(lambda _: session.stream is stream and stream.send(answer))
+        d.addErrback(lambda f: self.log.failure("acknowledging to {jid} failed", f,
+                                                jid=session.full))
 
     def onAck(self, session, element):
         """C{<a h/>}: forget what the client handled; too high an 'h' ends the stream."""

@@ -255,3 +255,40 @@ def test_queuedArchiveWritesFinishBeforeShutdown(tmp_path):
         run(after())
     finally:
         proc.stop()
+
+
+def test_acknowledgedMessagesArchivedAcrossKill9(tmp_path):
+    """Messages the server acknowledged (XEP-0198 <a h/>) are in the archive after kill -9."""
+    proc = ServerProcess(tmp_path)
+    proc.start()
+    try:
+        for name in ("alice", "bob"):
+            proc.adduser(name, name + "pw")
+        texts = [f"acked {n}" for n in range(1000)]
+
+        async def before():
+            alice = Client("alice@localhost/mam", "alicepw", plugins=PLUGINS + ["xep_0198"])
+            assert await alice.login(proc.ports["c2s"])
+            for text in texts:
+                alice.send_message("bob@localhost", text, mtype="chat")
+            # every message on the wire (counted by the plugin) before asking for the ack
+            await alice["xep_0199"].ping("localhost", timeout=10)
+            sent = alice["xep_0198"].seq
+            alice["xep_0198"].request_ack()
+            for _ in range(400):
+                if alice["xep_0198"].last_ack >= sent:
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError("the server never acknowledged the messages")
+        run(before())
+        proc.stop(signal.SIGKILL)
+        proc.start()
+
+        async def after():
+            alice = await login(proc, "alice@localhost/mam")
+            iq = await alice["xep_0313"].retrieve(timeout=10, rsm={"max": "1"})
+            assert int(iq["mam_fin"]["rsm"]["count"]) == len(texts)
+            await alice.close()
+        run(after())
+    finally:
+        proc.stop()

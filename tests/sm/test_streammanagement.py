@@ -172,6 +172,32 @@ def test_requestAnsweredWithHandled():
     assert (a.name, a["h"]) == ("a", "3")
 
 
+class PendingArchive(Handler):
+    """An archive whose writes finish only when the test says so."""
+
+    handlerName = "mam"
+
+    def __init__(self):
+        self.pending = defer.Deferred()
+
+    def committed(self):
+        return self.pending
+
+
+def test_requestAnsweredOnceArchived():
+    """<a h/> waits for the archive's writes: an acknowledged message survives a crash."""
+    h = smHarness()
+    archive = h.sm.addHandler(PendingArchive())
+    enable(h, h.alice)
+    h.alice.management.countHandled()
+    assert nonza(h, h.alice, "<r/>")
+    h.alice.management.countHandled()  # handled after the request: not in this answer
+    assert h.take(h.alice) == []
+    archive.pending.callback(None)
+    [a] = h.take(h.alice)
+    assert (a.name, a["h"]) == ("a", "1")
+
+
 def test_otherNonzasAreLeft():
     """Elements of other namespaces are not taken."""
     h = smHarness()
