@@ -16,7 +16,7 @@ __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
            "ComponentConfig", "HTTPConfig", "S2SConfig", "PresenceConfig", "load", "parse",
            "ArchiveConfig", "ParserConfig", "ConnectionsConfig", "PushConfig",
            "CapsConfig"]
-__all__ += ["PEPConfig"]
+__all__ += ["PEPConfig", "VCardConfig", "AvatarsConfig"]
 
 
 class ConfigError(Exception):
@@ -370,6 +370,30 @@ class PEPConfig:
 
 
 @dataclass
+class VCardConfig:
+    """
+    C{[vcard]}: vcard-temp (XEP-0054).
+
+    @ivar maxSize: the most bytes of one stored vCard, not counting its
+        photo's C{<BINVAL/>} (bounded by C{[avatars] max_bytes}).
+    """
+
+    maxSize: int = 65536
+
+
+@dataclass
+class AvatarsConfig:
+    """
+    C{[avatars]}: user avatars, XEP-0084 in PEP and the vCard photo of
+    XEP-0054/XEP-0153, converted both ways (XEP-0398).
+
+    @ivar maxBytes: the most bytes of one avatar image, in either protocol.
+    """
+
+    maxBytes: int = 65536
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -389,6 +413,8 @@ class Config:
     connections: ConnectionsConfig = field(default_factory=ConnectionsConfig)
     caps: CapsConfig = field(default_factory=CapsConfig)
     pep: PEPConfig = field(default_factory=PEPConfig)
+    vcard: VCardConfig = field(default_factory=VCardConfig)
+    avatars: AvatarsConfig = field(default_factory=AvatarsConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -484,6 +510,8 @@ def parse(text, path="<string>", overrides=None):
         connections=_connectionsConfig(section("connections")),
         caps=_capsConfig(section("caps")),
         pep=_pepConfig(section("pep")),
+        vcard=VCardConfig(maxSize=_atLeastOne(section("vcard"), "max_size", 65536)),
+        avatars=AvatarsConfig(maxBytes=_atLeastOne(section("avatars"), "max_bytes", 65536)),
     )
 
 
@@ -788,13 +816,15 @@ def _capsConfig(c):
             raise ConfigError(f"[caps] {key}: must be at least 1")
     return config
 
-def _pepConfig(p):
-    def positive(key, default):
-        value = p.int(key, default)
-        if value < 1:
-            raise ConfigError(f"[pep] {key}: at least 1")
-        return value
+def _atLeastOne(section, key, default):
+    """A whole number of at least 1 from C{section}."""
+    value = section.int(key, default)
+    if value < 1:
+        raise ConfigError(f"[{section.name}] {key}: at least 1")
+    return value
 
-    return PEPConfig(maxItemsPerNode=positive("max_items_per_node", 1000),
-                     maxNodes=positive("max_nodes", 200),
-                     maxItemSize=positive("max_item_size", 131072))
+
+def _pepConfig(p):
+    return PEPConfig(maxItemsPerNode=_atLeastOne(p, "max_items_per_node", 1000),
+                     maxNodes=_atLeastOne(p, "max_nodes", 200),
+                     maxItemSize=_atLeastOne(p, "max_item_size", 131072))

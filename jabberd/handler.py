@@ -122,6 +122,23 @@ HOOKS = {hook.name: hook for hook in (
          "(XEP-0115) of full JID jid, a local session or a remote entity that sent presence "
          "to a local user, became known or changed: features is their frozenset "
          "(interest in '+notify' nodes, XEP-0163 section 4)."),
+    Hook("pepPublishCheck", "collect",
+         "pepPublishCheck(service, node, itemId, payload): session manager: the StanzaErrors "
+         "refusing an item a client publishes to node of the PEP service (XEP-0163) of "
+         "account bare JID service (payload: the item's element; itemId may be None); "
+         "empty when the item is acceptable. The first error is the answer."),
+    Hook("pepPublished", "all",
+         "pepPublished(service, node, items): session manager: items (PubSubItem) were "
+         "published to node of an account's PEP service, by a client or by the server "
+         "(XEP-0060 section 7.1.2); after the write, as subscribers are told."),
+    Hook("vcardChanged", "all",
+         "vcardChanged(jid, vcard, fromClient): session manager: the vcard-temp vCard "
+         "(XEP-0054) of the account bare JID jid was stored; fromClient is true for a client's set, false "
+         "when the server wrote it (a conversion); vcard is not to be changed."),
+    Hook("vcardMissing", "first",
+         "vcardMissing(jid, requester): session manager: a vcard-temp get of the account "
+         "bare JID jid found no stored vCard; a handler may answer with a Deferred of a <vCard/> built from "
+         "elsewhere (XEP-0292's vCard4), or of None."),
     Hook("streamFeatures", "collect",
          "streamFeatures(): session manager: elements c2s adds to the features offered "
          "after authentication (RFC 6120 section 4.3.2)."),

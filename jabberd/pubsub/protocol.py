@@ -69,10 +69,14 @@ class PubSubProtocol:
     Answer the PubSub iq payloads addressed to a service.
 
     @ivar engine: the L{NodeService}.
+    @ivar checkPublish: called with (service, node, item id or None, payload
+        element) before an item is published; raises the L{StanzaError}
+        refusing it (PEP: the payload rules of XEP-0084, XEP-0292).
     """
 
-    def __init__(self, engine):
+    def __init__(self, engine, checkPublish=None):
         self.engine = engine
+        self.checkPublish = checkPublish
 
     def handle(self, iqType, service, standing, payload):
         """
@@ -187,9 +191,11 @@ class PubSubProtocol:
         if len(payloads) > 1:
             raise pubsubError("bad-request", "invalid-payload")
         options = _form(qualifiers.get("publish-options"), NS_PUBSUB_PUBLISH_OPTIONS)
+        itemId = items[0].getAttribute("id") or None
+        if self.checkPublish is not None:
+            self.checkPublish(service, node, itemId, payloads[0])
         itemId = await self.engine.publish(service, node, standing,
-                                           serializeElement(payloads[0]),
-                                           items[0].getAttribute("id") or None, options)
+                                           serializeElement(payloads[0]), itemId, options)
         result = _pubsub()
         published = result.addElement("publish")
         published["node"] = node

@@ -18,9 +18,10 @@ __all__ = ["buildSessionManager", "handlerFactories"]
 
 def handlerFactories(config):
     """The factories of the session manager's handlers, in attachment order."""
-    from jabberd.sm import (accountremoval, blocking, browse, carbons, csi, delegation, disco,
-                            entitytime, last, mam, message, offline, ping, presence, private,
-                            roster, rosterpins, streammanagement, vcard, version)
+    from jabberd.sm import (accountremoval, avatar, avatarconversion, blocking, browse, carbons,
+                            csi, delegation, disco, entitytime, last, mam, message, offline,
+                            ping, presence, private, roster, rosterpins, streammanagement,
+                            vcard, vcard4, vcardupdate, version)
     from jabberd.sm import caps, push
     from jabberd.sm import pep
 
@@ -31,6 +32,8 @@ def handlerFactories(config):
         message.MessageHandler,
         # PEP (XEP-0163) before presence: it sees contacts' presence arrive.
         lambda: pep.PEPHandler.fromConfig(config),
+        # The photo hash of XEP-0153 goes into available presence before it is broadcast.
+        vcardupdate.VCardUpdateHandler,
         lambda: presence.PresenceHandler.fromConfig(config),
         roster.RosterHandler,
         disco.DiscoHandler,
@@ -39,7 +42,11 @@ def handlerFactories(config):
         entitytime.TimeHandler,
         last.LastHandler,
         ping.PingHandler,
-        vcard.VCardHandler,
+        lambda: vcard.VCardHandler.fromConfig(config),
+        # PEP payload rules and conversions: avatars (XEP-0084, XEP-0398), vCard4 (XEP-0292).
+        lambda: avatar.AvatarHandler.fromConfig(config),
+        avatarconversion.AvatarConversion,
+        vcard4.VCard4Handler,
         private.PrivateHandler,
         accountremoval.AccountRemoval,  # XEP-0077 removal ends the sessions
         # Policy stage: block lists (XEP-0191).

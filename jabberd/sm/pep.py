@@ -56,7 +56,7 @@ from jabberd.pubsub.protocol import PubSubProtocol
 from jabberd.pubsub.service import NodeService
 from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget
 from jabberd.sm.userindex import UserIndex
-from jabberd.stanza import firstChild
+from jabberd.stanza import firstChild, serializeElement
 
 __all__ = ["PEPHandler", "FEATURES"]
 
@@ -110,7 +110,7 @@ class PEPHandler(IQHandler):
     def setHost(self, host):
         super().setHost(host)
         self.engine = NodeService(host.storage.pubsub, self.limits, self)
-        self.protocol = PubSubProtocol(self.engine)
+        self.protocol = PubSubProtocol(self.engine, self._checkPublish)
         self.withNodes.load(host.storage.pubsub.servicesWithNodes(), self.log, "PEP nodes")
 
     @property
@@ -159,12 +159,29 @@ class PEPHandler(IQHandler):
         items = await self.host.storage.roster.items(service.partition("@")[0])
         return {item.jid: item for item in items}
 
+    def _checkPublish(self, service, node, itemId, payload):
+        """The payload rules of other handlers (the C{pepPublishCheck} hooks)."""
+        for error in self.host.collect("pepPublishCheck", service, node, itemId, payload):
+            raise error
+
+    async def publishAs(self, service, node, payload, itemId, options=None):
+        """
+        Publish the element C{payload} as item C{itemId} of C{node} at the
+        account C{service}, on the account's behalf (the server converting
+        one protocol's data into another's); notifications go out as for
+        the account's own publish.  Returns the item id.
+        """
+        self.withNodes.add(service)
+        return await self.engine.publish(service, node, Standing(service, owner=True),
+                                         serializeElement(payload), itemId, options)
+
     # --- notifications: the engine's notifier ---
 
     def published(self, service, node, config, items):
         """XEP-0060 section 7.1.2.1: tell who may know and wants to."""
         event = itemsEvent(node, items, payloads=config.deliver_payloads)
         self._run(self._broadcast(service, node, config, event), "notifying {node}", node=node)
+        self.host.notify("pepPublished", service, node, items)
 
     def retracted(self, service, node, config, ids):
         """XEP-0060 section 7.2.2.1."""

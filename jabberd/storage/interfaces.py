@@ -233,6 +233,14 @@ class IVCardStore(Interface):
         @return: a Deferred of None.
         """
 
+    def users():
+        """
+        Who has a stored vCard, read once at start-up so that a login of
+        anyone else needs no read for its avatar hash (XEP-0153).
+
+        @return: a Deferred of the set of usernames.
+        """
+
 
 class IPrivateStore(Interface):
     """

@@ -320,6 +320,13 @@ class VCardStoreTests(StoreTestsBase):
                          "<vCard xmlns='vcard-temp'><FN>Ä</FN></vCard>")
         self.assertIsNone((yield self.storage.vcards.get("bob")))
 
+    @defer.inlineCallbacks
+    def test_vCardUsers(self):
+        """The users with a stored vCard are listed, no one else."""
+        self.assertEqual((yield self.storage.vcards.users()), set())
+        yield self.storage.vcards.set("alice", "<vCard xmlns='vcard-temp'/>")
+        self.assertEqual((yield self.storage.vcards.users()), {"alice"})
+
     def test_providesVCardStore(self):
         """The vCard store provides IVCardStore."""
         self.assertTrue(verifyObject(IVCardStore, self.storage.vcards))

@@ -173,6 +173,9 @@ class MemoryVCardStore(_PerUser):
         self.data[username] = xml
         return _d(None)
 
+    def users(self):
+        return _d(set(self.data))
+
 
 @implementer(IPrivateStore)
 class MemoryPrivateStore(_PerUser):

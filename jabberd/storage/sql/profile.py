@@ -10,7 +10,7 @@ from zope.interface import implementer
 
 from jabberd.storage.interfaces import ILastActivityStore, IPrivateStore, IVCardStore
 from jabberd.storage.schema import lastActivity, privateXML, vcards
-from jabberd.storage.sql.common import SQLStore, upsert
+from jabberd.storage.sql.common import SQLStore, upsert, usernamesIn
 
 __all__ = ["SQLVCardStore", "SQLPrivateStore", "SQLLastActivityStore"]
 
@@ -29,6 +29,9 @@ class SQLVCardStore(SQLStore):
         def work(connection):
             upsert(connection, vcards, {"username": username}, {"xml": xml})
         return self.database.write(work)
+
+    def users(self):
+        return self.database.read(usernamesIn, vcards)
 
 
 @implementer(IPrivateStore)
