@@ -184,3 +184,12 @@ def test_streamManagementSettings():
         with pytest.raises(ConfigError) as e:
             parse("[c2s]\n" + text + "\n")
         assert where in str(e.value)
+
+
+def test_vcardAndAvatarLimits():
+    """[vcard] max_size and [avatars] max_bytes are read, default to 65536 and must be at least 1."""
+    config = parse("[vcard]\nmax_size = 5000\n[avatars]\nmax_bytes = 7000\n")
+    assert (config.vcard.maxSize, config.avatars.maxBytes) == (5000, 7000)
+    assert (parse("").vcard.maxSize, parse("").avatars.maxBytes) == (65536, 65536)
+    with pytest.raises(ConfigError, match=r"\[avatars\] max_bytes"):
+        parse("[avatars]\nmax_bytes = 0\n")

@@ -1,5 +1,9 @@
 """Tests for L{jabberd.sm.vcard}: XEP-0054 vcard-temp storage."""
 
+import base64
+
+from jabberd.config import parse as parseConfig
+from jabberd.handler import Handler
 from jabberd.ns import NS_VCARD
 from jabberd.sm.vcard import VCardHandler
 from tests.sm.iqhelpers import addUser, ask, childrenNamed, errorOf, makeIQ, makeManager, payload
@@ -132,3 +136,56 @@ def test_corruptStoredVCard():
     sm.storage.vcards.data["alice"] = "<!DOCTYPE x [<!ENTITY a 'b'>]><vCard xmlns='vcard-temp'/>"
     reply = ask(sm, vcardGet())
     assert errorOf(reply)[0] == "internal-server-error"
+
+
+def photoSet(binval, fn="Alice"):
+    iq = vcardSet(fn)
+    photo = payload(iq).addElement("PHOTO")
+    photo.addElement("TYPE", content="image/png")
+    photo.addElement("BINVAL", content=binval)
+    return iq
+
+
+def test_photoNotBase64():
+    """A PHOTO whose BINVAL is not base64 is bad-request, and nothing is stored."""
+    sm = makeVCard()
+    reply = ask(sm, photoSet("this is *not* base64"))
+    assert errorOf(reply)[0] == "bad-request"
+    assert sm.storage.vcards.data.get("alice") is None
+
+
+def test_photoOverTheLimit():
+    """A photo over maxPhotoBytes is policy-violation, and nothing is stored."""
+    sm = makeVCard(maxPhotoBytes=10)
+    reply = ask(sm, photoSet(base64.b64encode(b"x" * 11).decode()))
+    assert errorOf(reply)[0] == "policy-violation"
+    assert sm.storage.vcards.data.get("alice") is None
+
+
+def test_photoNotCountedInSize():
+    """The size limit is on the vCard besides its photo, which has its own bound."""
+    sm = makeVCard(maxSize=300, maxPhotoBytes=1000)
+    reply = ask(sm, photoSet(base64.b64encode(b"x" * 900).decode()))
+    assert reply["type"] == "result"
+    assert len(sm.storage.vcards.data["alice"]) > 1200
+
+
+def test_storedVCardAnnounced():
+    """A client's set is told to the vcardChanged hooks with the account's bare JID."""
+    seen = []
+
+    class Watcher(Handler):
+        def vcardChanged(self, jid, vcard, fromClient):
+            seen.append((jid, vcard.name, fromClient))
+
+    sm = makeVCard()
+    sm.addHandler(Watcher())
+    ask(sm, vcardSet("Alice"))
+    assert seen == [("alice@localhost", "vCard", True)]
+
+
+def test_limitsFromConfig():
+    """[vcard] max_size and [avatars] max_bytes set the handler's limits."""
+    config = parseConfig("[vcard]\nmax_size = 1000\n[avatars]\nmax_bytes = 2000\n")
+    handler = VCardHandler.fromConfig(config)
+    assert (handler.maxSize, handler.maxPhotoBytes) == (1000, 2000)
