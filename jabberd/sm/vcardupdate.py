@@ -86,10 +86,21 @@ class VCardUpdateHandler(Handler):
             return
         self._loading.add(username)
         d = defer.ensureDeferred(self.host.handler("vcard").stored(session.bare))
-        d.addCallback(lambda vcard: self.hashes.setdefault(
-            username, photoHashOf(vcard, self._maxBytes)))
+        d.addCallback(self._loaded, session.bare)
         d.addErrback(lambda f: self.log.failure("reading the vCard of {user}", f, user=username))
         d.addBoth(lambda _: self._loading.discard(username))
+
+    def _loaded(self, vcard, jid):
+        """
+        The hash was read; presence its resources sent meanwhile went
+        without one, and goes again with it (a photo only).
+        """
+        username = jid.partition("@")[0]
+        if username in self.hashes:
+            return  # a vCard stored meanwhile came first
+        photoHash = self.hashes[username] = photoHashOf(vcard, self._maxBytes)
+        if photoHash:
+            self._rebroadcast(jid, None, photoHash)
 
     def sessionEnded(self, session):
         """The account's last session: its hash is read again at the next login."""
@@ -109,15 +120,18 @@ class VCardUpdateHandler(Handler):
             self._rebroadcast(jid, old, new)
 
     def _rebroadcast(self, jid, old, new):
+        """
+        Broadcast again the presence of each available resource of C{jid}
+        that carries the hash C{old} (None: that carries no photo) with C{new}.
+        """
         presence = self.host.handler("presence")
         for session in self.host.sessionsOf(jid):
             if not session.available or session.presence is None:
                 continue
             _x, photo = _photoElement(session.presence)
-            if photo is not None and str(photo) == old:
+            if (str(photo) == old) if photo is not None else old is None:
                 update = copyElement(session.presence)
-                _x, photo = _photoElement(update)
-                photo.children = [new] if new else []
+                self._stamp(update, new, replace=True)
                 presence.broadcastAvailable(session, update)
 
     # --- presence ---
@@ -129,10 +143,16 @@ class VCardUpdateHandler(Handler):
         photoHash = self.hashes.get(session.username)
         if photoHash is None:
             return False  # not read yet: left as the client sent it
-        x, photo = _photoElement(stanza)
-        if photo is not None:
-            return False
-        if x is None:
-            x = stanza.addElement((NS_VCARD_UPDATE, "x"))
-        x.addElement("photo", content=photoHash or None)
+        self._stamp(stanza, photoHash)
         return False
+
+    def _stamp(self, presence, photoHash, replace=False):
+        """Give C{presence} the photo C{photoHash}: unless it has one, or C{replace}."""
+        x, photo = _photoElement(presence)
+        if photo is not None and not replace:
+            return
+        if x is None:
+            x = presence.addElement((NS_VCARD_UPDATE, "x"))
+        if photo is None:
+            photo = x.addElement("photo")
+        photo.children = [photoHash] if photoHash else []

@@ -129,3 +129,22 @@ def test_clientVCardSetNotRebroadcast():
     [seen] = presences(h.take(bob), sender=alice.full)
     assert photoHashIn(seen) == IMAGE_HASH
     assert BOB
+
+
+def test_presenceBeforeTheReadGoesAgain():
+    """A presence sent before the hash was read goes again with it once it is."""
+    from tests.sm.helpers import SlowStorage
+    storage = SlowStorage()
+    h = withStoredPhoto(storage)
+    bob = h.login("bob")
+    storage.flush()
+    reads = []
+    get = storage.vcards.get
+    storage.vcards.get = lambda user: storage._later(get(user)) if not reads.append(user) \
+        else None
+    alice = h.login("alice", available=False)
+    h.send(alice, "<presence/>")
+    storage.flush()
+    seen = presences(h.take(bob), sender=alice.full)
+    assert [photoHashIn(p) for p in seen] == [None, IMAGE_HASH]
+    assert reads == ["alice"]
