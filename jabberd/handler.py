@@ -127,14 +127,16 @@ HOOKS = {hook.name: hook for hook in (
          "refusing an item a client publishes to node of the PEP service (XEP-0163) of "
          "account bare JID service (payload: the item's element; itemId may be None); "
          "empty when the item is acceptable. The first error is the answer."),
-    Hook("pepPublished", "all",
-         "pepPublished(service, node, items): session manager: items (PubSubItem) were "
-         "published to node of an account's PEP service, by a client or by the server "
-         "(XEP-0060 section 7.1.2); after the write, as subscribers are told."),
-    Hook("vcardChanged", "all",
-         "vcardChanged(jid, vcard, fromClient): session manager: the vcard-temp vCard "
-         "(XEP-0054) of the account bare JID jid was stored; fromClient is true for a client's set, false "
-         "when the server wrote it (a conversion); vcard is not to be changed."),
+    Hook("pepPublished", "collect",
+         "pepPublished(service, node, items): session manager: Deferreds of the work to do "
+         "because items (PubSubItem) were published to node of the PEP service of account "
+         "bare JID service, by a client or by the server (XEP-0060 section 7.1.2); after the "
+         "write, as subscribers are told; the publish is answered once they fire."),
+    Hook("vcardChanged", "collect",
+         "vcardChanged(jid, vcard, fromClient): session manager: Deferreds of the work to do "
+         "because the vcard-temp vCard (XEP-0054) of account bare JID jid was stored; "
+         "fromClient is true for a client's set, false when the server wrote it (a "
+         "conversion); the set is answered once they fire; vcard is not to be changed."),
     Hook("vcardMissing", "first",
          "vcardMissing(jid, requester): session manager: a vcard-temp get of the account "
          "bare JID jid found no stored vCard; a handler may answer with a Deferred of a <vCard/> built from "

@@ -11,7 +11,8 @@ node and the requester's L{Standing}; errors are the stanza errors of
 L{jabberd.pubsub.errors}; and what subscribers must hear is told to a
 notifier, which decides who hears it (PEP: presence and entity
 capabilities; a standalone service: its subscribers).  The notifier has
-C{published(service, node, config, items)}, C{retracted(service, node,
+C{published(service, node, config, items)} (which may answer a Deferred
+the publish waits for before it is answered), C{retracted(service, node,
 config, ids)}, C{purged(service, node, config)}, C{deleted(service, node,
 config, subscriptions)} and C{subscribed(service, node, config,
 subscription)}.
@@ -134,7 +135,9 @@ class NodeService:
         item = PubSubItem(xml=payload, id=itemId or randomId(), publisher=standing.jid)
         if record.config.persist_items:
             await self.store.publish(service, node, item)
-        self.notifier.published(service, node, record.config, [item])
+        after = self.notifier.published(service, node, record.config, [item])
+        if after is not None:
+            await after  # what the notifier does before the publish is answered
         return item.id
 
     async def _autoCreate(self, service, node, standing, options):

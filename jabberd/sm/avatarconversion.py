@@ -29,6 +29,7 @@ from twisted.internet import defer
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
+from jabberd.error import StanzaError
 from jabberd.handler import Handler
 from jabberd.logs import Logger
 from jabberd.ns import NS_AVATAR_DATA, NS_AVATAR_METADATA, NS_PEP_VCARD_CONVERSION, NS_VCARD
@@ -73,13 +74,16 @@ class AvatarConversion(Handler):
     def pepPublished(self, service, node, items):
         """A client's metadata becomes the vCard photo."""
         if node != NS_AVATAR_METADATA:
-            return
+            return []
+        work = []
         for item in items:
             key = (service, node, item.id)
             if key in self.own:
                 self.own.discard(key)
                 continue
-            self._run(self.toVCard(service, item), "converting the avatar of {jid}", service)
+            work.append(self._run(self.toVCard(service, item), "converting the avatar of {jid}",
+                                  service))
+        return work
 
     async def toVCard(self, service, item):
         """Store the image of the metadata C{item} as the vCard photo of C{service}."""
@@ -115,17 +119,18 @@ class AvatarConversion(Handler):
             # Only a vCard4 (XEP-0292), or nothing: the photo joins what it says.
             vcard = await self.host.offer("vcardMissing", service, JID(service)) \
                 or domish.Element((NS_VCARD, "vCard"))
-        if _currentHash(vcard, self._maxBytes) == (photo.hash if photo else None):
-            return
+        if _photoHash(vcard, self._maxBytes) == (photo.hash if photo else None):
+            return  # already so
         await vcards.store(service, setPhoto(vcard, photo))
 
     # --- from vCard to PEP (section 3.2) ---
 
     def vcardChanged(self, jid, vcard, fromClient):
         """A client's vCard photo becomes the XEP-0084 avatar."""
-        if fromClient:
-            self._run(self.toPEP(jid, photoOf(vcard, self._maxBytes)),
-                      "converting the vCard photo of {jid}", jid)
+        if not fromClient:
+            return []
+        return [self._run(self.toPEP(jid, photoOf(vcard, self._maxBytes)),
+                          "converting the vCard photo of {jid}", jid)]
 
     async def toPEP(self, service, photo):
         """Publish C{photo} (or its absence) as the avatar of C{service}, if it changed."""
@@ -165,11 +170,12 @@ class AvatarConversion(Handler):
             raise
 
 
-def _currentHash(vcard, maxBytes):
+def _photoHash(vcard, maxBytes):
+    """The hash of C{vcard}'s photo, None without one, "" for an unreadable one."""
     try:
         photo = photoOf(vcard, maxBytes)
-    except Exception:
-        return "unreadable"
+    except StanzaError:
+        return ""
     return photo.hash if photo is not None else None
 
 

@@ -181,7 +181,7 @@ class PEPHandler(IQHandler):
         """XEP-0060 section 7.1.2.1: tell who may know and wants to."""
         event = itemsEvent(node, items, payloads=config.deliver_payloads)
         self._run(self._broadcast(service, node, config, event), "notifying {node}", node=node)
-        self.host.notify("pepPublished", service, node, items)
+        return _settled(self.host.collect("pepPublished", service, node, items))
 
     def retracted(self, service, node, config, ids):
         """XEP-0060 section 7.2.2.1."""
@@ -406,6 +406,11 @@ class PEPHandler(IQHandler):
         standing = await self.standing(service, requester)
         return [(service, record.node, record.config.title or None)
                 for record in await self.engine.visibleNodes(service, standing)]
+
+
+def _settled(deferreds):
+    """A Deferred firing when every one of C{deferreds} has (their failures are theirs to log)."""
+    return defer.DeferredList(deferreds, consumeErrors=True) if deferreds else None
 
 
 def _standingOf(bare, item, full=""):

@@ -17,12 +17,14 @@ vcard-temp (XEP-0054): users' vCards, stored by the server.
    from elsewhere (XEP-0292's vCard4, L{jabberd.sm.vcard4}).
  - Every stored vCard is announced to the C{vcardChanged} hooks (avatar
    conversion, XEP-0398; the photo hash of XEP-0153; vCard4), a client's
-   set as such, a server's write (L{VCardHandler.store}) as not.
+   set as such, a server's write (L{VCardHandler.store}) as not; the set
+   is answered once what they started is done.
 
 The server has no vCard of its own: a get to the domain gets
 C{service-unavailable} too.
 """
 
+from twisted.internet import defer
 from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
@@ -93,7 +95,11 @@ class VCardHandler(IQHandler):
 
     async def _write(self, jid, vcard, text, fromClient):
         await self.host.storage.vcards.set(_username(jid), text)
-        self.host.notify("vcardChanged", jid, vcard, fromClient)
+        after = self.host.collect("vcardChanged", jid, vcard, fromClient)
+        if after:
+            # The conversions (XEP-0398, XEP-0292) are done when the set is answered;
+            # their failures are theirs to log.
+            await defer.DeferredList(after, consumeErrors=True)
 
     def _load(self, stored, target):
         try:

@@ -114,15 +114,17 @@ class VCard4Handler(IQHandler):
     def pepPublished(self, service, node, items):
         """A client's vCard4 updates the vcard-temp vCard."""
         if node != NODE_VCARD4:
-            return
+            return []
+        work = []
         for item in items:
             if (service, item.id) in self.own:
                 self.own.discard((service, item.id))
                 continue
             vcard = payloadOf(item)
             if vcard is not None:
-                self._run(self._toVCardTemp(service, vcard), "converting the vCard4 of {jid}",
-                          service)
+                work.append(self._run(self._toVCardTemp(service, vcard),
+                                      "converting the vCard4 of {jid}", service))
+        return work
 
     async def _toVCardTemp(self, service, vcard):
         vcards = self.host.handler("vcard")
@@ -132,8 +134,9 @@ class VCard4Handler(IQHandler):
 
     def vcardChanged(self, jid, vcard, fromClient):
         """A client's vcard-temp vCard updates the vCard4 node."""
-        if fromClient:
-            self._run(self._toVCard4(jid, vcard), "converting the vCard of {jid}", jid)
+        if not fromClient:
+            return []
+        return [self._run(self._toVCard4(jid, vcard), "converting the vCard of {jid}", jid)]
 
     async def _toVCard4(self, service, temp):
         previous = await self.readable(service, JID(service))

@@ -24,6 +24,7 @@ avatars published through XEP-0084 too.
 
 from twisted.internet import defer
 
+from jabberd.error import StanzaError
 from jabberd.handler import Handler
 from jabberd.logs import Logger
 from jabberd.ns import NS_VCARD_UPDATE
@@ -38,7 +39,7 @@ def photoHashOf(vcard, maxBytes):
     """The hash of C{vcard}'s photo, "" without one (or with an unreadable one)."""
     try:
         photo = photoOf(vcard, maxBytes) if vcard is not None else None
-    except Exception:
+    except StanzaError:
         return ""
     return photo.hash if photo is not None else ""
 
@@ -113,11 +114,11 @@ class VCardUpdateHandler(Handler):
         self.withVCard.add(username)
         old = self.hashes.get(username)
         new = photoHashOf(vcard, self._maxBytes)
-        if username not in self.hashes and username not in self._loading:
-            return  # nobody online: read at the next login
-        self.hashes[username] = new
-        if not fromClient and old is not None and old != new:
-            self._rebroadcast(jid, old, new)
+        if username in self.hashes or username in self._loading:  # else read at login
+            self.hashes[username] = new
+            if not fromClient and old is not None and old != new:
+                self._rebroadcast(jid, old, new)
+        return []
 
     def _rebroadcast(self, jid, old, new):
         """

@@ -6,7 +6,7 @@ import hashlib
 from jabberd.ns import (NS_AVATAR_DATA, NS_AVATAR_METADATA, NS_DISCO_INFO,
                         NS_PEP_VCARD_CONVERSION, NS_VCARD)
 from jabberd.sm.vcardphoto import Photo, photoOf
-from tests.sm.profilehelpers import (ALICE, BOB, IMAGE, IMAGE_HASH, ProfileHarness,
+from tests.sm.profilehelpers import (ALICE, IMAGE, IMAGE_HASH, ProfileHarness,
                                      eventPayloads)
 
 
@@ -129,8 +129,8 @@ def test_photoJoinsVCard4OnlyAccount():
     assert photoOf(stored, 4096).hash == IMAGE_HASH
 
 
-def test_unrelatedHashDoesNotMatter():
-    """Data whose SHA-1 differs from the metadata's id is never converted."""
+def test_metadataNamingOtherImage():
+    """Metadata whose id names no image of the data node stores no vCard."""
     h = ProfileHarness()
     alice = h.login("alice")
     other = hashlib.sha1(b"other").hexdigest()
@@ -138,4 +138,27 @@ def test_unrelatedHashDoesNotMatter():
               f"<metadata xmlns='{NS_AVATAR_METADATA}'><info bytes='5' id='{other}' "
               f"type='image/png'/></metadata>")
     assert h.storedVCard("alice") is None
-    assert BOB  # the contact plays no part here
+
+
+def test_vcardSetAnsweredOnceConverted():
+    """A vCard set is answered only once its photo is in PEP, with a store that answers later."""
+    from tests.sm.helpers import SlowStorage
+    storage = SlowStorage()
+    h = ProfileHarness(storage=storage)
+    alice = h.login("alice", roster=False)
+    for store, name in ((storage.vcards, "set"), (storage.pubsub, "publish")):
+        original = getattr(store, name)
+        setattr(store, name, lambda *a, original=original: storage._later(original(*a)))
+
+    def answers():
+        return [e for e in alice.stream.sent if e.getAttribute("id") == "v1"]
+
+    h.send(alice, f"<iq type='set' id='v1'><vCard xmlns='{NS_VCARD}'>{photoXML(IMAGE)}</vCard></iq>")
+    later, value = storage.queue.pop(0)
+    later.callback(value)  # the vCard is written; the avatar's data write waits
+    assert answers() == [] and len(storage.queue) == 1
+    storage.flush()
+    [answer] = answers()
+    assert answer["type"] == "result"
+    assert [item.id for item in h.items(ALICE, NS_AVATAR_DATA)] == [IMAGE_HASH]
+    assert [item.id for item in h.items(ALICE, NS_AVATAR_METADATA)] == [IMAGE_HASH]

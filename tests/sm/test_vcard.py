@@ -177,6 +177,7 @@ def test_storedVCardAnnounced():
     class Watcher(Handler):
         def vcardChanged(self, jid, vcard, fromClient):
             seen.append((jid, vcard.name, fromClient))
+            return []
 
     sm = makeVCard()
     sm.addHandler(Watcher())
