@@ -33,6 +33,11 @@ own lives here.
    the XEP-0060 features implemented; disco#items lists the nodes the
    requester may see (section 6.2).
  - The account's nodes and its subscriptions elsewhere here go with it.
+ - Other handlers see what is published: the C{pepPublishCheck} hooks may
+   refuse a client's payload (XEP-0084 and XEP-0292 rules), the
+   C{pepPublished} hooks hear of every publication and the publish is
+   answered once their work is done (the conversions of XEP-0398 and
+   XEP-0292, which publish on the account's behalf with L{PEPHandler.publishAs}).
 
 Contacts' available resources are learnt from the presence that reaches
 the account (RFC 6121 section 4.2.2 broadcasts and probe answers), only for
