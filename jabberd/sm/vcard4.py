@@ -82,6 +82,8 @@ class VCard4Handler(IQHandler):
 
     async def readable(self, service, requester):
         """The vCard4 of C{service} if C{requester} may read it, else None."""
+        if not self.pep.withNodes.mayHave(service):
+            return None  # no PEP nodes at all: nothing to read
         standing = await self.pep.standing(service, requester)
         try:
             await self.pep.engine.readable(service, NODE_VCARD4, standing)
