@@ -97,8 +97,8 @@ class VCardUpdateHandler(Handler):
         without one, and goes again with it (a photo only).
         """
         username = jid.partition("@")[0]
-        if username in self.hashes:
-            return  # a vCard stored meanwhile came first
+        if username in self.hashes or jid not in self.host.sessions:
+            return  # a vCard stored meanwhile came first, or the account left
         photoHash = self.hashes[username] = photoHashOf(vcard, self._maxBytes)
         if photoHash:
             self._rebroadcast(jid, None, photoHash)

@@ -147,3 +147,16 @@ def test_presenceBeforeTheReadGoesAgain():
     seen = presences(h.take(bob), sender=alice.full)
     assert [photoHashIn(p) for p in seen] == [None, IMAGE_HASH]
     assert reads == ["alice"]
+
+
+def test_readAfterTheAccountLeftIsNotKept():
+    """A hash read that ends after the account's last session ended is not kept."""
+    from tests.sm.helpers import SlowStorage
+    storage = SlowStorage()
+    h = withStoredPhoto(storage)
+    get = storage.vcards.get
+    storage.vcards.get = lambda user: storage._later(get(user))
+    alice = h.login("alice", roster=False, available=False)
+    h.sm.unbindSession(alice)
+    storage.flush()
+    assert h.update.hashes == {}
