@@ -15,6 +15,7 @@ published in one protocol is available in the other, for clients of both.
    SHA-1), then its metadata (one C{<info/>}, type from the vCard) to the
    metadata node, whose subscribers are notified as usual; a vCard with
    no photo where there was one publishes metadata that disables it.
+   Nodes created so are open, as the vCard photo is public.
  - No loops: what the server publishes is not converted back (its own
    publications are remembered until PEP announces them), and a vCard the
    server stores is announced as not from a client.
@@ -35,6 +36,7 @@ from jabberd.logs import Logger
 from jabberd.ns import NS_AVATAR_DATA, NS_AVATAR_METADATA, NS_PEP_VCARD_CONVERSION, NS_VCARD
 from jabberd.pubsub.events import payloadOf
 from jabberd.sm.avatar import InvalidAvatar, readData, readMetadata
+from jabberd.sm.pep import PUBLIC_NODE
 from jabberd.sm.vcardphoto import Photo, PhotoTooBig, photoOf, setPhoto
 from jabberd.storage.records import NodeNotFound, randomId
 
@@ -164,7 +166,7 @@ class AvatarConversion(Handler):
         key = (service, node, itemId)
         self.own.add(key)
         try:
-            await self.host.handler("pep").publishAs(service, node, payload, itemId)
+            await self.host.handler("pep").publishAs(service, node, payload, itemId, PUBLIC_NODE)
         except Exception:
             self.own.discard(key)
             raise

@@ -63,7 +63,7 @@ from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget
 from jabberd.sm.userindex import UserIndex
 from jabberd.stanza import firstChild, serializeElement
 
-__all__ = ["PEPHandler", "FEATURES"]
+__all__ = ["PEPHandler", "FEATURES", "PUBLIC_NODE"]
 
 _FROM = ("from", "both")
 
@@ -77,6 +77,10 @@ FEATURES = [NS_PUBSUB] + [NS_PUBSUB + "#" + f for f in (
     "persistent-items", "presence-notifications", "publish", "publish-options",
     "purge-nodes", "retract-items", "retrieve-affiliations", "retrieve-default",
     "retrieve-items", "retrieve-subscriptions", "subscribe")]
+#: The configuration of a node the server creates from public data (a
+#: vcard-temp vCard, XEP-0054 section 3.3), as XEP-0222 stores public data.
+PUBLIC_NODE = {"pubsub#access_model": ["open"], "pubsub#persist_items": ["true"]}
+
 CAPS_FEATURES = [NS_PUBSUB + "#auto-subscribe", NS_PUBSUB + "#filtered-notifications"]
 
 
@@ -169,16 +173,20 @@ class PEPHandler(IQHandler):
         for error in self.host.collect("pepPublishCheck", service, node, itemId, payload):
             raise error
 
-    async def publishAs(self, service, node, payload, itemId, options=None):
+    async def publishAs(self, service, node, payload, itemId, newNode=None):
         """
         Publish the element C{payload} as item C{itemId} of C{node} at the
         account C{service}, on the account's behalf (the server converting
         one protocol's data into another's); notifications go out as for
-        the account's own publish.  Returns the item id.
+        the account's own publish.  A node created for it is configured with
+        C{newNode} ({field: [values]}); an existing one keeps its
+        configuration.  Returns the item id.
         """
         self.withNodes.add(service)
+        exists = await self.host.storage.pubsub.getNode(service, node) is not None
         return await self.engine.publish(service, node, Standing(service, owner=True),
-                                         serializeElement(payload), itemId, options)
+                                         serializeElement(payload), itemId,
+                                         None if exists else newNode)
 
     # --- notifications: the engine's notifier ---
 

@@ -14,7 +14,9 @@ L{jabberd.sm.vcard4mapping}.
    are replaced, the rest (the photo of XEP-0153/XEP-0398 among them)
    stays.
  - A vcard-temp set updates the vCard4 node the same way, on the
-   account's behalf (nothing is converted back: no loops).
+   account's behalf (nothing is converted back: no loops); a node it
+   creates is open, as the vcard-temp vCard is public (XEP-0222's public
+   storage, which section 4 builds on).
  - A vcard-temp get of an account with no vcard-temp vCard answers one
    converted from its vCard4, if the requester may read that node (its
    access model decides, XEP-0060 section 6.5.9); so does an iq get of
@@ -34,6 +36,7 @@ from jabberd.logs import Logger
 from jabberd.ns import NODE_VCARD4, NS_VCARD4
 from jabberd.pubsub.errors import pubsubError
 from jabberd.pubsub.events import payloadOf
+from jabberd.sm.pep import PUBLIC_NODE
 from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget
 from jabberd.sm.vcard4mapping import MAPPED_4, MAPPED_TEMP, merged, toVCard4, toVCardTemp
 
@@ -41,7 +44,6 @@ __all__ = ["VCard4Handler", "ITEM_ID"]
 
 #: The id of the one item of the vCard4 node (section 4.1).
 ITEM_ID = "current"
-
 
 class VCard4Handler(IQHandler):
     """
@@ -145,7 +147,8 @@ class VCard4Handler(IQHandler):
         self.own.add((service, ITEM_ID))
         try:
             await self.pep.publishAs(service, NODE_VCARD4,
-                                     merged(toVCard4(temp), previous, MAPPED_4), ITEM_ID)
+                                     merged(toVCard4(temp), previous, MAPPED_4), ITEM_ID,
+                                     PUBLIC_NODE)
         except Exception:
             self.own.discard((service, ITEM_ID))
             raise

@@ -162,3 +162,14 @@ def test_vcardSetAnsweredOnceConverted():
     assert answer["type"] == "result"
     assert [item.id for item in h.items(ALICE, NS_AVATAR_DATA)] == [IMAGE_HASH]
     assert [item.id for item in h.items(ALICE, NS_AVATAR_METADATA)] == [IMAGE_HASH]
+
+
+def test_avatarNodesMadeFromVCardArePublic():
+    """Avatar nodes the server creates from a vCard photo are open, as the vCard is."""
+    from jabberd.ns import NS_PUBSUB
+    h = ProfileHarness()
+    alice, dave = h.login("alice"), h.login("dave")
+    h.setVCard(alice, photoXML(IMAGE))
+    reply = h.iq(dave, f"<iq type='get' to='{ALICE}'><pubsub xmlns='{NS_PUBSUB}'>"
+                       f"<items node='{NS_AVATAR_METADATA}'/></pubsub></iq>")
+    assert reply["type"] == "result"

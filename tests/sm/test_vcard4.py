@@ -109,3 +109,16 @@ def test_featureOnTheAccount():
     features = {f["var"] for f in next(reply.elements(NS_DISCO_INFO, "query")).elements(
         NS_DISCO_INFO, "feature")}
     assert NS_VCARD4 in features
+
+
+def test_nodeMadeFromVCardTempIsPublic():
+    """A vCard4 node the server creates from a vcard-temp set is open, as the vCard is; an existing one keeps its model."""
+    h = ProfileHarness()
+    alice, bob, dave = h.login("alice"), h.login("bob"), h.login("dave")
+    h.setVCard(alice, "<FN>Alice</FN>")
+    ask = f"<iq type='get' to='{ALICE}'><vcard xmlns='{NS_VCARD4}'/></iq>"
+    assert len(list(next(h.iq(dave, ask).elements(NS_VCARD4, "vcard")).elements())) == 1
+    h.publish(bob, NODE_VCARD4, "current", V4)  # presence model, the default
+    h.setVCard(bob, "<FN>Bob</FN>")
+    asked = ask.replace(ALICE, "bob@localhost")
+    assert list(next(h.iq(dave, asked).elements(NS_VCARD4, "vcard")).elements()) == []
