@@ -197,6 +197,14 @@ class BlockingHandler(IQHandler):
         blocked = self._lists.get(username)
         return blocked is not None and isBlocked(blocked, jid)
 
+    def listOf(self, username):
+        """
+        The block list of C{username}, a user with a session, as the set of
+        JID strings L{isBlocked} reads; None if the user blocks no one (or
+        has no session, when the list is not in memory).
+        """
+        return self._lists.get(username)
+
     def onOutbound(self, session, stanza):
         """Section 3.3: the user's stanza to a blocked entity is not routed, but refused."""
         blocked = self._lists.get(session.username)
