@@ -183,6 +183,9 @@ class HTTPConfig:
         plus 16 KB of framing.
     @ivar boshMaxPayloads: most first-level elements in one BOSH body.
     @ivar boshMaxElements: most elements, at any depth, in one BOSH body.
+    @ivar boshMaxOutput: bytes queued for a BOSH session while it has no
+        request to answer with them; past it the session is terminated
+        (0: no limit).
     @ivar websocketMaxMessage: largest WebSocket frame and message (RFC
         7395 section 3.3.3: one stanza each), refused by the WebSocket
         layer as its header arrives; 0 means C{[server] max_stanza_size}
@@ -207,6 +210,7 @@ class HTTPConfig:
     boshMaxBody: int = 0
     boshMaxPayloads: int = 100
     boshMaxElements: int = 10000
+    boshMaxOutput: int = 1048576
     websocketMaxMessage: int = 0
 
 
@@ -679,6 +683,7 @@ def _boshLimits(h):
     limits = dict(boshMaxBody=h.int("bosh_max_body", 0),
                   boshMaxPayloads=h.int("bosh_max_payloads", 100),
                   boshMaxElements=h.int("bosh_max_elements", 10000),
+                  boshMaxOutput=h.int("bosh_max_output", 1048576),
                   websocketMaxMessage=h.int("websocket_max_message", 0))
     for key, name in (("boshMaxPayloads", "bosh_max_payloads"),
                       ("boshMaxElements", "bosh_max_elements")):
