@@ -19,10 +19,9 @@ import time
 
 import pytest
 
-from jabberd.tls.records import ProtectedChannel
 from tests.integration.clients import Client, insecureContext, run
 from tests.integration.watch import (PING_LIMIT, STREAM, plainAuth, rssKB, startServer,
-                                     whilePinging)
+                                     tls13Connection, whilePinging)
 
 PING = "<iq type='get' id='p%d' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>"
 
@@ -171,25 +170,7 @@ def keyUpdateLoop(port, keylog, count):
     KeyUpdates asking for ours and reads nothing for a second; then the
     number of bytes the server had sent in all.
     """
-    context = ssl.create_default_context()
-    insecureContext(context)
-    context.minimum_version = ssl.TLSVersion.TLSv1_3
-    context.keylog_filename = keylog
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    while True:
-        try:
-            tls.do_handshake()
-            break
-        except ssl.SSLWantReadError:
-            sock.sendall(outgoing.read())
-            incoming.write(sock.recv(65536))
-    sock.sendall(outgoing.read())
-    with open(keylog) as f:
-        secrets = dict(re.findall(r"^(\w+_TRAFFIC_SECRET_0) \w+ (\w+)$", f.read(), re.M))
-    channel = ProtectedChannel(tls.cipher()[0], bytes.fromhex(secrets["SERVER_TRAFFIC_SECRET_0"]),
-                               bytes.fromhex(secrets["CLIENT_TRAFFIC_SECRET_0"]))
+    sock, channel = tls13Connection(port, keylog)
     sock.sendall(b"".join(channel._keyUpdate(1) for _ in range(count)))
     time.sleep(1)
     sock.settimeout(2)
