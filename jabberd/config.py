@@ -38,6 +38,7 @@ class ServerConfig:
     logTraffic: bool = False
     logLevel: str = "info"
     offlineStore: str = ""
+    offlineBacklog: int = 1048576
 
 
 @dataclass
@@ -523,6 +524,7 @@ def _serverConfig(s, base):
         logTraffic=s.bool("log_traffic", False),
         logLevel=s.choice("log_level", "info", ("debug", "info", "warn", "error")),
         offlineStore=s.str("offline_store", "").strip().lower(),
+        offlineBacklog=s.int("offline_backlog", 1048576),
     )
 
 

@@ -235,6 +235,10 @@ class BlockingHandler(IQHandler):
         sender = parseJID(stanza.getAttribute("from"))
         if to is None or sender is None or to.user is None or to.user in self._online:
             return False  # an online user's list was applied at onInbound
+        if not self.withLists.mayHave(to.user):
+            # No stored list: no read, so a flood of messages for an
+            # offline account does not wait in memory for one read each.
+            return False
         d = self.host.storage.blocklist.items(to.user)
         d.addCallback(self._refuseStored, stanza, sender)
         return d

@@ -456,6 +456,17 @@ def test_offlineMessageFromBlockedRefused():
     assert len(h.stored) == 1
 
 
+def test_offlineMessageToUserWithoutListReadsNothing():
+    """A message for an offline user with no stored block list is stored without a block list read."""
+    h = BlockingHarness()
+    reads = []
+    items = h.storage.blocklist.items
+    h.storage.blocklist.items = lambda username: reads.append(username) or items(username)
+    bob = h.login("bob")
+    h.send(bob, f"<message to='{ALICE}' type='chat'><body>hi</body></message>")
+    assert len(h.stored) == 1 and reads == []
+
+
 def test_keptSubscriptionFromBlockedDropped():
     """A request kept while the user was offline is not redelivered at login if its sender is blocked."""
     h = BlockingHarness(stored={"alice": [BOB]})
