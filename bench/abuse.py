@@ -16,14 +16,20 @@ One JSON line per attack as it goes, then a markdown table.
 The attacks (issue 14; items 1-6 and 11-12 are other helpers' fixes, this
 script only measures):
 
- - C{half-stanza}: stanzas that never end, 1 MB each, on 50 connections;
- - C{bosh-5mb}: 5 MB BOSH bodies;
- - C{newlines}: 200,000 newlines after the stream header, on 10 connections;
+ - C{half-stanza}: a stream header, C{<x>} and 80,000 C{<a>} (1 MB of
+   elements that never end, before login), held open, on 8 connections;
+ - C{half-text}: stanzas of text that never end, 1 MB each, on 50 connections;
+ - C{bosh-5mb}: 5 MB unauthenticated BOSH bodies;
+ - C{newlines}: a message of 200,000 newlines from each of 5 logged-in clients;
  - C{header-reparse}: a stream header that never ends, sent 512 bytes at a time;
- - C{password-guess}: 200 SASL attempts with wrong passwords;
+ - C{password-guess}: 200 SASL attempts with wrong passwords, for at most
+   20 s (run last: per-address delays would slow the other attacks' logins);
  - C{slow-reader}: a client that asks for 20 MB of messages and never reads;
  - C{subscription-flood}: large subscription requests from 20 accounts (item 8);
  - C{dialback-forgery}: messages to 200 IP-literal domains (item 9);
+ - C{dialback-flood}: 20 s2s connections each claiming 50 domains with
+   C{<db:result/>} (XEP-0220), each claim a verification the server could
+   open a connection for (item 9);
  - C{offline-flood}: 300 large messages to an offline account (item 10);
  - C{legacy-room-presence}: presence to 2000 rooms' bare addresses (item 7).
 """
@@ -41,7 +47,7 @@ import time
 
 from bench import xmpp
 from bench.measure import percentile, processTree, treeCpuSeconds, treeRSS
-from bench.servers import ServerError, makeCertificate, portOpen, registry
+from bench.servers import ABUSE_SCENARIO, ServerError, makeCertificate, portOpen, registry
 
 __all__ = ["main", "ATTACKS"]
 
@@ -70,8 +76,9 @@ def treeFDs(pid):
 class Context:
     """What an attack needs: where the server is, its domains, a TLS context."""
 
-    def __init__(self, host, c2sPort, httpPort, boshPath, domain, mucDomain):
+    def __init__(self, host, c2sPort, httpPort, boshPath, domain, mucDomain, s2sPort=0):
         self.host, self.c2sPort, self.httpPort = host, c2sPort, httpPort
+        self.s2sPort = s2sPort
         self.boshPath, self.domain, self.mucDomain = boshPath, domain, mucDomain
         self.tls = xmpp.tlsContext()
         self.target = xmpp.Target(host, c2sPort, domain, mucDomain, PASSWORD)
@@ -82,11 +89,11 @@ class Context:
 
 # --- raw connections ------------------------------------------------------
 
-async def _rawSend(ctx, chunks, pause=0.0, hold=0.0):
+async def _rawSend(ctx, chunks, pause=0.0, hold=0.0, port=None):
     """One plain TCP connection that sends C{chunks}, then holds it open for C{hold} s."""
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(ctx.host, ctx.c2sPort), 10)
+            asyncio.open_connection(ctx.host, port or ctx.c2sPort), 10)
     except (OSError, asyncio.TimeoutError):
         return "refused"
     outcome = "sent"
@@ -115,6 +122,15 @@ def _tally(outcomes):
 
 async def halfStanza(ctx):
     def chunks():
+        yield (HEADER.format(domain=ctx.domain) + "<x>").encode()
+        for _ in range(80):
+            yield b"<a>" * 1000
+    outcomes = await asyncio.gather(*(_rawSend(ctx, chunks(), hold=3) for _ in range(8)))
+    return _tally(outcomes)
+
+
+async def halfText(ctx):
+    def chunks():
         yield (HEADER.format(domain=ctx.domain) + "<message to='x@" + ctx.domain
                + "'><body>").encode()
         for _ in range(64):
@@ -141,11 +157,20 @@ async def bosh5mb(ctx):
 
 
 async def newlines(ctx):
-    def chunks():
-        yield HEADER.format(domain=ctx.domain).encode()
-        for _ in range(200000 // 65536 + 1):
-            yield b"\n" * 65536
-    outcomes = await asyncio.gather(*(_rawSend(ctx, chunks(), hold=1) for _ in range(10)))
+    async def one(n):
+        conn = await ctx.login(f"s{n}", "newlines", presence=False)
+        try:
+            conn.send(f"<message to='v0@{ctx.domain}' type='normal'><body>".encode()
+                      + b"\n" * 200000 + b"</body></message>")
+            # The ping is answered once the message before it was parsed.
+            conn.send(b"<iq type='get' id='nl1'><ping xmlns='urn:xmpp:ping'/></iq>")
+            await conn.expect(xmpp.iqPattern(b"nl1"), 60)
+            return "processed"
+        except xmpp.XMPPError as e:
+            return "refused" if "stream error" in str(e) else "lost"
+        finally:
+            conn.close()
+    outcomes = await asyncio.gather(*(one(n) for n in range(5)))
     return _tally(outcomes)
 
 
@@ -158,7 +183,16 @@ async def headerReparse(ctx):
     return _tally(outcomes)
 
 
+GUESS_SECONDS = 20
+
+
 async def passwordGuess(ctx):
+    """
+    200 wrong SCRAM passwords, 10 connections at a time, for at most
+    C{GUESS_SECONDS}: how many a server answered in that time is how fast
+    it lets guessing go.  Run last: a server that delays guesses per
+    address delays the other attacks' logins from the same address too.
+    """
     gate = asyncio.Semaphore(10)
     outcomes = []
 
@@ -170,7 +204,7 @@ async def passwordGuess(ctx):
                 outcomes.append("no stream")
                 return
             try:
-                await xmpp.authenticate(conn, features, "v0", f"guess{n}", 15)
+                await xmpp.authenticate(conn, features, "v0", f"guess{n}", 60)
                 outcomes.append("ACCEPTED")
             except xmpp.XMPPError:
                 outcomes.append("refused")
@@ -178,8 +212,13 @@ async def passwordGuess(ctx):
                 outcomes.append("timeout")
             finally:
                 conn.close()
-    await asyncio.gather(*(one(n) for n in range(200)))
-    return _tally(outcomes)
+    tasks = [asyncio.ensure_future(one(n)) for n in range(200)]
+    _, waiting = await asyncio.wait(tasks, timeout=GUESS_SECONDS)
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return _tally(outcomes) + f" in {GUESS_SECONDS} s" + (
+        f", {len(waiting)} still waiting" if waiting else "")
 
 
 async def slowReader(ctx):
@@ -230,6 +269,21 @@ async def dialbackForgery(ctx):
     return f"{sum(bounces)} of 200 bounced within 3 s"
 
 
+async def dialbackFlood(ctx):
+    if not ctx.s2sPort:
+        return "n/a: no s2s port"
+
+    def chunks(n):
+        yield (f"<?xml version='1.0'?><stream:stream to='{ctx.domain}' version='1.0' "
+               "xmlns='jabber:server' xmlns:db='jabber:server:dialback' "
+               "xmlns:stream='http://etherx.jabber.org/streams'>").encode()
+        yield b"".join(f"<db:result from='d{n}x{m}.flood.example' to='{ctx.domain}'>"
+                       f"{'k' * 40}</db:result>".encode() for m in range(50))
+    outcomes = await asyncio.gather(*(_rawSend(ctx, chunks(n), hold=5, port=ctx.s2sPort)
+                                      for n in range(20)))
+    return _tally(outcomes) + " (x 50 claims)"
+
+
 async def offlineFlood(ctx):
     conn = await ctx.login("a0", "offline")
     errors = []
@@ -271,15 +325,17 @@ async def legacyRoomPresence(ctx):
 
 ATTACKS = {
     "half-stanza": halfStanza,
+    "half-text": halfText,
     "bosh-5mb": bosh5mb,
     "newlines": newlines,
     "header-reparse": headerReparse,
-    "password-guess": passwordGuess,
     "slow-reader": slowReader,
     "subscription-flood": subscriptionFlood,
     "dialback-forgery": dialbackForgery,
+    "dialback-flood": dialbackFlood,
     "offline-flood": offlineFlood,
     "legacy-room-presence": legacyRoomPresence,
+    "password-guess": passwordGuess,  # last: see passwordGuess
 }
 
 
@@ -383,12 +439,12 @@ def runStarted(cls, args, root, cert, key):
     if reason:
         return [{"server": cls.name, "attack": a, "outcome": f"n/a: {reason}"}
                 for a in args.attacks]
-    server = cls(os.path.join(root, cls.name), cert, key, 0, "muc", cls.freeOffset())
+    server = cls(os.path.join(root, cls.name), cert, key, 0, ABUSE_SCENARIO, cls.freeOffset())
     try:
         server.configure()
         server.start()
         ctx = Context("127.0.0.1", server.c2sPort, server.httpPort, server.boshPath,
-                      server.domain, server.mucDomain)
+                      server.domain, server.mucDomain, server.s2sPort)
         for _ in range(50):  # BOSH may come up after the client port
             if portOpen(server.httpPort):
                 break

@@ -38,6 +38,7 @@ class ServerConfig:
     logTraffic: bool = False
     logLevel: str = "info"
     offlineStore: str = ""
+    offlineBacklog: int = 1048576
 
 
 @dataclass
@@ -183,6 +184,9 @@ class HTTPConfig:
         plus 16 KB of framing.
     @ivar boshMaxPayloads: most first-level elements in one BOSH body.
     @ivar boshMaxElements: most elements, at any depth, in one BOSH body.
+    @ivar boshMaxOutput: bytes queued for a BOSH session while it has no
+        request to answer with them; past it the session is terminated
+        (0: no limit).
     @ivar websocketMaxMessage: largest WebSocket frame and message (RFC
         7395 section 3.3.3: one stanza each), refused by the WebSocket
         layer as its header arrives; 0 means C{[server] max_stanza_size}
@@ -207,6 +211,7 @@ class HTTPConfig:
     boshMaxBody: int = 0
     boshMaxPayloads: int = 100
     boshMaxElements: int = 10000
+    boshMaxOutput: int = 1048576
     websocketMaxMessage: int = 0
 
 
@@ -547,6 +552,7 @@ def _serverConfig(s, base):
         logTraffic=s.bool("log_traffic", False),
         logLevel=s.choice("log_level", "info", ("debug", "info", "warn", "error")),
         offlineStore=s.str("offline_store", "").strip().lower(),
+        offlineBacklog=s.int("offline_backlog", 1048576),
     )
 
 
@@ -707,6 +713,7 @@ def _boshLimits(h):
     limits = dict(boshMaxBody=h.int("bosh_max_body", 0),
                   boshMaxPayloads=h.int("bosh_max_payloads", 100),
                   boshMaxElements=h.int("bosh_max_elements", 10000),
+                  boshMaxOutput=h.int("bosh_max_output", 1048576),
                   websocketMaxMessage=h.int("websocket_max_message", 0))
     for key, name in (("boshMaxPayloads", "bosh_max_payloads"),
                       ("boshMaxElements", "bosh_max_elements")):

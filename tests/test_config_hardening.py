@@ -39,3 +39,20 @@ def test_presenceLimits():
         100, 1024)
     presence = parse("[presence]\nmax_pending_subscriptions = 3\nmax_request_text = 10\n").presence
     assert (presence.maxPendingSubscriptions, presence.maxRequestText) == (3, 10)
+
+
+def test_offlineBacklogAndBoshOutput():
+    """[server] offline_backlog and [http] bosh_max_output default to 1 MB and are read."""
+    config = parse("")
+    assert (config.server.offlineBacklog, config.http.boshMaxOutput) == (1048576, 1048576)
+    config = parse("[server]\noffline_backlog = 5000\n[http]\nbosh_max_output = 0\n")
+    assert (config.server.offlineBacklog, config.http.boshMaxOutput) == (5000, 0)
+
+
+def test_sampleConfigurationDocumentsTheNewLimits():
+    """etc/jabberd.ini names offline_backlog and bosh_max_output."""
+    import os
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "etc", "jabberd.ini")
+    with open(path) as f:
+        text = f.read()
+    assert ";offline_backlog = 1048576" in text and ";bosh_max_output = 1048576" in text

@@ -30,6 +30,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Scenarios measured with message archiving (XEP-0313) on in every server.
 ARCHIVE_SCENARIOS = frozenset({"chatmam", "mamquery"})
+# The scenario of bench/abuse.py: a MUC service, and plain dialback on the
+# s2s port (every server, the same bytes), for the dialback flood.
+ABUSE_SCENARIO = "abuse"
 
 
 class ServerError(Exception):
@@ -73,6 +76,8 @@ class ServerUnderTest:
     @cvar name: short name used on the command line and in the table.
     @cvar c2sPort: client port (STARTTLS).
     @cvar httpPort: BOSH port (plain HTTP).
+    @cvar s2sPort: server-to-server port, listened on in the abuse scenario
+        only (plain dialback, XEP-0220), so the other scenarios are unchanged.
     @ivar workdir: this server's own directory (config, data, log).
     @ivar scenario: the scenario this instance serves (configs may differ).
     """
@@ -80,6 +85,7 @@ class ServerUnderTest:
     name = ""
     c2sPort = 0
     httpPort = 0
+    s2sPort = 0
     boshPath = "/http-bind"
     domain = "localhost"
     mucDomain = "conference.localhost"
@@ -90,6 +96,7 @@ class ServerUnderTest:
         # (a developer's own server) already uses the defaults.
         self.c2sPort = type(self).c2sPort + portOffset
         self.httpPort = type(self).httpPort + portOffset
+        self.s2sPort = type(self).s2sPort + portOffset
         self.portOffset = portOffset
         self.workdir = workdir
         self.cert, self.key = cert, key
@@ -103,6 +110,11 @@ class ServerUnderTest:
     def missing(cls):
         """Why this server cannot run here (not installed ...), or None."""
         return None
+
+    @property
+    def federating(self):
+        """Whether this scenario listens for other servers (the abuse scenario's dialback flood)."""
+        return self.scenario == ABUSE_SCENARIO
 
     @property
     def archiving(self):
@@ -124,7 +136,8 @@ class ServerUnderTest:
 
     def ports(self):
         """The ports that must be open before the server counts as started."""
-        return [self.c2sPort] + ([self.httpPort] if self.scenario == "bosh" else [])
+        return ([self.c2sPort] + ([self.httpPort] if self.scenario == "bosh" else [])
+                + ([self.s2sPort] if self.federating else []))
 
     @classmethod
     def freeOffset(cls, step=100, tries=10):
@@ -138,7 +151,7 @@ class ServerUnderTest:
 
     @classmethod
     def allPorts(cls):
-        return [cls.c2sPort, cls.httpPort]
+        return [cls.c2sPort, cls.httpPort] + ([cls.s2sPort] if cls.s2sPort else [])
 
     @property
     def pid(self):

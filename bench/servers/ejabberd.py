@@ -1,7 +1,7 @@
 """
 ejabberd (Debian package C{ejabberd}) under benchmark: its own config dir,
 spool (Mnesia) dir, log dir and Erlang node name, so nothing clashes with a
-system instance; ports c2s 25222 and HTTP/BOSH 25280.  Started with
+system instance; ports c2s 25222 and HTTP/BOSH 25280 (s2s 25269 in the abuse scenario).  Started with
 C{ejabberdctl ... foreground} as the C{ejabberd} user (via C{setpriv});
 C{ERL_OPTIONS="+S 1:1"} in its own ejabberdctl.cfg gives it one scheduler.
 Accounts are made by in-band registration (XEP-0077, loopback only).
@@ -25,6 +25,7 @@ class Ejabberd(ServerUnderTest):
     name = "ejabberd"
     c2sPort = 25222
     httpPort = 25280
+    s2sPort = 25269
     boshPath = "/http-bind"
     user = "ejabberd"
 
@@ -51,7 +52,8 @@ class Ejabberd(ServerUnderTest):
                                   c2sPort=self.c2sPort, httpPort=self.httpPort,
                                   boshPath=self.boshPath, mucDomain=self.mucDomain,
                                   mamModule=("  mod_mam:\n    default: always\n"
-                                             if self.archiving else "")))
+                                             if self.archiving else ""),
+                                  **self.s2sSettings()))
         with open(self.ctlConfigPath, "w") as f:
             f.write(self.template("ejabberdctl.cfg.in", node=self.node))
         if os.path.exists("/etc/ejabberd/inetrc"):
@@ -63,6 +65,18 @@ class Ejabberd(ServerUnderTest):
                                check=True, capture_output=True, timeout=30)
             except subprocess.CalledProcessError as e:
                 raise ServerError(f"chown for ejabberd failed: {e.stderr!r}")
+
+    def s2sSettings(self):
+        """
+        No s2s listener, except in the abuse scenario: ejabberd_s2s_in with
+        dialback (mod_s2s_dialback), STARTTLS optional, as the others there.
+        """
+        if not self.federating:
+            return {"s2sListener": "", "s2sModule": "", "s2sOptions": ""}
+        return {"s2sListener": (f"  -\n    port: {self.s2sPort}\n    ip: \"127.0.0.1\"\n"
+                                "    module: ejabberd_s2s_in\n    shaper: none\n"),
+                "s2sModule": "  mod_s2s_dialback: {}\n",
+                "s2sOptions": "s2s_use_starttls: optional\n"}
 
     def command(self):
         env = None

@@ -108,7 +108,8 @@ class Jabberd(ServerUnderTest):
         self.componentPort = type(self).componentPort + self.portOffset
         self.datadir = os.path.join(self.workdir, "data")
         os.makedirs(self.datadir, exist_ok=True)
-        extra = MUC_SECTION.format(domain=self.mucDomain) if self.scenario.startswith("muc") else ""
+        extra = (MUC_SECTION.format(domain=self.mucDomain)
+                 if self.scenario.startswith("muc") or self.federating else "")
         self.configPath = os.path.join(self.workdir, "jabberd.ini")
         if self.scenario == "rest":
             self.configureSample()
@@ -118,6 +119,8 @@ class Jabberd(ServerUnderTest):
                                   cert=self.cert, key=self.key, c2sPort=self.c2sPort,
                                   httpPort=self.httpPort, componentPort=self.componentPort,
                                   archiveDefault="always" if self.archiving else "never",
+                                  s2sListen=(f"tcp:{self.s2sPort}:interface=127.0.0.1"
+                                             if self.federating else ""),
                                   extra=extra))
 
     def configureSample(self):

@@ -1,6 +1,7 @@
 """
 Prosody (Debian package C{prosody}) under benchmark: its own config file,
-data dir and ports (c2s 15222, HTTP/BOSH 15280), started in the foreground
+data dir and ports (c2s 15222, HTTP/BOSH 15280, s2s 15269 in the abuse
+scenario), started in the foreground
 with C{prosody -F --config FILE}, accounts made by in-band registration
 (XEP-0077, open to 127.0.0.1 only).
 
@@ -25,6 +26,7 @@ class Prosody(ServerUnderTest):
     name = "prosody"
     c2sPort = 15222
     httpPort = 15280
+    s2sPort = 15269
     boshPath = "/http-bind"
     archiveItemLimit = 1000000
 
@@ -40,7 +42,8 @@ class Prosody(ServerUnderTest):
             f.write(self.template("prosody.cfg.lua.in", workdir=self.workdir, datadir=datadir,
                                   c2sPort=self.c2sPort, httpPort=self.httpPort,
                                   cert=self.cert, key=self.key, domain=self.domain,
-                                  mucDomain=self.mucDomain, **self.archiveSettings()))
+                                  mucDomain=self.mucDomain, **self.archiveSettings(),
+                                  **self.s2sSettings()))
 
     def archiveSettings(self):
         """The template's C{mod_mam} lines: empty unless this scenario archives."""
@@ -49,6 +52,19 @@ class Prosody(ServerUnderTest):
         return {"mamModules": '\t"mam"; -- XEP-0313, archive scenarios only\n',
                 "mamOptions": ("default_archive_policy = true\n"
                                f"storage_archive_item_limit = {self.archiveItemLimit}\n")}
+
+    def s2sSettings(self):
+        """
+        s2s off, except in the abuse scenario: plain dialback (mod_dialback)
+        on the s2s port, encryption not required, as jabberd's and ejabberd's
+        there, so the dialback flood's bytes reach each server's dialback.
+        """
+        if not self.federating:
+            return {"s2sPorts": "", "dialbackModule": "",
+                    "s2sOptions": 'modules_disabled = { "s2s" }'}
+        return {"s2sPorts": str(self.s2sPort),
+                "dialbackModule": '\t"dialback"; -- XEP-0220, abuse scenario only\n',
+                "s2sOptions": "s2s_require_encryption = false\ns2s_secure_auth = false"}
 
     def command(self):
         return ["prosody", "-F", "--config", self.configPath], None, self.workdir

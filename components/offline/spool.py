@@ -48,6 +48,7 @@ class OfflineSpool:
         self.quota = quota
         self.quotaBytes = quotaBytes
         self._usage = {}  # username -> (messages, bytes) as last known
+        self._queued = {}  # username -> (messages, bytes) waiting to be stored
         self._tails = {}
         # Who may have messages: most logins find none, and knowing that
         # saves a database read per login.  None until the start-up read
@@ -92,11 +93,39 @@ class OfflineSpool:
         """
         Keep the serialised message C{xml} for C{username}; fires with its
         id once it is committed, or fails with L{QuotaExceeded}.
-        """
-        return self.exclusive(username, self._store, username, xml, stamp)
 
-    async def _store(self, username, xml, stamp):
+        Messages waiting for their turn (each store reads and writes
+        storage) count against the quota too: one that the stored and the
+        waiting ones would push past it is refused at once, so a sender
+        faster than storage cannot make the spool hold more than the quota
+        in memory for one account.
+        """
         size = len(xml.encode("utf-8"))
+        queued = self._queued.get(username)
+        if queued is not None and self._wouldExceed(username, queued, size):
+            return defer.fail(QuotaExceeded(username))
+        count, used = queued or (0, 0)
+        self._queued[username] = (count + 1, used + size)
+        d = self.exclusive(username, self._store, username, xml, stamp, size)
+        d.addBoth(self._dequeued, username, size)
+        return d
+
+    def _wouldExceed(self, username, queued, size):
+        """Whether the kept (as last known) and C{queued} messages leave no room for C{size} bytes."""
+        count, used = self._usage.get(username, (0, 0))
+        count, used = count + queued[0], used + queued[1]
+        return bool((self.quota and count >= self.quota)
+                    or (self.quotaBytes and used + size > self.quotaBytes))
+
+    def _dequeued(self, outcome, username, size):
+        count, used = self._queued[username]
+        if count == 1:
+            del self._queued[username]
+        else:
+            self._queued[username] = (count - 1, used - size)
+        return outcome
+
+    async def _store(self, username, xml, stamp, size):
         if self.quota or self.quotaBytes:
             count = await self.storage.offline.count(username)
             if self.quota and count >= self.quota:

@@ -20,7 +20,10 @@ shaping (RFC 6120 section 13.12 leaves resource limits to the server).
    the rate holds within one read, not only between reads.
 
 Both pause the same thing (reading the socket); reading resumes only
-when neither holds it.
+when neither holds it.  A WebSocket stream (RFC 7395) has the same flow
+control on the TCP (or TLS) connection it took over from the HTTP site
+(L{jabberd.web.websocket}); BOSH has no connection of its own and is
+shaped per session instead (L{jabberd.web.bosh.session}).
 """
 
 from zope.interface import implementer
@@ -60,6 +63,8 @@ class TokenBucket:
 class FlowControl:
     """
     @ivar stream: the L{jabberd.c2s.stream.ClientStream}.
+    @ivar socket: the transport to pause and drop when it is not the
+        stream's own (a WebSocket's connection), else None.
     @ivar maxOutput: bytes written while the transport is over its
         high-water mark before the connection is dropped (0: never).
     @ivar blocked: why reading is paused now (C{"output"}, C{"input"}).
@@ -68,8 +73,10 @@ class FlowControl:
 
     log = Logger()
 
-    def __init__(self, stream, clock, maxOutput, byteRate, byteBurst, stanzaRate, stanzaBurst):
+    def __init__(self, stream, clock, maxOutput, byteRate, byteBurst, stanzaRate, stanzaBurst,
+                 socket=None):
         self.stream = stream
+        self.socket = socket
         self.clock = clock
         self.maxOutput = maxOutput
         now = clock.seconds()
@@ -81,18 +88,25 @@ class FlowControl:
         self._waiting = []
 
     @classmethod
-    def attach(cls, stream, transport):
+    def attach(cls, stream, transport, socket=None):
         """
         Flow control for C{stream} on C{transport}, registered as its
-        producer; None for framings with no socket to pause (BOSH, WebSocket).
+        producer; None for framings with no socket to pause (BOSH).
+        C{socket}: the connection to pause when it is not the stream's
+        transport (a WebSocket stream writes messages, not bytes).
         """
         if not hasattr(transport, "registerProducer") or not hasattr(transport, "pauseProducing"):
             return None
         c2s = stream.config.c2s
         flow = cls(stream, stream.factory.clock, c2s.maxOutputBuffer, c2s.inputRate,
-                   c2s.inputBurst, c2s.stanzaRate, c2s.stanzaBurst)
+                   c2s.inputBurst, c2s.stanzaRate, c2s.stanzaBurst, socket)
         transport.registerProducer(flow, True)
         return flow
+
+    @property
+    def transport(self):
+        """The connection paused, resumed and dropped."""
+        return self.socket if self.socket is not None else self.stream.transport
 
     # output: called by the transport (IPushProducer)
 
@@ -121,7 +135,7 @@ class FlowControl:
                           peer=self.stream._peer(), size=self.backlog)
             self.blocked.clear()
             self._cancelWake()
-            self.stream.transport.abortConnection()
+            self.transport.abortConnection()
 
     # input shaping
 
@@ -174,7 +188,7 @@ class FlowControl:
     def _block(self, reason):
         wasReading = not self.blocked
         self.blocked.add(reason)
-        transport = self.stream.transport
+        transport = self.transport
         if wasReading and transport is not None:
             transport.pauseProducing()
 
@@ -182,6 +196,6 @@ class FlowControl:
         if reason not in self.blocked:
             return
         self.blocked.discard(reason)
-        transport = self.stream.transport
+        transport = self.transport
         if not self.blocked and transport is not None and not self.stream.closing:
             transport.resumeProducing()

@@ -170,13 +170,14 @@ class InboundStream(ServerStream):
     def _unverifiable(self, failure, originating, receiving):
         if self.closing:
             return
-        self.log.info("s2s: cannot verify {remote}: {why}", remote=originating,
-                      why=failure.getErrorMessage())
         if getattr(failure.value, "condition", None) == "resource-constraint":
-            # Too many checks under way here: the peer may try again later.
+            # Too many checks under way here (logged by the service, not
+            # once per claim): the peer may try again later.
             self.send(dialback.withError(dialback.result(receiving, originating),
                                          "resource-constraint", "wait"))
             return
+        self.log.info("s2s: cannot verify {remote}: {why}", remote=originating,
+                      why=failure.getErrorMessage())
         self.send(dialback.withError(dialback.result(receiving, originating),
                                      "remote-server-not-found"))
 

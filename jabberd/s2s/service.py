@@ -99,6 +99,8 @@ class S2SService:
         self.maxConnecting = s2s.maxConnecting
         self.verifications = {}  # originating domain -> checks under way
         self.verificationsTotal = 0
+        self._refusedSince = 0  # checks refused since the last warning
+        self._refusalWarned = None  # when that warning was logged
 
     def hosts(self, domain):
         """Whether C{domain} is ours: the router serves it (local domain or component)."""
@@ -219,8 +221,7 @@ class S2SService:
         under = self.verifications.get(originating, 0)
         if (self.verificationsTotal >= self.maxVerifications
                 or under >= self.maxVerificationsPerDomain):
-            self.log.warn("s2s: too many dialback checks under way; refusing one for {remote}",
-                          remote=originating)
+            self._noteRefusal(originating)
             return defer.fail(S2SError("resource-constraint", "too many checks under way"))
         self.verifications[originating] = under + 1
         self.verificationsTotal += 1
@@ -236,6 +237,19 @@ class S2SService:
                       self.policy)
         d.addTimeout(self.connectTimeout, self.clock)
         return d.addBoth(self._verificationDone, originating)
+
+    REFUSAL_LOG_INTERVAL = 10.0
+    """Seconds between warnings of refused checks: a flood of claims must not flood the log."""
+
+    def _noteRefusal(self, originating):
+        """Warn of a refused check: the first, then at most once an interval with the count."""
+        self._refusedSince += 1
+        now = self.clock.seconds()
+        if self._refusalWarned is not None and now - self._refusalWarned < self.REFUSAL_LOG_INTERVAL:
+            return
+        self.log.warn("s2s: too many dialback checks under way; refused {count} "
+                      "(the last for {remote})", count=self._refusedSince, remote=originating)
+        self._refusalWarned, self._refusedSince = now, 0
 
     def _verificationDone(self, result, originating):
         self.verificationsTotal -= 1

@@ -197,6 +197,14 @@ class BlockingHandler(IQHandler):
         blocked = self._lists.get(username)
         return blocked is not None and isBlocked(blocked, jid)
 
+    def listOf(self, username):
+        """
+        The block list of C{username}, a user with a session, as the set of
+        JID strings L{isBlocked} reads; None if the user blocks no one (or
+        has no session, when the list is not in memory).
+        """
+        return self._lists.get(username)
+
     def onOutbound(self, session, stanza):
         """Section 3.3: the user's stanza to a blocked entity is not routed, but refused."""
         blocked = self._lists.get(session.username)
@@ -227,6 +235,10 @@ class BlockingHandler(IQHandler):
         sender = parseJID(stanza.getAttribute("from"))
         if to is None or sender is None or to.user is None or to.user in self._online:
             return False  # an online user's list was applied at onInbound
+        if not self.withLists.mayHave(to.user):
+            # No stored list: no read, so a flood of messages for an
+            # offline account does not wait in memory for one read each.
+            return False
         d = self.host.storage.blocklist.items(to.user)
         d.addCallback(self._refuseStored, stanza, sender)
         return d

@@ -8,7 +8,10 @@ L{jabberd.sm.disco}): browsing the server gives a C{service/jabber} item
 with an C{<ns/>} per feature the attached handlers advertise and a child item
 per attached component; browsing an account gives a C{user} item listing
 its available resources to those allowed to see its presence (XEP-0011
-section 4.3; XEP-0030 section 8 for who may see them).
+section 4.3; XEP-0030 section 8 for who may see them); anyone else gets
+C{service-unavailable}, as for an account that does not exist (RFC 6121
+section 8.5.1), so browsing tells strangers nothing about which accounts
+exist (L{jabberd.sm.target.requireObserver}).
 
 The result element mirrors the request's element name (C{query}, as in the
 XEP-0011 examples, or C{item}) and carries the JID-Type as C{category} and
@@ -17,12 +20,11 @@ C{type} attributes, the syntax XEP-0011 section 3 prefers.
 
 from twisted.words.xish import domish
 
-from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet
 from jabberd.ns import NS_BROWSE
 from jabberd.disco import collectFeatures, collectItems
 from jabberd.sm.disco import componentDomains
-from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget, mayObserve
+from jabberd.sm.target import iqTarget, requireObserver
 from jabberd.stanza import firstChild
 
 __all__ = ["BrowseHandler"]
@@ -49,10 +51,8 @@ class BrowseHandler(IQHandler):
         if target.isServer:
             self._describeServer(result, target)
         else:
-            if not await accountExists(self.host, target):
-                raise StanzaError(UNKNOWN_ACCOUNT)
-            observe = await mayObserve(self.host, target)
-            self._describeAccount(result, target, observe)
+            await requireObserver(self.host, target)
+            self._describeAccount(result, target)
         return result
 
     def _describeServer(self, result, target):
@@ -65,11 +65,9 @@ class BrowseHandler(IQHandler):
                 # Browsing addresses JIDs only; nodes are disco's.
                 self._addItem(result, jid, name)
 
-    def _describeAccount(self, result, target, observe):
+    def _describeAccount(self, result, target):
         result["category"], result["name"] = "user", target.username
         self._addNamespaces(result, target)
-        if not observe:
-            return
         for session in self.host.sessionsOf(target.jid.userhost()):
             if session.available:
                 item = self._addItem(result, session.full, None)

@@ -22,7 +22,7 @@ from jabberd.disco import (collectFeatures, collectIdentities, collectItems, inf
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet
 from jabberd.ns import NS_DISCO_INFO, NS_DISCO_ITEMS
-from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget, mayObserve
+from jabberd.sm.target import accountExists, iqTarget, mayObserve, requireObserver
 from jabberd.stanza import firstChild
 
 __all__ = ["DiscoHandler", "componentDomains"]
@@ -59,9 +59,7 @@ class DiscoHandler(IQHandler):
         target = iqTarget(self.host, iq)
         node = firstChild(iq).getAttribute("node", "")
         if not target.isServer:
-            if not await accountExists(self.host, target) \
-                    or not await mayObserve(self.host, target):
-                raise StanzaError(UNKNOWN_ACCOUNT)
+            await requireObserver(self.host, target)
         identities = collectIdentities(self.host, target.jid, node)
         features = collectFeatures(self.host, target.jid, node)
         if not identities and not features:

@@ -6,8 +6,11 @@ Last Activity (XEP-0012, jabber:iq:last), answered by the server.
  - To an account's bare JID (section 3): 0 while the account has an
    available resource, else seconds since its last logout and the status
    text it left with.  Only the account itself and those allowed to see its
-   presence may ask; anyone else gets C{forbidden}, and an account that does
-   not exist gets C{service-unavailable} (RFC 6121 section 8.5.1).
+   presence may ask.  XEP-0012 section 3 suggests C{forbidden} for anyone
+   else, but that would tell a stranger the account exists, which RFC 6121
+   section 8.5.1 answers with C{service-unavailable}: a stranger gets
+   C{service-unavailable} whether the account exists or not
+   (L{jabberd.sm.target.requireObserver}).
 
 The logout itself (time and status text) is recorded by the presence
 handler (L{jabberd.sm.presence}), which sees the unavailable presence and
@@ -21,7 +24,7 @@ from twisted.words.xish import domish
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet
 from jabberd.ns import NS_LAST
-from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget, mayObserve
+from jabberd.sm.target import iqTarget, requireObserver
 
 __all__ = ["LastHandler"]
 
@@ -46,10 +49,7 @@ class LastHandler(IQHandler):
         target = iqTarget(self.host, iq)
         if target.isServer:
             return _result(self.clock() - self.startTime)
-        if not await accountExists(self.host, target):
-            raise StanzaError(UNKNOWN_ACCOUNT)
-        if not await mayObserve(self.host, target):
-            raise StanzaError("forbidden")
+        await requireObserver(self.host, target)
         return await self._accountLast(target)
 
     async def _accountLast(self, target):

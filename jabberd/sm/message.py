@@ -18,9 +18,18 @@ Delivery of messages and iqs to local users (RFC 6121 section 8.5).
 This is the chat hot path: a recipient who is online costs dictionary
 look-ups only; the store is asked whether an account exists only when none
 of its resources is connected.
+
+Messages for one account with no resource are looked up and stored one at
+a time, in the order they came; those waiting their turn are bounded by
+C{[server] offline_backlog} bytes per account, past which a message
+bounces with C{resource-constraint} (RFC 6120 section 8.3.3.18, type
+C{wait}), so a sender faster than storage cannot make the server hold its
+messages without bound.
 """
 
 from twisted.internet import defer
+from twisted.words.xish import domish
+
 from jabberd.logs import Logger
 
 from jabberd.error import errorReply
@@ -36,8 +45,15 @@ class MessageHandler(Handler):
     log = Logger()
     handlerName = "message"
 
-    def __init__(self):
+    def __init__(self, offlineBacklog=1048576):
         self._offlineLocks = {}
+        self._backlog = {}  # bare JID -> bytes of messages waiting for the lock
+        self.offlineBacklog = offlineBacklog
+
+    @classmethod
+    def fromConfig(cls, config):
+        """The handler with C{[server] offline_backlog}."""
+        return cls(config.server.offlineBacklog)
 
     def onInbound(self, stanza):
         """Deliver messages to users and iqs to full JIDs; leave the rest."""
@@ -111,11 +127,25 @@ class MessageHandler(Handler):
         lock = self._offlineLocks.get(bare)
         if lock is None:
             lock = self._offlineLocks[bare] = defer.DeferredLock()
-        d = lock.run(self._lookUpAndStore, stanza, jid.user)
+        size = 0
+        if lock.locked and self.offlineBacklog:
+            size = len(stanza.toXml())
+            waiting = self._backlog.get(bare, 0)
+            if waiting + size > self.offlineBacklog:
+                self.send(errorReply(_envelope(stanza), "resource-constraint", type="wait"))
+                return
+            self._backlog[bare] = waiting + size
+        d = lock.run(self._lookUpAndStore, stanza, jid.user, bare, size)
         d.addErrback(self._failed, stanza)
         d.addBoth(self._releaseLock, bare, lock)
 
-    def _lookUpAndStore(self, stanza, username):
+    def _lookUpAndStore(self, stanza, username, bare, size):
+        if size:
+            left = self._backlog[bare] - size
+            if left:
+                self._backlog[bare] = left
+            else:
+                del self._backlog[bare]
         d = self.host.storage.accounts.exists(username)
         d.addCallback(lambda exists: self._offline(stanza) if exists else self._bounce(stanza))
         return d
@@ -141,6 +171,16 @@ class MessageHandler(Handler):
     def _failed(self, failure, stanza):
         self.log.failure("message delivery failed", failure)
         self.send(errorReply(stanza, "internal-server-error"))
+
+
+def _envelope(stanza):
+    """
+    C{stanza} without its payload: a bounce for a flood need not echo each
+    message back (RFC 6120 section 8.3.1 lets the payload be left out).
+    """
+    envelope = domish.Element((stanza.uri, stanza.name))
+    envelope.attributes.update(stanza.attributes)
+    return envelope
 
 
 def recipients(host, stanza):

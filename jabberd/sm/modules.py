@@ -29,7 +29,7 @@ def handlerFactories(config):
         # Routing stage: delegated namespaces win over built-in handlers
         # (XEP-0355), and components' answers are consumed before any other hook.
         lambda: delegation.DelegationHandler.fromConfig(config),
-        message.MessageHandler,
+        lambda: message.MessageHandler.fromConfig(config),
         # PEP (XEP-0163) before presence: it sees contacts' presence arrive.
         lambda: pep.PEPHandler.fromConfig(config),
         # The photo hash of XEP-0153 goes into available presence before it is broadcast.

@@ -21,6 +21,9 @@ presence broadcast for local users.
    everyone who saw the user available (4.5).  Probes are answered for
    subscribers only (4.3.2).  Inbound presence goes to the addressed
    resource, or to every available resource for a bare JID (8.5).
+ - Presence sent on a user's behalf (broadcast, probes, probe answers) does
+   not go to a remote entity the user blocks (XEP-0191 section 3.3), as
+   the blocking handler keeps it from local ones.
 """
 
 import time
@@ -35,6 +38,7 @@ from jabberd.handler import Handler
 from jabberd.jidutil import bareOf, parseJID
 from jabberd.ns import NS_PRESENCE_PREAPPROVAL
 from jabberd.sm import subscriptionrequests
+from jabberd.sm.blocking import isBlocked
 from jabberd.sm.roster import usernameOf
 from jabberd.storage import RosterItem
 from jabberd.stanza import firstChild, parseElement
@@ -213,13 +217,34 @@ class PresenceHandler(Handler):
             self._run(self._redeliverPending(session))
             self.host.sessionAvailable(session)
 
+    def _senderFor(self, username):
+        """
+        A function sending presence on C{username}'s behalf (broadcast,
+        probes, probe answers), except to a remote entity the user blocks
+        (XEP-0191 section 3.3): the blocking handler's C{onInbound} stops
+        what is bound for a local user, but what goes to another server
+        never passes it.  The block list is taken now, while a session of
+        the user keeps it in memory, before any storage read.
+        """
+        blocking = self.host.handler("blocking")
+        blocked = blocking.listOf(username) if blocking is not None else None
+        if not blocked:
+            return self.send
+
+        def send(stanza):
+            to = parseJID(stanza.getAttribute("to"))
+            if to is None or self.host.isLocal(to.host) or not isBlocked(blocked, to):
+                self.send(stanza)
+        return send
+
     async def _toContacts(self, session, stanza, probe):
+        send = self._senderFor(session.username)
         for item in await self.storage.roster.items(session.username):
             if item.subscription in _FROM:
-                self.send(_retarget(stanza, item.jid))
+                send(_retarget(stanza, item.jid))
             if probe and item.subscription in _TO:
                 # Section 4.3.1: probes go out on behalf of the account.
-                self.send(_presence(session.bare, item.jid, "probe"))
+                send(_presence(session.bare, item.jid, "probe"))
 
     async def _redeliverPending(self, session):
         """Section 3.1.3: requests kept while offline go to the new resource."""
@@ -245,6 +270,7 @@ class PresenceHandler(Handler):
 
     async def _unavailable(self, session, stanza, wasAvailable, directed):
         told = set()
+        send = self._senderFor(session.username)
         if wasAvailable:
             others = [s for s in self.host.sessionsOf(session.bare)
                       if s.available and s is not session]
@@ -253,10 +279,10 @@ class PresenceHandler(Handler):
             for item in await self.storage.roster.items(session.username):
                 if item.subscription in _FROM:
                     told.add(item.jid)
-                    self.send(_retarget(stanza, item.jid))
+                    send(_retarget(stanza, item.jid))
         for address in directed:
             if bareOf(address) not in told:
-                self.send(_retarget(stanza, address))
+                send(_retarget(stanza, address))
         if wasAvailable and not others:
             await self.storage.last.set(session.username, time.time(),
                                         _childText(stanza, "status") or "")
@@ -296,9 +322,10 @@ class PresenceHandler(Handler):
 
     def sendCurrentPresence(self, bare, contact):
         """Send the presence of every available resource of C{bare} to C{contact}."""
+        send = self._senderFor(usernameOf(bare))
         for session in self.host.sessionsOf(bare):
             if session.available:
-                self.send(_retarget(session.presence, contact, session.full))
+                send(_retarget(session.presence, contact, session.full))
 
     def sendUnavailable(self, bare, contact):
         """Send unavailable presence from every available resource of C{bare}."""
@@ -317,19 +344,20 @@ class PresenceHandler(Handler):
         prober = parseJID(probe.getAttribute("from") or "")
         if prober is None:
             return
+        send = self._senderFor(usernameOf(bare))
         if not await self._mayProbe(bare, prober):
-            self.send(_presence(bare, prober.userhost(), "unsubscribed"))
+            send(_presence(bare, prober.userhost(), "unsubscribed"))
             return
         replyTo = prober.full()
         available = [s for s in self.host.sessionsOf(bare) if s.available]
         for session in available:
-            self.send(_retarget(session.presence, replyTo, session.full))
+            send(_retarget(session.presence, replyTo, session.full))
         if not available:
             last = await self.storage.last.get(usernameOf(bare))
             reply = _presence(bare, replyTo, "unavailable")
             if last and last[1]:
                 reply.addElement("status", content=last[1])
-            self.send(reply)
+            send(reply)
 
     async def _mayProbe(self, bare, prober):
         if prober.userhost() == bare:

@@ -16,8 +16,8 @@ from twisted.internet import defer
 from jabberd.error import StanzaError
 from jabberd.jidutil import JID, internJID, parseJID
 
-__all__ = ["IQTarget", "iqTarget", "mayObserve", "accountExists", "UNKNOWN_ACCOUNT",
-           "isServer"]
+__all__ = ["IQTarget", "iqTarget", "mayObserve", "accountExists", "requireObserver",
+           "UNKNOWN_ACCOUNT", "isServer"]
 
 UNKNOWN_ACCOUNT = "service-unavailable"
 """
@@ -118,3 +118,20 @@ async def mayObserve(host, target):
         return True
     item = await host.storage.roster.item(target.username, requester.userhost())
     return item is not None and item.subscription in _OBSERVING
+
+
+async def requireObserver(host, target):
+    """
+    Let an iq about an account's presence-derived data (XEP-0012 last
+    activity, resources by ping, browse or disco) through only for one who
+    may see that presence (L{mayObserve}) of an account that exists; raise
+    L{UNKNOWN_ACCOUNT} for everyone else, so a stranger gets the answer
+    RFC 6121 section 8.5.1 requires for a missing account, whether the
+    account exists or not.  A stranger costs one roster read either way
+    (the existence of the account is read only for those allowed), so the
+    time taken tells nothing either.
+
+    @raise StanzaError: L{UNKNOWN_ACCOUNT}.
+    """
+    if not await mayObserve(host, target) or not await accountExists(host, target):
+        raise StanzaError(UNKNOWN_ACCOUNT)

@@ -13,6 +13,13 @@ of the C{urn:ietf:params:xml:ns:xmpp-framing} namespace (sections 3.4 and
 listener (SASL, binding, stanzas), framing methods overridden.  Messages are
 parsed by the hardened parser of every stream, so restricted XML and the
 stanza size limit hold here too.  Keepalives are WebSocket pings.
+
+Flow control is the TCP listener's (L{jabberd.c2s.flow}), on the connection
+the WebSocket took over from the HTTP site: the C{[c2s]} input byte and
+stanza rates shape what a client sends, reading stops while the
+connection's write buffer is over its high-water mark (a client that does
+not read what it asked for), and past C{[c2s] max_output_buffer} bytes
+written meanwhile the connection is dropped.
 """
 
 import secrets
@@ -27,6 +34,7 @@ from twisted.internet.interfaces import ISSLTransport
 from twisted.python import failure
 from twisted.words.xish import domish
 
+from jabberd.c2s.flow import FlowControl
 from jabberd.c2s.stream import ClientStream, parseVersion
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_FRAMING, NS_XML
@@ -108,11 +116,25 @@ class WebSocketStream(ClientStream):
             self.stream.parser.limits = self.parserLimits
             self.stream.parser.maxStanzaSize = self.maxStanzaSize
 
+    def attachFlow(self, connection):
+        """
+        Flow control on C{connection}, the TCP or TLS connection of the
+        WebSocket; the HTTP channel that had it registered as its producer
+        is gone.
+        """
+        unregister = getattr(connection, "unregisterProducer", None)
+        if unregister is not None:
+            unregister()
+        self.flow = FlowControl.attach(self, connection, socket=connection)
+
     def messageReceived(self, data):
         """One text message arrived."""
         self.liveness.noteInput()
         if self.closing:
             return
+        flow = self.flow
+        if flow is not None:
+            flow.noteInput(len(data))
         if self.rawDataInFn:
             self.rawDataInFn(data)
         try:
@@ -185,6 +207,9 @@ class WebSocketStream(ClientStream):
         data = obj.encode("utf-8")
         if self.rawDataOutFn:
             self.rawDataOutFn(data)
+        flow = self.flow
+        if flow is not None and flow.blocked:
+            flow.noteOutput(len(data))  # only while the client is not reading
         self.socket.sendMessage(data, isBinary=False)
         self.liveness.noteOutput()
 
@@ -233,6 +258,8 @@ class XMPPWebSocketProtocol(WebSocketServerProtocol):
         stream = WebSocketStream(c2s, self)
         peer = self.transport.getPeer()
         stream.makeConnection(SessionTransport(peer, self.transport.getHost()))
+        if not stream.closing:
+            stream.attachFlow(self.transport)
         stream.secure = countsAsSecure(c2s.config.http, ISSLTransport.providedBy(self.transport),
                                        peer)
         self.xmppStream = stream

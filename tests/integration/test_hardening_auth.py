@@ -162,3 +162,38 @@ def test_rosterOfOthersSameAnswerForMissingAccount(strict):
         assert conditions == ["service-unavailable", "service-unavailable"]
         await bob.close()
     run(main())
+
+
+async def _condition(request):
+    """The error condition an iq request gets, or 'result'."""
+    try:
+        await request
+        return "result"
+    except IqError as e:
+        return e.iq["error"]["condition"]
+
+
+def test_strangersLearnNothingOfAccounts(strict):
+    """Last activity, ping, vCard, disco#info and browse to an existing and a missing account answer a stranger alike; pings stay fast."""
+    async def main():
+        bob = Client("bob@localhost/probe", "bobpw", plugins=("xep_0012", "xep_0054"))
+        honest = Client("carol@localhost/ping", "carolpw")
+        assert await bob.login(strict.ports["c2s"]) and await honest.login(strict.ports["c2s"])
+
+        async def answers(target):
+            browse = bob.make_iq_get(ito=target)
+            browse.append(ET.fromstring("<query xmlns='jabber:iq:browse'/>"))
+            return [await _condition(bob["xep_0012"].get_last_activity(target, timeout=10)),
+                    await _condition(bob["xep_0199"].send_ping(target, timeout=10)),
+                    await _condition(bob["xep_0054"].get_vcard(target, timeout=10)),
+                    await _condition(bob["xep_0030"].get_info(jid=target, timeout=10)),
+                    await _condition(browse.send(timeout=10))]
+        existing = await answers("alice@localhost")
+        missing = await answers("nobody@localhost")
+        assert existing == missing == ["service-unavailable"] * 5
+        started = time.monotonic()
+        await honest["xep_0199"].ping(jid="localhost", timeout=10)
+        assert time.monotonic() - started < PING_LIMIT
+        await bob.close()
+        await honest.close()
+    run(main())

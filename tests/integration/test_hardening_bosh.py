@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import struct
+import time
 
 import pytest
 
@@ -124,3 +125,58 @@ def test_webSocketOversizedFrameClosedBeforeItsPayload(server):
         sock.close()
     assert frames[0] == 0x88  # a close frame
     assert struct.unpack("!H", frames[2:4])[0] == 1009
+
+
+@pytest.fixture(scope="module")
+def boundedOutput(tmp_path_factory):
+    """BOSH sessions may have 256 KB queued while they poll nothing."""
+    proc = startServer(tmp_path_factory, http={"bosh_max_output": 262144})
+    yield proc
+    proc.stop()
+
+
+def boshLogin(port, username):
+    """A BOSH session logged in with PLAIN and bound (resource 'bosh'); (sid, next rid)."""
+    xbosh = {"xmpp:version": "1.0", "xmlns:xmpp": "urn:xmpp:xbosh"}
+    _, answer = post(port, body("", rid="100", to="localhost", wait="5", hold="1", **xbosh))
+    sid = re.search(rb"sid='([^']+)'", answer).group(1).decode()
+    token = base64.b64encode(b"\0" + username.encode() + b"\0" + username.encode() + b"pw")
+    auth = ("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+            f"{token.decode()}</auth>")
+    _, answer = post(port, body(auth, rid="101", sid=sid))
+    assert b"<success" in answer, answer
+    post(port, body("", rid="102", sid=sid, to="localhost", **{"xmpp:restart": "true",
+                                                               "xmlns:xmpp": "urn:xmpp:xbosh"}))
+    bind = ("<iq xmlns='jabber:client' type='set' id='b'><bind "
+            "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>bosh</resource></bind></iq>")
+    _, answer = post(port, body(bind, rid="103", sid=sid))
+    assert b"</jid>" in answer, answer
+    return sid, 104
+
+
+def test_boshOutputNobodyFetchesEndsTheSession(boundedOutput):
+    """800 KB of messages for a BOSH session that polls nothing end it past bosh_max_output; memory stays bounded, pings answered."""
+    async def main():
+        port = boundedOutput.ports["http"]
+        sid, rid = boshLogin(port, "alice")
+        sender = Client("bob@localhost/flood", "bobpw")
+        assert await sender.login(boundedOutput.ports["c2s"])
+        rss = rssKB(boundedOutput.process.pid)
+
+        async def flood():
+            for _ in range(20):  # within the sender's input burst (1 MB)
+                sender.send_message(mto="alice@localhost/bosh", mbody="x" * 40000)
+            await sender["xep_0199"].ping(jid="localhost", timeout=10)
+        started = time.monotonic()
+        await flood()
+        assert time.monotonic() - started < 30
+        assert rssKB(boundedOutput.process.pid) - rss < 40_000
+        assert re.search(r"BOSH session \S+: \d+ bytes of output not fetched",
+                         boundedOutput.logText(limit=None))
+        _, answer = post(port, body("", rid=str(rid), sid=sid))
+        assert b"type='terminate'" in answer, answer[:300]
+        started = time.monotonic()
+        await sender["xep_0199"].ping(jid="localhost", timeout=10)
+        assert time.monotonic() - started < PING_LIMIT
+        await sender.close()
+    run(main())

@@ -8,19 +8,20 @@ request (RFC 8446 section 4.6.3).  An honest client's ping is answered
 within 2 s throughout.
 """
 
+import base64
 import os
 import re
 import select
 import socket
 import ssl
+import struct
 import time
 
 import pytest
 
-from jabberd.tls.records import ProtectedChannel
 from tests.integration.clients import Client, insecureContext, run
 from tests.integration.watch import (PING_LIMIT, STREAM, plainAuth, rssKB, startServer,
-                                     whilePinging)
+                                     tls13Connection, whilePinging)
 
 PING = "<iq type='get' id='p%d' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>"
 
@@ -169,25 +170,7 @@ def keyUpdateLoop(port, keylog, count):
     KeyUpdates asking for ours and reads nothing for a second; then the
     number of bytes the server had sent in all.
     """
-    context = ssl.create_default_context()
-    insecureContext(context)
-    context.minimum_version = ssl.TLSVersion.TLSv1_3
-    context.keylog_filename = keylog
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    while True:
-        try:
-            tls.do_handshake()
-            break
-        except ssl.SSLWantReadError:
-            sock.sendall(outgoing.read())
-            incoming.write(sock.recv(65536))
-    sock.sendall(outgoing.read())
-    with open(keylog) as f:
-        secrets = dict(re.findall(r"^(\w+_TRAFFIC_SECRET_0) \w+ (\w+)$", f.read(), re.M))
-    channel = ProtectedChannel(tls.cipher()[0], bytes.fromhex(secrets["SERVER_TRAFFIC_SECRET_0"]),
-                               bytes.fromhex(secrets["CLIENT_TRAFFIC_SECRET_0"]))
+    sock, channel = tls13Connection(port, keylog)
     sock.sendall(b"".join(channel._keyUpdate(1) for _ in range(count)))
     time.sleep(1)
     sock.settimeout(2)
@@ -214,4 +197,142 @@ def test_keyUpdateLoopGetsOneAnswer(server, tmp_path):
         assert received < 20000  # tickets and one KeyUpdate; one per request is 540,000 bytes
         assert pings and max(pings) < PING_LIMIT
         await honest.close()
+    run(main())
+
+
+NS_FRAMING = "urn:ietf:params:xml:ns:xmpp-framing"
+
+
+class WebSocketReader:
+    """A raw RFC 7395 client with a small receive buffer, logged in as C{username}."""
+
+    def __init__(self, port, username, resource="ws"):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", port))
+        self.sock, self.pending = sock, b""
+        key = base64.b64encode(os.urandom(16))
+        sock.sendall(b"GET /xmpp-websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\n"
+                     b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n")
+        while b"\r\n\r\n" not in self.pending:
+            self.pending += sock.recv(4096)
+        head, _, self.pending = self.pending.partition(b"\r\n\r\n")
+        assert b" 101 " in head.split(b"\r\n")[0]
+        opening = f"<open xmlns='{NS_FRAMING}' to='localhost' version='1.0'/>"
+        self.send(opening)
+        features = self.readUntil(b"</mechanisms>")
+        assert b"PLAIN" in features, features
+        self.send(plainAuth(username, username + "pw"))
+        assert b"<success" in self.readUntil(b"success")
+        self.send(opening)
+        self.readUntil(b"xmpp-bind")
+        self.send("<iq xmlns='jabber:client' type='set' id='b'><bind "
+                  f"xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource>"
+                  "</bind></iq>")
+        assert b"</jid>" in self.readUntil(b"</iq>")
+
+    @staticmethod
+    def frame(data):
+        """One masked text frame (RFC 6455 section 5.2)."""
+        data = data.encode() if isinstance(data, str) else data
+        mask = os.urandom(4)
+        if len(data) < 126:
+            head = struct.pack("!BB", 0x81, 0x80 | len(data))
+        elif len(data) < 65536:
+            head = struct.pack("!BBH", 0x81, 0x80 | 126, len(data))
+        else:
+            head = struct.pack("!BBQ", 0x81, 0x80 | 127, len(data))
+        return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+    def send(self, data):
+        self.sock.sendall(self.frame(data))
+
+    def readUntil(self, marker):
+        """The payloads of the server's frames (unmasked) until one holds C{marker}."""
+        data = b""
+        while True:
+            while len(self.pending) >= 2:
+                length, start = self.pending[1] & 0x7F, 2
+                if length == 126:
+                    length, start = struct.unpack("!H", self.pending[2:4])[0], 4
+                elif length == 127:
+                    length, start = struct.unpack("!Q", self.pending[2:10])[0], 10
+                if len(self.pending) < start + length:
+                    break
+                data += self.pending[start:start + length]
+                self.pending = self.pending[start + length:]
+                if marker in data:
+                    return data
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return data
+            self.pending += chunk
+
+    def floodWithoutReading(self, limit):
+        """Send pings until a send blocks for 3 s or C{limit} bytes went; return the bytes sent."""
+        self.sock.settimeout(3)
+        batch = b"".join(self.frame("<iq xmlns='jabber:client' type='get' id='p%d' to='localhost'>"
+                                    "<ping xmlns='urn:xmpp:ping'/></iq>" % n) for n in range(200))
+        sent = 0
+        try:
+            while sent < limit:
+                self.sock.sendall(batch)
+                sent += len(batch)
+        except socket.timeout:
+            pass
+        return sent
+
+    def readAll(self, timeout=10):
+        """Everything until the server closes (or C{timeout}); (bytes, whether it closed)."""
+        self.sock.settimeout(timeout)
+        total = 0
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return total, True
+                total += len(chunk)
+        except ConnectionResetError:
+            return total, True
+        except socket.timeout:
+            return total, False
+
+    def close(self):
+        self.sock.close()
+
+
+def test_webSocketClientThatDoesNotReadIsNotRead(server):
+    """Pings over a WebSocket from a client that reads nothing stop being read: its sends block, memory stays bounded."""
+    async def main():
+        honest = Client("bob@localhost/wsping", "bobpw")
+        assert await honest.login(server.ports["c2s"])
+        slow = WebSocketReader(server.ports["http"], "alice")
+        rss = rssKB(server.process.pid)
+        sent, pings = await whilePinging(honest, slow.floodWithoutReading, 32 * 2 ** 20)
+        assert sent < 32 * 2 ** 20
+        assert rssKB(server.process.pid) - rss < 50_000
+        assert pings and max(pings) < PING_LIMIT
+        slow.close()
+        await honest.close()
+    run(main())
+
+
+def test_webSocketOutputPastTheLimitDropsTheClient(server):
+    """Messages piling up for a WebSocket client that does not read drop it past max_output_buffer."""
+    async def main():
+        slow = WebSocketReader(server.ports["http"], "alice", "wssink")
+        sender = Client("bob@localhost/wsflood", "bobpw")
+        assert await sender.login(server.ports["c2s"])
+        body = "x" * 40000
+        for _ in range(150):  # 6 MB for alice/wssink
+            sender.send_message(mto="alice@localhost/wssink", mbody=body)
+        await sender["xep_0199"].ping(jid="localhost", timeout=10)
+        received, closed = slow.readAll()
+        assert closed and received < 150 * 40000, (closed, received)
+        started = time.monotonic()
+        await sender["xep_0199"].ping(jid="localhost", timeout=10)
+        assert time.monotonic() - started < PING_LIMIT
+        await sender.close()
     run(main())

@@ -2,18 +2,22 @@
 Hardening of what strangers can make the server store (issue 14, items 7, 8
 and 10), against the real server on SQLite and PostgreSQL: waiting
 subscription requests are bounded per account and kept small, offline
-messages are bounded in bytes, and presence floods to a room's bare address
+messages are bounded in bytes, upload slots are bounded for all accounts
+together, and presence floods to a room's bare address
 do not grow the server's memory.  An honest client's ping stays answered
 within 2 s meanwhile.
 """
 
 import asyncio
 import hashlib
+from xml.etree import ElementTree
 
 import pytest
+from slixmpp.exceptions import IqError
 
 from tests.integration.clients import Client, RawStream, run
 from tests.integration.harness import ServerProcess
+from tests.integration.watch import startServer
 
 PING_BOUND = 2.0
 MAX_PENDING = 5
@@ -153,3 +157,47 @@ def test_legacyRoomPresenceFloodBounded(server):
         run(body())
     finally:
         raw.close()
+
+
+NS_UPLOAD = "urn:xmpp:http:upload:0"
+
+
+@pytest.fixture(scope="module")
+def uploads(tmp_path_factory):
+    """An upload component whose accounts may keep 1 MB in all (item 10)."""
+    proc = startServer(tmp_path_factory, users=("alice", "bob", "carol"),
+                       **{"component:upload.localhost": {"quota_total": 1048576}})
+    yield proc
+    proc.stop()
+
+
+async def _slot(client, n, size):
+    """The condition a slot request of C{size} bytes gets, or 'result'."""
+    iq = client.make_iq_get(ito="upload.localhost")
+    iq.append(ElementTree.Element(f"{{{NS_UPLOAD}}}request",
+                                  {"filename": f"f{n}.bin", "size": str(size),
+                                   "content-type": "application/octet-stream"}))
+    try:
+        await iq.send(timeout=10)
+        return "result"
+    except IqError as e:
+        return e.iq["error"]["condition"]
+
+
+def test_uploadSlotsBoundedForAllAccountsTogether(uploads):
+    """Slot requests from several accounts stop at quota_total (resource-constraint), each account under its own quota; pings stay fast."""
+    async def main():
+        alice = Client("alice@localhost/up", "alicepw")
+        bob = Client("bob@localhost/up", "bobpw")
+        honest = Client("carol@localhost/ping", "carolpw")
+        for client in (alice, bob, honest):
+            assert await client.login(uploads.ports["c2s"])
+        answers = []
+        for n in range(10):
+            answers.append(await _slot(alice if n % 2 else bob, n, 200 * 1024))
+            await pingWithin(honest)
+        assert answers[:5] == ["result"] * 5
+        assert answers[5:] == ["resource-constraint"] * 5
+        for client in (alice, bob, honest):
+            await client.close()
+    run(main())

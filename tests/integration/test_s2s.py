@@ -5,6 +5,7 @@ C{[s2s] hosts}; slixmpp users on both sides chat and subscribe across, over
 STARTTLS and dialback.  Raw streams check what a peer may not do.
 """
 
+import asyncio
 import socket
 import ssl
 
@@ -88,6 +89,39 @@ def test_subscriptionAcrossServers(federation):
         seen = await alice.nextPresence(lambda p: p["from"].bare == "bob@b.test"
                                         and p["status"] == "across")
         assert seen["from"].full == "bob@b.test/sub"
+        await alice.close()
+        await bob.close()
+    run(body())
+
+
+def test_presenceNotSentToBlockedRemoteContact(federation):
+    """While alice@a.test blocks bob@b.test (XEP-0191), her presence updates do not cross to him; after unblocking they do."""
+    async def body():
+        alice, bob = await loginBoth(federation, "blk", plugins=("xep_0191",))
+        bob.send_presence(pto="alice@a.test", ptype="subscribe")
+        await alice.nextPresence(lambda p: p["type"] == "subscribe")
+        alice.send_presence(pto="bob@b.test", ptype="subscribed")
+        alice.send_presence(pstatus="before")
+        await bob.nextPresence(lambda p: p["from"].bare == "alice@a.test"
+                               and p["status"] == "before")
+        await alice["xep_0191"].block("bob@b.test", timeout=10)
+        alice.send_presence(pstatus="while blocked")
+        await asyncio.sleep(2)  # time enough for it to cross, were it sent
+        seen = []
+        while not bob.presences.empty():
+            presence = bob.presences.get_nowait()
+            if presence["from"].bare == "alice@a.test":
+                seen.append((presence["type"], presence["status"]))
+        # Section 3.3.1: the block's own unavailable, and slixmpp's automatic
+        # subscription answers; never the update sent while blocked.
+        assert ("unavailable", "") in seen and ("available", "while blocked") not in seen, seen
+        await alice["xep_0191"].unblock("bob@b.test", timeout=10)
+        # Section 3.4: the unblocked subscriber gets the current presence.
+        await bob.nextPresence(lambda p: p["from"].bare == "alice@a.test"
+                               and p["status"] == "while blocked")
+        alice.send_presence(pstatus="after")
+        await bob.nextPresence(lambda p: p["from"].bare == "alice@a.test"
+                               and p["status"] == "after")
         await alice.close()
         await bob.close()
     run(body())

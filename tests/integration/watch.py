@@ -8,9 +8,12 @@ import asyncio
 import base64
 import os
 import re
+import socket
+import ssl
 import time
 
-from tests.integration.clients import RawStream
+from jabberd.tls.records import ProtectedChannel
+from tests.integration.clients import RawStream, insecureContext
 from tests.integration.harness import ServerProcess
 
 STREAM = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
@@ -101,3 +104,31 @@ def rawLogin(port, username, password, resource="raw"):
              f"<resource>{resource}</resource></bind></iq>")
     assert "</jid>" in raw.readUntil("</iq>")
     return raw
+
+
+def tls13Connection(port, keylog):
+    """
+    A TLS 1.3 connection to C{port} whose records the test writes itself:
+    (the socket after the handshake, a L{ProtectedChannel} holding the
+    client's write keys and the server's read keys, from C{keylog}).
+    """
+    context = ssl.create_default_context()
+    insecureContext(context)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.keylog_filename = keylog
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            sock.sendall(outgoing.read())
+            incoming.write(sock.recv(65536))
+    sock.sendall(outgoing.read())
+    with open(keylog) as f:
+        secrets = dict(re.findall(r"^(\w+_TRAFFIC_SECRET_0) \w+ (\w+)$", f.read(), re.M))
+    channel = ProtectedChannel(tls.cipher()[0], bytes.fromhex(secrets["SERVER_TRAFFIC_SECRET_0"]),
+                               bytes.fromhex(secrets["CLIENT_TRAFFIC_SECRET_0"]))
+    return sock, channel

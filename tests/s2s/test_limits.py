@@ -46,6 +46,29 @@ def test_totalLimit():
     assert [r.value.condition for r in results] == ["resource-constraint"]
 
 
+def test_refusalsLoggedOncePerInterval():
+    """A flood of refused checks is warned of once per interval, with the count, not once per claim."""
+    from twisted.logger import globalLogPublisher
+    service, _, _, reactor = makeService(LIMITS)
+    service.REFUSAL_LOG_INTERVAL = 1.0  # shorter than the checks' own timeout
+    warnings = []
+
+    def observe(event):
+        if "refused" in event.get("log_format", ""):
+            warnings.append(event["count"])
+    globalLogPublisher.addObserver(observe)
+    try:
+        results = []
+        for _ in range(50):
+            check(service, "b.test", results)
+        reactor.advance(service.REFUSAL_LOG_INTERVAL)
+        check(service, "b.test", results)
+    finally:
+        globalLogPublisher.removeObserver(observe)
+    assert len(results) == 49
+    assert warnings == [1, 48]
+
+
 def test_finishedChecksFreeTheirPlace():
     """Once a check ends (here by timing out), a new one may start."""
     service, _, _, reactor = makeService(LIMITS)

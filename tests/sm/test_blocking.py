@@ -18,6 +18,7 @@ from tests.sm.helpers import (ALICE, BOB, Harness, TakeUndeliverable, errorCondi
                               presences, result)
 
 CAROL = "carol@remote.example"
+ERIN = "erin@remote.example"
 
 
 class BlockingHarness(Harness):
@@ -325,6 +326,46 @@ def test_userPresenceNotSeenByBlocked():
     assert presences(h.take(bob), sender="alice@localhost/res") == []
 
 
+def test_userPresenceNotSentToBlockedRemoteContact():
+    """Broadcast, probe and unavailable presence never go to a blocked remote contact; others still get them."""
+    h = BlockingHarness()
+    alice = h.login("alice", available=False)
+    h.setItem("alice", CAROL, "both")
+    h.setItem("alice", ERIN, "both")
+    h.block(alice, CAROL)
+    h.routed()
+    h.send(alice, "<presence/>")
+    h.send(alice, "<presence><show>dnd</show></presence>")
+    h.send(alice, "<presence type='unavailable'/>")
+    routed = h.routed()
+    assert [e.toXml() for e in routed if e.getAttribute("to", "").startswith(CAROL)] == []
+    assert [e.getAttribute("type") for e in routed
+            if e.getAttribute("to") == ERIN] == [None, "probe", None, "unavailable"]
+
+
+def test_probeFromBlockedRemoteUnanswered():
+    """A blocked remote contact's probe gets no presence back."""
+    h = BlockingHarness()
+    alice = h.login("alice")
+    h.setItem("alice", CAROL, "both")
+    h.block(alice, CAROL)
+    h.routed()
+    h.inbound(f"<presence from='{CAROL}/phone' to='{ALICE}' type='probe'/>")
+    assert h.routed() == []
+
+
+def test_unblockRemoteSendsPresenceAgain():
+    """After unblocking a remote subscriber, it gets the user's presence again."""
+    h = BlockingHarness()
+    alice = h.login("alice")
+    h.setItem("alice", CAROL, "both")
+    h.block(alice, CAROL)
+    h.unblock(alice, CAROL)
+    h.routed()
+    h.send(alice, "<presence><show>away</show></presence>")
+    assert presences(h.routed(), sender="alice@localhost/res", to=CAROL) != []
+
+
 def test_subscriptionFromBlockedDropped():
     """A subscription request from a blocked user is dropped and not kept."""
     h = BlockingHarness()
@@ -413,6 +454,17 @@ def test_offlineMessageFromBlockedRefused():
     assert errorCondition(messages(h.take(bob))[0]) == "service-unavailable"
     h.inbound(f"<message from='{CAROL}' to='{ALICE}' type='chat'><body>hi</body></message>")
     assert len(h.stored) == 1
+
+
+def test_offlineMessageToUserWithoutListReadsNothing():
+    """A message for an offline user with no stored block list is stored without a block list read."""
+    h = BlockingHarness()
+    reads = []
+    items = h.storage.blocklist.items
+    h.storage.blocklist.items = lambda username: reads.append(username) or items(username)
+    bob = h.login("bob")
+    h.send(bob, f"<message to='{ALICE}' type='chat'><body>hi</body></message>")
+    assert len(h.stored) == 1 and reads == []
 
 
 def test_keptSubscriptionFromBlockedDropped():

@@ -68,12 +68,13 @@ def test_subscriberSeesResources():
     assert [i["jid"] for i in childrenNamed(result, "item")] == ["bob@localhost/home"]
 
 
-def test_strangerSeesNoResources():
-    """Without a subscription the user item has no resources."""
+def test_strangerGetsTheMissingAccountAnswer():
+    """Without a subscription browsing an account answers as for a missing one (RFC 6121 8.5.1)."""
     sm = makeBrowse()
     bind(sm, "bob@localhost/home")
-    result = payload(ask(sm, makeIQ("get", NS_BROWSE, to="bob@localhost")))
-    assert result["category"] == "user" and childrenNamed(result, "item") == []
+    existing = ask(sm, makeIQ("get", NS_BROWSE, to="bob@localhost"))
+    missing = ask(sm, makeIQ("get", NS_BROWSE, to="nobody@localhost"))
+    assert errorOf(existing) == errorOf(missing) == ("service-unavailable", "503", "cancel")
 
 
 def test_unknownUser():

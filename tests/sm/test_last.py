@@ -59,13 +59,14 @@ def test_selfAskingOwnAccount():
     assert query["seconds"] == "60"
 
 
-def test_strangerForbidden():
-    """Without a from/both subscription the answer is forbidden (XEP-0012 section 3)."""
+def test_strangerGetsTheMissingAccountAnswer():
+    """Without a from/both subscription the answer is the missing account's, so existence stays hidden."""
     sm, clock = makeLast()
     subscribe(sm, "bob", "alice@localhost", "to")
     sm.storage.last.set("bob", clock.now - 5, "")
-    reply = ask(sm, makeIQ("get", NS_LAST, to="bob@localhost"))
-    assert errorOf(reply) == ("forbidden", "403", "auth")
+    existing = ask(sm, makeIQ("get", NS_LAST, to="bob@localhost"))
+    missing = ask(sm, makeIQ("get", NS_LAST, to="nobody@localhost"))
+    assert errorOf(existing) == errorOf(missing) == ("service-unavailable", "503", "cancel")
 
 
 def test_unknownAccount():

@@ -149,6 +149,29 @@ def test_offlineHookMayAnswerLater():
     _bounced(h)
 
 
+def test_messagesWaitingForAnOfflineAccountAreBounded():
+    """Past [server] offline_backlog bytes waiting for a slow store, messages bounce resource-constraint; the rest are stored in order."""
+    h = Harness()
+    h.messages.offlineBacklog = 1000
+    answers, offered = [], []
+
+    def take(stanza):
+        offered.append(str(stanza.body))
+        answers.append(defer.Deferred())
+        return answers[-1]
+    h.sm.addHandler(TakeUndeliverable(take))
+    for n in range(10):
+        h.inbound(f"<message from='{CAROL}/phone' to='{BOB}' type='chat'>"
+                  f"<body>{n} {'x' * 200}</body></message>")
+    refused = h.routed()
+    assert refused and all(errorCondition(e) == "resource-constraint" for e in refused)
+    assert len(refused) < 9
+    while len(answers) > len([a for a in answers if a.called]):
+        next(a for a in answers if not a.called).callback(True)
+    assert [text.split()[0] for text in offered] == [str(n) for n in range(10 - len(refused))]
+    assert h.messages._backlog == {}
+
+
 def test_offlineHookNotOfferedUnknownUsers():
     """The offline store is only offered messages for accounts that exist."""
     h = Harness()

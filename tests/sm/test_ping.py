@@ -4,7 +4,7 @@ from twisted.internet import defer
 
 from jabberd.ns import NS_PING
 from jabberd.sm.ping import PingHandler
-from tests.sm.iqhelpers import addUser, ask, errorOf, makeIQ, makeManager
+from tests.sm.iqhelpers import addUser, ask, errorOf, makeIQ, makeManager, subscribe
 
 
 def makePing():
@@ -22,9 +22,19 @@ def test_serverPing():
 
 
 def test_accountPing():
-    """A ping to an existing account's bare JID is answered on its behalf."""
-    reply = ask(makePing(), makeIQ("get", NS_PING, name="ping", to="bob@localhost"))
+    """A ping to the bare JID of an account that shares its presence is answered on its behalf."""
+    sm = makePing()
+    subscribe(sm, "bob", "alice@localhost", "from")
+    reply = ask(sm, makeIQ("get", NS_PING, name="ping", to="bob@localhost"))
     assert reply["type"] == "result" and reply["from"] == "bob@localhost"
+
+
+def test_strangerPingSameAsMissingAccount():
+    """A stranger's ping of an existing account gets the missing account's service-unavailable."""
+    sm = makePing()
+    existing = ask(sm, makeIQ("get", NS_PING, name="ping", to="bob@localhost"))
+    missing = ask(sm, makeIQ("get", NS_PING, name="ping", to="nobody@localhost"))
+    assert errorOf(existing) == errorOf(missing) == ("service-unavailable", "503", "cancel")
 
 
 def test_unknownAccountPing():

@@ -112,7 +112,8 @@ class BOSHResource(resource.Resource):
 
     def _dispatch(self, request):
         h = self.config.http
-        body, payloads = parseBody(request.content.read(), self.config.server.maxStanzaSize,
+        data = request.content.read()
+        body, payloads = parseBody(data, self.config.server.maxStanzaSize,
                                    h.boshMaxPayloads, h.boshMaxElements)
         rid = ridAttribute(body)
         sid = body.getAttribute("sid")
@@ -124,7 +125,7 @@ class BOSHResource(resource.Resource):
             self._write(request, terminateBody("item-not-found"))
             return
         request.notifyFinish().addErrback(lambda _: session.requestLost(request))
-        session.receive(request, rid, body, payloads)
+        session.receive(request, rid, body, payloads, len(data))
 
     def _refuse(self, request, exc):
         """A bad request ends its session when it named one (section 17.2)."""
@@ -149,10 +150,14 @@ class BOSHResource(resource.Resource):
         hold = min(intAttribute(body, "hold", 1), h.boshMaxHold)
         stream = BOSHStream(self.factory)
         sid = secrets.token_urlsafe(18)
+        c2s = self.config.c2s
         session = BOSHSession(sid, stream, self.clock, wait, hold, h.boshInactivity,
                               polling=h.boshPolling, maxPause=h.boshMaxPause,
                               version=parseBOSHVersion(body.getAttribute("ver")),
-                              contentType=_contentType(body), onEnd=self._ended)
+                              contentType=_contentType(body), onEnd=self._ended,
+                              maxOutput=h.boshMaxOutput, byteRate=c2s.inputRate,
+                              byteBurst=c2s.inputBurst, stanzaRate=c2s.stanzaRate,
+                              stanzaBurst=c2s.stanzaBurst)
         peer = request.getClientAddress()
         stream.makeConnection(SessionTransport(peer, request.getHost()))
         stream.secure = countsAsSecure(h, request.isSecure(), peer)

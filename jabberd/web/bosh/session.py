@@ -16,6 +16,15 @@ response cache and the session's timers, around one client stream.
  - With no request held for C{inactivity} seconds (or a granted C{pause})
    the session ends silently (section 10); a C{type='terminate'} request
    ends it at the client's wish (section 13).
+ - Shaping, as a TCP connection's (L{jabberd.c2s.flow}): token buckets of
+   body bytes and payload stanzas a second per session.  A session over
+   its rate has its next request processed (and answered) only when its
+   budget is back; its client, allowed C{requests} unanswered requests,
+   slows down with it.  A body's own payloads are bounded by C{[http]
+   bosh_max_payloads}.
+ - Output with no request to carry it (a client that stopped polling)
+   is queued up to C{maxOutput} bytes; past it the session is terminated
+   with C{policy-violation}, as a TCP client that does not read is dropped.
 
 Whatever ends the session, the stream sees a lost connection, so the
 session manager unbinds the resource (unavailable presence goes out).
@@ -23,6 +32,7 @@ session manager unbinds the resource (unavailable presence goes out).
 
 from collections import OrderedDict, deque
 
+from jabberd.c2s.flow import TokenBucket
 from jabberd.logs import Logger
 from twisted.python import failure
 from twisted.internet import error
@@ -61,13 +71,18 @@ class BOSHSession:
     @ivar lastRid: the highest C{rid} received with all lower ones.
     @ivar held: the held L{HeldRequest}s, oldest first.
     @ivar outgoing: serialised payloads waiting for a request to carry them.
+    @ivar queued: the bytes in C{outgoing}.
+    @ivar maxOutput: the most bytes C{outgoing} may hold while no request
+        is held (0: no limit).
+    @ivar bytes, stanzas: the L{TokenBucket}s of body bytes and payloads.
     @ivar ended: the session is over (or only waits to tell the client).
     """
 
     log = Logger()
 
     def __init__(self, sid, stream, clock, wait, hold, inactivity, polling=0, maxPause=0,
-                 version=BOSH_VERSION, contentType=b"text/xml; charset=utf-8", onEnd=None):
+                 version=BOSH_VERSION, contentType=b"text/xml; charset=utf-8", onEnd=None,
+                 maxOutput=0, byteRate=0, byteBurst=0, stanzaRate=0, stanzaBurst=0):
         self.sid = sid
         self.stream = stream
         stream.boshSession = self
@@ -83,6 +98,13 @@ class BOSHSession:
         self.responses = OrderedDict()
         self._lost = set()
         self.outgoing = []
+        self.queued = 0
+        self.maxOutput = maxOutput
+        now = clock.seconds()
+        self.bytes = TokenBucket(byteRate, byteBurst, now)
+        self.stanzas = TokenBucket(stanzaRate, stanzaBurst, now)
+        self._shapedUntil = 0.0
+        self._shapeCall = None
         self.streamPrefix = False
         self.ended = False
         self.terminal = None
@@ -124,10 +146,10 @@ class BOSHSession:
 
     # requests
 
-    def receive(self, request, rid, body, payloads):
+    def receive(self, request, rid, body, payloads, size=0):
         """
         Take a request of this session: C{body} is its parsed C{<body/>},
-        C{payloads} its child elements.
+        C{payloads} its child elements, C{size} its length in bytes.
         """
         if self.terminal is not None:
             self._tellTerminal(request)
@@ -144,17 +166,41 @@ class BOSHSession:
         elif self._overactive(body, payloads):
             self.fail(request, "policy-violation")
         else:
-            self.early[rid] = (request, body, payloads)
+            self.early[rid] = (request, body, payloads, size)
             self._catchUp()
         self._idle()
 
     def _catchUp(self):
-        """Process the early requests that are now in order."""
+        """Process the early requests that are now in order, as the shaping allows."""
         while not self.ended and self.lastRid + 1 in self.early:
+            if self._shaped():
+                break
             self.lastRid += 1
-            request, body, payloads = self.early.pop(self.lastRid)
+            request, body, payloads, size = self.early.pop(self.lastRid)
             self._process(self.lastRid, request, body, payloads)
+            self._spend(size, len(payloads))
         self._release()
+
+    def _spend(self, size, stanzas):
+        """A request of C{size} bytes and C{stanzas} payloads was processed."""
+        now = self.clock.seconds()
+        wait = max(self.bytes.take(size, now), self.stanzas.take(stanzas, now))
+        if wait > 0:
+            self._shapedUntil = now + wait
+
+    def _shaped(self):
+        """Whether the next request must wait for the budget (a wake-up is then set)."""
+        now = self.clock.seconds()
+        if self._shapedUntil <= now:
+            return False
+        if self._shapeCall is None:
+            self._shapeCall = self.clock.callLater(self._shapedUntil - now, self._rested)
+        return True
+
+    def _rested(self):
+        self._shapeCall = None
+        self._catchUp()
+        self._idle()
 
     def _release(self):
         """Answer the oldest held requests beyond C{hold} (none may wait when C{wait} is 0)."""
@@ -280,9 +326,18 @@ class BOSHSession:
 
     def push(self, data, streamLevel=False):
         """The stream sent C{data}; it leaves with the next answered request."""
+        if self.ended:
+            return
         self.outgoing.append(data)
+        self.queued += len(data)
         if streamLevel:
             self.streamPrefix = True
+        if self.maxOutput and self.queued > self.maxOutput and not self.held:
+            self.log.warn("BOSH session {sid}: {size} bytes of output not fetched",
+                          sid=self.sid, size=self.queued)
+            self.outgoing, self.queued = [], 0
+            self.terminate("policy-violation")
+            return
         if self.held and self._flushCall is None:
             # Stanzas sent in the same reactor turn share one response.
             self._flushCall = self.clock.callLater(0, self._scheduledFlush)
@@ -302,7 +357,7 @@ class BOSHSession:
 
     def _answer(self, held, attributes=(), xbosh=False, streamPrefix=False):
         self._cancelTimer(held)
-        payloads, self.outgoing = self.outgoing, []
+        payloads, self.outgoing, self.queued = self.outgoing, [], 0
         streamPrefix = streamPrefix or self.streamPrefix
         self.streamPrefix = False
         attributes = list(attributes)
@@ -346,7 +401,7 @@ class BOSHSession:
             if condition not in _PASSED_ON:
                 condition = "remote-stream-error"
                 payloads = payloads + [errorData]
-        self.outgoing = []
+        self.outgoing, self.queued = [], 0
         terminal = terminateBody(condition, payloads, streamPrefix=True)
         if self.held:
             first = self.held.popleft()
@@ -396,6 +451,9 @@ class BOSHSession:
         if self._flushCall is not None:
             self._flushCall.cancel()
             self._flushCall = None
+        if self._shapeCall is not None:
+            self._shapeCall.cancel()
+            self._shapeCall = None
         # As a TCP connection's loss, reported from the reactor, never from
         # inside the stream code that closed it.
         self.clock.callLater(0, self._loseStream)
@@ -421,8 +479,9 @@ class BOSHSession:
 
     def _idle(self):
         """Start the inactivity timer when no request is held."""
-        if self.ended or self.held or self._inactivityCall is not None:
-            return
+        if (self.ended or self.held or self._inactivityCall is not None
+                or self._shapeCall is not None):
+            return  # a request waiting for the shaping is activity too
         period = self._pause if self._pause is not None else self.inactivity
         if period:
             self._inactivityCall = self.clock.callLater(period, self._inactive)

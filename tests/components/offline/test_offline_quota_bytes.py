@@ -83,3 +83,25 @@ def test_configured():
         host = makeHost(config, config.components["offline.localhost"], MemoryStorage())
         [store] = [h for h in host.handlers if type(h).__name__ == "StoreHandler"]
         assert store.spool.quotaBytes == expected
+
+
+def test_waitingMessagesCountAgainstTheQuota():
+    """While storage is slow, messages waiting to be stored count: past the quota they are refused at once, not queued."""
+    from twisted.internet import defer
+
+    storage = MemoryStorage()
+    spool = OfflineSpool(storage, quota=0, quotaBytes=1000)
+    result(spool.store("bob", _message(100)))  # the total is known from here on
+    gate = defer.Deferred()
+    realStore = storage.offline.store
+    storage.offline.store = lambda *a: gate.addCallback(lambda _: realStore(*a))
+    waiting = [spool.store("bob", _message(400)), spool.store("bob", _message(400))]
+    refused = spool.store("bob", _message(400))
+    assert refused.called  # answered without waiting for storage
+    with pytest.raises(QuotaExceeded):
+        result(refused)
+    storage.offline.store = realStore
+    gate.callback(None)
+    assert [bool(result(d)) for d in waiting] == [True, True]
+    assert result(spool.count("bob")) == 3
+    result(spool.store("carol", _message(900)))  # other accounts are not held up

@@ -435,3 +435,63 @@ def test_streamManagementOverBOSHWithoutResumption():
     assert enabled.getAttribute("id") is None and enabled.getAttribute("resume") is None
     [a] = [e for e in payloads(rig.next("<r xmlns='urn:xmpp:sm:3'/>")) if e.name == "a"]
     assert a["h"] == "0"
+
+
+# shaping and queued output (issue 14: BOSH as TCP connections)
+
+def pings(ids):
+    return "".join("<iq xmlns='jabber:client' type='get' id='%s'><ping xmlns='urn:xmpp:ping'/>"
+                   "</iq>" % i for i in ids)
+
+
+def replyIds(request):
+    return [e.getAttribute("id") for e in payloads(request) if e.name == "iq"]
+
+
+def test_requestOverTheStanzaRateWaitsForTheBudget():
+    """Past [c2s] stanza_rate, the session's next request is processed only once its budget is back."""
+    rig = Rig(stanza_rate="10", stanza_burst="10")
+    rig.login()
+    first = rig.next(pings("p%d" % n for n in range(20)))
+    rig.clock.advance(0)
+    assert len(replyIds(first)) == 20
+    second = rig.next(pings(["late"]))
+    rig.clock.advance(1)
+    assert not second.answered
+    rig.clock.advance(0.5)
+    assert replyIds(second) == ["late"]
+
+
+def test_requestsUnderTheRateAreNotDelayed():
+    """Requests within the rate are processed at once."""
+    rig = Rig(stanza_rate="10", stanza_burst="10")
+    rig.login()
+    request = rig.next(pings(["a", "b"]))
+    rig.clock.advance(0)
+    assert replyIds(request) == ["a", "b"]
+
+
+def test_outputNobodyFetchesIsBounded():
+    """Output queued with no request held ends the session past [http] bosh_max_output."""
+    rig = Rig()
+    rig.server.config.http.boshMaxOutput = 3000
+    rig.login()
+    session = rig.session
+    assert not session.held
+    for n in range(5):
+        session.stream.send(message("alice@localhost/web", "x" * 1000))
+        if n < 2:
+            assert rig.session is session and session.queued > 0
+    assert rig.session is None and session.ended and session.outgoing == []
+
+
+def test_outputUnderTheBoundWaitsForTheNextRequest():
+    """Queued output under the bound leaves with the next request."""
+    rig = Rig()
+    rig.server.config.http.boshMaxOutput = 3000
+    rig.login()
+    rig.session.stream.send(message("alice@localhost/web", "x" * 1000))
+    request = rig.next()
+    rig.clock.advance(0)
+    assert [e.name for e in payloads(request)] == ["message"]
+    assert rig.session.queued == 0
