@@ -370,6 +370,22 @@ class PEPConfig:
 
 
 @dataclass
+class BookmarksConfig:
+    """
+    C{[bookmarks]}: PEP Native Bookmarks (XEP-0402) and the older forms the
+    server keeps in step with them (section 5.3).
+
+    @ivar compat: convert XEP-0048 bookmarks in private XML storage
+        (XEP-0049) both ways (C{urn:xmpp:bookmarks:1#compat}).
+    @ivar compatPEP: keep the XEP-0048 PEP node C{storage:bookmarks}
+        (XEP-0223) in step too (C{urn:xmpp:bookmarks:1#compat-pep}).
+    """
+
+    compat: bool = True
+    compatPEP: bool = True
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -389,6 +405,7 @@ class Config:
     connections: ConnectionsConfig = field(default_factory=ConnectionsConfig)
     caps: CapsConfig = field(default_factory=CapsConfig)
     pep: PEPConfig = field(default_factory=PEPConfig)
+    bookmarks: BookmarksConfig = field(default_factory=BookmarksConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -484,6 +501,8 @@ def parse(text, path="<string>", overrides=None):
         connections=_connectionsConfig(section("connections")),
         caps=_capsConfig(section("caps")),
         pep=_pepConfig(section("pep")),
+        bookmarks=BookmarksConfig(compat=section("bookmarks").bool("compat", True),
+                                  compatPEP=section("bookmarks").bool("compat_pep", True)),
     )
 
 

@@ -165,21 +165,25 @@ class PEPHandler(IQHandler):
         """XEP-0060 section 7.1.2.1: tell who may know and wants to."""
         event = itemsEvent(node, items, payloads=config.deliver_payloads)
         self._run(self._broadcast(service, node, config, event), "notifying {node}", node=node)
+        self.host.notify("pepChanged", service, node)
 
     def retracted(self, service, node, config, ids):
         """XEP-0060 section 7.2.2.1."""
         self._run(self._broadcast(service, node, config, retractEvent(node, ids)),
                   "notifying {node}", node=node)
+        self.host.notify("pepChanged", service, node)
 
     def purged(self, service, node, config):
         """XEP-0060 section 8.5.2."""
         self._run(self._broadcast(service, node, config, purgeEvent(node)),
                   "notifying {node}", node=node)
+        self.host.notify("pepChanged", service, node)
 
     def deleted(self, service, node, config, subscriptions):
         """XEP-0060 section 8.4.2 (the subscriptions were read before the node went)."""
         self._run(self._broadcast(service, node, config, deleteEvent(node), subscriptions),
                   "notifying {node}", node=node)
+        self.host.notify("pepChanged", service, node)
 
     def subscribed(self, service, node, config, subscription):
         """XEP-0060 section 6.1.7: a new subscriber gets the last item."""
