@@ -67,7 +67,7 @@ _FROM = ("from", "both")
 #: a C{caps} handler is attached.
 FEATURES = [NS_PUBSUB] + [NS_PUBSUB + "#" + f for f in (
     "access-open", "access-presence", "access-roster", "access-whitelist",
-    "auto-create", "config-node", "create-and-configure", "create-nodes", "delete-items",
+    "auto-create", "config-node", "config-node-max", "create-and-configure", "create-nodes", "delete-items",
     "delete-nodes", "item-ids", "last-published", "modify-affiliations", "multi-items",
     "persistent-items", "presence-notifications", "publish", "publish-options",
     "purge-nodes", "retract-items", "retrieve-affiliations", "retrieve-default",

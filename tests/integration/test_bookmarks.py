@@ -85,7 +85,7 @@ def oldList(*rooms, url=None):
 
 def conferencesOf(storage):
     """Room JID -> (name, autojoin, nick) of a XEP-0048 <storage/>."""
-    return {c["jid"].bare if hasattr(c["jid"], "bare") else c["jid"]:
+    return {str(c["jid"]):
             (c["name"] or None, c["autojoin"], c["nick"] or None)
             for c in storage["conferences"]}
 
