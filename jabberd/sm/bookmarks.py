@@ -35,6 +35,7 @@ from jabberd.pubsub.access import Standing
 from jabberd.pubsub.config import itemLimit
 from jabberd.pubsub.events import payloadOf
 from jabberd.sm.bookmarkforms import fromItem, fromStorage, storageOthers, toItemPayload, toStorage
+from jabberd.sm.exclusive import KeyedLocks
 from jabberd.sm.private import storageKey
 from jabberd.stanza import parseElement, serializeElement
 
@@ -83,7 +84,7 @@ class BookmarksHandler(Handler):
     def __init__(self, compat=True, compatPEP=True):
         self.compat, self.compatPEP = compat, compatPEP
         self.written = {}
-        self._locks = {}
+        self._locks = KeyedLocks()
         self._queued = set()
 
     @classmethod
@@ -127,24 +128,12 @@ class BookmarksHandler(Handler):
 
     # --- one account's conversions, one at a time ---
 
-    def _serialised(self, service, function, *args):
-        """Run the coroutine C{function(*args)} after the account's earlier conversions."""
-        lock = self._locks.setdefault(service, defer.DeferredLock())
-        d = lock.run(lambda: defer.ensureDeferred(function(*args)))
-        d.addBoth(self._release, service, lock)
-        return d
-
-    def _release(self, result, service, lock):
-        if not lock.locked and not lock.waiting and self._locks.get(service) is lock:
-            del self._locks[service]
-        return result
-
     def _schedule(self, service, kind):
         """Queue one conversion of C{kind} for the account, unless one is waiting already."""
         if (service, kind) in self._queued:
             return
         self._queued.add((service, kind))
-        d = self._serialised(service, self._convert, service, kind)
+        d = self._locks.run(service, self._convert, service, kind)
         d.addErrback(lambda f: self.log.failure("converting the bookmarks of {jid}", f,
                                                 jid=service))
 
@@ -233,8 +222,15 @@ class BookmarksHandler(Handler):
         text = serializeElement(toStorage(bookmarks, others))
         self.written[service] = text
         self.pep.withNodes.add(service)
-        await self.pep.engine.publish(service, NS_BOOKMARKS, Standing(service, owner=True), text,
-                                      LEGACY_ITEM, None if record else LEGACY_OPTIONS)
+        try:
+            await self.pep.engine.publish(service, NS_BOOKMARKS, Standing(service, owner=True),
+                                          text, LEGACY_ITEM, None if record else LEGACY_OPTIONS)
+        except StanzaError as e:
+            # The list past [pep] max_item_size, or a legacy node configured
+            # otherwise: the XEP-0402 node still has every bookmark.
+            self.written.pop(service, None)
+            self.log.warn("legacy bookmarks of {jid} not written: {why}", jid=service,
+                          why=e.text or e.condition)
 
     def _same(self, legacy, bookmarks, others):
         try:
@@ -265,13 +261,13 @@ class BookmarksHandler(Handler):
     async def _fromPrivate(self, service, storage):
         bookmarks = fromStorage(storage)
         await self._checkCount(service, bookmarks)
-        await self._serialised(service, self._apply, service, bookmarks)
+        await self._locks.run(service, self._apply, service, bookmarks)
 
     def privateReading(self, account, element):
         """Section 5.3: a private get of XEP-0048 bookmarks is answered from the node."""
         if not self.compat or not _isStorage(element):
             return None
-        return self._serialised(account, self._readPrivate, account)
+        return self._locks.run(account, self._readPrivate, account)
 
     async def _readPrivate(self, service):
         stored = await self.host.storage.private.get(service.partition("@")[0],

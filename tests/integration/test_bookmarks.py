@@ -6,16 +6,14 @@ slixmpp's xep_0048 over private XML storage (xep_0049) or over PEP
 and both see the same rooms, with notifications by caps (xep_0115).
 """
 
-import asyncio
-import xml.etree.ElementTree as ET
-
 from slixmpp.plugins.xep_0048 import Bookmarks
 from slixmpp.plugins.xep_0402.stanza import Conference
 from slixmpp.stanza.error import Error
 
-from tests.integration.clients import Client, run
+from tests.integration.clients import run
 from tests.integration.harness import ServerProcess
 from tests.integration.test_pep import NS_EVENT, TIMEOUT, closeAll, failure, options, rawIq
+from tests.integration.test_pep_caps import login as capsLogin
 
 # COMPAT: slixmpp knows the stanza error conditions of RFC 3920 only; without
 # RFC 6120's policy-violation it cannot read the error a full node gets.
@@ -29,17 +27,9 @@ ROOM = "coven@conference.localhost"
 OTHER = "orchard@conference.localhost"
 
 
-async def login(server, jid, plugins, interest=()):
-    """A client whose caps (xep_0115) want NODE+notify for each node of C{interest}."""
-    name = jid.split("@")[0]
-    client = Client(jid, name + "pw", plugins=plugins + ["xep_0115"])
-    assert await client.login(server.ports["c2s"], presence=False)
-    for node in interest:
-        client["xep_0030"].add_feature(node + "+notify")
-    await client["xep_0115"].update_caps(broadcast=False)
-    client.send_presence()
-    await client.nextPresence(lambda p: p["from"] == client.boundjid)
-    return client
+def login(server, jid, plugins, interest=()):
+    """A client with C{plugins} whose caps (xep_0115) want NODE+notify for each node of C{interest}."""
+    return capsLogin(server, jid, interest, plugins)
 
 
 def bookmarkOptions():
