@@ -33,6 +33,8 @@ own lives here.
    the XEP-0060 features implemented; disco#items lists the nodes the
    requester may see (section 6.2).
  - The account's nodes and its subscriptions elsewhere here go with it.
+ - Every stored change of a node is told to the other handlers
+   (C{pepChanged}: XEP-0402 bookmarks keep their older forms in step).
 
 Contacts' available resources are learnt from the presence that reaches
 the account (RFC 6121 section 4.2.2 broadcasts and probe answers), only for
