@@ -250,7 +250,8 @@ def test_bookmarkAutojoinsInAnotherSession(browser, webServer, artifacts):
     assert answer.get("type") == "result"
     assert oldView == {room: (True, "dave")}
     assert bookmarked == [room]
-    fetched = [f for f in frames if f.startswith("OUT ") and 'items node="urn:xmpp:bookmarks:1"' in f]
+    fetched = [f for f in frames
+               if f.startswith("OUT ") and 'items node="urn:xmpp:bookmarks:1"' in f]
     assert fetched, "the second page read its bookmarks from the XEP-0402 node"
     # It joined by itself (it was never asked to), as the room's own occupant.
     assert join.find("{http://jabber.org/protocol/muc}x") is not None

@@ -53,7 +53,8 @@ def test_roomKeyWantsABareRoomJID():
 
 def test_malformedForms():
     """Wrong elements, bad autojoin values and repeated children are bad-request."""
-    assert condition(fromItem, ROOM, parse(f"<conference xmlns='{NS_BOOKMARKS}'/>")) == "bad-request"
+    legacy = parse(f"<conference xmlns='{NS_BOOKMARKS}'/>")
+    assert condition(fromItem, ROOM, legacy) == "bad-request"
     assert condition(fromItem, ROOM, None) == "bad-request"
     twice = parse(f"<conference xmlns='{NS_BOOKMARKS2}'><nick>a</nick><nick>b</nick></conference>")
     assert condition(fromItem, ROOM, twice) == "bad-request"

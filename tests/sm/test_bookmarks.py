@@ -8,9 +8,11 @@ from jabberd.ns import (NS_BOOKMARKS, NS_BOOKMARKS2, NS_BOOKMARKS2_COMPAT,
                         NS_BOOKMARKS2_COMPAT_PEP, NS_DISCO_INFO, NS_PRIVATE, NS_PUBSUB,
                         NS_PUBSUB_EVENT, NS_PUBSUB_OWNER, NS_PUBSUB_PUBLISH_OPTIONS)
 from jabberd.pubsub.config import Limits
+from jabberd.pubsub.events import payloadOf
 from jabberd.sm.bookmarks import BookmarksHandler
 from jabberd.sm.pep import PEPHandler
 from jabberd.sm.private import PrivateHandler
+from jabberd.stanza import parseElement
 from tests.sm.helpers import ALICE, errorCondition, result
 from tests.sm.test_pep import PEPHarness
 
@@ -76,7 +78,6 @@ class BookmarksHarness(PEPHarness):
         """The node's items as item id -> payload element, or None without the node."""
         if result(self.storage.pubsub.getNode(service, node)) is None:
             return None
-        from jabberd.pubsub.events import payloadOf
         return {item.id: payloadOf(item)
                 for item in result(self.storage.pubsub.getItems(service, node))}
 
@@ -84,7 +85,13 @@ class BookmarksHarness(PEPHarness):
 def conference(room, name="", autojoin="false", nick=None):
     nickElement = f"<nick>{nick}</nick>" if nick else ""
     nameAttribute = f" name='{name}'" if name else ""
-    return f"<conference jid='{room}'{nameAttribute} autojoin='{autojoin}'>{nickElement}</conference>"
+    return (f"<conference jid='{room}'{nameAttribute} autojoin='{autojoin}'>"
+            f"{nickElement}</conference>")
+
+
+def storedPrivately(h, user):
+    """What private storage holds for C{user}'s bookmarks, parsed."""
+    return parseElement(result(h.storage.private.get(user, "{storage:bookmarks}storage")))
 
 
 def notified(elements, node=NS_BOOKMARKS2):
@@ -247,13 +254,7 @@ def test_malformedPrivateBookmarksRefused():
         reply = h.setPrivate(alice, bad)
         assert (reply["type"], errorCondition(reply)) == ("error", condition), bad
     assert list(h.stored()) == [ROOM]
-    assert rooms(result_private(h, "alice")) == {ROOM: (None, "false", [])}
-
-
-def result_private(h, user):
-    """What private storage holds for C{user}'s bookmarks, parsed."""
-    from jabberd.stanza import parseElement
-    return parseElement(result(h.storage.private.get(user, "{storage:bookmarks}storage")))
+    assert rooms(storedPrivately(h, "alice")) == {ROOM: (None, "false", [])}
 
 
 def test_malformedItemsRefused():
@@ -291,20 +292,23 @@ def test_replacingListWithinLimit():
     h = BookmarksHarness(limit=2)
     alice = h.login("alice")
     h.setPrivate(alice, conference(ROOM) + conference(OTHER))
-    assert h.setPrivate(alice, conference("a@chat.example") + conference("b@chat.example"))["type"] == "result"
+    reply = h.setPrivate(alice, conference("a@chat.example") + conference("b@chat.example"))
+    assert reply["type"] == "result"
     assert sorted(h.stored()) == ["a@chat.example", "b@chat.example"]
 
 
 def features(h, session):
     reply = h.iq(session, f"<iq type='get' to='{ALICE}'><query xmlns='{NS_DISCO_INFO}'/></iq>")
-    return {f["var"] for f in next(reply.elements(NS_DISCO_INFO, "query")).elements(NS_DISCO_INFO, "feature")}
+    query = next(reply.elements(NS_DISCO_INFO, "query"))
+    return {f["var"] for f in query.elements(NS_DISCO_INFO, "feature")}
 
 
 def test_discoAdvertisesCompatibility():
-    """The account's disco#info lists #compat and #compat-pep as configured."""
+    """The account's disco#info lists #compat and #compat-pep as configured, and PEP config-node-max."""
     both = BookmarksHarness()
     found = features(both, both.login("alice"))
     assert {NS_BOOKMARKS2_COMPAT, NS_BOOKMARKS2_COMPAT_PEP} <= found
+    assert NS_PUBSUB + "#config-node-max" in found  # what lets clients ask for max_items=max
     onlyPrivate = BookmarksHarness(compatPEP=False)
     found = features(onlyPrivate, onlyPrivate.login("alice"))
     assert NS_BOOKMARKS2_COMPAT in found and NS_BOOKMARKS2_COMPAT_PEP not in found
