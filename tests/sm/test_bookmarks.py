@@ -354,3 +354,22 @@ def test_attachedFromConfig():
     handler = next(h for h in made if isinstance(h, BookmarksHandler))
     assert (handler.compat, handler.compatPEP) == (True, False)
     assert made.index(handler) > next(i for i, h in enumerate(made) if isinstance(h, PEPHandler))
+
+
+def test_ownLegacyItemNotConvertedBack():
+    """The legacy item the server wrote is not converted back, so a room published meanwhile stays."""
+    from jabberd.storage.records import PubSubItem
+    h = BookmarksHarness()
+    alice = h.login("alice")
+    h.publish402(alice)
+    legacy = result(h.storage.pubsub.lastItem(ALICE, NS_BOOKMARKS))
+    # As if the server had just written it and a client's publication of
+    # OTHER were stored before the legacy node's change is converted.
+    h.bookmarks.written[ALICE] = legacy.xml
+    payload = f"<conference xmlns='{NS_BOOKMARKS2}' autojoin='false'/>"
+    result(h.storage.pubsub.publish(ALICE, NS_BOOKMARKS2, PubSubItem(payload, OTHER, ALICE)))
+    h.bookmarks.pepChanged(ALICE, NS_BOOKMARKS)
+    assert sorted(h.stored()) == sorted([OTHER, ROOM])
+    assert h.bookmarks.written == {}
+    h.publishLegacy(alice, conference(ROOM))  # a client's list is converted
+    assert list(h.stored()) == [ROOM]
