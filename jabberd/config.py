@@ -399,6 +399,22 @@ class AvatarsConfig:
 
 
 @dataclass
+class BookmarksConfig:
+    """
+    C{[bookmarks]}: PEP Native Bookmarks (XEP-0402) and the older forms the
+    server keeps in step with them (section 5.3).
+
+    @ivar compat: convert XEP-0048 bookmarks in private XML storage
+        (XEP-0049) both ways (C{urn:xmpp:bookmarks:1#compat}).
+    @ivar compatPEP: keep the XEP-0048 PEP node C{storage:bookmarks}
+        (XEP-0223) in step too (C{urn:xmpp:bookmarks:1#compat-pep}).
+    """
+
+    compat: bool = True
+    compatPEP: bool = True
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -420,6 +436,7 @@ class Config:
     pep: PEPConfig = field(default_factory=PEPConfig)
     vcard: VCardConfig = field(default_factory=VCardConfig)
     avatars: AvatarsConfig = field(default_factory=AvatarsConfig)
+    bookmarks: BookmarksConfig = field(default_factory=BookmarksConfig)
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -517,6 +534,8 @@ def parse(text, path="<string>", overrides=None):
         pep=_pepConfig(section("pep")),
         vcard=VCardConfig(maxSize=_atLeastOne(section("vcard"), "max_size", 65536)),
         avatars=AvatarsConfig(maxBytes=_atLeastOne(section("avatars"), "max_bytes", 65536)),
+        bookmarks=BookmarksConfig(compat=section("bookmarks").bool("compat", True),
+                                  compatPEP=section("bookmarks").bool("compat_pep", True)),
     )
 
 

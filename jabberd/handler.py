@@ -141,6 +141,19 @@ HOOKS = {hook.name: hook for hook in (
          "vcardMissing(jid, requester): session manager: a vcard-temp get of the account "
          "bare JID jid found no stored vCard; a handler may answer with a Deferred of a <vCard/> built from "
          "elsewhere (XEP-0292's vCard4), or of None."),
+    Hook("pepChanged", "all",
+         "pepChanged(service, node): session manager: items of the PEP node of account "
+         "service (a bare JID) were published or retracted, or the node was purged or deleted "
+         "(XEP-0163); told after the change is stored (XEP-0402 bookmarks conversion)."),
+    Hook("privateStoring", "collect",
+         "privateStoring(account, element): session manager: Deferreds of what handlers do "
+         "with a private XML element (XEP-0049) of account (a bare JID) before it is stored; "
+         "a failure with a StanzaError refuses the set and nothing is stored "
+         "(XEP-0402 section 5.3)."),
+    Hook("privateReading", "first",
+         "privateReading(account, element): session manager: a Deferred of the element that "
+         "answers a private XML get (XEP-0049) of element's name, or of None when the stored "
+         "one answers; offered one handler at a time (XEP-0402 section 5.3)."),
     Hook("streamFeatures", "collect",
          "streamFeatures(): session manager: elements c2s adds to the features offered "
          "after authentication (RFC 6120 section 4.3.2)."),

@@ -104,3 +104,9 @@ NS_PUBSUB_OWNER = "http://jabber.org/protocol/pubsub#owner"
 NS_PUBSUB_EVENT = "http://jabber.org/protocol/pubsub#event"
 NS_PUBSUB_ERRORS = "http://jabber.org/protocol/pubsub#errors"
 NS_PUBSUB_NODE_CONFIG = "http://jabber.org/protocol/pubsub#node_config"
+
+# Bookmarks: PEP Native Bookmarks (XEP-0402) and the older Bookmark Storage (XEP-0048)
+NS_BOOKMARKS2 = "urn:xmpp:bookmarks:1"  # XEP-0402: the node and the <conference/> payload
+NS_BOOKMARKS2_COMPAT = NS_BOOKMARKS2 + "#compat"  # XEP-0402 section 5.3: private XML kept in step
+NS_BOOKMARKS2_COMPAT_PEP = NS_BOOKMARKS2 + "#compat-pep"  # the XEP-0048 PEP node kept in step
+NS_BOOKMARKS = "storage:bookmarks"  # XEP-0048: <storage/>, in private XML or as a PEP node

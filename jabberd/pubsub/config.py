@@ -21,7 +21,7 @@ from jabberd.pubsub.errors import pubsubError
 from jabberd.storage.records import MAX, NodeConfig
 
 __all__ = ["Limits", "ACCESS_MODELS", "SEND_LAST", "configForm", "readForm",
-           "applyForm", "preconditionsMet", "defaultConfig", "ROSTER_GROUPS"]
+           "applyForm", "preconditionsMet", "defaultConfig", "ROSTER_GROUPS", "itemLimit"]
 
 #: The access models implemented (section 4.5; XEP-0163 section 5 requires these).
 ACCESS_MODELS = ("open", "presence", "roster", "whitelist")
@@ -166,10 +166,14 @@ def applyForm(config, values, limits):
     return new
 
 
+def itemLimit(config, limits):
+    """The most items a node of C{config} keeps: its C{max_items}, C{max} the service maximum."""
+    return limits.maxItemsPerNode if config.max_items == MAX else int(config.max_items)
+
+
 def _normalised(config, limits):
     values = {var: getattr(config, attribute) for var, (attribute, _t, _o) in _FIELDS.items()}
-    if values["pubsub#max_items"] == MAX:
-        values["pubsub#max_items"] = limits.maxItemsPerNode
+    values["pubsub#max_items"] = itemLimit(config, limits)
     return values
 
 

@@ -16,6 +16,10 @@ the publish waits for before it is answered), C{retracted(service, node,
 config, ids)}, C{purged(service, node, config)}, C{deleted(service, node,
 config, subscriptions)} and C{subscribed(service, node, config,
 subscription)}.
+
+A node whose payloads follow a profile (XEP-0402 bookmarks: one room per
+item) may have a publish check (L{NodeService.addPublishCheck}) that
+refuses an item before it is stored.
 """
 
 from jabberd.error import StanzaError
@@ -42,11 +46,22 @@ class NodeService:
     @ivar mayCreate: whether a L{Standing} may create nodes (and so
         auto-create on publish); the creator becomes the node's owner.
         PEP: the account only; a standalone service would let its users.
+    @ivar publishChecks: node name -> the check of what is published there.
     """
 
     def __init__(self, store, limits, notifier, mayCreate=lambda standing: standing.owner):
         self.store, self.limits, self.notifier = store, limits, notifier
         self.mayCreate = mayCreate
+        self.publishChecks = {}
+
+    def addPublishCheck(self, node, check):
+        """
+        Check every publication to nodes named C{node} (at any service):
+        C{check(service, record, itemId, payload)} is awaited before the
+        item is stored (C{itemId} None when the publisher gave none,
+        C{payload} serialised) and raises a L{StanzaError} to refuse it.
+        """
+        self.publishChecks[node] = check
 
     # --- helpers ---
 
@@ -132,6 +147,9 @@ class NodeService:
                 raise forbidden("only the owner publishes here")
             if options and not preconditionsMet(record.config, options, self.limits):
                 raise preconditionNotMet()
+        check = self.publishChecks.get(node)
+        if check is not None:
+            await check(service, record, itemId, payload)
         item = PubSubItem(xml=payload, id=itemId or randomId(), publisher=standing.jid)
         if record.config.persist_items:
             await self.store.publish(service, node, item)

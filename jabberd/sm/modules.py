@@ -23,7 +23,7 @@ def handlerFactories(config):
                             ping, presence, private, roster, rosterpins, streammanagement,
                             vcard, vcard4, vcardupdate, version)
     from jabberd.sm import caps, push
-    from jabberd.sm import pep
+    from jabberd.sm import bookmarks, pep
 
     return [
         # Routing stage: delegated namespaces win over built-in handlers
@@ -48,6 +48,8 @@ def handlerFactories(config):
         avatarconversion.AvatarConversion,
         vcard4.VCard4Handler,
         private.PrivateHandler,
+        # XEP-0402 bookmarks, kept in step with XEP-0048 in private XML and PEP.
+        lambda: bookmarks.BookmarksHandler.fromConfig(config),
         accountremoval.AccountRemoval,  # XEP-0077 removal ends the sessions
         # Policy stage: block lists (XEP-0191).
         lambda: blocking.BlockingHandler.fromConfig(config),

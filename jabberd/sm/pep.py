@@ -38,6 +38,8 @@ own lives here.
    C{pepPublished} hooks hear of every publication and the publish is
    answered once their work is done (the conversions of XEP-0398 and
    XEP-0292, which publish on the account's behalf with L{PEPHandler.publishAs}).
+ - Every stored change of a node is told to the other handlers
+   (C{pepChanged}: XEP-0402 bookmarks keep their older forms in step).
 
 Contacts' available resources are learnt from the presence that reaches
 the account (RFC 6121 section 4.2.2 broadcasts and probe answers), only for
@@ -72,7 +74,7 @@ _FROM = ("from", "both")
 #: a C{caps} handler is attached.
 FEATURES = [NS_PUBSUB] + [NS_PUBSUB + "#" + f for f in (
     "access-open", "access-presence", "access-roster", "access-whitelist",
-    "auto-create", "config-node", "create-and-configure", "create-nodes", "delete-items",
+    "auto-create", "config-node", "config-node-max", "create-and-configure", "create-nodes", "delete-items",
     "delete-nodes", "item-ids", "last-published", "modify-affiliations", "multi-items",
     "persistent-items", "presence-notifications", "publish", "publish-options",
     "purge-nodes", "retract-items", "retrieve-affiliations", "retrieve-default",
@@ -194,22 +196,26 @@ class PEPHandler(IQHandler):
         """XEP-0060 section 7.1.2.1: tell who may know and wants to."""
         event = itemsEvent(node, items, payloads=config.deliver_payloads)
         self._run(self._broadcast(service, node, config, event), "notifying {node}", node=node)
+        self.host.notify("pepChanged", service, node)
         return _settled(self.host.collect("pepPublished", service, node, items))
 
     def retracted(self, service, node, config, ids):
         """XEP-0060 section 7.2.2.1."""
         self._run(self._broadcast(service, node, config, retractEvent(node, ids)),
                   "notifying {node}", node=node)
+        self.host.notify("pepChanged", service, node)
 
     def purged(self, service, node, config):
         """XEP-0060 section 8.5.2."""
         self._run(self._broadcast(service, node, config, purgeEvent(node)),
                   "notifying {node}", node=node)
+        self.host.notify("pepChanged", service, node)
 
     def deleted(self, service, node, config, subscriptions):
         """XEP-0060 section 8.4.2 (the subscriptions were read before the node went)."""
         self._run(self._broadcast(service, node, config, deleteEvent(node), subscriptions),
                   "notifying {node}", node=node)
+        self.host.notify("pepChanged", service, node)
 
     def subscribed(self, service, node, config, subscription):
         """XEP-0060 section 6.1.7: a new subscriber gets the last item."""

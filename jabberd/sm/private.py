@@ -11,8 +11,13 @@ namespaced XML on the server (bookmarks of XEP-0048, client preferences).
    reserved namespace (C{jabber:*}, C{http://jabber.org/*}, C{vcard-temp})
    gets C{not-acceptable}, as the XEP describes.
  - A get returns the stored element, or the empty element asked for.
+ - Other handlers may act on an element before it is stored (the
+   C{privateStoring} hook: a refusal stores nothing) and may answer a get
+   of it (C{privateReading}): XEP-0402 section 5.3 keeps XEP-0048
+   bookmarks in step with PEP this way (L{jabberd.sm.bookmarks}).
 """
 
+from twisted.internet import defer
 from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
@@ -46,28 +51,35 @@ class PrivateHandler(IQHandler):
     @iqGet(NS_PRIVATE)
     async def onGet(self, iq):
         """Each requested element as stored, or empty if nothing is."""
-        username, children = self._request(iq)
+        target, children = self._request(iq)
         result = domish.Element((NS_PRIVATE, "query"))
         for child in children:
-            stored = await self.host.storage.private.get(username, storageKey(child))
-            result.addChild(self._load(stored, child))
+            answer = await self.host.offer("privateReading", target.jid.userhost(), child)
+            if not answer:
+                stored = await self.host.storage.private.get(target.username, storageKey(child))
+                answer = self._load(stored, child)
+            result.addChild(answer)
         return result
 
     @iqSet(NS_PRIVATE)
     async def onSet(self, iq):
         """Store each child, replacing what was stored under its name."""
-        username, children = self._request(iq)
+        target, children = self._request(iq)
         texts = [(storageKey(child), serializeElement(child)) for child in children]
         for _key, text in texts:
             if len(text.encode("utf-8")) > self.maxSize:
                 raise StanzaError("policy-violation",
                                   text=f"private XML is limited to {self.maxSize} bytes")
+        for child in children:
+            await defer.gatherResults(
+                self.host.collect("privateStoring", target.jid.userhost(), child),
+                consumeErrors=True).addErrback(_firstError)
         for key, text in texts:
-            await self.host.storage.private.set(username, key, text)
+            await self.host.storage.private.set(target.username, key, text)
         return None
 
     def _request(self, iq):
-        """The username and the checked child elements of a request."""
+        """The target (the account itself) and the checked child elements of a request."""
         target = iqTarget(self.host, iq)
         if not target.isSelf:
             raise StanzaError("forbidden")
@@ -77,7 +89,7 @@ class PrivateHandler(IQHandler):
         for child in children:
             if not child.uri or child.uri.startswith(_RESERVED):
                 raise StanzaError("not-acceptable", text="reserved or missing namespace")
-        return target.username, children
+        return target, children
 
     def _load(self, stored, asked):
         if stored is None:
@@ -90,3 +102,9 @@ class PrivateHandler(IQHandler):
 
     def discoFeatures(self, target, node):
         return [NS_PRIVATE] if target.user is None and not node else []
+
+
+def _firstError(failure):
+    """The failure of the first refusing hook, not the gathering's own."""
+    failure.trap(defer.FirstError)
+    return failure.value.subFailure

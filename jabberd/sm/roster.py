@@ -16,13 +16,13 @@ would otherwise each read the old item and one change would be lost.
 
 import itertools
 
-from twisted.internet import defer
 from twisted.words.xish import domish
 
 from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet, iqSet
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_ROSTER, NS_ROSTERVER_FEATURE
+from jabberd.sm.exclusive import KeyedLocks
 from jabberd.sm.target import UNKNOWN_ACCOUNT
 from jabberd.stanza import firstChild
 from jabberd.storage import RosterItem
@@ -75,7 +75,7 @@ class RosterHandler(IQHandler):
 
     def __init__(self):
         self._pushIds = itertools.count(1)
-        self._locks = {}
+        self._locks = KeyedLocks()
 
     @property
     def storage(self):
@@ -194,17 +194,7 @@ class RosterHandler(IQHandler):
         Deferred) once no other change to C{bare}'s roster is running, in
         arrival order; return a Deferred of its result.
         """
-        lock = self._locks.get(bare)
-        if lock is None:
-            lock = self._locks[bare] = defer.DeferredLock()
-        d = lock.run(lambda: defer.ensureDeferred(function(*args)))
-        d.addBoth(self._unlocked, bare, lock)
-        return d
-
-    def _unlocked(self, result, bare, lock):
-        if not lock.locked and not lock.waiting and self._locks.get(bare) is lock:
-            del self._locks[bare]
-        return result
+        return self._locks.run(bare, function, *args)
 
     def updateItem(self, bare, item):
         """

@@ -24,6 +24,9 @@
 //              logged in again
 //   openChat   {jid}  a one-to-one chat opened (and shown)
 //   joinRoom   {jid, nick}  a room joined (and shown)
+//   bookmark   {jid, name, nick, autojoin}  a room bookmarked (XEP-0402 or
+//              XEP-0048, as Converse picks by the account's disco#info)
+//   bookmarks  {}  the JIDs of the rooms the page has bookmarked
 //   send       {jid, text}  typed into the open chat or room and sent
 //   waitText   {jid, text}  until a message with this text is shown in the
 //              chat or room
@@ -196,6 +199,18 @@ const commands = {
     await entry.page.evaluate(([jid, nick]) => window.testConverse.api.rooms.open(jid, { nick }, true), [jid, nick]);
     await entry.page.waitForSelector(view(jid) + " textarea.chat-textarea", { timeout: STEP_TIMEOUT });
     return true;
+  },
+
+  async bookmark(entry, attrs) {
+    await entry.page.evaluate((attrs) => window.testConverse.api.bookmarks.set(attrs), attrs);
+    return true;
+  },
+
+  async bookmarks(entry) {
+    return entry.page.evaluate(async () => {
+      await window.testConverse.api.waitUntil("bookmarksInitialized");
+      return window.testConverse.state.bookmarks.map((b) => b.get("jid"));
+    });
   },
 
   async send(entry, { jid, text }) {

@@ -153,6 +153,12 @@ class ConversePage:
     def joinRoom(self, jid, nick):
         return self._call("joinRoom", jid=jid, nick=nick)
 
+    def bookmark(self, jid, name, nick, autojoin=True):
+        return self._call("bookmark", jid=jid, name=name, nick=nick, autojoin=autojoin)
+
+    def bookmarks(self):
+        return self._call("bookmarks")
+
     def send(self, jid, text):
         return self._call("send", jid=jid, text=text)
 

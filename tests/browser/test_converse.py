@@ -10,7 +10,10 @@ parties:
  - a room's history shows when the page joins, and again after a reload,
    whether Converse got it from the room's archive (when the room
    advertises C{urn:xmpp:mam:2}) or as the join history (XEP-0045 section
-   7.2.15).
+   7.2.15);
+ - a room bookmarked with autojoin in one page (XEP-0402, as the account
+   advertises C{urn:xmpp:bookmarks:1#compat}) is joined by the account's
+   next page, and an old client reads it from private XML (XEP-0048).
 
 Every reload empties the page's storage first, so what a page shows after
 one came from the server.  The assertions read both the DOM and the
@@ -18,10 +21,12 @@ WebSocket frames the page sent and got.
 """
 
 import os
+import re
 from collections import Counter
 
 from tests.browser.conversepage import (
-    NS_MAM, ConverseDriver, advertises, carbonBodies, joinHistory, mamQueries, mamResultBodies)
+    NS_MAM, ConverseDriver, advertises, carbonBodies, joinHistory, mamQueries, mamResultBodies,
+    parse)
 from tests.integration.clients import Client, run
 
 DOMAIN = "localhost"
@@ -192,4 +197,63 @@ def test_roomHistoryAfterReload(browser, webServer, artifacts):
     with open(os.path.join(artifacts, "converse-room-history.txt"), "w") as f:
         f.write("\n".join(report) + "\n")
     print("\n".join(report))
+    assert errors == []
+
+
+def test_bookmarkAutojoinsInAnotherSession(browser, webServer, artifacts):
+    """A room bookmarked with autojoin in one page is joined by the account's next page; an old client reads it from private XML."""
+    room = f"bookmarked@conference.{DOMAIN}"
+    daveJid = f"dave@{DOMAIN}"
+    webServer.adduser("dave", "davepw")
+
+    def joined(presence, kind="available"):
+        return presence["from"] == f"{room}/dave" and presence["type"] == kind
+
+    async def body(driver):
+        alice = await slixmppUser(webServer, "alice", "bookmarks", plugins=["xep_0045", "xep_0004"])
+        await alice["xep_0045"].join_muc_wait(room, "Alice", timeout=10)
+        form = await alice["xep_0045"].get_room_config(room)
+        await alice["xep_0045"].set_room_config(room, form)
+
+        first = driver.page("dave-1")
+        await first.open(daveJid + "/converse-1", "davepw")
+        await first.bookmark(room, "Bookmarked room", "dave")
+        published = parse(await first.waitFrame(
+            r'^OUT <iq [^>]*>[\s\S]*<publish node="urn:xmpp:bookmarks:1"'))
+        answer = parse(await first.waitFrame(
+            r"^IN <iq [^>]*id='" + re.escape(published.get("id")) + "'"))
+        await alice.nextPresence(joined)  # the page that bookmarked it joins too
+        old = await slixmppUser(webServer, "dave", "old", plugins=["xep_0045", "xep_0048"])
+        stored = await old["xep_0048"].get_bookmarks(method="xep_0049", timeout=10)
+        oldView = {str(c["jid"]): (c["autojoin"], c["nick"])
+                   for c in stored["private"]["bookmarks"]["conferences"]}
+        await old.close()
+        await first.close()
+        await alice.nextPresence(lambda p: joined(p, "unavailable"))
+
+        second = driver.page("dave-2")
+        await second.open(daveJid + "/converse-2", "davepw")
+        escaped = re.escape(room + "/dave")
+        join = parse(await second.waitFrame(r'^OUT <presence [^>]*to="' + escaped + '"'))
+        entered = parse(await second.waitFrame(
+            r"^IN <presence [^>]*from='" + escaped + r"'[\s\S]*<status code='110'/>"))
+        await alice.nextPresence(joined)
+        frames = await second.frames()
+        bookmarked = await second.bookmarks()
+        await second.screenshot(os.path.join(artifacts, "converse-bookmark-autojoin.png"))
+        errors = await second.errors()
+        await alice.close()
+        return answer, oldView, (join, entered), frames, bookmarked, errors
+
+    answer, oldView, (join, entered), frames, bookmarked, errors = run(
+        driven(webServer, artifacts, "converse-bookmarks", body), BODY_TIMEOUT)
+    assert answer.get("type") == "result"
+    assert oldView == {room: (True, "dave")}
+    assert bookmarked == [room]
+    fetched = [f for f in frames
+               if f.startswith("OUT ") and 'items node="urn:xmpp:bookmarks:1"' in f]
+    assert fetched, "the second page read its bookmarks from the XEP-0402 node"
+    # It joined by itself (it was never asked to), as the room's own occupant.
+    assert join.find("{http://jabber.org/protocol/muc}x") is not None
+    assert entered.get("to") == daveJid + "/converse-2" and entered.get("type") is None
     assert errors == []

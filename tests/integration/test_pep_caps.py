@@ -11,13 +11,14 @@ from tests.integration.test_pep import NS_EVENT, TIMEOUT, closeAll, payload, sub
 NODE = "urn:test:caps"
 
 
-async def login(server, jid, interest=()):
+async def login(server, jid, interest=(), plugins=("xep_0060", "xep_0163")):
     """
-    A client whose caps advertise NODE+notify for each node of C{interest}
-    (what xep_0163's add_interest adds), computed before its first presence.
+    A client with C{plugins} whose caps advertise NODE+notify for each node
+    of C{interest} (what xep_0163's add_interest adds), computed before its
+    first presence.
     """
     name = jid.split("@")[0]
-    client = Client(jid, name + "pw", plugins=["xep_0060", "xep_0163", "xep_0115"])
+    client = Client(jid, name + "pw", plugins=list(plugins) + ["xep_0115"])
     assert await client.login(server.ports["c2s"], presence=False)
     for node in interest:
         client["xep_0030"].add_feature(node + "+notify")
