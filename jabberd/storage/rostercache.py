@@ -15,8 +15,7 @@ a race with the thread pool; the calls that come while a read is under
 way share it (L{jabberd.storage.pinned}).
 """
 
-import dataclasses
-
+from jabberd.storage import RosterItem
 from jabberd.storage.pinned import PinnedValues
 from jabberd.storage.rosterwrapper import RosterStoreWrapper
 
@@ -24,8 +23,15 @@ __all__ = ["RosterCache"]
 
 
 def _clone(item):
-    """A copy callers may change (the groups list included)."""
-    return None if item is None else dataclasses.replace(item, groups=list(item.groups))
+    """
+    A copy callers may change (the groups list included); built field by
+    field, since C{dataclasses.replace} inspects the class on every call
+    and a presence broadcast copies a whole roster.
+    """
+    if item is None:
+        return None
+    return RosterItem(item.jid, item.name, item.subscription, item.ask, item.approved,
+                      list(item.groups))
 
 
 def _tableOf(items):
