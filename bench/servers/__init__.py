@@ -24,12 +24,17 @@ import time
 from bench.measure import processTree
 
 __all__ = ["ServerError", "ServerUnderTest", "makeCertificate", "registry", "portOpen",
-           "ARCHIVE_SCENARIOS"]
+           "ARCHIVE_SCENARIOS", "PROFILES"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Scenarios measured with message archiving (XEP-0313) on in every server.
 ARCHIVE_SCENARIOS = frozenset({"chatmam", "mamquery"})
+
+#: The runner's C{--profile}s: C{default} (the comparable module set of
+#: bench/README.md) and C{deployment} (what a real deployment enables on top:
+#: message archive, stream management, carbons, PEP with caps).
+PROFILES = ("default", "deployment")
 
 
 class ServerError(Exception):
@@ -95,6 +100,7 @@ class ServerUnderTest:
         self.cert, self.key = cert, key
         self.core = core
         self.scenario = scenario
+        self.profile = "default"
         self.process = None
         self.logPath = os.path.join(workdir, f"{self.name}.out")
         os.makedirs(workdir, exist_ok=True)
@@ -105,9 +111,17 @@ class ServerUnderTest:
         return None
 
     @property
+    def deployment(self):
+        """
+        Whether the server runs the deployment profile: MAM (every message
+        archived), stream management, carbons, PEP and caps on.
+        """
+        return self.profile == "deployment"
+
+    @property
     def archiving(self):
-        """Whether this scenario runs with every message archived (XEP-0313)."""
-        return self.scenario in ARCHIVE_SCENARIOS
+        """Whether every message is archived (XEP-0313): archive scenarios, deployment profile."""
+        return self.scenario in ARCHIVE_SCENARIOS or self.deployment
 
     def template(self, filename, **values):
         """Fill the template C{filename} (beside this module) with C{values}."""

@@ -50,8 +50,7 @@ class Ejabberd(ServerUnderTest):
             f.write(self.template("ejabberd.yml.in", domain=self.domain, certfile=self.certfile,
                                   c2sPort=self.c2sPort, httpPort=self.httpPort,
                                   boshPath=self.boshPath, mucDomain=self.mucDomain,
-                                  mamModule=("  mod_mam:\n    default: always\n"
-                                             if self.archiving else "")))
+                                  mamModule=self.extraModules()))
         with open(self.ctlConfigPath, "w") as f:
             f.write(self.template("ejabberdctl.cfg.in", node=self.node))
         if os.path.exists("/etc/ejabberd/inetrc"):
@@ -63,6 +62,18 @@ class Ejabberd(ServerUnderTest):
                                check=True, capture_output=True, timeout=30)
             except subprocess.CalledProcessError as e:
                 raise ServerError(f"chown for ejabberd failed: {e.stderr!r}")
+
+    def extraModules(self):
+        """
+        Modules beyond the template's: C{mod_mam} (every message) when this
+        scenario archives, and in the deployment profile stream management,
+        carbons, PubSub with its PEP plugin, and caps.
+        """
+        text = "  mod_mam:\n    default: always\n" if self.archiving else ""
+        if self.deployment:
+            text += ("  mod_stream_mgmt: {}\n  mod_carboncopy: {}\n  mod_caps: {}\n"
+                     "  mod_pubsub:\n    plugins:\n      - flat\n      - pep\n")
+        return text
 
     def command(self):
         env = None
