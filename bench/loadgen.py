@@ -163,6 +163,8 @@ def parser():
     p.add_argument("--query-seconds", type=float, default=120.0,
                    help="mamquery: no new query after this many seconds")
     p.add_argument("--settle", type=float, default=3.0, help="seconds to let memory settle")
+    p.add_argument("--deployment", action="store_true",
+                   help="every login enables stream management and carbons (XEP-0198, XEP-0280)")
     p.add_argument("--server-pid", type=int, default=None, help="for server CPU and RSS")
     p.add_argument("--label", default="", help="server name written in the result")
     p.add_argument("--cpu", type=int, default=1, help="core to pin the generator to")
@@ -187,7 +189,8 @@ def loopFactory(choice):
 
 
 async def _run(args):
-    target = xmpp.Target(args.host, args.port, args.domain, args.muc_domain, args.password)
+    target = xmpp.Target(args.host, args.port, args.domain, args.muc_domain, args.password,
+                         xmpp.DEPLOYMENT_FEATURES if args.deployment else ())
     coroutine = scenarios()[args.scenario](args, target, xmpp.tlsContext())
     return await asyncio.wait_for(coroutine, args.timeout)
 

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from bench.servers import ServerError, makeCertificate, registry
+from bench.servers import PROFILES, ServerError, makeCertificate, registry
 from bench.table import renderTable
 
 __all__ = ["main", "SCENARIOS", "Scenario"]
@@ -163,7 +163,8 @@ class Runner:
 
     def runOne(self, cls, scenario, repeat):
         """One scenario on one fresh server; always returns a record."""
-        base = {"scenario": scenario.name, "server": cls.name, "repeat": repeat}
+        base = {"scenario": scenario.name, "server": cls.name, "repeat": repeat,
+                "profile": self.args.profile}
         reason = cls.missing()
         if reason:
             return dict(base, error=reason)
@@ -177,6 +178,7 @@ class Runner:
             note(f"{cls.name}: default ports busy, using ports +{server.portOffset}")
         if cls.name == "jabberd":
             server.python = self.args.python
+        server.profile = self.args.profile
         try:
             server.configure()
             server.start()
@@ -198,6 +200,8 @@ class Runner:
     def measureArgs(self, scenario):
         window = {"throughput": self.args.chat_window, "muc": self.args.muc_window}
         extra = ["--duration", str(self.args.duration)]
+        if self.args.profile == "deployment":
+            extra.append("--deployment")  # clients enable stream management and carbons
         if scenario.command in window:
             extra += ["--window", str(window[scenario.command])]
         if scenario.command == "login":
@@ -238,6 +242,9 @@ def parser():
                                 description="XMPP benchmark: jabberd vs Prosody vs ejabberd.")
     p.add_argument("--servers", default="jabberd,prosody,ejabberd")
     p.add_argument("--scenarios", default="login,throughput,idle,rest,roster,muc,bosh")
+    p.add_argument("--profile", choices=PROFILES, default="default",
+                   help="deployment: every server with MAM, stream management, carbons and "
+                        "PEP/caps on, and clients that enable stream management and carbons")
     p.add_argument("--install", action="store_true",
                    help="apt-get install prosody ejabberd first (needs root)")
     p.add_argument("--quick", action="store_true", help="smaller sizes, 5 s measurements")

@@ -23,7 +23,8 @@ import time
 from bench.scram import ScramClient, ScramError
 
 __all__ = ["Target", "XMPPError", "Connection", "connect", "login", "register",
-           "tlsContext", "StanzaBuffer", "loginMany", "closeAll", "mamQuery"]
+           "tlsContext", "StanzaBuffer", "loginMany", "closeAll", "mamQuery", "AckCounter",
+           "enableFeatures", "DEPLOYMENT_FEATURES"]
 
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls"
@@ -31,6 +32,11 @@ NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session"
 NS_MAM = "urn:xmpp:mam:2"
 NS_RSM = "http://jabber.org/protocol/rsm"
+NS_SM = "urn:xmpp:sm:3"
+NS_CARBONS = "urn:xmpp:carbons:2"
+
+#: What a client of the deployment profile turns on after binding.
+DEPLOYMENT_FEATURES = ("sm", "carbons")
 
 _FEATURES = re.compile(rb"<(?:stream:)?features\b[^>]*?(?:/>|>.*?</(?:stream:)?features>)", re.S)
 _PROCEED = re.compile(rb"<(proceed|failure)\b[^>]*>")
@@ -38,6 +44,7 @@ _SASL = re.compile(rb"<(challenge|success|failure)\b[^>]*?(?:/>|>(.*?)</\1>)", r
 _JID = re.compile(rb"<jid>([^<]*)</jid>")
 _TYPE = re.compile(rb"\btype=['\"]([a-z]+)['\"]")
 _COUNT = re.compile(rb"<count>(\d+)</count>")
+_ENABLED = re.compile(rb"<(enabled|failed)\b[^>]*?(?:/>|>.*?</\1>)", re.S)
 
 
 def takeMatch(buf, pattern):
@@ -59,12 +66,45 @@ class XMPPError(Exception):
 
 
 class Target:
-    """Where to connect: address, port, XMPP domain, MUC service, password."""
+    """
+    Where to connect: address, port, XMPP domain, MUC service, password;
+    C{features}: what every login turns on after binding (C{"sm"}: stream
+    management, XEP-0198; C{"carbons"}: XEP-0280), none by default.
+    """
 
     def __init__(self, host="127.0.0.1", port=5222, domain="localhost",
-                 mucDomain="conference.localhost", password="benchpass1"):
+                 mucDomain="conference.localhost", password="benchpass1", features=()):
         self.host, self.port, self.domain = host, port, domain
         self.mucDomain, self.password = mucDomain, password
+        self.features = frozenset(features)
+
+
+class AckCounter:
+    """
+    The client side of stream management (XEP-0198 section 4) without a
+    parser: counts the stanzas received since C{<enabled/>} by their start
+    tags (a C{<forwarded/>} wraps one more C{<message/>}, which is no
+    stanza of its own) and answers every C{<r/>} with C{<a h/>}.  Input
+    after the last C{>} waits for the next chunk, so no tag is counted in
+    halves; h never exceeds what the server sent.
+    """
+
+    _STANZAS = (b"<message", b"<presence", b"<iq ", b"<iq>")
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.h = 0
+        self.rest = b""
+
+    def __call__(self, data):
+        data = self.rest + data
+        cut = data.rfind(b">") + 1
+        self.rest, data = data[cut:], data[:cut]
+        if not data:
+            return
+        self.h += sum(data.count(tag) for tag in self._STANZAS) - data.count(b"<forwarded")
+        if b"<r xmlns" in data or b"<r/>" in data:
+            self.conn.send(f"<a xmlns='{NS_SM}' h='{self.h % 2 ** 32}'/>".encode())
 
 
 def tlsContext():
@@ -95,11 +135,14 @@ class Connection(asyncio.Protocol):
         self.handler = None
         self.lost = False
         self.jid = None
+        self.acks = None  # an AckCounter once stream management is on
 
     def connection_made(self, transport):
         self.transport = transport
 
     def data_received(self, data):
+        if self.acks is not None:
+            self.acks(data)
         if self.handler is not None:
             self.handler(data)
             return
@@ -235,6 +278,28 @@ async def bind(conn, features, resource, timeout=30.0):
         await conn.expect(iqPattern(b"sess1"), timeout)
 
 
+async def enableFeatures(conn, features, wanted, timeout=30.0):
+    """
+    After binding, what a deployed client turns on (C{wanted}): stream
+    management (XEP-0198 section 3, C{<enable resume/>}), then message
+    carbons (XEP-0280 section 4); a server that offers neither fails.
+    """
+    if "sm" in wanted:
+        if NS_SM.encode() not in features:
+            raise XMPPError("stream management not offered")
+        conn.send(f"<enable xmlns='{NS_SM}' resume='true'/>".encode())
+        reply = await conn.expect(_ENABLED, timeout)
+        if reply.group(1) != b"enabled":
+            raise XMPPError(f"stream management refused: {reply.group(0)[:200]!r}")
+        conn.acks = AckCounter(conn)
+    if "carbons" in wanted:
+        conn.send(f"<iq type='set' id='carbons1'><enable xmlns='{NS_CARBONS}'/></iq>".encode())
+        reply = (await conn.expect(iqPattern(b"carbons1"), timeout)).group(0)
+        kind = _TYPE.search(reply)
+        if kind is None or kind.group(1) != b"result":
+            raise XMPPError(f"carbons refused: {reply[:200]!r}")
+
+
 async def login(target, context, username, resource="bench", presence=True,
                 rosterGet=False, timeout=30.0):
     """
@@ -246,6 +311,7 @@ async def login(target, context, username, resource="bench", presence=True,
         await authenticate(conn, features, username, target.password, timeout)
         features = await _restart(conn, target.domain, timeout)
         await bind(conn, features, resource, timeout)
+        await enableFeatures(conn, features, target.features, timeout)
         if rosterGet:
             conn.send(b"<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>")
             await conn.expect(iqPattern(b"roster1"), timeout)

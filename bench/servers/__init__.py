@@ -24,7 +24,7 @@ import time
 from bench.measure import processTree
 
 __all__ = ["ServerError", "ServerUnderTest", "makeCertificate", "registry", "portOpen",
-           "ARCHIVE_SCENARIOS"]
+           "ARCHIVE_SCENARIOS", "PROFILES"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,6 +33,11 @@ ARCHIVE_SCENARIOS = frozenset({"chatmam", "mamquery"})
 # The scenario of bench/abuse.py: a MUC service, and plain dialback on the
 # s2s port (every server, the same bytes), for the dialback flood.
 ABUSE_SCENARIO = "abuse"
+
+#: The runner's C{--profile}s: C{default} (the comparable module set of
+#: bench/README.md) and C{deployment} (what a real deployment enables on top:
+#: message archive, stream management, carbons, PEP with caps).
+PROFILES = ("default", "deployment")
 
 
 class ServerError(Exception):
@@ -102,6 +107,7 @@ class ServerUnderTest:
         self.cert, self.key = cert, key
         self.core = core
         self.scenario = scenario
+        self.profile = "default"
         self.process = None
         self.logPath = os.path.join(workdir, f"{self.name}.out")
         os.makedirs(workdir, exist_ok=True)
@@ -117,9 +123,17 @@ class ServerUnderTest:
         return self.scenario == ABUSE_SCENARIO
 
     @property
+    def deployment(self):
+        """
+        Whether the server runs the deployment profile: MAM (every message
+        archived), stream management, carbons, PEP and caps on.
+        """
+        return self.profile == "deployment"
+
+    @property
     def archiving(self):
-        """Whether this scenario runs with every message archived (XEP-0313)."""
-        return self.scenario in ARCHIVE_SCENARIOS
+        """Whether every message is archived (XEP-0313): archive scenarios, deployment profile."""
+        return self.scenario in ARCHIVE_SCENARIOS or self.deployment
 
     def template(self, filename, **values):
         """Fill the template C{filename} (beside this module) with C{values}."""

@@ -51,9 +51,7 @@ class Ejabberd(ServerUnderTest):
             f.write(self.template("ejabberd.yml.in", domain=self.domain, certfile=self.certfile,
                                   c2sPort=self.c2sPort, httpPort=self.httpPort,
                                   boshPath=self.boshPath, mucDomain=self.mucDomain,
-                                  mamModule=("  mod_mam:\n    default: always\n"
-                                             if self.archiving else ""),
-                                  **self.s2sSettings()))
+                                  mamModule=self.extraModules(), **self.s2sSettings()))
         with open(self.ctlConfigPath, "w") as f:
             f.write(self.template("ejabberdctl.cfg.in", node=self.node))
         if os.path.exists("/etc/ejabberd/inetrc"):
@@ -77,6 +75,17 @@ class Ejabberd(ServerUnderTest):
                                 "    module: ejabberd_s2s_in\n    shaper: none\n"),
                 "s2sModule": "  mod_s2s_dialback: {}\n",
                 "s2sOptions": "s2s_use_starttls: optional\n"}
+    def extraModules(self):
+        """
+        Modules beyond the template's: C{mod_mam} (every message) when this
+        scenario archives, and in the deployment profile stream management,
+        carbons, PubSub with its PEP plugin, and caps.
+        """
+        text = "  mod_mam:\n    default: always\n" if self.archiving else ""
+        if self.deployment:
+            text += ("  mod_stream_mgmt: {}\n  mod_carboncopy: {}\n  mod_caps: {}\n"
+                     "  mod_pubsub:\n    plugins:\n      - flat\n      - pep\n")
+        return text
 
     def command(self):
         env = None

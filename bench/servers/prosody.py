@@ -46,10 +46,16 @@ class Prosody(ServerUnderTest):
                                   **self.s2sSettings()))
 
     def archiveSettings(self):
-        """The template's C{mod_mam} lines: empty unless this scenario archives."""
+        """
+        The template's C{mod_mam} lines (empty unless this scenario
+        archives) and, in the deployment profile, the modules of stream
+        management, carbons and PEP.
+        """
+        modules = ('\t"smacks"; "carbons"; "pep"; -- deployment profile\n'
+                   if self.deployment else "")
         if not self.archiving:
-            return {"mamModules": "", "mamOptions": ""}
-        return {"mamModules": '\t"mam"; -- XEP-0313, archive scenarios only\n',
+            return {"mamModules": modules, "mamOptions": ""}
+        return {"mamModules": modules + '\t"mam"; -- XEP-0313: archive scenarios, deployment\n',
                 "mamOptions": ("default_archive_policy = true\n"
                                f"storage_archive_item_limit = {self.archiveItemLimit}\n")}
 

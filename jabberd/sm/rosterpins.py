@@ -1,9 +1,10 @@
 # -*- test-case-name: tests.storage.test_rostercache -*-
 """
-Keeps the rosters of users with a session in memory, through
-L{jabberd.storage.rostercache.RosterCache} (the roster store of the
-session manager's L{jabberd.storage.cached.CachedStorage}): a user's
-first session pins their roster, their last one unpins it.
+Keeps the rosters (and last logouts) of users with a session in memory,
+through the session manager's L{jabberd.storage.cached.CachedStorage}
+(L{jabberd.storage.rostercache.RosterCache},
+L{jabberd.storage.lastcache.LastActivityCache}): a user's first session
+pins them, their last one unpins them.
 
 Its hooks run in the cache stage, after every other handler's, so on a
 session's end the presence module's unavailable broadcast (RFC 6121
@@ -23,8 +24,8 @@ class RosterPins(Handler):
 
     def sessionBound(self, session):
         """The user's roster stays in memory while this session lasts."""
-        self.host.storage.roster.pin(session.username)
+        self.host.storage.pin(session.username)
 
     def sessionEnded(self, session):
         """Release the roster pinned for this session."""
-        self.host.storage.roster.unpin(session.username)
+        self.host.storage.unpin(session.username)

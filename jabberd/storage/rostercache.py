@@ -11,84 +11,69 @@ other calls pass through unchanged.
 
 A read that was under way when a write started is not cached (a
 generation counter per user tells), so the copy never goes stale through
-a race with the thread pool.
+a race with the thread pool; the calls that come while a read is under
+way share it (L{jabberd.storage.pinned}).
 """
 
-import dataclasses
-
-from twisted.internet import defer
-
+from jabberd.storage import RosterItem
+from jabberd.storage.pinned import PinnedValues
 from jabberd.storage.rosterwrapper import RosterStoreWrapper
 
 __all__ = ["RosterCache"]
 
 
 def _clone(item):
-    """A copy callers may change (the groups list included)."""
-    return None if item is None else dataclasses.replace(item, groups=list(item.groups))
+    """
+    A copy callers may change (the groups list included); built field by
+    field, since C{dataclasses.replace} inspects the class on every call
+    and a presence broadcast copies a whole roster.
+    """
+    if item is None:
+        return None
+    return RosterItem(item.jid, item.name, item.subscription, item.ask, item.approved,
+                      list(item.groups))
+
+
+def _tableOf(items):
+    return {item.jid: item for item in items}
 
 
 class RosterCache(RosterStoreWrapper):
     """
-    The roster store, with pinned users' rosters kept in memory.
+    The roster store, with pinned users' rosters kept in memory (as
+    {jid: item}, one read per login: L{PinnedValues}).
     """
 
     def __init__(self, store):
         RosterStoreWrapper.__init__(self, store)
-        self._rosters = {}
-        self._pins = {}
-        self._generations = {}
+        self._tables = PinnedValues(
+            lambda username: store.items(username).addCallback(_tableOf))
 
     def pin(self, username):
         """Keep C{username}'s roster in memory (a session of theirs started)."""
-        self._pins[username] = self._pins.get(username, 0) + 1
+        self._tables.pin(username)
 
     def unpin(self, username):
         """One session of C{username} ended; forget the roster after the last."""
-        count = self._pins.get(username, 0) - 1
-        if count > 0:
-            self._pins[username] = count
-            return
-        self._pins.pop(username, None)
-        self._rosters.pop(username, None)
-        self._generations.pop(username, None)
-
-    def _table(self, username):
-        """A Deferred of the cached {jid: item} of a pinned user."""
-        table = self._rosters.get(username)
-        if table is not None:
-            return defer.succeed(table)
-        generation = self._generations.get(username, 0)
-
-        def loaded(items):
-            table = {item.jid: item for item in items}
-            if username in self._pins and self._generations.get(username, 0) == generation:
-                self._rosters[username] = table
-            return table
-
-        return self.store.items(username).addCallback(loaded)
+        self._tables.unpin(username)
 
     def items(self, username):
-        if username not in self._pins:
+        if not self._tables.pinned(username):
             return self.store.items(username)
-        return self._table(username).addCallback(
+        return self._tables.get(username).addCallback(
             lambda table: [_clone(item) for item in table.values()])
 
     def item(self, username, jid):
-        if username not in self._pins:
+        if not self._tables.pinned(username):
             return self.store.item(username, jid)
-        return self._table(username).addCallback(lambda table: _clone(table.get(jid)))
-
-    def _written(self, username):
-        if username in self._pins:
-            self._generations[username] = self._generations.get(username, 0) + 1
+        return self._tables.get(username).addCallback(lambda table: _clone(table.get(jid)))
 
     def set(self, username, item):
-        self._written(username)
+        self._tables.written(username)
         copy = _clone(item)
 
         def committed(version):
-            table = self._rosters.get(username)
+            table = self._tables.cached(username)
             if table is not None:
                 table[copy.jid] = copy
             return version
@@ -96,10 +81,10 @@ class RosterCache(RosterStoreWrapper):
         return self.store.set(username, item).addCallback(committed)
 
     def remove(self, username, jid):
-        self._written(username)
+        self._tables.written(username)
 
         def committed(version):
-            self._rosters.get(username, {}).pop(jid, None)
+            self._tables.cached(username, {}).pop(jid, None)
             return version
 
         return self.store.remove(username, jid).addCallback(committed)
@@ -109,5 +94,4 @@ class RosterCache(RosterStoreWrapper):
         Drop the copy of C{username}'s roster (the account is being
         deleted); a read under way is not cached either.
         """
-        self._written(username)
-        self._rosters.pop(username, None)
+        self._tables.forget(username)

@@ -45,6 +45,56 @@ def test_pinnedRosterReadOnce():
     assert storage.reads == 1
 
 
+def test_concurrentReadsShareOne():
+    """Calls made while a pinned user's roster is being read wait for that one read."""
+    storage, cache = makeCache()
+    cache.pin("alice")
+    storage.held = []
+    pending = [cache.items("alice"), cache.item("alice", "bob@localhost"), cache.items("alice")]
+    assert storage.reads == 1
+    later, result = storage.held.pop()
+    later.callback(result)
+    assert [i.jid for i in value(pending[0])] == ["bob@localhost"]
+    assert value(pending[1]).subscription == "both"
+    assert [i.jid for i in value(pending[2])] == ["bob@localhost"]
+    storage.held = None
+    value(cache.items("alice"))
+    assert storage.reads == 1
+
+
+def test_readAfterAWriteStartedIsNew():
+    """A call made after a write started does not wait for the read begun before it."""
+    storage, cache = makeCache()
+    cache.pin("alice")
+    storage.held = []
+    before = cache.items("alice")
+    written = cache.set("alice", RosterItem("carol@localhost"))
+    after = cache.items("alice")
+    assert storage.reads == 2
+    for later, result in storage.held:
+        later.callback(result)
+    assert [i.jid for i in value(before)] == ["bob@localhost"]
+    value(written)
+    assert {i.jid for i in value(after)} == {"bob@localhost", "carol@localhost"}
+
+
+def test_failedReadFailsEveryWaiter():
+    """A read that fails fails every call waiting for it, and the next call reads again."""
+    storage, cache = makeCache()
+    cache.pin("alice")
+    storage.held = []
+    first, second = cache.items("alice"), cache.items("alice")
+    later, _ = storage.held.pop()
+    later.errback(RuntimeError("database gone"))
+    for d in (first, second):
+        failures = []
+        d.addErrback(failures.append)
+        assert failures and failures[0].check(RuntimeError)
+    storage.held = None
+    assert [i.jid for i in value(cache.items("alice"))] == ["bob@localhost"]
+    assert storage.reads == 2
+
+
 def test_unpinnedPassesThrough():
     """Users without a session are read from storage every time."""
     storage, cache = makeCache()

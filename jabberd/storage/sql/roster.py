@@ -22,9 +22,10 @@ __all__ = ["SQLRosterStore"]
 
 
 def _rowToItem(row):
-    return RosterItem(jid=row.jid, name=row.name, subscription=row.subscription,
-                      ask=row.ask, approved=bool(row.approved),
-                      groups=json.loads(row.groups))
+    groups = row.groups
+    # Most items are in no group: no JSON decoder for those.
+    return RosterItem(row.jid, row.name, row.subscription, row.ask, bool(row.approved),
+                      json.loads(groups) if groups != "[]" else [])
 
 
 def _itemValues(item):
