@@ -18,6 +18,7 @@ subscription)}.
 """
 
 from jabberd.error import StanzaError
+from jabberd.keyedlocks import KeyedLocks
 from jabberd.pubsub.access import checkAccess
 from jabberd.pubsub.config import applyForm, defaultConfig, preconditionsMet
 from jabberd.pubsub.errors import (forbidden, nodeNotFound, preconditionNotMet,
@@ -46,6 +47,10 @@ class NodeService:
     def __init__(self, store, limits, notifier, mayCreate=lambda standing: standing.owner):
         self.store, self.limits, self.notifier = store, limits, notifier
         self.mayCreate = mayCreate
+        # Creations in one service one at a time: the count of its nodes
+        # and the new node's write do not interleave with another's, so
+        # pipelined creations cannot pass max_nodes together.
+        self._creations = KeyedLocks()
 
     # --- helpers ---
 
@@ -81,10 +86,14 @@ class NodeService:
         if not self.mayCreate(standing):
             raise forbidden("only the owner creates nodes here")
         config = applyForm(defaultConfig(), values or {}, self.limits)
+        return await self._creations.run(service, self._create, service, node, config,
+                                         standing.jid)
+
+    async def _create(self, service, node, config, owner):
         if await self.store.countNodes(service) >= self.limits.maxNodes:
             raise pubsubError("not-allowed", "max-nodes-exceeded")
         try:
-            return await self.store.createNode(service, node, config, owner=standing.jid)
+            return await self.store.createNode(service, node, config, owner=owner)
         except NodeExists:
             raise pubsubError("conflict") from None
 
