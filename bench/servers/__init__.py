@@ -11,7 +11,8 @@ self-signed certificate, a MUC service at C{conference.localhost} and BOSH
 on plain HTTP (loopback; treated as secure, as behind a TLS proxy).
 
 No server archives messages (XEP-0313) except in the scenarios named in
-L{ARCHIVE_SCENARIOS}, where all three archive every message of every user.
+L{ARCHIVE_SCENARIOS}, where all three archive every message of every user;
+Prosody and ejabberd load PEP (XEP-0163) only in L{PEP_SCENARIOS}.
 """
 
 import os
@@ -24,12 +25,15 @@ import time
 from bench.measure import processTree
 
 __all__ = ["ServerError", "ServerUnderTest", "makeCertificate", "registry", "portOpen",
-           "ARCHIVE_SCENARIOS"]
+           "ARCHIVE_SCENARIOS", "PEP_SCENARIOS"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Scenarios measured with message archiving (XEP-0313) on in every server.
 ARCHIVE_SCENARIOS = frozenset({"chatmam", "mamquery"})
+# Scenarios with PEP (XEP-0163) loaded in the anchors: Prosody mod_pep,
+# ejabberd mod_pubsub with its pep plugin and mod_caps (jabberd always has it).
+PEP_SCENARIOS = frozenset({"pepfanout"})
 
 
 class ServerError(Exception):
@@ -108,6 +112,11 @@ class ServerUnderTest:
     def archiving(self):
         """Whether this scenario runs with every message archived (XEP-0313)."""
         return self.scenario in ARCHIVE_SCENARIOS
+
+    @property
+    def pep(self):
+        """Whether this scenario needs PEP (XEP-0163), with caps-based notifications."""
+        return self.scenario in PEP_SCENARIOS
 
     def template(self, filename, **values):
         """Fill the template C{filename} (beside this module) with C{values}."""
