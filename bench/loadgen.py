@@ -124,13 +124,13 @@ async def runRest(args, target, ctx):
 
 def scenarios():
     """Scenario name -> coroutine function(args, target, context)."""
-    from bench import bosh, chat, csi, mam, roster
+    from bench import bosh, chat, csi, mam, pep, roster
 
     return {"register": runRegister, "login": runLogin, "idle": runIdle, "rest": runRest,
             "throughput": chat.runThroughput, "muc": chat.runMuc,
             "mesh": roster.runMesh, "roster": roster.runRoster,
             "bosh": bosh.runBosh, "csi": csi.runCsi,
-            "mamfill": mam.runFill, "mamquery": mam.runQuery}
+            "mamfill": mam.runFill, "mamquery": mam.runQuery, "pepfanout": pep.runPepFanout}
 
 
 def parser():
@@ -148,7 +148,7 @@ def parser():
     p.add_argument("--count", type=int, default=100, help="clients, occupants or sessions")
     p.add_argument("--concurrency", type=int, default=50, help="logins in progress at once")
     p.add_argument("--pairs", type=int, default=50)
-    p.add_argument("--window", type=int, default=10, help="messages in flight per pair/room")
+    p.add_argument("--window", type=int, default=10, help="messages in flight per pair/room; pepfanout: publishes")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds")
     p.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
     p.add_argument("--rate", type=float, default=5.0, help="BOSH messages/s per sender; csi: presence updates/s per contact")

@@ -25,7 +25,7 @@ from bench import xmpp
 from bench.loadgen import names
 from bench.measure import CpuMeter, percentile
 
-__all__ = ["runMesh", "runRoster", "PresenceWatcher"]
+__all__ = ["runMesh", "runRoster", "PresenceWatcher", "ClientCaps"]
 
 _FROM = re.compile(rb"\bfrom=['\"]([^'\"/]+)")
 _FROM_FULL = re.compile(rb"\bfrom=['\"]([^'\"]+)")
@@ -42,35 +42,44 @@ CAPS_IDENTITY = ("client", "pc", "bench")
 CAPS_FEATURES = (NS_CAPS, NS_DISCO_INFO, "urn:xmpp:avatar:metadata+notify")
 
 
-def capsVer():
-    """The verification string of the bench client (XEP-0115 section 5.1, SHA-1)."""
-    category, kind, name = CAPS_IDENTITY
-    text = f"{category}/{kind}//{name}<" + "".join(f + "<" for f in sorted(CAPS_FEATURES))
-    return base64.b64encode(hashlib.sha1(text.encode()).digest()).decode()
+class ClientCaps:
+    """
+    The entity capabilities (XEP-0115) of one client software with
+    C{features}: its presence, and its answer to the server's disco#info.
+
+    @ivar ver: the verification string (section 5.1, SHA-1).
+    @ivar presence: an initial presence carrying C{<c/>} (section 6.1).
+    """
+
+    def __init__(self, features=CAPS_FEATURES, node=CAPS_NODE, identity=CAPS_IDENTITY):
+        category, kind, name = identity
+        text = f"{category}/{kind}//{name}<" + "".join(f + "<" for f in sorted(features))
+        self.ver = base64.b64encode(hashlib.sha1(text.encode()).digest()).decode()
+        self.presence = (f"<presence><c xmlns='{NS_CAPS}' hash='sha-1' node='{node}' "
+                         f"ver='{self.ver}'/></presence>").encode()
+        self._info = (f"<query xmlns='{NS_DISCO_INFO}' node='{node}#{self.ver}'>"
+                      f"<identity category='{category}' type='{kind}' name='{name}'/>"
+                      + "".join(f"<feature var='{f}'/>" for f in features)
+                      + "</query></iq>").encode()
+
+    def answerGets(self, conn, chunk):
+        """Answer every iq get start tag in C{chunk} with this disco#info; how many."""
+        answered = 0
+        pos = chunk.find(b"<iq")
+        while pos >= 0:
+            end = chunk.find(b">", pos)
+            tag = chunk[pos:end]
+            ident, sender = _ID.search(tag), _FROM_FULL.search(tag)
+            if _GET.search(tag) and ident is not None and sender is not None:
+                conn.send(b"<iq type='result' id='" + ident.group(1) + b"' to='"
+                          + sender.group(1) + b"'>" + self._info)
+                answered += 1
+            pos = chunk.find(b"<iq", end)
+        return answered
 
 
-CAPS_PRESENCE = (f"<presence><c xmlns='{NS_CAPS}' hash='sha-1' node='{CAPS_NODE}' "
-                 f"ver='{capsVer()}'/></presence>").encode()
-_CAPS_INFO = (f"<query xmlns='{NS_DISCO_INFO}' node='{CAPS_NODE}#{capsVer()}'>"
-              f"<identity category='{CAPS_IDENTITY[0]}' type='{CAPS_IDENTITY[1]}' "
-              f"name='{CAPS_IDENTITY[2]}'/>"
-              + "".join(f"<feature var='{f}'/>" for f in CAPS_FEATURES) + "</query></iq>").encode()
-
-
-def answerGets(conn, chunk):
-    """Answer every iq get start tag in C{chunk} with the bench client's disco#info; how many."""
-    answered = 0
-    pos = chunk.find(b"<iq")
-    while pos >= 0:
-        end = chunk.find(b">", pos)
-        tag = chunk[pos:end]
-        ident, sender = _ID.search(tag), _FROM_FULL.search(tag)
-        if _GET.search(tag) and ident is not None and sender is not None:
-            conn.send(b"<iq type='result' id='" + ident.group(1) + b"' to='" + sender.group(1)
-                      + b"'>" + _CAPS_INFO)
-            answered += 1
-        pos = chunk.find(b"<iq", end)
-    return answered
+#: The one client software of C{rostercaps}.
+ROSTER_CAPS = ClientCaps()
 
 
 def presenceTags(chunk):
@@ -172,7 +181,7 @@ class ArrivalCounter:
 
     def __call__(self, chunk):
         if self.conn is not None and b"<iq" in chunk:
-            self.queries += answerGets(self.conn, chunk)
+            self.queries += ROSTER_CAPS.answerGets(self.conn, chunk)
         if self.elapsed is not None:
             return
         for sender, kind in presenceTags(chunk):
@@ -208,7 +217,7 @@ async def runRoster(args, target, ctx):
 
     conns, latencies, errors = await xmpp.loginMany(
         target, ctx, users, len(users), onLogin=onLogin, timeout=args.step_timeout,
-        rosterGet=True, presence=CAPS_PRESENCE if caps else True)
+        rosterGet=True, presence=ROSTER_CAPS.presence if caps else True)
     loginsDone = time.perf_counter() - started
     try:
         await asyncio.wait_for(finished.wait(), args.step_timeout)

@@ -66,6 +66,7 @@ SCENARIOS = {s.name: s for s in (
     Scenario("bosh", "bosh", "b", 500, 100, ["--pairs", "50", "--rate", "5"]),
     Scenario("csi", "csi", "c", 51, 51, ["--rate", "2"], mesh=True),
     Scenario("chatmam", "throughput", "t", 100, 100, ["--pairs", "50"]),
+    Scenario("pepfanout", "pepfanout", "p", 51, 51, mesh=True),
     Scenario("mamquery", "mamquery", "q", 2, 2, ["--queries", "200", "--page", "50"],
              archive=100000),
 )}

@@ -43,6 +43,9 @@ METRICS = [
     ("mamquery", "p99_ms", "MAM newest page: p99 ms", LOW),
     ("mamquery", "queries_per_s", "MAM newest page: queries/s, one at a time", HIGH),
     ("mamquery", "fill_per_s", "MAM archive fill (provisioning): archived msgs/s", HIGH),
+    ("pepfanout", "events_per_s", "PEP fan-out to 50 contacts (+notify by caps): events/s", HIGH),
+    ("pepfanout", "p50_ms", "PEP fan-out: publish to all 50 notified, p50 ms", LOW),
+    ("pepfanout", "p99_ms", "PEP fan-out: publish to all 50 notified, p99 ms", LOW),
 ]
 # (scenario, over scenario, record key, label): one server's ratio of two of its figures.
 SAME_SERVER = [
@@ -50,7 +53,7 @@ SAME_SERVER = [
 ]
 NO_RATIO = {"lost"}
 SCENARIO_ORDER = ["login", "throughput", "idle", "rest", "roster", "muc50", "muc100", "bosh", "csi",
-                  "chatmam", "mamquery"]
+                  "chatmam", "mamquery", "pepfanout"]
 
 
 def best(records, scenario, server, key, direction):

@@ -11,7 +11,8 @@ self-signed certificate, a MUC service at C{conference.localhost} and BOSH
 on plain HTTP (loopback; treated as secure, as behind a TLS proxy).
 
 No server archives messages (XEP-0313) except in the scenarios named in
-L{ARCHIVE_SCENARIOS}, where all three archive every message of every user.
+L{ARCHIVE_SCENARIOS}, where all three archive every message of every user;
+Prosody and ejabberd load PEP (XEP-0163) only in L{PEP_SCENARIOS}.
 """
 
 import os
@@ -24,7 +25,7 @@ import time
 from bench.measure import processTree
 
 __all__ = ["ServerError", "ServerUnderTest", "makeCertificate", "registry", "portOpen",
-           "ARCHIVE_SCENARIOS", "PROFILES"]
+           "ARCHIVE_SCENARIOS", "PEP_SCENARIOS", "PROFILES"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -38,6 +39,10 @@ ABUSE_SCENARIO = "abuse"
 #: bench/README.md) and C{deployment} (what a real deployment enables on top:
 #: message archive, stream management, carbons, PEP with caps).
 PROFILES = ("default", "deployment")
+
+# Scenarios with PEP (XEP-0163) loaded in the anchors: Prosody mod_pep,
+# ejabberd mod_pubsub with its pep plugin and mod_caps (jabberd always has it).
+PEP_SCENARIOS = frozenset({"pepfanout"})
 
 
 class ServerError(Exception):
@@ -134,6 +139,11 @@ class ServerUnderTest:
     def archiving(self):
         """Whether every message is archived (XEP-0313): archive scenarios, deployment profile."""
         return self.scenario in ARCHIVE_SCENARIOS or self.deployment
+
+    @property
+    def pep(self):
+        """Whether this scenario needs PEP (XEP-0163), with caps-based notifications."""
+        return self.scenario in PEP_SCENARIOS
 
     def template(self, filename, **values):
         """Fill the template C{filename} (beside this module) with C{values}."""

@@ -7,7 +7,9 @@ C{ERL_OPTIONS="+S 1:1"} in its own ejabberdctl.cfg gives it one scheduler.
 Accounts are made by in-band registration (XEP-0077, loopback only).
 In the archive scenarios (L{bench.servers.ARCHIVE_SCENARIOS}) C{mod_mam}
 runs with C{default: always} on the bench's database (Mnesia, the default:
-the template sets no C{default_db}).
+the template sets no C{default_db}); in the PEP scenarios
+(L{bench.servers.PEP_SCENARIOS}) C{mod_pubsub} (plugin C{pep}) and
+C{mod_caps}.
 """
 
 import os
@@ -17,6 +19,13 @@ import subprocess
 from bench.servers import ServerError, ServerUnderTest
 
 __all__ = ["Ejabberd"]
+
+# PEP (XEP-0163) for the PEP scenarios: mod_pubsub's pep plugin, on the
+# default database (Mnesia), and mod_caps, by which it notifies contacts
+# who advertise NODE+notify (XEP-0115).
+PEP_MODULES = ("  mod_caps: {}\n"
+               "  mod_pubsub:\n"
+               "    plugins:\n      - flat\n      - pep\n")
 
 
 class Ejabberd(ServerUnderTest):
@@ -51,7 +60,9 @@ class Ejabberd(ServerUnderTest):
             f.write(self.template("ejabberd.yml.in", domain=self.domain, certfile=self.certfile,
                                   c2sPort=self.c2sPort, httpPort=self.httpPort,
                                   boshPath=self.boshPath, mucDomain=self.mucDomain,
-                                  mamModule=self.extraModules(), **self.s2sSettings()))
+                                  mamModule=self.extraModules(), **self.s2sSettings(),
+                                  pepModule=PEP_MODULES if self.pep and not self.deployment
+                                  else ""))
         with open(self.ctlConfigPath, "w") as f:
             f.write(self.template("ejabberdctl.cfg.in", node=self.node))
         if os.path.exists("/etc/ejabberd/inetrc"):

@@ -145,7 +145,13 @@ class Jabberd(ServerUnderTest):
 
     def command(self):
         argv = [self.python, "-c", "from twisted.scripts.twistd import run; run()",
-                "-n", "--pidfile=", "jabberd", "-c", self.configPath]
+                "-n", "--pidfile="]
+        profile = os.environ.get("BENCH_PROFILE")
+        if profile:
+            # twistd's own cProfile run, saved as pstats when the server stops.
+            argv += ["--profiler=cprofile", "--savestats",
+                     f"--profile={profile}.{self.scenario}"]
+        argv += ["jabberd", "-c", self.configPath]
         return argv, None, ROOT
 
     def provisionFallback(self, prefix, count, password):

@@ -9,7 +9,9 @@ In the archive scenarios (L{bench.servers.ARCHIVE_SCENARIOS}) it loads
 C{mod_mam} with C{default_archive_policy = true} (archive every message) on
 the bench's own storage (C{internal}); that storage refuses an archive past
 C{storage_archive_item_limit} (10000 by default) items, so the limit is
-raised to hold the 100,000-message archive of the mamquery scenario.
+raised to hold the 100,000-message archive of the mamquery scenario.  In
+the PEP scenarios (L{bench.servers.PEP_SCENARIOS}) it loads C{mod_pep},
+which asks contacts' caps (XEP-0115) itself.
 """
 
 import os
@@ -43,7 +45,9 @@ class Prosody(ServerUnderTest):
                                   c2sPort=self.c2sPort, httpPort=self.httpPort,
                                   cert=self.cert, key=self.key, domain=self.domain,
                                   mucDomain=self.mucDomain, **self.archiveSettings(),
-                                  **self.s2sSettings()))
+                                  **self.s2sSettings(),
+                                  pepModules=('\t"pep"; -- XEP-0163, pepfanout only\n'
+                                              if self.pep and not self.deployment else "")))
 
     def archiveSettings(self):
         """

@@ -97,7 +97,8 @@ def configForm(config, formType="form"):
 def readForm(form, formType):
     """
     The submitted fields of a data form of C{FORM_TYPE} C{formType}, as
-    {var: [values]} without C{FORM_TYPE}; a form of another type, or not a
+    {var: [values]} without C{FORM_TYPE}; a form of another type or with
+    none (XEP-0068 section 4: the field says what the form is), or not a
     submission, is C{bad-request} + C{invalid-options}.
     """
     if form is None or form.getAttribute("type", "submit") not in ("submit", "result"):
@@ -107,7 +108,7 @@ def readForm(form, formType):
         var = field.getAttribute("var")
         if var:
             values[var] = [str(v).strip() for v in field.elements(NS_DATA, "value")]
-    if values.pop("FORM_TYPE", [formType]) != [formType]:
+    if values.pop("FORM_TYPE", None) != [formType]:
         raise pubsubError("bad-request", "invalid-options", text="FORM_TYPE must be " + formType)
     return values
 

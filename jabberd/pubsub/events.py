@@ -15,6 +15,7 @@ from jabberd.ns import NS_DELAY, NS_PUBSUB_EVENT
 from jabberd.stanza import copyElement, parseElement
 
 __all__ = ["itemsEvent", "retractEvent", "purgeEvent", "deleteEvent", "eventMessage",
+           "serializedEvent",
            "itemElement", "payloadOf"]
 
 log = Logger()
@@ -73,15 +74,28 @@ def deleteEvent(node):
     return _event(node, "delete")[0]
 
 
+def serializedEvent(event):
+    """
+    C{event} serialised once, for the many messages of one fan-out: each
+    carries the same text (L{domish.SerializedXML}, written out as it is)
+    instead of a copy of the element serialised again per recipient.
+    """
+    return domish.SerializedXML(event.toXml())
+
+
 def eventMessage(sender, to, event, stamp=None):
     """
-    The C{headline} message carrying C{event} (XEP-0163 section 4.3.1:
-    from the service's bare JID); C{stamp} (UTC seconds) adds a XEP-0203
-    delay, for an item published earlier.
+    The C{headline} message carrying C{event}, an element or the text of
+    L{serializedEvent} (XEP-0163 section 4.3.1: from the service's bare
+    JID); C{stamp} (UTC seconds) adds a XEP-0203 delay, for an item
+    published earlier.
     """
     message = domish.Element((None, "message"))
     message["from"], message["to"], message["type"] = sender, to, "headline"
-    message.addChild(copyElement(event))  # one event, many messages
+    if isinstance(event, domish.SerializedXML):
+        message.children.append(event)  # shared, not wrapped anew (as addRawXml would)
+    else:
+        message.addChild(copyElement(event))  # one event, many messages
     if stamp is not None:
         delay = message.addElement((NS_DELAY, "delay"))
         delay["from"] = sender

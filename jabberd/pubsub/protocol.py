@@ -51,10 +51,15 @@ def _node(request):
 
 
 def _form(parent, formType):
-    """The submitted form inside C{parent} (C{<configure/>}, C{<publish-options/>}), if any."""
+    """
+    The submitted form inside C{parent} (C{<configure/>}, C{<publish-options/>}),
+    if any; anything else in it is C{bad-request} + C{invalid-options}.
+    """
     if parent is None:
         return None
     form = firstChild(parent, NS_DATA, "x")
+    if form is None and _children(parent):
+        raise pubsubError("bad-request", "invalid-options", text="a data form is expected")
     if form is None or form.getAttribute("type") == "cancel":
         return None
     return readForm(form, formType)
@@ -237,8 +242,10 @@ class PubSubProtocol:
 
     @handlesKey(REQUESTS, (NS_PUBSUB_OWNER, "set", "configure"))
     async def configure(self, service, standing, request, qualifiers):
-        """Section 8.2.4: submit the form; a cancelled one changes nothing."""
+        """Section 8.2.4: submit the form; a cancelled one changes nothing; none is bad-request."""
         node = _node(request)
+        if firstChild(request, NS_DATA, "x") is None:
+            raise pubsubError("bad-request", text="a data form is expected")
         values = _form(request, NS_PUBSUB_NODE_CONFIG)
         if values is None:
             await self.engine.configuration(service, node, standing)

@@ -23,6 +23,7 @@ refuses an item before it is stored.
 """
 
 from jabberd.error import StanzaError
+from jabberd.keyedlocks import KeyedLocks
 from jabberd.pubsub.access import checkAccess
 from jabberd.pubsub.config import applyForm, defaultConfig, preconditionsMet
 from jabberd.pubsub.errors import (forbidden, nodeNotFound, preconditionNotMet,
@@ -62,6 +63,10 @@ class NodeService:
         C{payload} serialised) and raises a L{StanzaError} to refuse it.
         """
         self.publishChecks[node] = check
+        # Creations in one service one at a time: the count of its nodes
+        # and the new node's write do not interleave with another's, so
+        # pipelined creations cannot pass max_nodes together.
+        self._creations = KeyedLocks()
 
     # --- helpers ---
 
@@ -97,10 +102,14 @@ class NodeService:
         if not self.mayCreate(standing):
             raise forbidden("only the owner creates nodes here")
         config = applyForm(defaultConfig(), values or {}, self.limits)
+        return await self._creations.run(service, self._create, service, node, config,
+                                         standing.jid)
+
+    async def _create(self, service, node, config, owner):
         if await self.store.countNodes(service) >= self.limits.maxNodes:
             raise pubsubError("not-allowed", "max-nodes-exceeded")
         try:
-            return await self.store.createNode(service, node, config, owner=standing.jid)
+            return await self.store.createNode(service, node, config, owner=owner)
         except NodeExists:
             raise pubsubError("conflict") from None
 

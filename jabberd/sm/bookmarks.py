@@ -35,7 +35,7 @@ from jabberd.pubsub.access import Standing
 from jabberd.pubsub.config import itemLimit
 from jabberd.pubsub.events import payloadOf
 from jabberd.sm.bookmarkforms import fromItem, fromStorage, storageOthers, toItemPayload, toStorage
-from jabberd.sm.exclusive import KeyedLocks
+from jabberd.keyedlocks import KeyedLocks
 from jabberd.sm.private import storageKey
 from jabberd.stanza import parseElement, serializeElement
 

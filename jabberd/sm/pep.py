@@ -58,7 +58,7 @@ from jabberd.ns import NS_PUBSUB, NS_PUBSUB_OWNER
 from jabberd.pubsub.access import Standing, mayAccess
 from jabberd.pubsub.config import Limits
 from jabberd.pubsub.events import (deleteEvent, eventMessage, itemsEvent, purgeEvent,
-                                   retractEvent)
+                                   retractEvent, serializedEvent)
 from jabberd.pubsub.protocol import PubSubProtocol
 from jabberd.pubsub.service import NodeService
 from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget
@@ -224,9 +224,11 @@ class PEPHandler(IQHandler):
                       "sending the last item of {node}", node=node)
 
     async def _broadcast(self, service, node, config, event, subscriptions=None):
-        for to in await self.recipients(service, node, config, subscriptions):
+        recipients = await self.recipients(service, node, config, subscriptions)
+        text = serializedEvent(event) if len(recipients) > 1 else event
+        for to in recipients:
             if not self._blocks(service, to):
-                self.send(eventMessage(service, to, event))
+                self.send(eventMessage(service, to, text))
 
     def _blocks(self, service, jid):
         """Section 4.3.3 item 3: nothing goes to an entity the account blocks (XEP-0191)."""

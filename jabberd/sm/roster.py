@@ -22,7 +22,7 @@ from jabberd.error import StanzaError
 from jabberd.handler import IQHandler, iqGet, iqSet
 from jabberd.jidutil import parseJID
 from jabberd.ns import NS_ROSTER, NS_ROSTERVER_FEATURE
-from jabberd.sm.exclusive import KeyedLocks
+from jabberd.keyedlocks import KeyedLocks
 from jabberd.sm.target import UNKNOWN_ACCOUNT
 from jabberd.stanza import firstChild
 from jabberd.storage import RosterItem

@@ -15,9 +15,10 @@
 // history).
 //
 // Commands (all take `page`, the name the test gives a page):
-//   open       {base, service, jid, password, dist, settings}  a new browser
-//              context and page, Converse logged in (more of its settings in
-//              `settings`); value: the bound full JID
+//   open       {base, service, jid, password, dist, settings, legacyOmemo}
+//              a new browser context and page, Converse logged in (more of
+//              its settings in `settings`; with `legacyOmemo` the page uses
+//              OMEMO 0.3 only); value: the bound full JID
 //   leave      {}  the page goes to about:blank: its WebSocket closes
 //   reload     {}  the page loaded again (after `leave` too) with its storage
 //              emptied first, a new session that remembers nothing; Converse
@@ -34,6 +35,10 @@
 //   frames     {}  the WebSocket frames so far, as "OUT " or "IN " + one
 //              XML element (RFC 7395 section 3.3.3), "RELOAD" between sessions
 //   waitFrame  {pattern}  until a frame matches this regular expression
+//   omemoReady {}  until OMEMO (XEP-0384) is initialised: the page's device
+//              list and bundle published; value: its own device id
+//   encryptChat {jid}  until Converse finds the contact's OMEMO devices for
+//              the open chat, then the chat is switched to OMEMO
 //   errors     {}  the page's uncaught exceptions
 //   notes      {}  its console errors (mostly Converse reporting error replies)
 //              and the requests that failed or were refused
@@ -72,6 +77,23 @@ converse.plugins.add("jabberd-test", {
     _converse.api.listen.on("connected", () => { window.testState.connected = true; });
     _converse.api.listen.on("reconnected", () => { window.testState.connected = true; });
     _converse.api.listen.on("disconnected", () => { window.testState.connected = false; });
+    if (window.testLegacyOmemo) {
+      // A client of OMEMO 0.3 only (eu.siacs.conversations.axolotl): no
+      // omemo:2 device list of its own, none of its contacts' looked up
+      // (Converse takes a missing list as one with no devices).
+      // Installed as OMEMO starts (its plugin is initialised after this one).
+      _converse.api.listen.on("statusInitialized", () => {
+        const lists = _converse.api.omemo.devicelists;
+        const get = lists.get.bind(lists);
+        lists.get = (jid, create, version) => version === converse.env.Strophe.NS.OMEMO2
+          ? Promise.resolve(null) : get(jid, create, version);
+      });
+      _converse.api.listen.on("addClientFeatures", () => {
+        const features = _converse.api.disco.own.features.get();
+        const index = features.indexOf(converse.env.Strophe.NS.OMEMO2_DEVICELIST + "+notify");
+        if (index >= 0) features.splice(index, 1);
+      });
+    }
   },
 });
 window.startConverse = function (settings) {
@@ -149,6 +171,7 @@ async function start(entry) {
   await page.addStyleTag({ url: args.base + "/test/converse/converse.min.css" });
   await page.addScriptTag({ url: args.base + "/test/converse/converse.min.js", type: "module" });
   await page.waitForFunction(() => window.converse !== undefined, null, { timeout: STEP_TIMEOUT });
+  await page.evaluate((legacy) => { window.testLegacyOmemo = legacy; }, !!args.legacyOmemo);
   await page.addScriptTag({ content: CONVERSE_START });
   await page.evaluate((settings) => { window.startConverse(settings); }, {
     ...(args.settings || {}),
@@ -243,6 +266,23 @@ const commands = {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new Error(`no frame matching ${pattern} within ${STEP_TIMEOUT} ms`);
+  },
+
+  async omemoReady(entry) {
+    return entry.page.evaluate(async (timeout) => {
+      const api = window.testConverse.api;
+      await Promise.race([api.waitUntil("OMEMOInitialized"),
+        new Promise((_, reject) => setTimeout(() => reject(new Error("OMEMO not initialised")), timeout))]);
+      return window.testConverse.state.omemo_store.get("device_id");
+    }, STEP_TIMEOUT);
+  },
+
+  async encryptChat(entry, { jid }) {
+    await entry.page.waitForFunction(
+      (jid) => window.testConverse.state.chatboxes.get(jid)?.get("omemo_supported") === true,
+      jid, { timeout: STEP_TIMEOUT });
+    await entry.page.evaluate((jid) => window.testConverse.state.chatboxes.get(jid).save({ omemo_active: true }), jid);
+    return true;
   },
 
   async errors(entry) {

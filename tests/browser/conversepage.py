@@ -134,12 +134,17 @@ class ConversePage:
     def _call(self, cmd, **args):
         return self.driver.call(cmd, self.name, **args)
 
-    def open(self, jid, password, **settings):
-        """Log in as the full JID C{jid} over WebSocket; the bound JID."""
+    def open(self, jid, password, legacyOmemo=False, **settings):
+        """
+        Log in as the full JID C{jid} over WebSocket (a client of OMEMO 0.3
+        only if C{legacyOmemo}, other Converse settings in C{settings}); the
+        bound JID.
+        """
         server = self.driver.server
         service = f"ws://127.0.0.1:{server.ports['http']}/xmpp-websocket"
         return self._call("open", base=server.base, service=service, jid=jid,
-                          password=password, dist=DIST, settings=settings)
+                          password=password, dist=DIST, settings=settings,
+                          legacyOmemo=legacyOmemo)
 
     def leave(self):
         return self._call("leave")
@@ -177,6 +182,14 @@ class ConversePage:
 
     def waitFrame(self, pattern):
         return self._call("waitFrame", pattern=pattern)
+
+    def omemoReady(self):
+        """Wait until the page's OMEMO device is published; its device id."""
+        return self._call("omemoReady")
+
+    def encryptChat(self, jid):
+        """Switch the open chat with C{jid} to OMEMO once Converse found the contact's devices."""
+        return self._call("encryptChat", jid=jid)
 
     def errors(self):
         return self._call("errors")

@@ -249,10 +249,14 @@ def test_whitelistMembers():
 
 
 def test_createAndConfigure():
-    """Create with a configuration (8.1.3); a second create is conflict; instant nodes are refused."""
+    """Create with a configuration (8.1.3); a second create is conflict; instant nodes are refused; a form without FORM_TYPE is bad-request."""
     service = Service()
-    form = ("<x xmlns='jabber:x:data' type='submit'>"
-            "<field var='pubsub#access_model'><value>open</value></field></x>")
+    fields = "<field var='pubsub#access_model'><value>open</value></field></x>"
+    untyped = "<x xmlns='jabber:x:data' type='submit'>" + fields
+    assert service.refused("set", f"<create node='n'/><configure>{untyped}</configure>") \
+        == ("bad-request", "invalid-options")
+    form = ("<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'>"
+            "<value>http://jabber.org/protocol/pubsub#node_config</value></field>" + fields)
     service.request("set", f"<create node='n'/><configure>{form}</configure>")
     assert result(service.store.getNode(SERVICE, "n")).config.access_model == "open"
     assert service.refused("set", "<create node='n'/>") == ("conflict", None)

@@ -14,6 +14,7 @@ from jabberd.sm.modules import handlerFactories
 from jabberd.sm.pep import PEPHandler
 from jabberd.sm.presence import PresenceHandler
 from jabberd.sm.roster import RosterHandler
+from jabberd.stanza import parseElement
 from jabberd.storage.memory import MemoryStorage
 from tests.sm.helpers import ALICE, BOB, CAROL, Harness, StubRouter, errorCondition, result
 
@@ -70,11 +71,12 @@ class PEPHarness(Harness):
 
 
 def events(elements, node=NODE):
-    """The item ids of the PEP event messages among C{elements} about C{node}."""
+    """The item ids of the PEP event messages among C{elements} about C{node}, as the client reads them."""
     found = []
     for e in elements:
         if e.name != "message":
             continue
+        e = parseElement(e.toXml())  # a fan-out's event is serialised once, as text
         for event in e.elements(NS_PUBSUB_EVENT, "event"):
             for items in event.elements(NS_PUBSUB_EVENT, "items"):
                 if items.getAttribute("node") == node:
@@ -98,6 +100,21 @@ def test_capsInterestedResourcesNotified():
     assert bobGot[0]["from"] == ALICE and bobGot[0]["type"] == "headline"
     assert events(h.take(alice)) == ["current"]
     assert events(h.take(other)) == []
+
+
+def test_fanOutSerialisesTheEventOnce():
+    """The messages of one publication to several resources share one serialised event, not a copy each."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice", "desk")
+    bob = h.login("bob", "phone")
+    h.caps.features |= {(alice.full, NODE + "+notify"), (bob.full, NODE + "+notify")}
+    h.clear()
+    h.publish(alice)
+    [toBob], [toAlice] = [[m for m in h.take(s) if m.name == "message"] for s in (bob, alice)]
+    assert toBob.children[0] is toAlice.children[0]
+    assert events([toBob]) == events([toAlice]) == ["current"]
 
 
 def test_presenceNodeNotForStrangers():
