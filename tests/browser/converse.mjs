@@ -278,9 +278,21 @@ const commands = {
   },
 
   async encryptChat(entry, { jid }) {
-    await entry.page.waitForFunction(
-      (jid) => window.testConverse.state.chatboxes.get(jid)?.get("omemo_supported") === true,
-      jid, { timeout: STEP_TIMEOUT });
+    const supported = (jid) => window.testConverse.state.chatboxes.get(jid)?.get("omemo_supported") === true;
+    try {
+      await entry.page.waitForFunction(supported, jid, { timeout: STEP_TIMEOUT / 4 });
+    } catch (e) {
+      // Converse looks once, when the chat opens; on a loaded machine that
+      // look can lose a race with its own start-up.  Look again, as a chat
+      // opened later would: the contact's device list read afresh.
+      log(entry.name, "encryptChat: looking for the OMEMO devices of", jid, "again");
+      await entry.page.evaluate(async (jid) => {
+        const list = await window.testConverse.api.omemo.devicelists.get(jid, true);
+        await list.fetchDevices(true);
+        if (list.devices.length > 0) window.testConverse.state.chatboxes.get(jid).save({ omemo_supported: true });
+      }, jid);
+      await entry.page.waitForFunction(supported, jid, { timeout: STEP_TIMEOUT });
+    }
     await entry.page.evaluate((jid) => window.testConverse.state.chatboxes.get(jid).save({ omemo_active: true }), jid);
     return true;
   },
