@@ -23,6 +23,10 @@ class KeyedLocks:
     def __init__(self):
         self.locks = {}
 
+    def __len__(self):
+        """How many keys have work running or waiting."""
+        return len(self.locks)
+
     def run(self, key, function, *args):
         """
         Run C{function(*args)} (a coroutine function, or one returning a

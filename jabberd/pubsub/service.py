@@ -54,6 +54,10 @@ class NodeService:
         self.store, self.limits, self.notifier = store, limits, notifier
         self.mayCreate = mayCreate
         self.publishChecks = {}
+        # Creations in one service one at a time: the count of its nodes
+        # and the new node's write do not interleave with another's, so
+        # pipelined creations cannot pass max_nodes together.
+        self._creations = KeyedLocks()
 
     def addPublishCheck(self, node, check):
         """
@@ -63,10 +67,6 @@ class NodeService:
         C{payload} serialised) and raises a L{StanzaError} to refuse it.
         """
         self.publishChecks[node] = check
-        # Creations in one service one at a time: the count of its nodes
-        # and the new node's write do not interleave with another's, so
-        # pipelined creations cannot pass max_nodes together.
-        self._creations = KeyedLocks()
 
     # --- helpers ---
 

@@ -20,6 +20,7 @@ from jabberd.sm.message import MessageHandler
 from jabberd.sm.presence import PresenceHandler
 from jabberd.sm.roster import RosterHandler
 from jabberd.sm.session import Session
+from jabberd.stanza import parseElement
 from jabberd.storage import RosterItem
 from jabberd.storage.memory import MemoryRosterStore, MemoryStorage
 
@@ -208,7 +209,7 @@ class Harness:
     def take(self, session):
         """What C{session}'s client received since the last take."""
         assertNoFailures()
-        sent = list(session.stream.sent)
+        sent = [_asReceived(e) for e in session.stream.sent]
         session.stream.sent.clear()
         return sent
 
@@ -263,3 +264,13 @@ def errorCondition(stanza):
             for child in error.elements(NS_XMPP_STANZAS):
                 return child.name
     return None
+
+
+def _asReceived(element):
+    """
+    C{element} as its client parses it: a fan-out's text shared by many
+    stanzas (a serialised PEP event) becomes elements again.
+    """
+    if any(isinstance(c, domish.SerializedXML) for c in getattr(element, "children", ())):
+        return parseElement(element.toXml())
+    return element

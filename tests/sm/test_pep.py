@@ -112,9 +112,9 @@ def test_fanOutSerialisesTheEventOnce():
     h.caps.features |= {(alice.full, NODE + "+notify"), (bob.full, NODE + "+notify")}
     h.clear()
     h.publish(alice)
-    [toBob], [toAlice] = [[m for m in h.take(s) if m.name == "message"] for s in (bob, alice)]
+    [toBob], [toAlice] = [[m for m in s.stream.sent if m.name == "message"] for s in (bob, alice)]
     assert toBob.children[0] is toAlice.children[0]
-    assert events([toBob]) == events([toAlice]) == ["current"]
+    assert events(h.take(bob)) == events(h.take(alice)) == ["current"]
 
 
 def test_presenceNodeNotForStrangers():
