@@ -67,6 +67,7 @@ class Server(service.MultiService):
         self.sm = None
         self.http = None
         self.hashing = None
+        self.cluster = None
 
     def portBound(self, name, port):
         """Record a listener's port and publish all of them in ports.json."""
@@ -129,6 +130,10 @@ def buildServer(config):
     server.storage = openStorage(config.server.database)
     server.sm = buildSessionManager(config, server.storage, server.router)
     server.router.attachHost(server.sm, trusted=True)
+    if config.cluster is not None:
+        from jabberd.cluster import joinCluster
+
+        joinCluster(server)
 
     contextFactory = certificates.serverContextFactory(config)
     ProtectedChannel.maxEmptyRecords = config.connections.tlsMaxEmptyRecords

@@ -22,14 +22,16 @@ class CachedStorage:
     a L{RosterCache} over a L{PendingIndex} over the other's.
 
     @ivar storage: the wrapped L{IStorage}; closing this closes it.
-    @ivar roster: the L{RosterCache} (pinning is done on it).
+    @ivar roster: the L{RosterCache} (pinning is done on it), or the
+        C{roster} given instead (a cluster node's
+        L{jabberd.cluster.rosters.SharedRoster}).
     """
 
-    def __init__(self, storage):
+    def __init__(self, storage, roster=None):
         self.storage = storage
         for name in storeNames():
             setattr(self, name, getattr(storage, name))
-        self.roster = RosterCache(PendingIndex(storage.roster))
+        self.roster = roster if roster is not None else RosterCache(PendingIndex(storage.roster))
 
     def deleteUser(self, username):
         self.roster.forget(username)

@@ -1,0 +1,141 @@
+"""
+Two jabberd nodes serving one domain through NATS and a shared PostgreSQL
+schema (jabberd.cluster): clients on different nodes chat, see each
+other's presence and get roster pushes; a resource bound on both nodes is
+resolved cluster-wide (RFC 6120 section 7.7.2.2).
+"""
+
+import asyncio
+
+import pytest
+
+from tests.integration.clients import Client, run
+from tests.integration.clusterharness import Cluster, requireServices
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Nodes n1 and n2, with accounts alice, bob, carol, dave, erin and frank."""
+    requireServices()
+    made = Cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        made.start("n1")
+        made.start("n2")
+        made.adduser("alice", "bob", "carol", "dave", "erin", "frank")
+        yield made
+    finally:
+        made.close()
+
+
+async def connect(cluster, node, user, resource="test", presence=True, plugins=()):
+    """A logged-in client of C{user} on C{node}."""
+    client = Client(f"{user}@localhost/{resource}", user + "pw", plugins=plugins)
+    assert await client.login(cluster.port(node), presence=presence)
+    return client
+
+
+async def befriend(a, b):
+    """Subscribe both ways (slixmpp approves and subscribes back) and wait for presence."""
+    await a.get_roster()
+    await b.get_roster()
+    a.send_presence_subscription(b.boundjid.bare)
+    await b.nextPresence(lambda p: p["type"] == "available" and p["from"] == a.boundjid)
+    await a.nextPresence(lambda p: p["type"] == "available" and p["from"] == b.boundjid)
+
+
+def test_chatAcrossNodes(cluster):
+    """A message to a full JID and one to a bare JID reach a client on the other node."""
+    async def body():
+        alice = await connect(cluster, "n1", "alice")
+        bob = await connect(cluster, "n2", "bob")
+        await asyncio.sleep(0.3)
+        alice.send_message(mto=bob.boundjid.full, mbody="to your resource", mtype="chat")
+        got = await bob.nextMessage(lambda m: m["body"])
+        assert (got["body"], got["from"]) == ("to your resource", alice.boundjid)
+        bob.send_message(mto="alice@localhost", mbody="to your account", mtype="chat")
+        got = await alice.nextMessage(lambda m: m["body"])
+        assert (got["body"], got["from"]) == ("to your account", bob.boundjid)
+        await alice.close()
+        await bob.close()
+    run(body())
+
+
+def test_presenceAcrossNodes(cluster):
+    """Contacts on different nodes subscribe, see each other come, change status and go."""
+    async def body():
+        carol = await connect(cluster, "n1", "carol")
+        dave = await connect(cluster, "n2", "dave")
+        await befriend(carol, dave)
+        dave.send_presence(pshow="away", pstatus="lunch")
+        update = await carol.nextPresence(lambda p: p["from"] == dave.boundjid and p["show"])
+        assert (update["show"], update["status"]) == ("away", "lunch")
+        daveJID = dave.boundjid.full
+        await dave.close()
+        gone = await carol.nextPresence(lambda p: p["from"] == daveJID
+                                        and p["type"] == "unavailable")
+        assert gone is not None
+        await carol.close()
+    run(body())
+
+
+def test_bareDeliverySeesResourcesOnBothNodes(cluster):
+    """A message to a bare JID reaches the highest-priority resource, on whichever node it is."""
+    async def body():
+        home = await connect(cluster, "n1", "erin", "home", presence=False)
+        work = await connect(cluster, "n2", "erin", "work", presence=False)
+        home.send_presence(ppriority=1)
+        work.send_presence(ppriority=5)
+        # Each resource sees the other's presence: the directory is current on both nodes.
+        await home.nextPresence(lambda p: p["from"] == work.boundjid)
+        await work.nextPresence(lambda p: p["from"] == home.boundjid)
+        sender = await connect(cluster, "n1", "frank")
+        sender.send_message(mto="erin@localhost", mbody="highest first", mtype="chat")
+        got = await work.nextMessage(lambda m: m["body"])
+        assert got["body"] == "highest first"
+        work.send_presence(ppriority=0)
+        await home.nextPresence(lambda p: p["from"] == work.boundjid)
+        await asyncio.sleep(0.3)
+        sender.send_message(mto="erin@localhost", mbody="now home", mtype="chat")
+        got = await home.nextMessage(lambda m: m["body"])
+        assert got["body"] == "now home"
+        for client in (home, work, sender):
+            await client.close()
+    run(body())
+
+
+def test_rosterPushToResourceOnOtherNode(cluster):
+    """A roster change made by a resource on one node is pushed to the resource on the other."""
+    async def body():
+        first = await connect(cluster, "n1", "frank", "one")
+        second = await connect(cluster, "n2", "frank", "two")
+        await first.get_roster()
+        await second.get_roster()
+        await asyncio.sleep(0.3)
+        pushed = asyncio.get_running_loop().create_future()
+        second.add_event_handler("roster_update",
+                                 lambda iq: pushed.done() or pushed.set_result(iq))
+        await first.update_roster("someone@example.org", name="Someone", groups=["Friends"])
+        iq = await asyncio.wait_for(pushed, 10)
+        item = iq["roster"]["items"]["someone@example.org"]
+        assert item["name"] == "Someone" and item["groups"] == ["Friends"]
+        await first.close()
+        await second.close()
+    run(body())
+
+
+def test_resourceConflictAcrossNodes(cluster):
+    """Binding a resource held on the other node replaces it there with a conflict stream error."""
+    async def body():
+        earlier = await connect(cluster, "n1", "bob", "same")
+        await asyncio.sleep(0.3)
+        later = await connect(cluster, "n2", "bob", "same")
+        error = await asyncio.wait_for(earlier.streamErrors.get(), 10)
+        assert error["condition"] == "conflict"
+        watcher = await connect(cluster, "n1", "alice", "watch")
+        await asyncio.sleep(0.3)
+        watcher.send_message(mto="bob@localhost/same", mbody="which one", mtype="chat")
+        got = await later.nextMessage(lambda m: m["body"])
+        assert got["body"] == "which one"
+        await later.close()
+        await watcher.close()
+    run(body())
