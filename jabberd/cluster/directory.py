@@ -123,8 +123,9 @@ class SessionDirectory:
         """A session of another node ended."""
         session = self.byNode.get(message["node"], {}).get(message.get("full"))
         if session is not None:
+            wasAvailable = session.available
             self._forget(session)
-            if session.available:
+            if wasAvailable:
                 self.toOwnResources(session, unavailable(session.full))
 
     def _forget(self, session):
