@@ -388,6 +388,11 @@ class ClusterConfig:
     @ivar workers: processes this node starts on one host, sharing the
         listening ports (SO_REUSEPORT); 1 runs in this process alone.
     @ivar maxMessage: the most bytes of one message between nodes.
+    @ivar maxInFlight: the most messages to one node kept until it confirms
+        them (L{jabberd.cluster.inflight}).
+    @ivar secret: the text every node shares, from which the keys a single
+        server keeps in its data directory are derived
+        (L{jabberd.cluster.secrets}).
     """
 
     node: str
@@ -398,6 +403,8 @@ class ClusterConfig:
     deadAfter: float = 5.0
     workers: int = 1
     maxMessage: int = 1048576
+    maxInFlight: int = 10000
+    secret: str = ""
 
 
 @dataclass
@@ -857,7 +864,12 @@ def _clusterConfig(c):
         workers=c.int("workers", 1),
         maxMessage=c.int("max_message_size", 1048576, parse=_size,
                          expected="bytes, or a number with K or M"),
+        maxInFlight=c.int("max_in_flight", 10000),
+        secret=c.str("secret", ""),
     )
+    if len(config.secret) < 16:
+        raise ConfigError("[cluster] secret: the same text of at least 16 characters on "
+                          "every node is required")
     if config.heartbeat <= 0 or config.workers < 1:
         raise ConfigError("[cluster] heartbeat_ms and workers: must be at least 1")
     if config.deadAfter < 2 * config.heartbeat:

@@ -21,6 +21,7 @@ from twisted.application import service
 from twisted.internet import reactor as _reactor, task
 
 from jabberd.cluster.directory import SessionDirectory, unavailable
+from jabberd.cluster.inflight import InFlight, keepsForRetry
 from jabberd.cluster.membership import Membership
 from jabberd.cluster.tracker import SessionTracker
 from jabberd.cluster.wire import Subjects, WireError, decode, encode, stanzaOf, stanzaText
@@ -51,7 +52,9 @@ class ClusterNode(service.Service):
         self.subjects = Subjects(config.name)
         self.directory = SessionDirectory(self, sm, self.node)
         self.membership = Membership(self.node, config.deadAfter, self.nodeDied, reactor)
-        self.counters = {"sent": 0, "received": 0, "unreadable": 0, "relayed": 0, "reaped": 0}
+        self.inFlight = InFlight(config.maxInFlight)
+        self.counters = {"sent": 0, "received": 0, "unreadable": 0, "relayed": 0, "reaped": 0,
+                         "retried": 0}
         self._relaying = False
         self._loops = []
         sm.addHandler(SessionTracker(self))
@@ -79,11 +82,12 @@ class ClusterNode(service.Service):
         for loop in self._loops:
             loop.stop()
         self._loops = []
-        self.announce("bye")
+        self.announce("bye", handled=self.inFlight.received)
         return self.link.close()
 
     def _beat(self):
-        self._publish(self.subjects.heartbeat, "beat", sessions=len(self.directory.boundAt))
+        self._publish(self.subjects.heartbeat, "beat", sessions=len(self.directory.boundAt),
+                      handled=self.inFlight.received)
 
     # --- sending ---
 
@@ -106,7 +110,7 @@ class ClusterNode(service.Service):
             self._undeliverable(stanza)
             return
         self._publish(self.subjects.node(session.node), kind, full=session.full,
-                      xml=stanzaText(stanza))
+                      xml=stanzaText(stanza), seq=self.inFlight.sent(session.node, stanza))
 
     def closeSession(self, session, condition, text=None):
         """End the remote C{session} with stream error C{condition}."""
@@ -159,13 +163,18 @@ class ClusterNode(service.Service):
                 self._publish(subject, "update", full=session.full, **fields)
 
     def op_beat(self, message):
-        """Heard already, by L{Membership.heard}."""
+        """Alive (L{Membership.heard} saw it); what it confirms of ours is no longer kept."""
+        handled = message.get("handled")
+        if isinstance(handled, dict) and isinstance(handled.get(self.node), int):
+            self.inFlight.confirmed(message["node"], handled[self.node])
 
     def op_bye(self, message):
         """A node stopped cleanly: its sessions ended and said so; forget what is left."""
         self.membership.left(message["node"], message.get("instance"))
         for session in self.directory.dropNode(message["node"]):
             session.active = False
+        self.op_beat(message)
+        self._retry(message["node"])
 
     def op_bound(self, message):
         self.directory.bound(message)
@@ -184,6 +193,7 @@ class ClusterNode(service.Service):
 
     def _toLocal(self, message, kind):
         stanza = stanzaOf(message["xml"])
+        self.inFlight.handled(message["node"], message.get("seq"))
         session = self.sm.session(message["full"])
         if session is not None and not session.remote:
             getattr(session, kind)(stanza)
@@ -201,7 +211,7 @@ class ClusterNode(service.Service):
         offered to offline storage (RFC 6121 section 8.5.3.2.1); anything
         else is dropped, as for a resource that is gone.
         """
-        if stanza.name == "message" and stanza.getAttribute("type") in (None, "chat", "normal"):
+        if keepsForRetry(stanza):
             self.sm.undeliverable(stanza)
 
     def op_close(self, message):
@@ -230,6 +240,17 @@ class ClusterNode(service.Service):
             else:
                 self.directory.toOwnResources(session, unavailable(session.full))
             session.active = False
+        self._retry(node)
+
+    def _retry(self, node):
+        """What C{node} never confirmed is undeliverable: offline storage takes the messages."""
+        lost = self.inFlight.lost(node)
+        if lost:
+            self.log.warn("{count} messages to {node} unconfirmed: to offline storage",
+                          count=len(lost), node=node)
+        self.counters["retried"] += len(lost)
+        for stanza in lost:
+            self._undeliverable(stanza)
 
     def status(self):
         """What C{jabberdctl cluster status} shows of this node."""

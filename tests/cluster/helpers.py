@@ -68,7 +68,8 @@ def makeNode(name, bus, clock=None, storage=None):
     else:
         harness = Harness(users=(), storage=storage)
     clock = clock or Clock()
-    config = ClusterConfig(node=name, name="test", heartbeat=1.0, deadAfter=3.0)
+    config = ClusterConfig(node=name, name="test", heartbeat=1.0, deadAfter=3.0,
+                           secret="a test cluster's secret")
     node = ClusterNode(config, harness.sm, FakeLink(bus), reactor=clock)
     node.join()
     node.startService()

@@ -171,3 +171,41 @@ def test_status():
     status = n1.node.status()
     assert status["alive"] == ["n1", "n2"]
     assert status["sessions"] == {"n1": 1, "n2": 2}
+
+
+def test_unconfirmedMessagesGoOfflineWhenNodeDies():
+    """Messages sent to a node that died before confirming them go to offline storage, once."""
+    bus, clock, (n1, n2) = makeCluster("n1", "n2")
+    stored = []
+    n1.sm.addHandler(TakeUndeliverable(lambda stanza: stored.append(str(stanza.body)) or True))
+    alice = n1.login("alice", "a")
+    n2.login("bob", "b")
+    bus.flush()
+    n1.send(alice, "<message to='bob@localhost/b' type='chat'><body>confirmed</body></message>")
+    bus.flush()
+    clock.advance(1)  # n2's heartbeat confirms it
+    bus.flush()
+    n1.send(alice, "<message to='bob@localhost/b' type='chat'><body>lost</body></message>")
+    bus.drop()  # n2 is killed with the message in flight
+    n2.node.link.unsubscribeAll()
+    n2.node._loops[0].stop()
+    for _ in range(5):
+        clock.advance(1)
+        bus.flush()
+    assert stored == ["lost"]
+    assert n1.node.counters["retried"] == 1
+
+
+def test_cleanStopConfirmsWhatItHandled():
+    """A node that stops confirms what it handled in its bye: nothing is retried twice."""
+    bus, clock, (n1, n2) = makeCluster("n1", "n2")
+    stored = []
+    n1.sm.addHandler(TakeUndeliverable(lambda stanza: stored.append(stanza) or True))
+    alice = n1.login("alice", "a")
+    n2.login("bob", "b")
+    bus.flush()
+    n1.send(alice, "<message to='bob@localhost/b' type='chat'><body>x</body></message>")
+    bus.flush()
+    n2.node.stopService()
+    bus.flush()
+    assert stored == [] and n1.node.inFlight.pending("n2") == 0

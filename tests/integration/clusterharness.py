@@ -25,6 +25,7 @@ nats = {nats}
 name = {name}
 heartbeat_ms = {heartbeat}
 dead_after_ms = {deadAfter}
+secret = {secret}
 """
 
 
@@ -61,6 +62,7 @@ class Cluster:
     def __init__(self, tmpdir, heartbeat=200, deadAfter=1500):
         self.tmpdir = tmpdir
         self.name = "jdtest" + uuid.uuid4().hex[:10]
+        self.secret = uuid.uuid4().hex
         self.schema = PostgresSchema().create()
         self.heartbeat = heartbeat
         self.deadAfter = deadAfter
@@ -74,7 +76,7 @@ class Cluster:
             os.makedirs(directory, exist_ok=True)
             section = CLUSTER_SECTION.format(node=node, nats=NATS_URL, name=self.name,
                                              heartbeat=self.heartbeat,
-                                             deadAfter=self.deadAfter)
+                                             deadAfter=self.deadAfter, secret=self.secret)
             proc = ServerProcess(directory, database=self.schema.url(), extra=section + extra)
             self.nodes[node] = proc
         proc.start()
