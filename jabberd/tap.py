@@ -156,6 +156,8 @@ def buildServer(config):
         server.http.setServiceParent(server)
         mountWebClients(server.http, config, c2s)
     startInternalComponents(server)
+    if server.cluster is not None:
+        server.cluster.routeRooms()  # each room on one node (XEP-0045 across the cluster)
     log.info("jabberd {version} serving {domains}", version=jabberd.__version__,
              domains=", ".join(config.server.domains))
     return server

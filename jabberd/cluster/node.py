@@ -20,11 +20,14 @@ import uuid
 from twisted.application import service
 from twisted.internet import reactor as _reactor, task
 
+from jabberd.cluster.components import ComponentRoutes, bounce
 from jabberd.cluster.directory import SessionDirectory, unavailable
 from jabberd.cluster.inflight import InFlight, keepsForRetry
 from jabberd.cluster.membership import Membership
+from jabberd.cluster.rooms import RoomDirectory, RoomRoute
 from jabberd.cluster.tracker import SessionTracker
 from jabberd.cluster.wire import Subjects, WireError, decode, encode, stanzaOf, stanzaText
+from jabberd.jidutil import bareOf, domainOf
 from jabberd.logs import Logger
 
 __all__ = ["ClusterNode"]
@@ -53,6 +56,10 @@ class ClusterNode(service.Service):
         self.directory = SessionDirectory(self, sm, self.node)
         self.membership = Membership(self.node, config.deadAfter, self.nodeDied, reactor)
         self.inFlight = InFlight(config.maxInFlight)
+        self.router = sm.router
+        self.components = ComponentRoutes(self, sm.router) if sm.router is not None else None
+        self.rooms = RoomDirectory(self)
+        self.conferences = []
         self.counters = {"sent": 0, "received": 0, "unreadable": 0, "relayed": 0, "reaped": 0,
                          "retried": 0}
         self._relaying = False
@@ -66,6 +73,18 @@ class ClusterNode(service.Service):
         self.link.subscribe(self.subjects.directory, self._received)
         self.link.subscribe(self.subjects.heartbeat, self._received)
         self.link.subscribe(self.subjects.node(self.node), self._received)
+
+    def routeRooms(self):
+        """
+        Route every in-process conference domain (XEP-0045) by room: each
+        room lives on one node (L{jabberd.cluster.rooms}).
+        """
+        for domain, route in list(self.router.routes.items()):
+            muc = getattr(getattr(route, "host", None), "muc", None)
+            if muc is not None:
+                self.router.removeRoute(domain, route)
+                self.router.addRoute(domain, RoomRoute(self, route))
+                self.conferences.append(muc)
 
     def startService(self):
         service.Service.startService(self)
@@ -111,6 +130,20 @@ class ClusterNode(service.Service):
             return
         self._publish(self.subjects.node(session.node), kind, full=session.full,
                       xml=stanzaText(stanza), seq=self.inFlight.sent(session.node, stanza))
+
+    def toRouter(self, node, stanza):
+        """Route C{stanza} on C{node} (to a component connected there)."""
+        if self._relaying:
+            bounce(self.router, stanza)
+            return
+        self._publish(self.subjects.node(node), "route", xml=stanzaText(stanza))
+
+    def toRoom(self, node, stanza):
+        """Deliver C{stanza} to a room that lives on C{node}."""
+        if self._relaying:
+            bounce(self.router, stanza)
+            return
+        self._publish(self.subjects.node(node), "room", xml=stanzaText(stanza))
 
     def closeSession(self, session, condition, text=None):
         """End the remote C{session} with stream error C{condition}."""
@@ -161,6 +194,10 @@ class ClusterNode(service.Service):
                     fields.update(presence=stanzaText(session.presence),
                                   priority=session.priority)
                 self._publish(subject, "update", full=session.full, **fields)
+        for domain in self.components.local() if self.components is not None else ():
+            self._publish(subject, "component", domain=domain, up=True)
+        for room in self.rooms.mine():
+            self._publish(subject, "room", room=room)
 
     def op_beat(self, message):
         """Alive (L{Membership.heard} saw it); what it confirms of ours is no longer kept."""
@@ -199,11 +236,7 @@ class ClusterNode(service.Service):
             getattr(session, kind)(stanza)
             return
         self.counters["relayed"] += 1
-        self._relaying = True
-        try:
-            self._undeliverable(stanza)
-        finally:
-            self._relaying = False
+        self._relayed(self._undeliverable, stanza)
 
     def _undeliverable(self, stanza):
         """
@@ -213,6 +246,40 @@ class ClusterNode(service.Service):
         """
         if keepsForRetry(stanza):
             self.sm.undeliverable(stanza)
+
+    def op_component(self, message):
+        """A component connected to, or left, the sending node."""
+        if self.components is None or not isinstance(message.get("domain"), str):
+            return
+        if message.get("up"):
+            self.components.connected(message["domain"].lower(), message["node"])
+        else:
+            self.components.disconnected(message["domain"].lower(), message["node"])
+
+    def op_route(self, message):
+        """A stanza for a component connected here, checked by the sending node's router."""
+        self._relayed(self.router.route, stanzaOf(message["xml"]))
+
+    def op_room(self, message):
+        """A room claim, or a stanza for a room this node holds (it claims it)."""
+        if "xml" not in message:
+            self.rooms.claimed(message["room"], message["node"])
+            return
+        stanza = stanzaOf(message["xml"])
+        route = self.router.routes.get(domainOf(stanza.getAttribute("to") or ""))
+        if not isinstance(route, RoomRoute):
+            bounce(self.router, stanza)
+            return
+        self.rooms.claim(bareOf(stanza["to"]))
+        route.local.deliver(stanza)
+
+    def _relayed(self, function, stanza):
+        """Run C{function(stanza)} for another node: nothing it does is sent on again."""
+        self._relaying = True
+        try:
+            function(stanza)
+        finally:
+            self._relaying = False
 
     def op_close(self, message):
         session = self.sm.session(message["full"])
@@ -241,6 +308,11 @@ class ClusterNode(service.Service):
                 self.directory.toOwnResources(session, unavailable(session.full))
             session.active = False
         self._retry(node)
+        if self.components is not None:
+            self.components.nodeGone(node)
+        self.rooms.nodeGone(node)
+        for muc in self.conferences:
+            muc.refresh()  # rooms of the dead node may come here: read them again
 
     def _retry(self, node):
         """What C{node} never confirmed is undeliverable: offline storage takes the messages."""
@@ -259,5 +331,9 @@ class ClusterNode(service.Service):
                 "sessions": {name: self.directory.sessionCount(name)
                              for name in self.membership.alive() if name != self.node}
                 | {self.node: len(self.directory.boundAt)},
+                "rooms": self.rooms.countByNode(),
+                "components": {d: r.node for d, r in self.components.remote.items()}
+                | {d: self.node for d in self.components.local()}
+                if self.components is not None else {},
                 "counters": dict(self.counters)}
 

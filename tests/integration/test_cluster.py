@@ -139,3 +139,61 @@ def test_resourceConflictAcrossNodes(cluster):
         await later.close()
         await watcher.close()
     run(body())
+
+
+def test_componentOnOneNodeReachableFromTheOther(cluster):
+    """An external component connected to n1 exchanges messages with a client on n2 (XEP-0114)."""
+    from tests.integration.clients import RawStream
+    from tests.integration.test_core import COMPONENT_STREAM, _handshake
+
+    async def body():
+        loop = asyncio.get_running_loop()
+        raw = RawStream(cluster.port("n1", "components"))
+        raw.send(COMPONENT_STREAM)
+        reply = await loop.run_in_executor(None, _handshake, raw, "echo-secret")
+        assert "<handshake" in reply and "error" not in reply
+        await asyncio.sleep(0.3)
+        carol = await connect(cluster, "n2", "carol", "comp")
+        carol.send_message("bot@echo.localhost", "ping across", mtype="chat")
+        received = await loop.run_in_executor(None, raw.readUntil, "ping across")
+        assert "carol@localhost/comp" in received
+        raw.send("<message from='bot@echo.localhost' to='carol@localhost/comp' type='chat'>"
+                 "<body>pong across</body></message>")
+        message = await carol.nextMessage(lambda m: m["body"] == "pong across")
+        assert message["from"] == "bot@echo.localhost"
+        # A second connection for the domain, on the other node, is refused.
+        second = RawStream(cluster.port("n2", "components"))
+        second.send(COMPONENT_STREAM)
+        refused = await loop.run_in_executor(None, _handshake, second, "echo-secret")
+        refused += await loop.run_in_executor(None, second.readAll)
+        assert "conflict" in refused
+        second.close()
+        raw.close()
+        await asyncio.sleep(0.5)
+        carol.send_message("bot@echo.localhost", "gone?", mtype="chat")
+        bounced = await carol.nextMessage(lambda m: m["type"] == "error")
+        assert bounced["error"]["condition"] == "service-unavailable"
+        await carol.close()
+    run(body())
+
+
+def test_roomWithOccupantsOnBothNodes(cluster):
+    """Occupants connected to different nodes share one room: presence and groupchat reach all."""
+    room = "crossroads@conference.localhost"
+
+    async def body():
+        alice = await connect(cluster, "n1", "alice", "muc", plugins=["xep_0045", "xep_0004"])
+        bob = await connect(cluster, "n2", "bob", "muc", plugins=["xep_0045", "xep_0004"])
+        await alice["xep_0045"].join_muc_wait(room, "Alice", timeout=10)
+        form = await alice["xep_0045"].get_room_config(room)
+        await alice["xep_0045"].set_room_config(room, form)
+        _self, _subject, occupants, _history = await bob["xep_0045"].join_muc_wait(
+            room, "Bob", timeout=10)
+        await alice.nextPresence(lambda p: p["from"] == room + "/Bob")
+        bob.send_message(room, "hello from n2", mtype="groupchat")
+        for client in (alice, bob):
+            message = await client.nextMessage(lambda m: m["body"] == "hello from n2")
+            assert message["from"] == room + "/Bob"
+        await alice.close()
+        await bob.close()
+    run(body())
