@@ -124,3 +124,45 @@ def test_restartedNodeServesAgain(cluster):
         await bob.close()
         await alice.close()
     run(body())
+
+
+def roomOn(node, nodes, prefix="kept"):
+    """A room JID that rendezvous hashing places on C{node} among C{nodes}."""
+    from jabberd.cluster.rooms import weight
+
+    for n in range(1000):
+        room = f"{prefix}{n}@conference.localhost"
+        if max(nodes, key=lambda name: weight(room, name)) == node:
+            return room
+    raise AssertionError("no room hashes to " + node)
+
+
+def test_persistentRoomComesBackOnAnotherNode(cluster):
+    """A persistent room whose node is killed comes back elsewhere with its subject and history."""
+    plugins = ["xep_0045", "xep_0004"]
+
+    async def body():
+        if cluster.nodes["n3"].process is None:
+            cluster.start("n3")
+            await asyncio.sleep(1)
+        room = roomOn("n3", ["n1", "n2", "n3"])
+        alice = await connect(cluster, "n1", "alice", "owner", plugins=plugins)
+        await alice["xep_0045"].join_muc_wait(room, "Alice", timeout=10)
+        form = await alice["xep_0045"].get_room_config(room)
+        form.get_fields()["muc#roomconfig_persistentroom"]["value"] = True
+        await alice["xep_0045"].set_room_config(room, form)
+        alice["xep_0045"].set_subject(room, "Still here")
+        await alice.nextMessage(lambda m: m["subject"] == "Still here")
+        alice.send_message(room, "remember me", mtype="groupchat")
+        await alice.nextMessage(lambda m: m["body"] == "remember me")
+        await asyncio.sleep(0.5)  # the room archive's group commit
+        cluster.nodes["n3"].stop(signal.SIGKILL)
+        await asyncio.sleep(2.5)  # dead after 1.5 s of silence
+        bob = await connect(cluster, "n2", "bob", "later", plugins=plugins)
+        _self, subject, _occupants, history = await bob["xep_0045"].join_muc_wait(
+            room, "Bob", maxstanzas=10, timeout=10)
+        assert "Still here" in str(subject)
+        assert "remember me" in [m["body"] for m in history]
+        await alice.close()
+        await bob.close()
+    run(body())
