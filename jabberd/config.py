@@ -390,6 +390,8 @@ class ClusterConfig:
     @ivar maxMessage: the most bytes of one message between nodes.
     @ivar maxInFlight: the most messages to one node kept until it confirms
         them (L{jabberd.cluster.inflight}).
+    @ivar reusePort: listen with C{SO_REUSEPORT} (on by default with
+        C{workers} above 1; L{jabberd.cluster.workers}).
     @ivar secret: the text every node shares, from which the keys a single
         server keeps in its data directory are derived
         (L{jabberd.cluster.secrets}).
@@ -405,6 +407,7 @@ class ClusterConfig:
     maxMessage: int = 1048576
     maxInFlight: int = 10000
     secret: str = ""
+    reusePort: bool = False
 
 
 @dataclass
@@ -867,6 +870,7 @@ def _clusterConfig(c):
         maxInFlight=c.int("max_in_flight", 10000),
         secret=c.str("secret", ""),
     )
+    config.reusePort = c.bool("reuse_port", config.workers > 1)
     if len(config.secret) < 16:
         raise ConfigError("[cluster] secret: the same text of at least 16 characters on "
                           "every node is required")

@@ -44,9 +44,21 @@ class Options(usage.Options):
         ["config", "c", "etc/jabberd.ini", "Path of the configuration file."],
     ]
 
+    def __init__(self):
+        usage.Options.__init__(self)
+        self["overrides"] = {}
+
+    def opt_set(self, value):
+        """SECTION.KEY=VALUE: override one configuration value (worker processes get theirs so)."""
+        name, sep, setting = value.partition("=")
+        section, dot, key = name.partition(".")
+        if not sep or not dot:
+            raise usage.UsageError(f"--set takes SECTION.KEY=VALUE, not {value!r}")
+        self["overrides"][(section, key)] = setting
+
     def postOptions(self):
         try:
-            self["parsed"] = configmod.load(self["config"])
+            self["parsed"] = configmod.load(self["config"], self["overrides"])
         except configmod.ConfigError as e:
             raise usage.UsageError(str(e))
 
@@ -127,6 +139,7 @@ def buildServer(config):
     except FileNotFoundError:
         pass
     server = Server(config)
+    ListenerService.reusePort = config.cluster is not None and config.cluster.reusePort
     server.storage = openStorage(config.server.database)
     server.sm = buildSessionManager(config, server.storage, server.router)
     server.router.attachHost(server.sm, trusted=True)
@@ -158,6 +171,10 @@ def buildServer(config):
     startInternalComponents(server)
     if server.cluster is not None:
         server.cluster.routeRooms()  # each room on one node (XEP-0045 across the cluster)
+        if config.cluster.workers > 1:
+            from jabberd.cluster.workers import WorkerPool
+
+            WorkerPool(server, config.cluster.workers - 1).setServiceParent(server)
     log.info("jabberd {version} serving {domains}", version=jabberd.__version__,
              domains=", ".join(config.server.domains))
     return server

@@ -26,6 +26,7 @@ name = {name}
 heartbeat_ms = {heartbeat}
 dead_after_ms = {deadAfter}
 secret = {secret}
+workers = {workers}
 """
 
 
@@ -68,7 +69,7 @@ class Cluster:
         self.deadAfter = deadAfter
         self.nodes = {}
 
-    def start(self, node, extra=""):
+    def start(self, node, extra="", workers=1):
         """Start (or restart) node C{node} and wait until it listens."""
         proc = self.nodes.get(node)
         if proc is None:
@@ -76,7 +77,8 @@ class Cluster:
             os.makedirs(directory, exist_ok=True)
             section = CLUSTER_SECTION.format(node=node, nats=NATS_URL, name=self.name,
                                              heartbeat=self.heartbeat,
-                                             deadAfter=self.deadAfter, secret=self.secret)
+                                             deadAfter=self.deadAfter, secret=self.secret,
+                                             workers=workers)
             proc = ServerProcess(directory, database=self.schema.url(), extra=section + extra)
             self.nodes[node] = proc
         proc.start()
