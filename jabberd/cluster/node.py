@@ -15,6 +15,7 @@ manager to the others over NATS (L{jabberd.cluster.link}).
    alive broadcasts their unavailable presence (RFC 6121 section 4.5.2).
 """
 
+import json
 import uuid
 
 from twisted.application import service
@@ -162,6 +163,9 @@ class ClusterNode(service.Service):
             return
         if message["node"] == self.node and message.get("instance") == self.instance:
             return  # our own announcement, heard back
+        if message["op"] == "status":
+            self._answerStatus(message.get("reply"))  # from jabberdctl, not a node
+            return
         self.counters["received"] += 1
         if self.membership.heard(message["node"], message.get("instance")) and \
                 message["op"] != "hello":
@@ -323,6 +327,11 @@ class ClusterNode(service.Service):
         self.counters["retried"] += len(lost)
         for stanza in lost:
             self._undeliverable(stanza)
+
+    def _answerStatus(self, reply):
+        if isinstance(reply, str) and reply and " " not in reply:
+            self.counters["sent"] += 1
+            self.link.publish(reply, json.dumps(self.status()).encode("utf-8"))
 
     def status(self):
         """What C{jabberdctl cluster status} shows of this node."""

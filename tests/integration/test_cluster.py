@@ -197,3 +197,21 @@ def test_roomWithOccupantsOnBothNodes(cluster):
         await alice.close()
         await bob.close()
     run(body())
+
+
+def test_clusterStatus(cluster):
+    """jabberdctl cluster status lists both nodes with the sessions each holds."""
+    async def body():
+        alice = await connect(cluster, "n1", "alice", "status")
+        bob = await connect(cluster, "n2", "bob", "status")
+        dave = await connect(cluster, "n2", "dave", "status")
+        await asyncio.sleep(0.3)
+        result = await asyncio.get_running_loop().run_in_executor(
+            None, cluster.nodes["n1"].ctl, "cluster", "status")
+        assert result.returncode == 0, result.stderr
+        rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+        assert set(rows) == {"n1", "n2"}
+        assert (rows["n1"][1], rows["n2"][1]) == ("1", "2")
+        for client in (alice, bob, dave):
+            await client.close()
+    run(body())
