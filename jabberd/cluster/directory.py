@@ -60,7 +60,7 @@ class SessionDirectory:
 
     def sessionCount(self, node):
         """How many sessions C{node} holds, as this node knows."""
-        return len(self.byNode.get(node, ()))
+        return sum(1 for s in self.byNode.get(node, {}).values() if self._current(s))
 
     def bound(self, message):
         """A session was bound on another node (or is there, in answer to C{hello})."""
@@ -89,6 +89,9 @@ class SessionDirectory:
         if current.remote:
             self._forget(current)
         else:
+            # As a single server replaces a session (RFC 6120 section
+            # 7.7.2.2): it ends here, hooks and all, before its stream closes.
+            self.sm.unbindSession(current)
             current.close("conflict", "Replaced by new connection")
 
     def updated(self, message):
@@ -123,10 +126,14 @@ class SessionDirectory:
         """A session of another node ended."""
         session = self.byNode.get(message["node"], {}).get(message.get("full"))
         if session is not None:
-            wasAvailable = session.available
+            wasAvailable = session.available and self._current(session)
             self._forget(session)
             if wasAvailable:
                 self.toOwnResources(session, unavailable(session.full))
+
+    def _current(self, session):
+        """Whether C{session} is still the table's (a local bind may have replaced it)."""
+        return self.sm.session(session.full) is session
 
     def _forget(self, session):
         self.byNode.get(session.node, {}).pop(session.full, None)
@@ -138,7 +145,7 @@ class SessionDirectory:
         Forget every session of C{node} (it stopped or died): the sessions
         that were available, for their unavailable presence.
         """
-        sessions = list(self.byNode.pop(node, {}).values())
+        sessions = [s for s in self.byNode.pop(node, {}).values() if self._current(s)]
         available = [s for s in sessions if s.available]
         for session in sessions:
             self.sm.unbindSession(session)

@@ -42,7 +42,7 @@ class InFlight:
         self.received = {}
 
     def sent(self, node, stanza):
-        """The sequence number of C{stanza}, now on its way to C{node}; kept if it may need a retry."""
+        """The number of C{stanza}, now on its way to C{node}; kept if it may need a retry."""
         self._next[node] += 1
         seq = self._next[node]
         if keepsForRetry(stanza):
@@ -70,7 +70,7 @@ class InFlight:
             self.received[node] = seq
 
     def lost(self, node):
-        """C{node} is gone: the messages it never confirmed, oldest first; its numbering restarts."""
+        """C{node} is gone: what it never confirmed, oldest first; its numbering restarts."""
         kept = self._kept.pop(node, ())
         self._next.pop(node, None)
         self.received.pop(node, None)

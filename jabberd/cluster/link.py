@@ -69,6 +69,7 @@ class NATSLink:
         try:
             future.result(self.connectTimeout + 1)
         except Exception as e:
+            future.cancel()
             self._loop.call_soon_threadsafe(self._loop.stop)
             raise LinkError(f"NATS at {self.url} is unreachable: {e!r}") from None
         self.connected = True

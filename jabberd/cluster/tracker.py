@@ -48,7 +48,8 @@ class SessionTracker(Handler):
         if stanza.name == "presence":
             if not stanza.getAttribute("to"):
                 self._presence(session, stanza)
-        elif stanza.name == "iq" and not session.interested and stanza.getAttribute("type") == "get":
+        elif (stanza.name == "iq" and not session.interested
+              and stanza.getAttribute("type") == "get"):
             query = firstChild(stanza)
             if query is not None and query.uri == NS_ROSTER and not stanza.getAttribute("to"):
                 self.cluster.announce("update", full=session.full, interested=True)

@@ -100,7 +100,7 @@ def test_deadNodesSessionsGoUnavailable():
     bus, clock, (n1, n2, n3) = makeCluster("n1", "n2", "n3")
     befriend(n1, n3, "alice", "bob")
     alice = n2.login("alice", "a")
-    bob = n3.login("bob", "b")
+    n3.login("bob", "b")
     for _ in range(3):
         clock.advance(1)
         bus.flush()
@@ -209,3 +209,19 @@ def test_cleanStopConfirmsWhatItHandled():
     n2.node.stopService()
     bus.flush()
     assert stored == [] and n1.node.inFlight.pending("n2") == 0
+
+
+def test_replacedSessionEndsWithItsHooks():
+    """A session losing its resource to a later bind elsewhere ends here: contacts see it go."""
+    bus, _, (n1, n2) = makeCluster("n1", "n2")
+    befriend(n1, n2, "alice", "bob")
+    alice = n2.login("alice", "a")
+    earlier = n1.login("bob", "same")
+    bus.flush()
+    n2.take(alice)
+    later = n2.bind("bob", "same")
+    bus.flush()
+    assert earlier.stream.closed[0] == "conflict" and not earlier.active
+    assert presences(n2.take(alice), "unavailable", sender="bob@localhost/same")
+    assert n1.node.status()["sessions"] == {"n1": 0, "n2": 2}  # alice's and bob's, on n2
+    assert n2.sm.session("bob@localhost/same") is later

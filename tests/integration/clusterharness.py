@@ -97,3 +97,19 @@ class Cluster:
         for proc in self.nodes.values():
             proc.stop()
         self.schema.drop()
+
+
+def runningCluster(tmp_path_factory, label, nodes, users, workers=1):
+    """
+    A generator for a module fixture: the started nodes C{nodes} of a new
+    cluster with accounts C{users}, closed when the module is done.
+    """
+    requireServices()
+    made = Cluster(tmp_path_factory.mktemp(label))
+    try:
+        for node in nodes:
+            made.start(node, workers=workers)
+        made.adduser(*users)
+        yield made
+    finally:
+        made.close()

@@ -9,22 +9,15 @@ import asyncio
 
 import pytest
 
-from tests.integration.clients import Client, run
-from tests.integration.clusterharness import Cluster, requireServices
+from tests.integration.clients import Client, assertRosterPushReaches, run
+from tests.integration.clusterharness import runningCluster
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """Nodes n1 and n2, with accounts alice, bob, carol, dave, erin and frank."""
-    requireServices()
-    made = Cluster(tmp_path_factory.mktemp("cluster"))
-    try:
-        made.start("n1")
-        made.start("n2")
-        made.adduser("alice", "bob", "carol", "dave", "erin", "frank")
-        yield made
-    finally:
-        made.close()
+    yield from runningCluster(tmp_path_factory, "cluster", ("n1", "n2"),
+                              ("alice", "bob", "carol", "dave", "erin", "frank"))
 
 
 async def connect(cluster, node, user, resource="test", presence=True, plugins=()):
@@ -108,16 +101,8 @@ def test_rosterPushToResourceOnOtherNode(cluster):
     async def body():
         first = await connect(cluster, "n1", "frank", "one")
         second = await connect(cluster, "n2", "frank", "two")
-        await first.get_roster()
-        await second.get_roster()
         await asyncio.sleep(0.3)
-        pushed = asyncio.get_running_loop().create_future()
-        second.add_event_handler("roster_update",
-                                 lambda iq: pushed.done() or pushed.set_result(iq))
-        await first.update_roster("someone@example.org", name="Someone", groups=["Friends"])
-        iq = await asyncio.wait_for(pushed, 10)
-        item = iq["roster"]["items"]["someone@example.org"]
-        assert item["name"] == "Someone" and item["groups"] == ["Friends"]
+        await assertRosterPushReaches(first, second)
         await first.close()
         await second.close()
     run(body())

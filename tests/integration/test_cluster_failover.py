@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.integration.clients import Client, run
-from tests.integration.clusterharness import Cluster, requireServices
+from tests.integration.clusterharness import runningCluster
 
 PLUGINS = ["xep_0059", "xep_0313", "xep_0198"]
 MESSAGES = 60
@@ -24,15 +24,8 @@ MESSAGES = 60
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """Nodes n1, n2, n3 (dead after 1.5 s of silence), accounts alice, bob and carol."""
-    requireServices()
-    made = Cluster(tmp_path_factory.mktemp("failover"))
-    try:
-        for node in ("n1", "n2", "n3"):
-            made.start(node)
-        made.adduser("alice", "bob", "carol")
-        yield made
-    finally:
-        made.close()
+    yield from runningCluster(tmp_path_factory, "failover", ("n1", "n2", "n3"),
+                              ("alice", "bob", "carol"))
 
 
 async def connect(cluster, node, user, resource, plugins=PLUGINS):

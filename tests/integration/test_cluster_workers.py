@@ -11,7 +11,7 @@ import os
 import pytest
 
 from tests.integration.clients import Client, run
-from tests.integration.clusterharness import Cluster, requireServices
+from tests.integration.clusterharness import runningCluster
 
 CLIENTS = 8
 
@@ -19,14 +19,8 @@ CLIENTS = 8
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """One node with two workers, accounts u0 ... u7."""
-    requireServices()
-    made = Cluster(tmp_path_factory.mktemp("workers"))
-    try:
-        made.start("w", workers=2)
-        made.adduser(*[f"u{n}" for n in range(CLIENTS)])
-        yield made
-    finally:
-        made.close()
+    yield from runningCluster(tmp_path_factory, "workers", ("w",),
+                              [f"u{n}" for n in range(CLIENTS)], workers=2)
 
 
 def workerLog(cluster):
