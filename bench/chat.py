@@ -98,9 +98,25 @@ class ChatFlow:
 
 
 async def runThroughput(args, target, ctx):
-    """P pairs exchange chat messages, C{window} in flight per pair."""
-    conns, _, errors = await xmpp.loginMany(target, ctx, names(args.prefix, 2 * args.pairs),
-                                            args.concurrency, timeout=args.step_timeout)
+    """
+    P pairs exchange chat messages, C{window} in flight per pair; with
+    C{--peer-port} the second of each pair logs in there (another node of
+    a cluster), so every message crosses between the two.
+    """
+    everyone = names(args.prefix, 2 * args.pairs)
+    if getattr(args, "peer_port", None):
+        peer = xmpp.Target(target.host, args.peer_port, target.domain, target.mucDomain,
+                           target.password)
+        firsts, firstErrors = (await xmpp.loginMany(target, ctx, everyone[0::2], args.concurrency,
+                                                    timeout=args.step_timeout))[0::2]
+        seconds, secondErrors = (await xmpp.loginMany(peer, ctx, everyone[1::2],
+                                                      args.concurrency,
+                                                      timeout=args.step_timeout))[0::2]
+        conns = [c for pair in zip(firsts, seconds) for c in pair]
+        errors = firstErrors + secondErrors
+    else:
+        conns, _, errors = await xmpp.loginMany(target, ctx, everyone, args.concurrency,
+                                                timeout=args.step_timeout)
     if errors:
         xmpp.closeAll(conns)
         return {"error": f"{len(errors)} logins failed: {errors[0]}"}

@@ -139,6 +139,9 @@ def parser():
     p.add_argument("scenario", choices=sorted(scenarios()))
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5222, help="c2s port (STARTTLS)")
+    p.add_argument("--peer-port", type=int, default=None,
+                   help="throughput: the second of each pair logs in on this c2s port "
+                        "(another cluster node)")
     p.add_argument("--http-port", type=int, default=5280, help="BOSH port (plain HTTP)")
     p.add_argument("--bosh-path", default="/http-bind")
     p.add_argument("--domain", default="localhost")

@@ -10,6 +10,7 @@ Listeners are Twisted endpoint strings (C{tcp:5222:interface=127.0.0.1}).
 import configparser
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 
 __all__ = ["ConfigError", "Section", "Config", "ServerConfig", "C2SConfig",
@@ -415,6 +416,46 @@ class BookmarksConfig:
 
 
 @dataclass
+class ClusterConfig:
+    """
+    C{[cluster]}: this process is one node of several serving the same
+    domains (L{jabberd.cluster}); absent, the server runs alone.
+
+    @ivar node: this node's name, unique in the cluster.
+    @ivar nats: the NATS server's URL (routing, presence and the session
+        directory between nodes).
+    @ivar database: the storage URL every node shares (PostgreSQL); it
+        replaces C{[server] database}.
+    @ivar name: the cluster's name, the first token of every NATS subject,
+        so that clusters can share one NATS server.
+    @ivar heartbeat: seconds between a node's heartbeats.
+    @ivar deadAfter: seconds without a heartbeat after which a node is dead.
+    @ivar workers: processes this node starts on one host, sharing the
+        listening ports (SO_REUSEPORT); 1 runs in this process alone.
+    @ivar maxMessage: the most bytes of one message between nodes.
+    @ivar maxInFlight: the most messages to one node kept until it confirms
+        them (L{jabberd.cluster.inflight}).
+    @ivar reusePort: listen with C{SO_REUSEPORT} (on by default with
+        C{workers} above 1; L{jabberd.cluster.workers}).
+    @ivar secret: the text every node shares, from which the keys a single
+        server keeps in its data directory are derived
+        (L{jabberd.cluster.secrets}).
+    """
+
+    node: str
+    nats: str = "nats://127.0.0.1:4222"
+    database: str = ""
+    name: str = "jabberd"
+    heartbeat: float = 1.0
+    deadAfter: float = 5.0
+    workers: int = 1
+    maxMessage: int = 1048576
+    maxInFlight: int = 10000
+    secret: str = ""
+    reusePort: bool = False
+
+
+@dataclass
 class Config:
     """The whole configuration."""
 
@@ -437,6 +478,7 @@ class Config:
     vcard: VCardConfig = field(default_factory=VCardConfig)
     avatars: AvatarsConfig = field(default_factory=AvatarsConfig)
     bookmarks: BookmarksConfig = field(default_factory=BookmarksConfig)
+    cluster: ClusterConfig = None
 
 
 _TRUE = {"1", "yes", "true", "on"}
@@ -515,9 +557,13 @@ def parse(text, path="<string>", overrides=None):
     def section(name):
         return Section.ofParser(parser, name)
 
+    cluster = _clusterConfig(section("cluster")) if parser.has_section("cluster") else None
+    server = _serverConfig(section("server"), base)
+    if cluster is not None and cluster.database:
+        server.database = cluster.database
     return Config(
         path=path,
-        server=_serverConfig(section("server"), base),
+        server=server,
         c2s=_c2sConfig(section("c2s")),
         componentListen=section("components").str("listen", "tcp:5347:interface=127.0.0.1"),
         components=_componentConfigs(parser),
@@ -536,6 +582,7 @@ def parse(text, path="<string>", overrides=None):
         avatars=AvatarsConfig(maxBytes=_atLeastOne(section("avatars"), "max_bytes", 65536)),
         bookmarks=BookmarksConfig(compat=section("bookmarks").bool("compat", True),
                                   compatPEP=section("bookmarks").bool("compat_pep", True)),
+        cluster=cluster,
     )
 
 
@@ -854,3 +901,44 @@ def _pepConfig(p):
     return PEPConfig(maxItemsPerNode=_atLeastOne(p, "max_items_per_node", 1000),
                      maxNodes=_atLeastOne(p, "max_nodes", 200),
                      maxItemSize=_atLeastOne(p, "max_item_size", 131072))
+
+
+_NODE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _clusterConfig(c):
+    node = c.str("node", "")
+    name = c.str("name", "jabberd")
+    for key, value in (("node", node), ("name", name)):
+        if not _NODE_NAME.match(value):
+            raise ConfigError(f"[cluster] {key}: expected 1 to 64 letters, digits, - or _, "
+                              f"got {value!r}")
+    nats = c.str("nats", "nats://127.0.0.1:4222")
+    if not nats.startswith(("nats://", "tls://")):
+        raise ConfigError(f"[cluster] nats: expected a nats:// URL, got {nats!r}")
+    config = ClusterConfig(
+        node=node, nats=nats, database=c.str("database", ""), name=name,
+        heartbeat=c.int("heartbeat_ms", 1000) / 1000,
+        deadAfter=c.int("dead_after_ms", 5000) / 1000,
+        workers=c.int("workers", 1),
+        maxMessage=c.int("max_message_size", 1048576, parse=_size,
+                         expected="bytes, or a number with K or M"),
+        maxInFlight=c.int("max_in_flight", 10000),
+        secret=c.str("secret", ""),
+    )
+    config.reusePort = c.bool("reuse_port", config.workers > 1)
+    if len(config.secret) < 16:
+        raise ConfigError("[cluster] secret: the same text of at least 16 characters on "
+                          "every node is required")
+    if config.heartbeat <= 0 or config.workers < 1:
+        raise ConfigError("[cluster] heartbeat_ms and workers: must be at least 1")
+    if config.deadAfter < 2 * config.heartbeat:
+        raise ConfigError("[cluster] dead_after_ms: must be at least twice heartbeat_ms")
+    return config
+
+
+def _size(text):
+    """Bytes of a size: a number, or one with a K or M suffix."""
+    text = text.strip().upper()
+    units = {"K": 1024, "M": 1024 * 1024}
+    return int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)

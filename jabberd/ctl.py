@@ -7,6 +7,7 @@ the server's configuration names::
     jabberdctl passwd  -c etc/jabberd.ini alice
     jabberdctl deluser -c etc/jabberd.ini alice
     jabberdctl users   -c etc/jabberd.ini
+    jabberdctl cluster status -c etc/jabberd.ini
 
 Usernames are localparts prepared with nodeprep (RFC 6122 appendix A),
 as the server stores them; C{alice@example.com} is accepted when
@@ -59,7 +60,28 @@ def buildParser():
     sub = commands.add_parser("deluser", parents=[common], help="delete an account and all its data")
     sub.add_argument("username")
     commands.add_parser("users", parents=[common], help="list the accounts")
+    sub = commands.add_parser("cluster", parents=[common], help="the nodes of the cluster",
+                              description="the nodes of the [cluster]: sessions, rooms, "
+                                          "components and counters of each")
+    sub.add_argument("action", choices=["status"])
     return parser
+
+
+def clusterStatus(config, out=None):
+    """Print the status of every node of C{config}'s cluster; the exit code."""
+    from jabberd.cluster.status import formatStatus, queryStatus
+
+    out = out or sys.stdout
+    if config.cluster is None:
+        sys.stderr.write("jabberdctl: the configuration has no [cluster] section\n")
+        return USAGE
+    try:
+        replies = queryStatus(config.cluster)
+    except Exception as e:  # NATS unreachable, or gone during the query
+        sys.stderr.write(f"jabberdctl: cannot ask the cluster: {e!r}\n")
+        return FAILED
+    out.write(formatStatus(replies) + "\n")
+    return OK if replies else FAILED
 
 
 def prepareUsername(raw, domains):
@@ -137,7 +159,7 @@ def _prepare(args, stdin):
     """Everything that can fail as a usage error, before any storage work."""
     config = configModule.load(args.config)
     username = credentials = None
-    if args.command != "users":
+    if args.command not in ("users", "cluster"):
         username = prepareUsername(args.username, config.server.domains)
     if args.command in ("adduser", "passwd"):
         password = readPassword(args.password, stdin)
@@ -175,6 +197,8 @@ def main(argv=None, stdin=None):
     except (UsageError, configModule.ConfigError) as e:
         sys.stderr.write(f"jabberdctl: {e}\n")
         return USAGE
+    if args.command == "cluster":
+        return clusterStatus(config)
     try:
         storage = openStorage(config.server.database)
     except Exception as e:  # any driver's connection or migration error

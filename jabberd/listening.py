@@ -9,12 +9,14 @@ C{ssl:5223:...}, C{unix:...}); a configuration may ask for port 0, so the
 bound port is reported to the owner (tests use ephemeral ports).
 """
 
+import socket
+
 from twisted.application import service
 from twisted.internet import endpoints
 
 from jabberd.logs import Logger
 
-__all__ = ["ListenerService", "setNoDelay"]
+__all__ = ["ListenerService", "setNoDelay", "listenReusable", "withPort"]
 
 log = Logger()
 
@@ -39,7 +41,12 @@ class ListenerService(service.Service):
 
     @ivar portBound: called with (name, port number) once listening, or None.
     @ivar port: the listening port, or None.
+    @ivar reusePort: listen on C{tcp:} endpoints with C{SO_REUSEPORT}, so
+        that the worker processes of one host share each port (the kernel
+        spreads connections over them); set by C{[cluster] workers}.
     """
+
+    reusePort = False
 
     def __init__(self, description, factory, name, portBound=None, reactor=None):
         self.description = description
@@ -58,6 +65,13 @@ class ListenerService(service.Service):
 
     def startService(self):
         service.Service.startService(self)
+        if self.reusePort and self.description.startswith("tcp:"):
+            try:
+                self._listening(listenReusable(self.reactor, self.description, self.factory))
+            except (OSError, ValueError) as e:
+                log.error("cannot listen on {desc}: {error}", desc=self.description, error=e)
+                self._failed(None)
+            return None
         d = endpoints.serverFromString(self.reactor, self.description).listen(self.factory)
         d.addCallbacks(self._listening, self._failed)
         return d
@@ -68,7 +82,8 @@ class ListenerService(service.Service):
             self.portBound(self.name, port.getHost().port)
 
     def _failed(self, failure):
-        log.failure("cannot listen on {desc}", failure, desc=self.description)
+        if failure is not None:
+            log.failure("cannot listen on {desc}", failure, desc=self.description)
         if self.reactor.running:
             self.reactor.stop()
         else:
@@ -79,3 +94,39 @@ class ListenerService(service.Service):
         if self.port is not None:
             port, self.port = self.port, None
             return port.stopListening()
+
+
+def _tcpParts(description):
+    """The port and the C{key=value} options of a C{tcp:PORT:...} endpoint string."""
+    fields = description.split(":")[1:]
+    options = dict(f.split("=", 1) for f in fields if "=" in f)
+    positional = [f for f in fields if "=" not in f]
+    port = int(options.pop("port", positional[0] if positional else "0"))
+    return port, options
+
+
+def withPort(description, port):
+    """The C{tcp:} endpoint string C{description} on C{port} instead of its own."""
+    _, options = _tcpParts(description)
+    return ":".join(["tcp", str(port)] + [f"{k}={v}" for k, v in options.items()])
+
+
+def listenReusable(reactor, description, factory):
+    """
+    Listen on the C{tcp:} endpoint C{description} with C{SO_REUSEPORT} set
+    (Linux 3.9, BSD): several processes bind the same port and the kernel
+    spreads incoming connections over them.  Returns the Twisted port.
+    """
+    port, options = _tcpParts(description)
+    interface = options.get("interface", "")
+    family = socket.AF_INET6 if ":" in interface else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((interface, port))
+        sock.listen(int(options.get("backlog", 50)))
+        sock.setblocking(False)
+        return reactor.adoptStreamPort(sock.fileno(), family, factory)
+    finally:
+        sock.close()  # the reactor holds its own copy of the descriptor

@@ -61,6 +61,9 @@ class Router:
 
     @ivar routes: domain to L{Route}.
     @ivar defaultRoute: where stanzas to any other domain go (s2s), or None.
+    @ivar observers: told of every route added and removed
+        (C{routeAdded(domain, route)}, C{routeRemoved(domain, route)}): a
+        cluster node announces its components' connections.
     """
 
     log = Logger()
@@ -68,6 +71,7 @@ class Router:
     def __init__(self):
         self.routes = {}
         self.defaultRoute = None
+        self.observers = []
 
     def addRoute(self, domain, route):
         """Serve C{domain} with C{route}; refuses a domain already taken."""
@@ -75,11 +79,15 @@ class Router:
         if domain in self.routes and self.routes[domain] is not route:
             raise KeyError(domain)
         self.routes[domain] = route
+        for observer in self.observers:
+            observer.routeAdded(domain, route)
 
     def removeRoute(self, domain, route):
         """Drop C{route} for C{domain}, if it is still the one routed there."""
         if self.routes.get(domain.lower()) is route:
             del self.routes[domain.lower()]
+            for observer in self.observers:
+                observer.routeRemoved(domain.lower(), route)
 
     def attachHost(self, host, trusted=False):
         """

@@ -44,9 +44,21 @@ class Options(usage.Options):
         ["config", "c", "etc/jabberd.ini", "Path of the configuration file."],
     ]
 
+    def __init__(self):
+        usage.Options.__init__(self)
+        self["overrides"] = {}
+
+    def opt_set(self, value):
+        """SECTION.KEY=VALUE: override one configuration value (worker processes get theirs so)."""
+        name, sep, setting = value.partition("=")
+        section, dot, key = name.partition(".")
+        if not sep or not dot:
+            raise usage.UsageError(f"--set takes SECTION.KEY=VALUE, not {value!r}")
+        self["overrides"][(section, key)] = setting
+
     def postOptions(self):
         try:
-            self["parsed"] = configmod.load(self["config"])
+            self["parsed"] = configmod.load(self["config"], self["overrides"])
         except configmod.ConfigError as e:
             raise usage.UsageError(str(e))
 
@@ -67,6 +79,7 @@ class Server(service.MultiService):
         self.sm = None
         self.http = None
         self.hashing = None
+        self.cluster = None
 
     def portBound(self, name, port):
         """Record a listener's port and publish all of them in ports.json."""
@@ -126,9 +139,14 @@ def buildServer(config):
     except FileNotFoundError:
         pass
     server = Server(config)
+    ListenerService.reusePort = config.cluster is not None and config.cluster.reusePort
     server.storage = openStorage(config.server.database)
     server.sm = buildSessionManager(config, server.storage, server.router)
     server.router.attachHost(server.sm, trusted=True)
+    if config.cluster is not None:
+        from jabberd.cluster import joinCluster
+
+        joinCluster(server)
 
     contextFactory = certificates.serverContextFactory(config)
     ProtectedChannel.maxEmptyRecords = config.connections.tlsMaxEmptyRecords
@@ -151,6 +169,12 @@ def buildServer(config):
         server.http.setServiceParent(server)
         mountWebClients(server.http, config, c2s)
     startInternalComponents(server)
+    if server.cluster is not None:
+        server.cluster.routeRooms()  # each room on one node (XEP-0045 across the cluster)
+        if config.cluster.workers > 1:
+            from jabberd.cluster.workers import WorkerPool
+
+            WorkerPool(server, config.cluster.workers - 1).setServiceParent(server)
     log.info("jabberd {version} serving {domains}", version=jabberd.__version__,
              domains=", ".join(config.server.domains))
     return server

@@ -193,3 +193,31 @@ def test_vcardAndAvatarLimits():
     assert (parse("").vcard.maxSize, parse("").avatars.maxBytes) == (65536, 65536)
     with pytest.raises(ConfigError, match=r"\[avatars\] max_bytes"):
         parse("[avatars]\nmax_bytes = 0\n")
+def test_noClusterByDefault():
+    """Without a [cluster] section the server runs alone."""
+    assert parse("[server]\ndomains = localhost\n").cluster is None
+
+
+def test_clusterValues():
+    """[cluster] is read with its defaults, and its database replaces [server] database."""
+    config = parse("[server]\ndatabase = sqlite:///x.db\n[cluster]\nnode = n1\n"
+                   "secret = sixteen characters\ndatabase = postgresql://db/j\n"
+                   "dead_after_ms = 4000\nworkers = 2\n")
+    c = config.cluster
+    assert (c.node, c.nats, c.name, c.heartbeat, c.deadAfter, c.workers, c.maxInFlight) == \
+        ("n1", "nats://127.0.0.1:4222", "jabberd", 1.0, 4.0, 2, 10000)
+    assert config.server.database == "postgresql://db/j"
+
+
+@pytest.mark.parametrize("text, where", [
+    ("node = \nsecret = sixteen characters", "[cluster] node"),
+    ("node = a.b\nsecret = sixteen characters", "[cluster] node"),
+    ("node = n1\nsecret = short", "[cluster] secret"),
+    ("node = n1\nsecret = sixteen characters\nnats = http://x", "[cluster] nats"),
+    ("node = n1\nsecret = sixteen characters\ndead_after_ms = 1500", "[cluster] dead_after_ms"),
+    ("node = n1\nsecret = sixteen characters\nworkers = 0", "[cluster] heartbeat_ms and workers"),
+])
+def test_clusterErrors(text, where):
+    """A bad [cluster] value is a start-up error naming the key."""
+    with pytest.raises(ConfigError, match=where.replace("[", r"\[").replace("]", r"\]")):
+        parse("[cluster]\n" + text + "\n")

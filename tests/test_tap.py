@@ -56,3 +56,26 @@ def test_badConfigIsUsageError(tmp_path):
     path.write_text("[c2s]\nrequire_tls = perhaps\n")
     with pytest.raises(usage.UsageError, match=r"\[c2s\] require_tls"):
         tap.Options().parseOptions(["-c", str(path)])
+
+
+_ALONE = """
+import sys, tempfile
+from jabberd import tap
+from jabberd.config import parse
+d = tempfile.mkdtemp()
+tap.buildServer(parse(f"[server]\\ndatadir = {d}\\ndatabase = memory:\\n[c2s]\\nlisten = tcp:0\\n"
+                      "listen_tls =\\n[components]\\nlisten =\\n[http]\\nlisten =\\n", d + "/j.ini"))
+print(sorted(m for m in sys.modules if m == "nats" or m.startswith(("nats.", "jabberd.cluster"))))
+"""
+
+
+def test_aloneLoadsNoCluster():
+    """A server without [cluster] imports neither the NATS client nor jabberd.cluster."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", _ALONE], cwd=root, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

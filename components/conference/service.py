@@ -232,9 +232,23 @@ class MUCService:
         d.addCallbacks(lambda _: self._open(), self._loadFailed)
         return d
 
-    def _loaded(self, stored):
+    def refresh(self):
+        """
+        Read the persistent rooms again (in a cluster, a node that died held
+        some of them, and they may come here): a room nobody occupies here
+        takes its stored configuration, affiliations, subject and history.
+        """
+        d = self.store.loadRooms()
+        d.addCallback(self._loaded, keepOccupied=True)
+        d.addErrback(self._loadFailed)
+        return d
+
+    def _loaded(self, stored, keepOccupied=False):
         histories = []
         for entry in stored:
+            current = self.rooms.get(entry.jid)
+            if keepOccupied and current is not None and not current.empty:
+                continue
             secret = entry.config.get(SECRET_KEY)
             room = self.makeRoom(entry.jid, RoomConfig.fromDict(entry.config), secret)
             for bare, (affiliation, reason) in entry.affiliations.items():

@@ -36,7 +36,8 @@ usesStorage = True
 
 def makeHost(config, componentConfig, storage):
     """The plugin entry point: the store's host and its handlers."""
-    spool = OfflineSpool(storage, _quota(componentConfig), _quotaBytes(componentConfig))
+    spool = OfflineSpool(storage, _quota(componentConfig), _quotaBytes(componentConfig),
+                         indexHolders=config.cluster is None)
     domains = config.server.domains
     host = Host([componentConfig.domain])
     host.addHandler(ServiceInfoHandler(componentConfig.options.get("name", "Offline messages")))

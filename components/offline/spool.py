@@ -43,7 +43,8 @@ class OfflineSpool:
         the spool's back (an account deleted) is noticed and re-read.
     """
 
-    def __init__(self, storage, quota=DEFAULT_QUOTA, quotaBytes=DEFAULT_QUOTA_BYTES):
+    def __init__(self, storage, quota=DEFAULT_QUOTA, quotaBytes=DEFAULT_QUOTA_BYTES,
+                 indexHolders=True):
         self.storage = storage
         self.quota = quota
         self.quotaBytes = quotaBytes
@@ -53,9 +54,13 @@ class OfflineSpool:
         # Who may have messages: most logins find none, and knowing that
         # saves a database read per login.  None until the start-up read
         # is in; names stored meanwhile wait in _storedEarly.
+        # A cluster's nodes share the store (indexHolders false): another
+        # node may store a message at any time, so every login reads it.
         self.holders = None
-        self._storedEarly = set()
-        self.storage.offline.users().addCallbacks(self._holdersLoaded, self._holdersFailed)
+        self._storedEarly = None
+        if indexHolders:
+            self._storedEarly = set()
+            self.storage.offline.users().addCallbacks(self._holdersLoaded, self._holdersFailed)
 
     def _holdersLoaded(self, names):
         self.holders = set(names) | self._storedEarly

@@ -44,7 +44,13 @@ def makeAuthentication(config, accounts, clock=reactor):
     c2s = config.c2s
     throttle = AuthThrottle.fromConfig(c2s, clock)
     hashing = PasswordHashing(clock, c2s.authThreads, c2s.authMaxPending)
-    source = CredentialSource(accounts, c2s.scramIterations, serverSecret(config.server.datadir),
+    if config.cluster is not None:
+        from jabberd.cluster.secrets import derivedKey
+
+        secret = derivedKey(config.cluster.secret, "server-secret")
+    else:
+        secret = serverSecret(config.server.datadir)
+    source = CredentialSource(accounts, c2s.scramIterations, secret,
                               hashing, throttle)
     return source, throttle
 

@@ -129,7 +129,12 @@ class ArchiveHandler(IQHandler):
     def fromConfig(cls, config, **kwargs):
         """The handler for C{config}'s C{[archive]} section."""
         a = config.archive
-        kwargs.setdefault("ids", ArchiveIds.fromDataDir(config.server.datadir))
+        if config.cluster is not None:
+            from jabberd.cluster.secrets import derivedKey
+
+            kwargs.setdefault("ids", ArchiveIds(derivedKey(config.cluster.secret, "archive-ids")))
+        elif "ids" not in kwargs:
+            kwargs["ids"] = ArchiveIds.fromDataDir(config.server.datadir)
         return cls(a.default, a.maxPage, a.expireAfter, a.maxPerUser, a.sweepInterval, **kwargs)
 
     def setHost(self, host):

@@ -99,6 +99,15 @@ class SessionManager(Host):
         session.deliverHooks = self.hooks("onDeliver")
         self.notify("sessionBound", session)
 
+    def addRemote(self, session):
+        """
+        Add a session bound on another node of a cluster
+        (L{jabberd.cluster.remote.RemoteSession}): delivery and presence
+        count it, and no hook runs, since it is not bound here.
+        """
+        resources = self.sessions.setdefault(session.bare, {})
+        resources[session.resource] = session
+
     def unbindSession(self, session):
         """Remove C{session} (clean close or abrupt disconnect) and tell the handlers."""
         resources = self.sessions.get(session.bare)
@@ -107,6 +116,8 @@ class SessionManager(Host):
         del resources[session.resource]
         if not resources:
             del self.sessions[session.bare]
+        if session.remote:
+            return  # its own node ends it
         self.notify("sessionEnded", session)
         session.active = False
 

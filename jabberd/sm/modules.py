@@ -77,7 +77,12 @@ def handlerFactories(config):
 
 def buildSessionManager(config, storage, router):
     """Make the L{SessionManager} for C{config} with all its handlers."""
-    sm = SessionManager(config.server.domains, CachedStorage(storage), router)
+    roster = None
+    if config.cluster is not None:
+        from jabberd.cluster.rosters import SharedRoster
+
+        roster = SharedRoster(storage.roster)  # other nodes change it too: no copy here
+    sm = SessionManager(config.server.domains, CachedStorage(storage, roster), router)
     sm.config = config
     for factory in handlerFactories(config):
         sm.addHandler(factory())

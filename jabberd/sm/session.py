@@ -30,6 +30,9 @@ class Session:
         be resumed (XEP-0198 section 5); it stays bound and available.
     """
 
+    #: Bound here (a cluster's L{jabberd.cluster.remote.RemoteSession} is not).
+    remote = False
+
     # One per connection: no instance dict.
     __slots__ = ("stream", "jid", "full", "bare", "username", "resource", "presence", "priority",
                  "interested", "directed", "active", "deliverHooks", "management", "detached")

@@ -25,15 +25,16 @@ class CachedStorage:
     activity, a L{LastActivityCache} over the other's.
 
     @ivar storage: the wrapped L{IStorage}; closing this closes it.
-    @ivar roster: the L{RosterCache}.
+    @ivar roster: the L{RosterCache}, or the C{roster} given instead (a
+        cluster node's L{jabberd.cluster.rosters.SharedRoster}).
     @ivar last: the L{LastActivityCache}.
     """
 
-    def __init__(self, storage):
+    def __init__(self, storage, roster=None):
         self.storage = storage
         for name in storeNames():
             setattr(self, name, getattr(storage, name))
-        self.roster = RosterCache(PendingIndex(storage.roster))
+        self.roster = roster if roster is not None else RosterCache(PendingIndex(storage.roster))
         self.last = LastActivityCache(storage.last)
 
     def pin(self, username):

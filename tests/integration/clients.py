@@ -91,6 +91,18 @@ class Client(slixmpp.ClientXMPP):
         await asyncio.wait_for(done, TIMEOUT)
 
 
+async def assertRosterPushReaches(first, second):
+    """A roster item set by C{first} is pushed to C{second}, another resource of the account."""
+    await first.get_roster()
+    await second.get_roster()
+    pushed = asyncio.get_running_loop().create_future()
+    second.add_event_handler("roster_update", lambda iq: pushed.done() or pushed.set_result(iq))
+    await first.update_roster("someone@example.org", name="Someone", groups=["Friends"])
+    iq = await asyncio.wait_for(pushed, TIMEOUT)
+    item = iq["roster"]["items"]["someone@example.org"]
+    assert item["name"] == "Someone" and item["groups"] == ["Friends"]
+
+
 def run(coroutine, timeout=60):
     """Run an async test body to completion in a fresh event loop, within C{timeout} seconds."""
     loop = asyncio.new_event_loop()

@@ -7,7 +7,7 @@ PostgreSQL.
 import asyncio
 import hashlib
 
-from tests.integration.clients import Client, RawStream, run
+from tests.integration.clients import Client, RawStream, assertRosterPushReaches, run
 
 STREAM = ("<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
           "xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>")
@@ -88,15 +88,7 @@ def test_rosterPushToSecondResource(server):
         second = Client("frank@localhost/two", "frankpw")
         assert await first.login(server.ports["c2s"])
         assert await second.login(server.ports["c2s"])
-        await first.get_roster()
-        await second.get_roster()
-        pushed = asyncio.get_running_loop().create_future()
-        second.add_event_handler("roster_update",
-                                 lambda iq: pushed.done() or pushed.set_result(iq))
-        await first.update_roster("someone@example.org", name="Someone", groups=["Friends"])
-        iq = await asyncio.wait_for(pushed, 10)
-        item = iq["roster"]["items"]["someone@example.org"]
-        assert item["name"] == "Someone" and item["groups"] == ["Friends"]
+        await assertRosterPushReaches(first, second)
         await first.close()
         await second.close()
     run(body())

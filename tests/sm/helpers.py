@@ -193,7 +193,8 @@ class Harness:
         """Forget everything delivered and routed so far."""
         for resources in self.sm.sessions.values():
             for session in resources.values():
-                session.stream.sent.clear()
+                if not session.remote:  # a cluster node's remote sessions have no stream here
+                    session.stream.sent.clear()
         self.router.routed.clear()
 
     # traffic

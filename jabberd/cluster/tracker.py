@@ -1,0 +1,64 @@
+# -*- test-case-name: tests.cluster.test_tracker -*-
+"""
+Tells the cluster about this node's sessions: a handler of the session
+manager whose hooks announce each bind, presence broadcast (RFC 6121
+sections 4.2, 4.4 and 4.5), roster request (section 2.1.6: the resource
+becomes interested in roster pushes) and end to the session directory
+(L{jabberd.cluster.directory}).
+
+It runs in the routing stage, before the presence handler takes the
+broadcast, and takes nothing.
+"""
+
+import time
+
+from jabberd.handler import Handler, Stage
+from jabberd.cluster.wire import stanzaText
+from jabberd.ns import NS_ROSTER
+from jabberd.sm.presence import priorityOf
+from jabberd.stanza import firstChild
+
+__all__ = ["SessionTracker"]
+
+
+class SessionTracker(Handler):
+    """
+    @ivar cluster: the L{jabberd.cluster.node.ClusterNode} that announces.
+    """
+
+    handlerName = "cluster"
+    stage = Stage.ROUTING
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+
+    def sessionBound(self, session):
+        """A resource was bound here: the later bind of a full JID wins cluster-wide."""
+        at = time.time()
+        self.cluster.directory.boundAt[session.full] = at
+        self.cluster.announce("bound", full=session.full, at=at)
+
+    def sessionEnded(self, session):
+        """The session is gone for good."""
+        self.cluster.directory.boundAt.pop(session.full, None)
+        self.cluster.announce("ended", full=session.full)
+
+    def onOutbound(self, session, stanza):
+        """Presence broadcasts and roster requests change what other nodes know."""
+        if stanza.name == "presence":
+            if not stanza.getAttribute("to"):
+                self._presence(session, stanza)
+        elif (stanza.name == "iq" and not session.interested
+              and stanza.getAttribute("type") == "get"):
+            query = firstChild(stanza)
+            if query is not None and query.uri == NS_ROSTER and not stanza.getAttribute("to"):
+                self.cluster.announce("update", full=session.full, interested=True)
+        return False
+
+    def _presence(self, session, stanza):
+        presenceType = stanza.getAttribute("type")
+        if presenceType is None:
+            self.cluster.announce("update", full=session.full, priority=priorityOf(stanza),
+                                  presence=stanzaText(stanza))
+        elif presenceType == "unavailable":
+            self.cluster.announce("update", full=session.full, presence=None)

@@ -1,0 +1,53 @@
+"""Tests for L{jabberd.cluster.inflight}: messages kept until their node confirms them."""
+
+from jabberd.cluster.inflight import InFlight, keepsForRetry
+from tests.sm.helpers import parse
+
+
+def message(body, kind="chat"):
+    return parse(f"<message type='{kind}' to='bob@localhost/b'><body>{body}</body></message>")
+
+
+def test_numberedPerDestination():
+    """Each destination has its own numbering, from 1."""
+    flight = InFlight(10)
+    assert [flight.sent("n2", message("a")), flight.sent("n3", message("b")),
+            flight.sent("n2", message("c"))] == [1, 1, 2]
+
+
+def test_confirmedAreForgotten():
+    """What the destination confirmed is not lost with it; the rest is, oldest first."""
+    flight = InFlight(10)
+    for body in "abc":
+        flight.sent("n2", message(body))
+    flight.confirmed("n2", 1)
+    assert flight.pending("n2") == 2
+    assert [str(m.body) for m in flight.lost("n2")] == ["b", "c"]
+    assert flight.sent("n2", message("d")) == 1  # numbering restarts with the new process
+
+
+def test_onlyOfflineKindsKept():
+    """Presence, iqs, headlines and groupchat are numbered but not kept for a retry."""
+    flight = InFlight(10)
+    for stanza in (parse("<presence/>"), parse("<iq type='get'/>"), message("h", "headline"),
+                   message("g", "groupchat"), message("n", "normal")):
+        flight.sent("n2", stanza)
+    assert [str(m.body) for m in flight.lost("n2")] == ["n"]
+    assert keepsForRetry(parse("<message><body>x</body></message>"))
+
+
+def test_limitDropsOldest():
+    """Past the limit the oldest unconfirmed message is no longer kept."""
+    flight = InFlight(2)
+    for body in "abc":
+        flight.sent("n2", message(body))
+    assert [str(m.body) for m in flight.lost("n2")] == ["b", "c"]
+
+
+def test_handledKeepsHighest():
+    """The receiving side reports the highest number handled per sender."""
+    flight = InFlight(2)
+    flight.handled("n1", 3)
+    flight.handled("n1", 2)
+    flight.handled("n1", "junk")
+    assert flight.received == {"n1": 3}

@@ -1,0 +1,202 @@
+"""
+Two jabberd nodes serving one domain through NATS and a shared PostgreSQL
+schema (jabberd.cluster): clients on different nodes chat, see each
+other's presence and get roster pushes; a resource bound on both nodes is
+resolved cluster-wide (RFC 6120 section 7.7.2.2).
+"""
+
+import asyncio
+
+import pytest
+
+from tests.integration.clients import Client, assertRosterPushReaches, run
+from tests.integration.clusterharness import runningCluster
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """Nodes n1 and n2, with accounts alice, bob, carol, dave, erin and frank."""
+    yield from runningCluster(tmp_path_factory, "cluster", ("n1", "n2"),
+                              ("alice", "bob", "carol", "dave", "erin", "frank"))
+
+
+async def connect(cluster, node, user, resource="test", presence=True, plugins=()):
+    """A logged-in client of C{user} on C{node}."""
+    client = Client(f"{user}@localhost/{resource}", user + "pw", plugins=plugins)
+    assert await client.login(cluster.port(node), presence=presence)
+    return client
+
+
+async def befriend(a, b):
+    """Subscribe both ways (slixmpp approves and subscribes back) and wait for presence."""
+    await a.get_roster()
+    await b.get_roster()
+    a.send_presence_subscription(b.boundjid.bare)
+    await b.nextPresence(lambda p: p["type"] == "available" and p["from"] == a.boundjid)
+    await a.nextPresence(lambda p: p["type"] == "available" and p["from"] == b.boundjid)
+
+
+def test_chatAcrossNodes(cluster):
+    """A message to a full JID and one to a bare JID reach a client on the other node."""
+    async def body():
+        alice = await connect(cluster, "n1", "alice")
+        bob = await connect(cluster, "n2", "bob")
+        await asyncio.sleep(0.3)
+        alice.send_message(mto=bob.boundjid.full, mbody="to your resource", mtype="chat")
+        got = await bob.nextMessage(lambda m: m["body"])
+        assert (got["body"], got["from"]) == ("to your resource", alice.boundjid)
+        bob.send_message(mto="alice@localhost", mbody="to your account", mtype="chat")
+        got = await alice.nextMessage(lambda m: m["body"])
+        assert (got["body"], got["from"]) == ("to your account", bob.boundjid)
+        await alice.close()
+        await bob.close()
+    run(body())
+
+
+def test_presenceAcrossNodes(cluster):
+    """Contacts on different nodes subscribe, see each other come, change status and go."""
+    async def body():
+        carol = await connect(cluster, "n1", "carol")
+        dave = await connect(cluster, "n2", "dave")
+        await befriend(carol, dave)
+        dave.send_presence(pshow="away", pstatus="lunch")
+        update = await carol.nextPresence(lambda p: p["from"] == dave.boundjid and p["show"])
+        assert (update["show"], update["status"]) == ("away", "lunch")
+        daveJID = dave.boundjid.full
+        await dave.close()
+        gone = await carol.nextPresence(lambda p: p["from"] == daveJID
+                                        and p["type"] == "unavailable")
+        assert gone is not None
+        await carol.close()
+    run(body())
+
+
+def test_bareDeliverySeesResourcesOnBothNodes(cluster):
+    """A message to a bare JID reaches the highest-priority resource, on whichever node it is."""
+    async def body():
+        home = await connect(cluster, "n1", "erin", "home", presence=False)
+        work = await connect(cluster, "n2", "erin", "work", presence=False)
+        home.send_presence(ppriority=1)
+        work.send_presence(ppriority=5)
+        # Each resource sees the other's presence: the directory is current on both nodes.
+        await home.nextPresence(lambda p: p["from"] == work.boundjid)
+        await work.nextPresence(lambda p: p["from"] == home.boundjid)
+        sender = await connect(cluster, "n1", "frank")
+        sender.send_message(mto="erin@localhost", mbody="highest first", mtype="chat")
+        got = await work.nextMessage(lambda m: m["body"])
+        assert got["body"] == "highest first"
+        work.send_presence(ppriority=0)
+        await home.nextPresence(lambda p: p["from"] == work.boundjid)
+        await asyncio.sleep(0.3)
+        sender.send_message(mto="erin@localhost", mbody="now home", mtype="chat")
+        got = await home.nextMessage(lambda m: m["body"])
+        assert got["body"] == "now home"
+        for client in (home, work, sender):
+            await client.close()
+    run(body())
+
+
+def test_rosterPushToResourceOnOtherNode(cluster):
+    """A roster change made by a resource on one node is pushed to the resource on the other."""
+    async def body():
+        first = await connect(cluster, "n1", "frank", "one")
+        second = await connect(cluster, "n2", "frank", "two")
+        await asyncio.sleep(0.3)
+        await assertRosterPushReaches(first, second)
+        await first.close()
+        await second.close()
+    run(body())
+
+
+def test_resourceConflictAcrossNodes(cluster):
+    """Binding a resource held on the other node replaces it there with a conflict stream error."""
+    async def body():
+        earlier = await connect(cluster, "n1", "bob", "same")
+        await asyncio.sleep(0.3)
+        later = await connect(cluster, "n2", "bob", "same")
+        error = await asyncio.wait_for(earlier.streamErrors.get(), 10)
+        assert error["condition"] == "conflict"
+        watcher = await connect(cluster, "n1", "alice", "watch")
+        await asyncio.sleep(0.3)
+        watcher.send_message(mto="bob@localhost/same", mbody="which one", mtype="chat")
+        got = await later.nextMessage(lambda m: m["body"])
+        assert got["body"] == "which one"
+        await later.close()
+        await watcher.close()
+    run(body())
+
+
+def test_componentOnOneNodeReachableFromTheOther(cluster):
+    """An external component connected to n1 exchanges messages with a client on n2 (XEP-0114)."""
+    from tests.integration.clients import RawStream
+    from tests.integration.test_core import COMPONENT_STREAM, _handshake
+
+    async def body():
+        loop = asyncio.get_running_loop()
+        raw = RawStream(cluster.port("n1", "components"))
+        raw.send(COMPONENT_STREAM)
+        reply = await loop.run_in_executor(None, _handshake, raw, "echo-secret")
+        assert "<handshake" in reply and "error" not in reply
+        await asyncio.sleep(0.3)
+        carol = await connect(cluster, "n2", "carol", "comp")
+        carol.send_message("bot@echo.localhost", "ping across", mtype="chat")
+        received = await loop.run_in_executor(None, raw.readUntil, "ping across")
+        assert "carol@localhost/comp" in received
+        raw.send("<message from='bot@echo.localhost' to='carol@localhost/comp' type='chat'>"
+                 "<body>pong across</body></message>")
+        message = await carol.nextMessage(lambda m: m["body"] == "pong across")
+        assert message["from"] == "bot@echo.localhost"
+        # A second connection for the domain, on the other node, is refused.
+        second = RawStream(cluster.port("n2", "components"))
+        second.send(COMPONENT_STREAM)
+        refused = await loop.run_in_executor(None, _handshake, second, "echo-secret")
+        refused += await loop.run_in_executor(None, second.readAll)
+        assert "conflict" in refused
+        second.close()
+        raw.close()
+        await asyncio.sleep(0.5)
+        carol.send_message("bot@echo.localhost", "gone?", mtype="chat")
+        bounced = await carol.nextMessage(lambda m: m["type"] == "error")
+        assert bounced["error"]["condition"] == "service-unavailable"
+        await carol.close()
+    run(body())
+
+
+def test_roomWithOccupantsOnBothNodes(cluster):
+    """Occupants connected to different nodes share one room: presence and groupchat reach all."""
+    room = "crossroads@conference.localhost"
+
+    async def body():
+        alice = await connect(cluster, "n1", "alice", "muc", plugins=["xep_0045", "xep_0004"])
+        bob = await connect(cluster, "n2", "bob", "muc", plugins=["xep_0045", "xep_0004"])
+        await alice["xep_0045"].join_muc_wait(room, "Alice", timeout=10)
+        form = await alice["xep_0045"].get_room_config(room)
+        await alice["xep_0045"].set_room_config(room, form)
+        _self, _subject, occupants, _history = await bob["xep_0045"].join_muc_wait(
+            room, "Bob", timeout=10)
+        await alice.nextPresence(lambda p: p["from"] == room + "/Bob")
+        bob.send_message(room, "hello from n2", mtype="groupchat")
+        for client in (alice, bob):
+            message = await client.nextMessage(lambda m: m["body"] == "hello from n2")
+            assert message["from"] == room + "/Bob"
+        await alice.close()
+        await bob.close()
+    run(body())
+
+
+def test_clusterStatus(cluster):
+    """jabberdctl cluster status lists both nodes with the sessions each holds."""
+    async def body():
+        alice = await connect(cluster, "n1", "alice", "status")
+        bob = await connect(cluster, "n2", "bob", "status")
+        dave = await connect(cluster, "n2", "dave", "status")
+        await asyncio.sleep(0.3)
+        result = await asyncio.get_running_loop().run_in_executor(
+            None, cluster.nodes["n1"].ctl, "cluster", "status")
+        assert result.returncode == 0, result.stderr
+        rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:]}
+        assert set(rows) == {"n1", "n2"}
+        assert (rows["n1"][1], rows["n2"][1]) == ("1", "2")
+        for client in (alice, bob, dave):
+            await client.close()
+    run(body())
