@@ -56,8 +56,7 @@ class ScramClient:
         nonce, salt, iterations = attrs.get("r", ""), attrs.get("s"), attrs.get("i")
         if not nonce.startswith(self.nonce) or salt is None or iterations is None:
             raise ScramError(f"bad server-first-message {text!r}")
-        salted = hashlib.pbkdf2_hmac("sha1", self.password, base64.b64decode(salt),
-                                     int(iterations))
+        salted = self.saltedPassword(base64.b64decode(salt), int(iterations))
         clientKey = _hmac(salted, b"Client Key")
         storedKey = hashlib.sha1(clientKey).digest()
         channel = base64.b64encode(self.gs2Header.encode("ascii")).decode("ascii")
@@ -67,6 +66,10 @@ class ScramClient:
         proof = bytes(a ^ b for a, b in zip(clientKey, signature))
         self.serverSignature = _hmac(_hmac(salted, b"Server Key"), authMessage)
         return f"{withoutProof},p={base64.b64encode(proof).decode('ascii')}".encode("ascii")
+
+    def saltedPassword(self, salt, iterations):
+        """SaltedPassword (RFC 5802 section 3): PBKDF2 with HMAC-SHA-1."""
+        return hashlib.pbkdf2_hmac("sha1", self.password, salt, iterations)
 
     def verify(self, serverFinal):
         """Check the server-final-message (bytes); raise L{ScramError} if wrong."""

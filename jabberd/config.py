@@ -38,6 +38,7 @@ class ServerConfig:
     logTraffic: bool = False
     logLevel: str = "info"
     offlineStore: str = ""
+    maxOpenFiles: int = 65536
 
 
 @dataclass
@@ -519,6 +520,7 @@ def _serverConfig(s, base):
         logTraffic=s.bool("log_traffic", False),
         logLevel=s.choice("log_level", "info", ("debug", "info", "warn", "error")),
         offlineStore=s.str("offline_store", "").strip().lower(),
+        maxOpenFiles=s.int("max_open_files", 65536),
     )
 
 

@@ -27,6 +27,7 @@ from twisted.python import usage
 import jabberd
 from jabberd import config as configmod
 from jabberd import logs
+from jabberd import openfiles
 from jabberd.tls import certificates
 from jabberd.tls.records import ProtectedChannel
 from jabberd.listening import ListenerService
@@ -120,6 +121,7 @@ def buildServer(config):
     from jabberd.storage import openStorage
 
     logs.setLevel(config.server.logLevel)
+    openfiles.raiseLimit(config.server.maxOpenFiles)
     os.makedirs(config.server.datadir, exist_ok=True)
     try:
         os.unlink(os.path.join(config.server.datadir, "ports.json"))
