@@ -39,6 +39,7 @@ class ServerConfig:
     logLevel: str = "info"
     offlineStore: str = ""
     maxOpenFiles: int = 65536
+    trimInterval: int = 30
 
 
 @dataclass
@@ -521,6 +522,7 @@ def _serverConfig(s, base):
         logLevel=s.choice("log_level", "info", ("debug", "info", "warn", "error")),
         offlineStore=s.str("offline_store", "").strip().lower(),
         maxOpenFiles=s.int("max_open_files", 65536),
+        trimInterval=s.int("trim_interval", 30),
     )
 
 

@@ -26,7 +26,7 @@ from twisted.python import usage
 
 import jabberd
 from jabberd import config as configmod
-from jabberd import logs
+from jabberd import gcpolicy, logs
 from jabberd import openfiles
 from jabberd.tls import certificates
 from jabberd.tls.records import ProtectedChannel
@@ -153,6 +153,9 @@ def buildServer(config):
         server.http.setServiceParent(server)
         mountWebClients(server.http, config, c2s)
     startInternalComponents(server)
+    trimming = gcpolicy.periodicTrim(config.server.trimInterval)
+    if trimming is not None:
+        trimming.setServiceParent(server)
     log.info("jabberd {version} serving {domains}", version=jabberd.__version__,
              domains=", ".join(config.server.domains))
     return server
@@ -189,8 +192,6 @@ def mountWebClients(http, config, c2s):
 
 def makeService(options):
     """The twistd entry point."""
-    from jabberd import gcpolicy
-
     server = buildServer(options["parsed"])
     gcpolicy.settle()  # the long-lived start-up objects are made by now
     return server

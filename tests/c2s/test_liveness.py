@@ -53,7 +53,7 @@ def test_stopCancels():
 
 
 def test_restAfterQuietInput():
-    """onRest fires once restAfter seconds passed since the last input, and not again by itself."""
+    """onRest fires at the first whole second after restAfter seconds without input, once."""
     clock = task.Clock()
     events = []
     liveness = Liveness(clock, 0, 0, None, None, 2, lambda: events.append("rest"))
@@ -64,6 +64,8 @@ def test_restAfterQuietInput():
     liveness.noteInput()
     clock.advance(1.5)
     assert events == []
+    clock.advance(0.5)
+    assert events == []  # 2 s after the last input, but the wheel turns at whole seconds
     clock.advance(0.5)
     assert events == ["rest"] and clock.getDelayedCalls() == []
     liveness.noteInput()
