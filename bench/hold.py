@@ -48,9 +48,9 @@ import time
 from bench import xmpp
 from bench.loadgen import emit, ms, names, pinToCore
 from bench.measure import CpuMeter, percentile, treeRSS
-from bench.scram import ScramClient
+from bench.scram import CachingScramClient as CachedScram
 
-__all__ = ["main", "CachedScram"]
+__all__ = ["main"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _now = time.perf_counter_ns
@@ -84,18 +84,6 @@ def main(reactor, ini, prefixes, count, password):
 
 task.react(main, sys.argv[1:])
 """
-
-
-class CachedScram(ScramClient):
-    """SCRAM-SHA-1 that derives each (password, salt, iterations) once per process."""
-
-    _salted = {}
-
-    def saltedPassword(self, salt, iterations):
-        key = (self.password, salt, iterations)
-        if key not in self._salted:
-            self._salted[key] = ScramClient.saltedPassword(self, salt, iterations)
-        return self._salted[key]
 
 
 def _discard(data):

@@ -1,8 +1,10 @@
 """
 Client side of SASL SCRAM-SHA-1 (RFC 5802 section 3 and 5), without channel
-binding (gs2 header C{n,,}).  Nothing is cached across users: every login
+binding (gs2 header C{n,,}).  L{ScramClient} caches nothing: every login
 derives its own salted password, as a real client logging in for the first
-time does.
+time does.  L{CachingScramClient} keeps each salted password it derived
+(RFC 5802 section 5.1 lets a client store it), as a client reconnecting
+with its stored keys does.
 """
 
 import base64
@@ -10,7 +12,7 @@ import hashlib
 import hmac
 import os
 
-__all__ = ["ScramError", "ScramClient"]
+__all__ = ["ScramError", "ScramClient", "CachingScramClient"]
 
 
 class ScramError(Exception):
@@ -79,3 +81,15 @@ class ScramClient:
         expected = base64.b64encode(self.serverSignature).decode("ascii")
         if attrs.get("v") != expected:
             raise ScramError("wrong server signature")
+
+
+class CachingScramClient(ScramClient):
+    """SCRAM-SHA-1 deriving each (password, salt, iterations) once per process."""
+
+    _salted = {}
+
+    def saltedPassword(self, salt, iterations):
+        key = (self.password, salt, iterations)
+        if key not in self._salted:
+            self._salted[key] = ScramClient.saltedPassword(self, salt, iterations)
+        return self._salted[key]
