@@ -123,11 +123,15 @@ class Worker:
                 "rss_kb": treeRSS(os.getpid()) // 1024}
 
     async def keepalive(self):
+        """Each held client sends a space every C{--keepalive} s, spread over the interval."""
+        turn = 0
+        steps = max(1, int(self.args.keepalive))
         while True:
-            await asyncio.sleep(self.args.keepalive)
-            for conn in self.conns:
+            await asyncio.sleep(self.args.keepalive / steps)
+            for conn in self.conns[turn % steps::steps]:
                 if not conn.lost:
                     conn.send(b" ")
+            turn += 1
 
     async def run(self):
         loop = asyncio.get_running_loop()
@@ -385,7 +389,9 @@ def coordinatorMain(args):
 
     limit = raiseOpenFiles(args.open_files)
     if limit < max(args.levels) + 1000:
-        raise SystemExit(f"open files limited to {limit}: run as root or raise `ulimit -Hn`")
+        raise SystemExit(f"open files limited to {limit} (the hard limit, which only a process "
+                         "with CAP_SYS_RESOURCE can raise): raise `ulimit -Hn` first, or ask "
+                         f"for at most {limit - 1000} connections")
     pinToCore(args.cpu)
     root = tempfile.mkdtemp(prefix="xmpp-hold-", dir=args.workdir)
     cert, key = makeCertificate(root)

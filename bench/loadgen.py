@@ -21,7 +21,7 @@ import sys
 import time
 
 from bench import xmpp
-from bench.measure import CpuMeter, percentile, treeCpuSeconds, treeRSS
+from bench.measure import CpuMeter, percentile, treeCpuSeconds, treeRSS, treeRSSParts
 from bench.scram import CachingScramClient, ScramClient
 
 __all__ = ["main", "emit", "names", "ms"]
@@ -141,7 +141,7 @@ async def runIdle(args, target, ctx):
 async def runRest(args, target, ctx):
     """No clients at all: the server's resident memory at rest, after C{--settle} seconds."""
     await asyncio.sleep(args.settle)
-    return {"rss_kb": treeRSS(args.server_pid) // 1024}
+    return dict(treeRSSParts(args.server_pid), rss_kb=treeRSS(args.server_pid) // 1024)
 
 
 def scenarios():

@@ -103,6 +103,10 @@ class Liveness:
     def noteInput(self):
         """Something was read from the peer."""
         self.lastInput = self.clock.seconds()
+        self.restLater()
+
+    def restLater(self):
+        """Call C{onRest} once input has rested C{restAfter} seconds from now (or from its last)."""
         if self._restAt is None and self.restAfter:
             self._restAt = self._arm("checkRest", self.restAfter)
 

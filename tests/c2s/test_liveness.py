@@ -106,3 +106,15 @@ def test_deadlineMetOrStopped():
     clock, liveness, events = make(idle=0, keepalive=0)
     liveness.setDeadline(0, lambda: events.append("deadline"))
     assert not clock.getDelayedCalls()
+
+
+def test_restLaterWithoutInput():
+    """restLater arms the rest timer without input (after output such as a keepalive)."""
+    clock = task.Clock()
+    events = []
+    liveness = Liveness(clock, 0, 0, None, None, 1, lambda: events.append("rest"))
+    clock.advance(30)
+    liveness.restLater()
+    liveness.restLater()
+    clock.advance(1)
+    assert events == ["rest"] and clock.getDelayedCalls() == []
