@@ -10,7 +10,7 @@ import math
 import os
 import time
 
-__all__ = ["percentile", "CpuMeter", "processTree", "treeRSS", "treeCpuSeconds"]
+__all__ = ["percentile", "CpuMeter", "processTree", "treeRSS", "treeRSSParts", "treeCpuSeconds"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -62,6 +62,26 @@ def treeRSS(pid):
         except OSError:
             continue
     return total
+
+
+def treeRSSParts(pid):
+    """
+    Resident memory of C{pid} and its descendants split as the kernel counts
+    it (C{/proc/PID/status}): anonymous (heap, what the process made) and
+    file-backed (the interpreter's and libraries' mapped code, shared with
+    every other process that maps the same files), in KB.
+    """
+    parts = {"RssAnon": 0, "RssFile": 0, "RssShmem": 0}
+    for member in processTree(pid):
+        try:
+            with open(f"/proc/{member}/status", "rb") as f:
+                for line in f:
+                    key, _, value = line.decode("ascii", "replace").partition(":")
+                    if key in parts:
+                        parts[key] += int(value.split()[0])
+        except OSError:
+            continue
+    return {"rss_anon_kb": parts["RssAnon"], "rss_file_kb": parts["RssFile"] + parts["RssShmem"]}
 
 
 def treeCpuSeconds(pid):

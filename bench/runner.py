@@ -56,6 +56,7 @@ class Scenario:
 
 SCENARIOS = {s.name: s for s in (
     Scenario("login", "login", "l", 500, 100),
+    Scenario("relogin", "login", "l", 500, 100, ["--stored-keys", "--settle", "1"]),
     Scenario("throughput", "throughput", "t", 100, 100, ["--pairs", "50"]),
     Scenario("idle", "idle", "i", 1000, 200),
     Scenario("rest", "rest", "z", 0, 0, ["--settle", "10"]),

@@ -1,8 +1,10 @@
 """
 Client side of SASL SCRAM-SHA-1 (RFC 5802 section 3 and 5), without channel
-binding (gs2 header C{n,,}).  Nothing is cached across users: every login
+binding (gs2 header C{n,,}).  L{ScramClient} caches nothing: every login
 derives its own salted password, as a real client logging in for the first
-time does.
+time does.  L{CachingScramClient} keeps each salted password it derived
+(RFC 5802 section 5.1 lets a client store it), as a client reconnecting
+with its stored keys does.
 """
 
 import base64
@@ -10,7 +12,7 @@ import hashlib
 import hmac
 import os
 
-__all__ = ["ScramError", "ScramClient"]
+__all__ = ["ScramError", "ScramClient", "CachingScramClient"]
 
 
 class ScramError(Exception):
@@ -56,8 +58,7 @@ class ScramClient:
         nonce, salt, iterations = attrs.get("r", ""), attrs.get("s"), attrs.get("i")
         if not nonce.startswith(self.nonce) or salt is None or iterations is None:
             raise ScramError(f"bad server-first-message {text!r}")
-        salted = hashlib.pbkdf2_hmac("sha1", self.password, base64.b64decode(salt),
-                                     int(iterations))
+        salted = self.saltedPassword(base64.b64decode(salt), int(iterations))
         clientKey = _hmac(salted, b"Client Key")
         storedKey = hashlib.sha1(clientKey).digest()
         channel = base64.b64encode(self.gs2Header.encode("ascii")).decode("ascii")
@@ -68,6 +69,10 @@ class ScramClient:
         self.serverSignature = _hmac(_hmac(salted, b"Server Key"), authMessage)
         return f"{withoutProof},p={base64.b64encode(proof).decode('ascii')}".encode("ascii")
 
+    def saltedPassword(self, salt, iterations):
+        """SaltedPassword (RFC 5802 section 3): PBKDF2 with HMAC-SHA-1."""
+        return hashlib.pbkdf2_hmac("sha1", self.password, salt, iterations)
+
     def verify(self, serverFinal):
         """Check the server-final-message (bytes); raise L{ScramError} if wrong."""
         attrs = _attrs(serverFinal.decode("ascii"))
@@ -76,3 +81,15 @@ class ScramClient:
         expected = base64.b64encode(self.serverSignature).decode("ascii")
         if attrs.get("v") != expected:
             raise ScramError("wrong server signature")
+
+
+class CachingScramClient(ScramClient):
+    """SCRAM-SHA-1 deriving each (password, salt, iterations) once per process."""
+
+    _salted = {}
+
+    def saltedPassword(self, salt, iterations):
+        key = (self.password, salt, iterations)
+        if key not in self._salted:
+            self._salted[key] = ScramClient.saltedPassword(self, salt, iterations)
+        return self._salted[key]

@@ -16,6 +16,10 @@ METRICS = [
     ("login", "logins_per_s", "login: logins/s", HIGH),
     ("login", "p50_ms", "login: p50 ms", LOW),
     ("login", "p99_ms", "login: p99 ms", LOW),
+    ("login", "server_ms_per_login", "login: server CPU ms per login", LOW),
+    ("relogin", "logins_per_s", "relogin (stored SCRAM keys): logins/s", HIGH),
+    ("relogin", "p99_ms", "relogin: p99 ms", LOW),
+    ("relogin", "server_ms_per_login", "relogin: server CPU ms per login", LOW),
     ("throughput", "delivered_per_s", "chat 50 pairs: delivered msgs/s", HIGH),
     ("throughput", "p50_ms", "chat: p50 ms", LOW),
     ("throughput", "p99_ms", "chat: p99 ms", LOW),
@@ -52,8 +56,8 @@ SAME_SERVER = [
     ("chatmam", "throughput", "delivered_per_s", "chat msgs/s, archive on / off (same server)"),
 ]
 NO_RATIO = {"lost"}
-SCENARIO_ORDER = ["login", "throughput", "idle", "rest", "roster", "muc50", "muc100", "bosh", "csi",
-                  "chatmam", "mamquery", "pepfanout"]
+SCENARIO_ORDER = ["login", "relogin", "throughput", "idle", "rest", "roster", "muc50", "muc100",
+                  "bosh", "csi", "chatmam", "mamquery", "pepfanout"]
 
 
 def best(records, scenario, server, key, direction):

@@ -69,14 +69,19 @@ class Target:
     """
     Where to connect: address, port, XMPP domain, MUC service, password;
     C{features}: what every login turns on after binding (C{"sm"}: stream
-    management, XEP-0198; C{"carbons"}: XEP-0280), none by default.
+    management, XEP-0198; C{"carbons"}: XEP-0280), none by default;
+    C{source}: the local address to connect from (None for the system's
+    choice; a 127.0.0.x of its own gives a generator another ephemeral
+    port range).
     """
 
     def __init__(self, host="127.0.0.1", port=5222, domain="localhost",
-                 mucDomain="conference.localhost", password="benchpass1", features=()):
+                 mucDomain="conference.localhost", password="benchpass1", features=(),
+                 source=None):
         self.host, self.port, self.domain = host, port, domain
         self.mucDomain, self.password = mucDomain, password
         self.features = frozenset(features)
+        self.source = source
 
 
 class AckCounter:
@@ -222,8 +227,9 @@ async def _restart(conn, domain, timeout):
 async def connect(target, context, timeout=30.0):
     """Open a stream and negotiate STARTTLS; the connection and its features."""
     loop = asyncio.get_running_loop()
+    local = (target.source, 0) if target.source else None
     _, conn = await asyncio.wait_for(
-        loop.create_connection(Connection, target.host, target.port), timeout)
+        loop.create_connection(Connection, target.host, target.port, local_addr=local), timeout)
     features = await _restart(conn, target.domain, timeout)
     if NS_TLS.encode() in features:
         conn.send(f"<starttls xmlns='{NS_TLS}'/>".encode())
@@ -234,11 +240,14 @@ async def connect(target, context, timeout=30.0):
     return conn, features
 
 
-async def authenticate(conn, features, username, password, timeout=30.0):
-    """SASL SCRAM-SHA-1 (RFC 6120 section 6); raise L{XMPPError} on failure."""
+async def authenticate(conn, features, username, password, timeout=30.0, scram=ScramClient):
+    """
+    SASL SCRAM-SHA-1 (RFC 6120 section 6) with a client made by C{scram};
+    raise L{XMPPError} on failure.
+    """
     if b">SCRAM-SHA-1<" not in features:
         raise XMPPError("SCRAM-SHA-1 not offered")
-    scram = ScramClient(username, password)
+    scram = scram(username, password)
     conn.send(f"<auth xmlns='{NS_SASL}' mechanism='SCRAM-SHA-1'>".encode()
               + base64.b64encode(scram.first()) + b"</auth>")
     reply = await conn.expect(_SASL, timeout)
@@ -301,14 +310,14 @@ async def enableFeatures(conn, features, wanted, timeout=30.0):
 
 
 async def login(target, context, username, resource="bench", presence=True,
-                rosterGet=False, timeout=30.0):
+                rosterGet=False, timeout=30.0, scram=ScramClient):
     """
     Connect, STARTTLS, SCRAM-SHA-1, bind, roster, initial presence
     (C{presence}: true for a bare C{<presence/>}, or the bytes to send).
     """
     conn, features = await connect(target, context, timeout)
     try:
-        await authenticate(conn, features, username, target.password, timeout)
+        await authenticate(conn, features, username, target.password, timeout, scram)
         features = await _restart(conn, target.domain, timeout)
         await bind(conn, features, resource, timeout)
         await enableFeatures(conn, features, target.features, timeout)

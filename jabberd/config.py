@@ -40,6 +40,8 @@ class ServerConfig:
     logLevel: str = "info"
     offlineStore: str = ""
     offlineBacklog: int = 1048576
+    maxOpenFiles: int = 65536
+    trimInterval: int = 30
 
 
 @dataclass
@@ -619,6 +621,8 @@ def _serverConfig(s, base):
         logLevel=s.choice("log_level", "info", ("debug", "info", "warn", "error")),
         offlineStore=s.str("offline_store", "").strip().lower(),
         offlineBacklog=s.int("offline_backlog", 1048576),
+        maxOpenFiles=s.int("max_open_files", 65536),
+        trimInterval=s.int("trim_interval", 30),
     )
 
 

@@ -26,7 +26,8 @@ from twisted.python import usage
 
 import jabberd
 from jabberd import config as configmod
-from jabberd import logs
+from jabberd import gcpolicy, logs
+from jabberd import openfiles
 from jabberd.tls import certificates
 from jabberd.tls.records import ProtectedChannel
 from jabberd.listening import ListenerService
@@ -133,6 +134,7 @@ def buildServer(config):
     from jabberd.storage import openStorage
 
     logs.setLevel(config.server.logLevel)
+    openfiles.raiseLimit(config.server.maxOpenFiles)
     os.makedirs(config.server.datadir, exist_ok=True)
     try:
         os.unlink(os.path.join(config.server.datadir, "ports.json"))
@@ -175,6 +177,9 @@ def buildServer(config):
             from jabberd.cluster.workers import WorkerPool
 
             WorkerPool(server, config.cluster.workers - 1).setServiceParent(server)
+    trimming = gcpolicy.periodicTrim(config.server.trimInterval)
+    if trimming is not None:
+        trimming.setServiceParent(server)
     log.info("jabberd {version} serving {domains}", version=jabberd.__version__,
              domains=", ".join(config.server.domains))
     return server
@@ -211,8 +216,6 @@ def mountWebClients(http, config, c2s):
 
 def makeService(options):
     """The twistd entry point."""
-    from jabberd import gcpolicy
-
     server = buildServer(options["parsed"])
     gcpolicy.settle()  # the long-lived start-up objects are made by now
     return server

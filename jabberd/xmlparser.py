@@ -39,6 +39,9 @@ __all__ = ["RestrictedXML", "StanzaTooLarge", "TooManyElements", "TooDeep", "Too
            "HeaderTooLarge", "ParserLimits", "DEFAULT_LIMITS", "HardenedElementStream",
            "HardenedXmlStream"]
 
+# XML white space (XML 1.0 section 2.3, production S).
+_WHITESPACE = b" \t\r\n"
+
 DEFAULT_MAX_STANZA_SIZE = 262144
 
 
@@ -224,6 +227,10 @@ class HardenedElementStream(domish.ExpatElementStream):
         if parser is None:
             if self.ElementEvent is _ignore:
                 return  # abandoned: the rest of the input is the new parser's
+            if not data.strip(_WHITESPACE):
+                # A whitespace keepalive (RFC 6120 section 4.6.1) between
+                # stanzas: nothing for a parser, so none is made for it.
+                return
             parser = self._wake()
         if self._prolog is not None:
             self._prolog.append(data)  # until the header is parsed, see _keepHeader

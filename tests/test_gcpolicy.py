@@ -35,3 +35,13 @@ def test_trimFoundOnGlibc():
         pytest.skip("malloc_trim is glibc's")
     assert gcpolicy._mallocTrim() is not None
     assert gcpolicy.trim() in (True, False)
+
+
+def test_periodicTrimService():
+    """trim_interval makes a timer service calling trim at that interval; 0 makes none."""
+    import platform
+    assert gcpolicy.periodicTrim(0) is None
+    if platform.libc_ver()[0] != "glibc":
+        return
+    service = gcpolicy.periodicTrim(30)
+    assert service.step == 30 and service.call[0] is gcpolicy.trim

@@ -176,6 +176,19 @@ def test_hibernateBetweenStanzasKeepsNamespaces():
     assert not transport.disconnecting
 
 
+def test_whitespaceKeepsHibernating():
+    """Whitespace keepalives on a hibernated stream make no parser; the next stanza still parses."""
+    stream, transport = connect()
+    stream.dataReceived(PREFIXED + b"<message/>")
+    assert stream.hibernate()
+    stream.dataReceived(b" ")
+    stream.dataReceived(b"\r\n\t ")
+    assert stream.stream.parser is None
+    stream.dataReceived(b" <iq type='get'/>")
+    assert [e.name for e in stream.received[1:]] == ["iq"]
+    assert stream.stream.parser is not None and not transport.disconnecting
+
+
 def test_hibernateKeepsAMinimalHeader():
     """The kept header has the root's name and namespace declarations only, whatever else it had."""
     stream, _ = connect()

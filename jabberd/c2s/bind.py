@@ -28,6 +28,8 @@ def newResource():
 
 
 class BindNegotiator(Negotiator):
+    __slots__ = ()
+
     def features(self):
         stream = self.stream
         if stream.username is None or stream.session is not None:
@@ -65,6 +67,8 @@ class BindNegotiator(Negotiator):
 
 class SessionNegotiator(Negotiator):
     """COMPAT: RFC 3921 clients send a session iq after binding; it is a no-op."""
+
+    __slots__ = ()
 
     def features(self):
         stream = self.stream

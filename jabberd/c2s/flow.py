@@ -82,7 +82,8 @@ class FlowControl:
         now = clock.seconds()
         self.bytes = TokenBucket(byteRate, byteBurst, now)
         self.stanzas = TokenBucket(stanzaRate, stanzaBurst, now)
-        self.blocked = set()
+        # The one empty frozenset until something blocks: no set per connection.
+        self.blocked = frozenset()
         self.backlog = 0
         self._wake = None
         self._waiting = []
@@ -133,7 +134,7 @@ class FlowControl:
         if self.maxOutput and self.backlog > self.maxOutput:
             self.log.warn("dropping {peer}: {size} bytes of output not read",
                           peer=self.stream._peer(), size=self.backlog)
-            self.blocked.clear()
+            self.blocked = frozenset()
             self._cancelWake()
             self.transport.abortConnection()
 
@@ -187,7 +188,10 @@ class FlowControl:
 
     def _block(self, reason):
         wasReading = not self.blocked
-        self.blocked.add(reason)
+        if wasReading:
+            self.blocked = {reason}
+        else:
+            self.blocked.add(reason)
         transport = self.transport
         if wasReading and transport is not None:
             transport.pauseProducing()

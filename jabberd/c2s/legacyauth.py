@@ -48,6 +48,8 @@ def _field(query, name):
 
 
 class LegacyAuthNegotiator(Negotiator):
+    __slots__ = ()
+
     def features(self):
         stream = self.stream
         if stream.username is not None or stream.needsTLS:

@@ -5,7 +5,9 @@ Whitespace keepalives and the idle timeout of a stream (RFC 6120 section
 
 Each direction keeps only a timestamp per read or write; one timer per
 direction wakes up when the deadline could have passed and re-arms itself
-for the remainder otherwise, so busy streams cost no timer churn.
+for the remainder otherwise, so busy streams cost no timer churn.  The
+timers are entries in the clock's shared wheels (L{jabberd.timers}), not
+delayed calls of their own: an idle stream costs a set entry per timer.
 
 A third, optional timer tells the stream when its input has rested for a
 while (C{onRest}, e.g. to free its parser); it is armed by input and not
@@ -19,10 +21,15 @@ kept alive with a byte now and then).
 
 __all__ = ["Liveness"]
 
+from jabberd.timers import wheelFor
+
 
 class Liveness:
     """
-    Watches a stream's traffic.
+    Watches a stream's traffic.  Its timers are entries of the clock's
+    shared L{jabberd.timers.TimerWheel}s (one delayed call for all
+    streams, not one per stream and timer), so each fires at the first
+    whole second after its time.
 
     @ivar idleTimeout: seconds without input before C{onIdle} (0: never).
     @ivar keepaliveInterval: seconds without output before C{onQuiet} (0:
@@ -33,8 +40,8 @@ class Liveness:
 
     # One per connection: no instance dict.
     __slots__ = ("clock", "idleTimeout", "keepaliveInterval", "restAfter", "onIdle", "onQuiet",
-                 "onRest", "lastInput", "lastOutput", "_idleCall", "_quietCall", "_restCall",
-                 "_deadlineCall")
+                 "onRest", "onDeadline", "lastInput", "lastOutput", "_idleAt", "_quietAt",
+                 "_restAt", "_deadlineAt")
 
     def __init__(self, clock, idleTimeout, keepaliveInterval, onIdle, onQuiet,
                  restAfter=0, onRest=None):
@@ -45,68 +52,91 @@ class Liveness:
         self.onIdle = onIdle
         self.onQuiet = onQuiet
         self.onRest = onRest
+        self.onDeadline = None
         self.lastInput = self.lastOutput = clock.seconds()
-        self._idleCall = self._quietCall = self._restCall = self._deadlineCall = None
+        self._idleAt = self._quietAt = self._restAt = self._deadlineAt = None
+
+    def _wheel(self, kind):
+        return wheelFor(self.clock, kind)
+
+    def _arm(self, kind, delay):
+        """Add this watcher to the C{kind} wheel C{delay} seconds from now; the second."""
+        return self._wheel(kind).add(self.clock.seconds() + delay, self)
 
     def start(self):
         """Arm the timers that are configured."""
         if self.idleTimeout:
-            self._idleCall = self.clock.callLater(self.idleTimeout, self._checkIdle)
+            self._idleAt = self._arm("checkIdle", self.idleTimeout)
         if self.keepaliveInterval:
-            self._quietCall = self.clock.callLater(self.keepaliveInterval, self._checkQuiet)
+            self._quietAt = self._arm("checkQuiet", self.keepaliveInterval)
 
     def stop(self):
         """Cancel the timers (the stream is gone)."""
-        for call in (self._idleCall, self._quietCall, self._restCall, self._deadlineCall):
-            if call is not None and call.active():
-                call.cancel()
-        self._idleCall = self._quietCall = self._restCall = self._deadlineCall = None
+        for kind, second in (("checkIdle", self._idleAt), ("checkQuiet", self._quietAt),
+                             ("checkRest", self._restAt), ("expire", self._deadlineAt)):
+            if second is not None:
+                self._wheel(kind).remove(second, self)
+        self._idleAt = self._quietAt = self._restAt = self._deadlineAt = None
+        self.onDeadline = None
         self.restAfter = 0
 
     def setDeadline(self, seconds, onDeadline):
         """Call C{onDeadline} in C{seconds} unless L{meetDeadline} is called first (0: never)."""
         if seconds:
-            self._deadlineCall = self.clock.callLater(seconds, self._expire, onDeadline)
+            self.onDeadline = onDeadline
+            self._deadlineAt = self._arm("expire", seconds)
 
     def meetDeadline(self):
         """What the deadline waited for happened: cancel it."""
-        call, self._deadlineCall = self._deadlineCall, None
-        if call is not None and call.active():
-            call.cancel()
+        second, self._deadlineAt = self._deadlineAt, None
+        self.onDeadline = None
+        if second is not None:
+            self._wheel("expire").remove(second, self)
 
-    def _expire(self, onDeadline):
-        self._deadlineCall = None
-        onDeadline()
+    def expire(self):
+        """(wheel) The deadline has come."""
+        onDeadline, self.onDeadline = self.onDeadline, None
+        self._deadlineAt = None
+        if onDeadline is not None:
+            onDeadline()
 
     def noteInput(self):
         """Something was read from the peer."""
         self.lastInput = self.clock.seconds()
-        if self._restCall is None and self.restAfter:
-            self._restCall = self.clock.callLater(self.restAfter, self._checkRest)
+        self.restLater()
+
+    def restLater(self):
+        """Call C{onRest} once input has rested C{restAfter} seconds from now (or from its last)."""
+        if self._restAt is None and self.restAfter:
+            self._restAt = self._arm("checkRest", self.restAfter)
 
     def noteOutput(self):
         """Something was written to the peer."""
         self.lastOutput = self.clock.seconds()
 
-    def _checkIdle(self):
+    def checkIdle(self):
+        """(wheel) Idle for the whole timeout: C{onIdle}; else wait for the rest of it."""
         idle = self.clock.seconds() - self.lastInput
         if idle >= self.idleTimeout:
-            self._idleCall = None
+            self._idleAt = None
             self.onIdle()
         else:
-            self._idleCall = self.clock.callLater(self.idleTimeout - idle, self._checkIdle)
+            self._idleAt = self._arm("checkIdle", self.idleTimeout - idle)
 
-    def _checkQuiet(self):
+    def checkQuiet(self):
+        """(wheel) Nothing written for a whole interval: C{onQuiet}; then the next interval."""
         quiet = self.clock.seconds() - self.lastOutput
         if quiet >= self.keepaliveInterval:
             self.onQuiet()
             quiet = 0
-        self._quietCall = self.clock.callLater(self.keepaliveInterval - quiet, self._checkQuiet)
+        if self.keepaliveInterval and (self._quietAt is not None):
+            self._quietAt = self._arm("checkQuiet", self.keepaliveInterval - quiet)
 
-    def _checkRest(self):
+    def checkRest(self):
+        """(wheel) No input for C{restAfter} seconds: C{onRest}; else wait for the rest of it."""
         rested = self.clock.seconds() - self.lastInput
         if rested >= self.restAfter:
-            self._restCall = None
+            self._restAt = None
             self.onRest()
         else:
-            self._restCall = self.clock.callLater(self.restAfter - rested, self._checkRest)
+            self._restAt = self._arm("checkRest", self.restAfter - rested)

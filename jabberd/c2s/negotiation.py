@@ -44,6 +44,8 @@ class Negotiator:
     """
 
     log = Logger()
+    # One of each per client stream: no instance dicts (subclasses name theirs too).
+    __slots__ = ("stream",)
 
     def __init__(self, stream):
         self.stream = stream

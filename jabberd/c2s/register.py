@@ -78,6 +78,8 @@ class RegisterNegotiator(Negotiator):
     @ivar address: this stream's temporary address, once it has one.
     """
 
+    __slots__ = ("available", "open", "address")
+
     def __init__(self, stream):
         Negotiator.__init__(self, stream)
         self.available = registrationComponent(stream.config) is not None

@@ -29,6 +29,8 @@ __all__ = ["ResumptionNegotiator"]
 
 
 class ResumptionNegotiator(Negotiator):
+    __slots__ = ()
+
     @handles(NS_SM, "resume")
     def onResume(self, element):
         """Section 5: authenticated, not bound, and the session manager manages streams."""

@@ -61,6 +61,8 @@ class SASLNegotiator(Negotiator):
     @ivar mechanism: the exchange in progress (a mechanism object), or None.
     """
 
+    __slots__ = ("mechanism",)
+
     def __init__(self, stream):
         Negotiator.__init__(self, stream)
         self.mechanism = None

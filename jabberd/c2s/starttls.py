@@ -20,6 +20,8 @@ __all__ = ["StartTLSNegotiator"]
 
 
 class StartTLSNegotiator(Negotiator):
+    __slots__ = ()
+
     def offered(self):
         """Whether STARTTLS may be negotiated now."""
         stream = self.stream

@@ -490,9 +490,13 @@ class ClientStream(HardenedXmlStream):
         return HardenedXmlStream.hibernate(self)
 
     def sendKeepalive(self):
-        """A whitespace keepalive (RFC 6120 section 4.6.1), once the header is out."""
+        """
+        A whitespace keepalive (RFC 6120 section 4.6.1), once the header is
+        out; the cipher state it needed is dropped again at the next rest.
+        """
         if self._headerSent:
             self.send(" ")
+            self.liveness.restLater()
 
     def onIdle(self):
         """

@@ -263,7 +263,7 @@ class PresenceHandler(Handler):
         presence to; record the last logout (XEP-0012).
         """
         wasAvailable = session.available
-        directed, session.directed = session.directed, set()
+        directed, session.directed = session.directed, frozenset()
         session.presence = None
         session.priority = 0
         self._run(self._unavailable(session, stanza, wasAvailable, directed))
@@ -292,8 +292,11 @@ class PresenceHandler(Handler):
         jid = parseJID(to)
         address = jid.full() if jid is not None else to
         if presenceType is None:
-            session.directed.add(address)
-        elif presenceType == "unavailable":
+            if not session.directed:
+                session.directed = {address}
+            else:
+                session.directed.add(address)
+        elif presenceType == "unavailable" and address in session.directed:
             session.directed.discard(address)
 
     def deliver(self, to, stanza):

@@ -47,7 +47,8 @@ class Session:
         self.presence = None
         self.priority = 0
         self.interested = False
-        self.directed = set()
+        # The one empty frozenset until directed presence is sent (a set then).
+        self.directed = frozenset()
         self.active = True
         self.deliverHooks = ()
         self.management = None

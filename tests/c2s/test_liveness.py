@@ -53,7 +53,7 @@ def test_stopCancels():
 
 
 def test_restAfterQuietInput():
-    """onRest fires once restAfter seconds passed since the last input, and not again by itself."""
+    """onRest fires at the first whole second after restAfter seconds without input, once."""
     clock = task.Clock()
     events = []
     liveness = Liveness(clock, 0, 0, None, None, 2, lambda: events.append("rest"))
@@ -64,6 +64,8 @@ def test_restAfterQuietInput():
     liveness.noteInput()
     clock.advance(1.5)
     assert events == []
+    clock.advance(0.5)
+    assert events == []  # 2 s after the last input, but the wheel turns at whole seconds
     clock.advance(0.5)
     assert events == ["rest"] and clock.getDelayedCalls() == []
     liveness.noteInput()
@@ -104,3 +106,15 @@ def test_deadlineMetOrStopped():
     clock, liveness, events = make(idle=0, keepalive=0)
     liveness.setDeadline(0, lambda: events.append("deadline"))
     assert not clock.getDelayedCalls()
+
+
+def test_restLaterWithoutInput():
+    """restLater arms the rest timer without input (after output such as a keepalive)."""
+    clock = task.Clock()
+    events = []
+    liveness = Liveness(clock, 0, 0, None, None, 1, lambda: events.append("rest"))
+    clock.advance(30)
+    liveness.restLater()
+    liveness.restLater()
+    clock.advance(1)
+    assert events == ["rest"] and clock.getDelayedCalls() == []
