@@ -207,6 +207,15 @@ class Harness:
         """A stanza arrives from the router (e.g. from a remote server)."""
         self.sm.receive(parse(xml, "jabber:server"))
 
+    def iq(self, session, xml, id="p1"):
+        """C{session} sends the iq C{xml}; its one answer, taken from what it received."""
+        self.send(session, xml.replace("<iq ", f"<iq id='{id}' ", 1))
+        replies = [e for e in session.stream.sent
+                   if e.name == "iq" and e.getAttribute("id") == id]
+        assert len(replies) == 1, [e.toXml() for e in session.stream.sent]
+        session.stream.sent.remove(replies[0])
+        return replies[0]
+
     def take(self, session):
         """What C{session}'s client received since the last take."""
         assertNoFailures()

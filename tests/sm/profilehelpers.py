@@ -91,15 +91,6 @@ class ProfileHarness(Harness):
         self.setItem(a, f"{b}@localhost", "both")
         self.setItem(b, f"{a}@localhost", "both")
 
-    def iq(self, session, xml, id="p1"):
-        """C{session} sends the iq C{xml}; its answer."""
-        self.send(session, xml.replace("<iq ", f"<iq id='{id}' ", 1))
-        replies = [e for e in session.stream.sent
-                   if e.name == "iq" and e.getAttribute("id") == id]
-        assert len(replies) == 1, [e.toXml() for e in session.stream.sent]
-        session.stream.sent.remove(replies[0])
-        return replies[0]
-
     def publish(self, session, node, itemId, payload, options=""):
         """Publish the payload XML to C{node}; the iq answer."""
         idAttr = f" id='{itemId}'" if itemId is not None else ""

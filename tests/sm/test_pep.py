@@ -55,14 +55,6 @@ class PEPHarness(Harness):
     def befriend(self, user, contact, subscription="both"):
         self.setItem(user, contact, subscription)
 
-    def iq(self, session, xml, id="p1"):
-        self.send(session, xml.replace("<iq ", f"<iq id='{id}' ", 1))
-        replies = [e for e in session.stream.sent
-                   if e.name == "iq" and e.getAttribute("id") == id]
-        assert len(replies) == 1, [e.toXml() for e in session.stream.sent]
-        session.stream.sent.remove(replies[0])
-        return replies[0]
-
     def publish(self, session, node=NODE, itemId="current", to=None):
         toAttr = f" to='{to}'" if to else ""
         return self.iq(session, f"<iq type='set'{toAttr}><pubsub xmlns='{NS_PUBSUB}'>"
