@@ -526,6 +526,13 @@ class Section:
             raise ConfigError(f"[{self.name}] {key}: must not be negative, got {value}")
         return value
 
+    def positive(self, key, default, **kwargs):
+        """L{int}, but at least 1: for counts, sizes and times where 0 would refuse everything."""
+        value = self.int(key, default, **kwargs)
+        if value < 1:
+            raise ConfigError(f"[{self.name}] {key}: must be at least 1, got {value}")
+        return value
+
     def bool(self, key, default):
         raw = self.values.get(key)
         if raw is None:
@@ -580,8 +587,8 @@ def parse(text, path="<string>", overrides=None):
         connections=_connectionsConfig(section("connections")),
         caps=_capsConfig(section("caps")),
         pep=_pepConfig(section("pep")),
-        vcard=VCardConfig(maxSize=_atLeastOne(section("vcard"), "max_size", 65536)),
-        avatars=AvatarsConfig(maxBytes=_atLeastOne(section("avatars"), "max_bytes", 65536)),
+        vcard=VCardConfig(maxSize=section("vcard").positive("max_size", 65536)),
+        avatars=AvatarsConfig(maxBytes=section("avatars").positive("max_bytes", 65536)),
         bookmarks=BookmarksConfig(compat=section("bookmarks").bool("compat", True),
                                   compatPEP=section("bookmarks").bool("compat_pep", True)),
         cluster=cluster,
@@ -634,8 +641,6 @@ def _c2sConfig(c):
     for m in mechanisms:
         if m not in _MECHANISMS:
             raise ConfigError(f"[c2s] mechanisms: unknown SASL mechanism {m!r}")
-    if c.int("resumption_max_queue", 500) < 1:
-        raise ConfigError("[c2s] resumption_max_queue: expected at least 1")
     return C2SConfig(
         listen=c.str("listen", "tcp:5222"),
         listenTLS=c.str("listen_tls", "tcp:5223"),
@@ -652,7 +657,7 @@ def _c2sConfig(c):
         stanzaRate=c.int("stanza_rate", 500),
         stanzaBurst=c.int("stanza_burst", 2000),
         resumptionTimeout=c.int("resumption_timeout", 3600),
-        resumptionMaxQueue=c.int("resumption_max_queue", 500),
+        resumptionMaxQueue=c.positive("resumption_max_queue", 500),
     )
 
 
@@ -662,13 +667,9 @@ def _authLimits(c):
                   authFailDelay=c.int("auth_fail_delay", 1),
                   authFailMaxDelay=c.int("auth_fail_max_delay", 60),
                   authFailWindow=c.int("auth_fail_window", 900),
-                  authFailTracked=c.int("auth_fail_tracked", 10000),
-                  authThreads=c.int("auth_threads", 2),
-                  authMaxPending=c.int("auth_max_pending", 64))
-    for key, name in (("authThreads", "auth_threads"), ("authMaxPending", "auth_max_pending"),
-                      ("authFailTracked", "auth_fail_tracked")):
-        if limits[key] < 1:
-            raise ConfigError(f"[c2s] {name}: must be at least 1")
+                  authFailTracked=c.positive("auth_fail_tracked", 10000),
+                  authThreads=c.positive("auth_threads", 2),
+                  authMaxPending=c.positive("auth_max_pending", 64))
     return limits
 
 
@@ -765,13 +766,11 @@ def _webConfig(h):
             raise ConfigError(f"[http] {key}: one path segment expected, got {value!r}")
     if paths["bosh_path"] and paths["bosh_path"] == paths["websocket_path"]:
         raise ConfigError("[http] websocket_path: must differ from bosh_path")
-    if h.int("bosh_max_wait", 60) < 1:
-        raise ConfigError("[http] bosh_max_wait: must be at least 1 second")
     return dict(boshPath=paths["bosh_path"], websocketPath=paths["websocket_path"],
                 webchat=h.bool("webchat", True), webchatPath=paths["webchat_path"],
                 considerSecure=h.bool("consider_secure", False),
                 loopbackSecure=h.bool("loopback_secure", True),
-                boshMaxWait=h.int("bosh_max_wait", 60), boshMaxHold=h.int("bosh_max_hold", 1),
+                boshMaxWait=h.positive("bosh_max_wait", 60), boshMaxHold=h.int("bosh_max_hold", 1),
                 boshInactivity=h.int("bosh_inactivity", 60),
                 boshMaxPause=h.int("bosh_max_pause", 300),
                 boshPolling=h.int("bosh_polling", 2),
@@ -781,14 +780,10 @@ def _webConfig(h):
 def _boshLimits(h):
     """The C{[http]} keys bounding one BOSH request body (XEP-0124 section 17.2)."""
     limits = dict(boshMaxBody=h.int("bosh_max_body", 0),
-                  boshMaxPayloads=h.int("bosh_max_payloads", 100),
-                  boshMaxElements=h.int("bosh_max_elements", 10000),
+                  boshMaxPayloads=h.positive("bosh_max_payloads", 100),
+                  boshMaxElements=h.positive("bosh_max_elements", 10000),
                   boshMaxOutput=h.int("bosh_max_output", 1048576),
                   websocketMaxMessage=h.int("websocket_max_message", 0))
-    for key, name in (("boshMaxPayloads", "bosh_max_payloads"),
-                      ("boshMaxElements", "bosh_max_elements")):
-        if limits[key] < 1:
-            raise ConfigError(f"[http] {name}: must be at least 1")
     return limits
 
 
@@ -838,28 +833,19 @@ def _archiveConfig(a):
 
 
 def _pushConfig(p):
-    timeout = p.int("timeout", 30)
-    if timeout == 0:
-        raise ConfigError("[push] timeout: must be at least 1 second")
-    return PushConfig(maxRegistrations=p.int("max_registrations", 5), timeout=timeout,
+    return PushConfig(maxRegistrations=p.int("max_registrations", 5),
+                      timeout=p.positive("timeout", 30),
                       includeBody=p.choice("include_body", "on_request", ("never", "on_request")))
 
 def _parserConfig(p):
-    config = ParserConfig(
-        maxElements=p.int("max_elements", 5000),
-        maxDepth=p.int("max_depth", 32),
+    return ParserConfig(
+        maxElements=p.positive("max_elements", 5000),
+        maxDepth=p.positive("max_depth", 32),
         maxAttributes=p.int("max_attributes", 32),
-        maxHeaderSize=p.int("max_header_size", 4096),
-        maxElementsBeforeAuth=p.int("max_elements_before_auth", 50),
-        maxStanzaSizeBeforeAuth=p.int("max_stanza_size_before_auth", 16384),
+        maxHeaderSize=p.positive("max_header_size", 4096),
+        maxElementsBeforeAuth=p.positive("max_elements_before_auth", 50),
+        maxStanzaSizeBeforeAuth=p.positive("max_stanza_size_before_auth", 16384),
     )
-    for key, value in (("max_elements", config.maxElements), ("max_depth", config.maxDepth),
-                       ("max_header_size", config.maxHeaderSize),
-                       ("max_elements_before_auth", config.maxElementsBeforeAuth),
-                       ("max_stanza_size_before_auth", config.maxStanzaSizeBeforeAuth)):
-        if value < 1:
-            raise ConfigError(f"[parser] {key}: must be at least 1")
-    return config
 
 
 def _connectionsConfig(c):
@@ -884,27 +870,14 @@ def _connectionsConfig(c):
 
 
 def _capsConfig(c):
-    config = CapsConfig(maxCached=c.int("max_cached", 10000), timeout=c.int("timeout", 30),
-                        maxQueries=c.int("max_queries", 100),
-                        maxEntities=c.int("max_entities", 100000))
-    for key, value in (("max_cached", config.maxCached), ("timeout", config.timeout),
-                       ("max_queries", config.maxQueries)):
-        if value == 0:
-            raise ConfigError(f"[caps] {key}: must be at least 1")
-    return config
-
-def _atLeastOne(section, key, default):
-    """A whole number of at least 1 from C{section}."""
-    value = section.int(key, default)
-    if value < 1:
-        raise ConfigError(f"[{section.name}] {key}: at least 1")
-    return value
-
+    return CapsConfig(maxCached=c.positive("max_cached", 10000), timeout=c.positive("timeout", 30),
+                      maxQueries=c.positive("max_queries", 100),
+                      maxEntities=c.int("max_entities", 100000))
 
 def _pepConfig(p):
-    return PEPConfig(maxItemsPerNode=_atLeastOne(p, "max_items_per_node", 1000),
-                     maxNodes=_atLeastOne(p, "max_nodes", 200),
-                     maxItemSize=_atLeastOne(p, "max_item_size", 131072))
+    return PEPConfig(maxItemsPerNode=p.positive("max_items_per_node", 1000),
+                     maxNodes=p.positive("max_nodes", 200),
+                     maxItemSize=p.positive("max_item_size", 131072))
 
 
 _NODE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -922,9 +895,9 @@ def _clusterConfig(c):
         raise ConfigError(f"[cluster] nats: expected a nats:// URL, got {nats!r}")
     config = ClusterConfig(
         node=node, nats=nats, database=c.str("database", ""), name=name,
-        heartbeat=c.int("heartbeat_ms", 1000) / 1000,
+        heartbeat=c.positive("heartbeat_ms", 1000) / 1000,
         deadAfter=c.int("dead_after_ms", 5000) / 1000,
-        workers=c.int("workers", 1),
+        workers=c.positive("workers", 1),
         maxMessage=c.int("max_message_size", 1048576, parse=_size,
                          expected="bytes, or a number with K or M"),
         maxInFlight=c.int("max_in_flight", 10000),
@@ -934,8 +907,6 @@ def _clusterConfig(c):
     if len(config.secret) < 16:
         raise ConfigError("[cluster] secret: the same text of at least 16 characters on "
                           "every node is required")
-    if config.heartbeat <= 0 or config.workers < 1:
-        raise ConfigError("[cluster] heartbeat_ms and workers: must be at least 1")
     if config.deadAfter < 2 * config.heartbeat:
         raise ConfigError("[cluster] dead_after_ms: must be at least twice heartbeat_ms")
     return config

@@ -37,6 +37,17 @@ def test_errorsNameSectionAndKey(text, where):
     assert where in str(e.value)
 
 
+@pytest.mark.parametrize("section, key", [
+    ("c2s", "resumption_max_queue"), ("c2s", "auth_threads"), ("http", "bosh_max_wait"),
+    ("http", "bosh_max_payloads"), ("push", "timeout"), ("parser", "max_depth"),
+    ("caps", "timeout"), ("pep", "max_nodes"), ("vcard", "max_size"),
+])
+def test_zeroRefusedWhereItWouldRefuseEverything(section, key):
+    """A count, size or time that 0 would turn into "refuse all" must be at least 1."""
+    with pytest.raises(ConfigError, match=rf"\[{section}\] {key}: must be at least 1, got 0"):
+        parse(f"[{section}]\n{key} = 0\n")
+
+
 def test_components():
     """component:DOMAIN sections declare components with secret and trust."""
     config = parse("[component:Echo.localhost]\nsecret = s\ntrusted = yes\nfoo = bar\n")
@@ -215,7 +226,8 @@ def test_clusterValues():
     ("node = n1\nsecret = short", "[cluster] secret"),
     ("node = n1\nsecret = sixteen characters\nnats = http://x", "[cluster] nats"),
     ("node = n1\nsecret = sixteen characters\ndead_after_ms = 1500", "[cluster] dead_after_ms"),
-    ("node = n1\nsecret = sixteen characters\nworkers = 0", "[cluster] heartbeat_ms and workers"),
+    ("node = n1\nsecret = sixteen characters\nworkers = 0", "[cluster] workers: must be at least 1"),
+    ("node = n1\nsecret = sixteen characters\nheartbeat_ms = 0", "[cluster] heartbeat_ms"),
 ])
 def test_clusterErrors(text, where):
     """A bad [cluster] value is a start-up error naming the key."""
