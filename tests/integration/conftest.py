@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.integration.harness import PostgresSchema, ServerProcess
+from tests.integration.harness import OwnServers, PostgresSchema, ServerProcess
 
 
 def _postgresAvailable():
@@ -44,3 +44,19 @@ def server(backend, tmp_path_factory):
         proc.adduser(name, name + "pw")
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+def ownServers(backend, tmp_path):
+    """L{OwnServers} on this module's back end, for servers a test kills, restarts or configures."""
+    servers = OwnServers(backend, tmp_path)
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def sqliteServer(tmp_path):
+    """A started jabberd of the test's own on SQLite, accounts alice and bob, to restart or kill."""
+    servers = OwnServers(None, tmp_path)
+    yield servers.make()
+    servers.close()

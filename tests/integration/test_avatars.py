@@ -5,7 +5,6 @@ and vCard4 in PEP (XEP-0292), on a real jabberd (SQLite and PostgreSQL)
 with slixmpp's own xep_0084, xep_0153, xep_0054, xep_0292 and xep_0060.
 """
 
-import asyncio
 import base64
 import hashlib
 import xml.etree.ElementTree as ET

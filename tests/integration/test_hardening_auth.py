@@ -7,7 +7,6 @@ answers that do not tell existing accounts from missing ones (SCRAM
 stand-in salts stable across restarts, XEP-0078 fields, roster errors).
 """
 
-import asyncio
 import base64
 import os
 import re

@@ -14,7 +14,6 @@ import pytest
 from slixmpp.exceptions import IqError
 
 from tests.integration.clients import Client, run
-from tests.integration.harness import ServerProcess
 from tests.integration.test_offline import countReaches
 
 NS_MAM = "urn:xmpp:mam:2"
@@ -159,136 +158,112 @@ def test_errorsAndPreferences(server):
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["restart", "kill-9"])
-def test_archiveSurvivesRestart(tmp_path, stop):
+def test_archiveSurvivesRestart(sqliteServer, stop):
     """What the archive answered with is still there, under the same ids, after the server
     restarts or is killed with SIGKILL."""
-    proc = ServerProcess(tmp_path)
-    proc.start()
-    try:
-        for name in ("alice", "bob"):
-            proc.adduser(name, name + "pw")
+    proc = sqliteServer
 
-        async def before():
-            alice = await login(proc, "alice@localhost/mam")
-            bob = await login(proc, "bob@localhost/mam")
-            ids = await exchange(alice, bob, ["kept 1", "kept 2"])
-            # the writes are not waited for by delivery: let them commit
-            for _ in range(100):
-                results, _ = await retrieve(bob)
-                if len(results) == 2:
-                    break
-                await asyncio.sleep(0.05)
-            await alice.close()
-            await bob.close()
-            return ids
-        ids = run(before())
-        proc.stop(stop)
-        proc.start()
-
-        async def after():
-            bob = await login(proc, "bob@localhost/mam")
+    async def before():
+        alice = await login(proc, "alice@localhost/mam")
+        bob = await login(proc, "bob@localhost/mam")
+        ids = await exchange(alice, bob, ["kept 1", "kept 2"])
+        # the writes are not waited for by delivery: let them commit
+        for _ in range(100):
             results, _ = await retrieve(bob)
-            assert results == list(zip(ids, ["kept 1", "kept 2"]))
-            await bob.close()
-        run(after())
-    finally:
-        proc.stop()
+            if len(results) == 2:
+                break
+            await asyncio.sleep(0.05)
+        await alice.close()
+        await bob.close()
+        return ids
+    ids = run(before())
+    proc.stop(stop)
+    proc.start()
+
+    async def after():
+        bob = await login(proc, "bob@localhost/mam")
+        results, _ = await retrieve(bob)
+        assert results == list(zip(ids, ["kept 1", "kept 2"]))
+        await bob.close()
+    run(after())
 
 
-def test_offlineMessageArchivedOnceAcrossRestart(tmp_path):
+def test_offlineMessageArchivedOnceAcrossRestart(sqliteServer):
     """A chat kept in offline storage over a restart arrives with the id it was archived with, and is archived once."""
-    proc = ServerProcess(tmp_path)
+    proc = sqliteServer
+
+    async def before():
+        alice = await login(proc, "alice@localhost/mam")
+        alice.send_message("bob@localhost", "kept over the restart", mtype="chat")
+        watcher = Client("bob@localhost/count", "bobpw", plugins=["xep_0013"])
+        assert await watcher.login(proc.ports["c2s"], presence=False)
+        await countReaches(watcher, 1)
+        await watcher.close()
+        await alice.close()
+    run(before())
+    proc.stop()
     proc.start()
-    try:
-        for name in ("alice", "bob"):
-            proc.adduser(name, name + "pw")
 
-        async def before():
-            alice = await login(proc, "alice@localhost/mam")
-            alice.send_message("bob@localhost", "kept over the restart", mtype="chat")
-            watcher = Client("bob@localhost/count", "bobpw", plugins=["xep_0013"])
-            assert await watcher.login(proc.ports["c2s"], presence=False)
-            await countReaches(watcher, 1)
-            await watcher.close()
-            await alice.close()
-        run(before())
-        proc.stop()
-        proc.start()
-
-        async def after():
-            bob = await login(proc, "bob@localhost/back")
-            message = await bob.nextMessage(lambda m: m["body"] == "kept over the restart")
-            [sid] = message.xml.findall(f"{{{NS_SID}}}stanza-id")
-            results, _ = await retrieve(bob)
-            assert results == [(sid.get("id"), "kept over the restart")]
-            await bob.close()
-        run(after())
-    finally:
-        proc.stop()
+    async def after():
+        bob = await login(proc, "bob@localhost/back")
+        message = await bob.nextMessage(lambda m: m["body"] == "kept over the restart")
+        [sid] = message.xml.findall(f"{{{NS_SID}}}stanza-id")
+        results, _ = await retrieve(bob)
+        assert results == [(sid.get("id"), "kept over the restart")]
+        await bob.close()
+    run(after())
 
 
-def test_queuedArchiveWritesFinishBeforeShutdown(tmp_path):
+def test_queuedArchiveWritesFinishBeforeShutdown(sqliteServer):
     """Every message delivered before a clean stop is in the archive after the restart, even
     those whose archive write was still queued behind others when the stop began."""
-    proc = ServerProcess(tmp_path)
+    proc = sqliteServer
+    texts = [f"burst {n}" for n in range(1500)]
+
+    async def before():
+        alice = await login(proc, "alice@localhost/mam")
+        bob = await login(proc, "bob@localhost/mam")
+        for text in texts:
+            alice.send_message(bob.boundjid.full, text, mtype="chat")
+        await bob.nextMessage(lambda m: m["body"] == texts[-1])
+    run(before())
+    proc.stop()
     proc.start()
-    try:
-        for name in ("alice", "bob"):
-            proc.adduser(name, name + "pw")
-        texts = [f"burst {n}" for n in range(1500)]
 
-        async def before():
-            alice = await login(proc, "alice@localhost/mam")
-            bob = await login(proc, "bob@localhost/mam")
-            for text in texts:
-                alice.send_message(bob.boundjid.full, text, mtype="chat")
-            await bob.nextMessage(lambda m: m["body"] == texts[-1])
-        run(before())
-        proc.stop()
-        proc.start()
-
-        async def after():
-            bob = await login(proc, "bob@localhost/mam")
-            iq = await bob["xep_0313"].retrieve(timeout=10, rsm={"max": "1"})
-            assert int(iq["mam_fin"]["rsm"]["count"]) == len(texts)
-            await bob.close()
-        run(after())
-    finally:
-        proc.stop()
+    async def after():
+        bob = await login(proc, "bob@localhost/mam")
+        iq = await bob["xep_0313"].retrieve(timeout=10, rsm={"max": "1"})
+        assert int(iq["mam_fin"]["rsm"]["count"]) == len(texts)
+        await bob.close()
+    run(after())
 
 
-def test_acknowledgedMessagesArchivedAcrossKill9(tmp_path):
+def test_acknowledgedMessagesArchivedAcrossKill9(sqliteServer):
     """Messages the server acknowledged (XEP-0198 <a h/>) are in the archive after kill -9."""
-    proc = ServerProcess(tmp_path)
+    proc = sqliteServer
+    texts = [f"acked {n}" for n in range(1000)]
+
+    async def before():
+        alice = Client("alice@localhost/mam", "alicepw", plugins=PLUGINS + ["xep_0198"])
+        assert await alice.login(proc.ports["c2s"])
+        for text in texts:
+            alice.send_message("bob@localhost", text, mtype="chat")
+        # every message on the wire (counted by the plugin) before asking for the ack
+        await alice["xep_0199"].ping("localhost", timeout=10)
+        sent = alice["xep_0198"].seq
+        alice["xep_0198"].request_ack()
+        for _ in range(400):
+            if alice["xep_0198"].last_ack >= sent:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the server never acknowledged the messages")
+    run(before())
+    proc.stop(signal.SIGKILL)
     proc.start()
-    try:
-        for name in ("alice", "bob"):
-            proc.adduser(name, name + "pw")
-        texts = [f"acked {n}" for n in range(1000)]
 
-        async def before():
-            alice = Client("alice@localhost/mam", "alicepw", plugins=PLUGINS + ["xep_0198"])
-            assert await alice.login(proc.ports["c2s"])
-            for text in texts:
-                alice.send_message("bob@localhost", text, mtype="chat")
-            # every message on the wire (counted by the plugin) before asking for the ack
-            await alice["xep_0199"].ping("localhost", timeout=10)
-            sent = alice["xep_0198"].seq
-            alice["xep_0198"].request_ack()
-            for _ in range(400):
-                if alice["xep_0198"].last_ack >= sent:
-                    return
-                await asyncio.sleep(0.05)
-            raise AssertionError("the server never acknowledged the messages")
-        run(before())
-        proc.stop(signal.SIGKILL)
-        proc.start()
-
-        async def after():
-            alice = await login(proc, "alice@localhost/mam")
-            iq = await alice["xep_0313"].retrieve(timeout=10, rsm={"max": "1"})
-            assert int(iq["mam_fin"]["rsm"]["count"]) == len(texts)
-            await alice.close()
-        run(after())
-    finally:
-        proc.stop()
+    async def after():
+        alice = await login(proc, "alice@localhost/mam")
+        iq = await alice["xep_0313"].retrieve(timeout=10, rsm={"max": "1"})
+        assert int(iq["mam_fin"]["rsm"]["count"]) == len(texts)
+        await alice.close()
+    run(after())

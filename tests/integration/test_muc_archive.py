@@ -13,7 +13,6 @@ import pytest
 from slixmpp.exceptions import IqError
 
 from tests.integration.clients import Client, run
-from tests.integration.harness import OwnServers
 
 MUC = "conference.localhost"
 NS_MAM = "urn:xmpp:mam:2"
@@ -188,11 +187,9 @@ def test_selfPing(server):
 
 
 @pytest.fixture
-def ownServer(backend, tmp_path):
+def ownServer(ownServers):
     """Make a jabberd of this module's back end with a database of its own and extra conference options."""
-    servers = OwnServers(backend, tmp_path)
-    yield lambda options="": servers.make({CONFERENCE_SECTION: CONFERENCE_SECTION + options})
-    servers.close()
+    return lambda options="": ownServers.make({CONFERENCE_SECTION: CONFERENCE_SECTION + options})
 
 
 def test_persistentHistoryAndArchiveSurviveRestart(ownServer):

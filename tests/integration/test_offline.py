@@ -18,7 +18,6 @@ import signal
 import pytest
 
 from tests.integration.clients import Client, run
-from tests.integration.harness import OwnServers
 
 NS_DELAY = "urn:xmpp:delay"
 NS_DELAY_LEGACY = "jabber:x:delay"
@@ -158,14 +157,12 @@ def test_serverAdvertisesOfflineSupport(server):
 
 
 @pytest.fixture
-def ownServer(backend, tmp_path):
+def ownServer(ownServers):
     """
     Make a jabberd of this module's back end with a database of its own
     (it may be killed), the offline section replaced by C{section}.
     """
-    servers = OwnServers(backend, tmp_path)
-    yield lambda section=OFFLINE_SECTION: servers.make({OFFLINE_SECTION: section})
-    servers.close()
+    return lambda section=OFFLINE_SECTION: ownServers.make({OFFLINE_SECTION: section})
 
 
 def test_acceptedMessageSurvivesKill9(ownServer):

@@ -17,7 +17,6 @@ import struct
 import time
 
 from tests.integration.clients import TIMEOUT, Client, RawStream, run
-from tests.integration.harness import ServerProcess
 
 NS_SM = "urn:xmpp:sm:3"
 NS_MAM = "urn:xmpp:mam:2"
@@ -527,30 +526,24 @@ def test_webSocketEnableCutAndResume(server):
     again.close()
 
 
-def test_detachedSessionsMessagesSurviveRestart(tmp_path):
+def test_detachedSessionsMessagesSurviveRestart(sqliteServer):
     """A message kept for a detached session is in offline storage after a server restart."""
-    proc = ServerProcess(tmp_path)
+    proc = sqliteServer
+
+    async def before():
+        phone = await login(proc, "alice@localhost/phone")
+        friend = await login(proc, "bob@localhost/desk", sm=False)
+        await cut(phone)
+        friend.send_message(phone.boundjid.bare, "across the restart", mtype="chat")
+        await settle(friend)
+        await friend.close()
+    run(before())
+    proc.stop()
     proc.start()
-    try:
-        for name in ("alice", "bob"):
-            proc.adduser(name, name + "pw")
 
-        async def before():
-            phone = await login(proc, "alice@localhost/phone")
-            friend = await login(proc, "bob@localhost/desk", sm=False)
-            await cut(phone)
-            friend.send_message(phone.boundjid.bare, "across the restart", mtype="chat")
-            await settle(friend)
-            await friend.close()
-        run(before())
-        proc.stop()
-        proc.start()
-
-        async def after():
-            alice = await login(proc, "alice@localhost/later", sm=False)
-            alice.send_presence()
-            await alice.nextMessage(lambda m: m["body"] == "across the restart")
-            await alice.close()
-        run(after())
-    finally:
-        proc.stop()
+    async def after():
+        alice = await login(proc, "alice@localhost/later", sm=False)
+        alice.send_presence()
+        await alice.nextMessage(lambda m: m["body"] == "across the restart")
+        await alice.close()
+    run(after())
