@@ -14,6 +14,9 @@ from components.conference.store import MemoryRoomStore
 
 SERVICE = "conference.localhost"
 ROOM = "room@conference.localhost"
+OWNER = "owner@localhost/r"
+BOB = "bob@localhost/b"
+CAROL = "carol@localhost/c"
 
 CONFIG = """
 [server]
@@ -122,6 +125,19 @@ class Conference:
     def admin(self, actor, items, room=ROOM, iqType="set", ns=NS_MUC_ADMIN):
         return self.send(f"<iq type='{iqType}' id='a1' from='{actor}' to='{room}'>"
                          f"<query xmlns='{ns}'>{items}</query></iq>")
+
+
+def room(*users, **fields):
+    """A room made by OWNER (instant, or configured with C{fields}) that C{users} entered, output taken."""
+    c = Conference()
+    if fields:
+        c.createConfigured(fields)
+    else:
+        c.createInstant()
+    for user in users:
+        c.join(user, user.split("@")[0])
+    c.take()
+    return c
 
 
 # queries over sent stanzas

@@ -4,24 +4,8 @@ voicerequest; XEP-0045 sections 7.13, 8, 9).
 """
 
 from jabberd.ns import NS_DATA, NS_MUC_ADMIN, NS_MUC_USER
-from tests.components.conference.muchelpers import (ROOM, Conference, child, codes,
-                                                    errorCondition, item, named, to)
-
-OWNER = "owner@localhost/r"
-BOB = "bob@localhost/b"
-CAROL = "carol@localhost/c"
-
-
-def room(*users, **fields):
-    c = Conference()
-    if fields:
-        c.createConfigured(fields)
-    else:
-        c.createInstant()
-    for user in users:
-        c.join(user, user.split("@")[0])
-    c.take()
-    return c
+from tests.components.conference.muchelpers import (BOB, CAROL, OWNER, ROOM, child, codes,
+                                                    errorCondition, item, named, room, to)
 
 
 def result(out):

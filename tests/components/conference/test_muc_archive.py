@@ -11,13 +11,10 @@ from jabberd.ns import (NS_DATA, NS_DELAY, NS_DISCO_INFO, NS_FORWARD, NS_MAM, NS
 from jabberd.stanza import firstChild
 from jabberd.storage.memory import MemoryStorage
 from components.conference.store import MemoryRoomStore
-from tests.components.conference.muchelpers import (ROOM, Conference, bodyText, child, delay,
-                                                    errorCondition, named, to)
+from tests.components.conference.muchelpers import (BOB, CAROL, OWNER, ROOM, Conference, bodyText,
+                                                    child, delay, errorCondition, named, to)
 from tests.sm.helpers import result
 
-OWNER = "owner@localhost/r"
-BOB = "bob@localhost/b"
-CAROL = "carol@localhost/c"
 PERSISTENT = {"muc#roomconfig_persistentroom": "1"}
 
 

@@ -5,11 +5,8 @@ Tests for Service Discovery of the service and its rooms
 
 from jabberd.ns import (NS_BROWSE, NS_CONFERENCE, NS_DATA, NS_DISCO_INFO, NS_DISCO_ITEMS,
                         NS_MUC, NS_VERSION)
-from tests.components.conference.muchelpers import (ROOM, SERVICE, Conference, child,
+from tests.components.conference.muchelpers import (BOB, OWNER, ROOM, SERVICE, Conference, child,
                                                     errorCondition)
-
-OWNER = "owner@localhost/r"
-BOB = "bob@localhost/b"
 
 
 def disco(c, uri, to, sender=BOB):

@@ -4,11 +4,8 @@ XEP-0045 section 7.8.2) and their legacy companion element.
 """
 
 from jabberd.ns import NS_MUC_USER, NS_X_CONFERENCE
-from tests.components.conference.muchelpers import (ROOM, Conference, child,
+from tests.components.conference.muchelpers import (BOB, OWNER, ROOM, Conference, child,
                                                     errorCondition)
-
-OWNER = "owner@localhost/r"
-BOB = "bob@localhost/b"
 
 
 def invite(c, sender, to="hecate@localhost", reason="Join us"):

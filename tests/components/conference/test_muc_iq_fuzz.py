@@ -11,12 +11,11 @@ result or error, with the iq's id; nothing raises or logs a failure.
 
 from hypothesis import given, strategies as st
 
-from tests.components.conference.muchelpers import (ROOM, SERVICE, Conference, errorCondition,
-                                                 parseXml)
+from tests.components.conference.muchelpers import (OWNER, ROOM, SERVICE, Conference,
+                                                    errorCondition, parseXml)
 from tests.fuzzing import LoggedFailures, fuzzSettings
 from tests.sm.test_iq_fuzz import iqs
 
-OWNER = "owner@localhost/r"
 OCCUPANT = "alice@localhost/r"
 STRANGER = "mallory@localhost/r"
 

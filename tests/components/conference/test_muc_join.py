@@ -5,13 +5,9 @@ Tests for entering, leaving, nick changes and presence updates
 """
 
 from jabberd.ns import NS_MUC, NS_MUC_USER
-from tests.components.conference.muchelpers import (ROOM, Conference, child, codes,
-                                                    errorCondition, errorElement, item,
+from tests.components.conference.muchelpers import (BOB, CAROL, OWNER, ROOM, Conference, child,
+                                                    codes, errorCondition, errorElement, item,
                                                     named, to)
-
-OWNER = "owner@localhost/r"
-BOB = "bob@localhost/b"
-CAROL = "carol@localhost/c"
 
 
 def test_creatingRoomLocksItWithStatus201():

@@ -5,13 +5,10 @@ jabber:iq:browse (XEP-0011).
 """
 
 from jabberd.ns import NS_BROWSE, NS_CONFERENCE
-from tests.components.conference.muchelpers import (ROOM, SERVICE, Conference, bodyText,
-                                                    child, codes, errorCondition, named,
-                                                    to)
+from tests.components.conference.muchelpers import (BOB, OWNER, ROOM, SERVICE, Conference, bodyText,
+                                                    child, codes, errorCondition, named, to)
 
-OWNER = "owner@localhost/r"
 OLD = "old@localhost/gabber"
-BOB = "bob@localhost/b"
 
 
 def iq(c, kind, uri, to=ROOM, sender=OLD, payload=""):

@@ -6,24 +6,8 @@ XEP-0045 sections 7.4, 7.5, 7.2.14-15, 8.1) and history on entering.
 import time
 
 from jabberd.ns import NS_DELAY, NS_MUC_USER, NS_X_CONFERENCE
-from tests.components.conference.muchelpers import (ROOM, Conference, bodyText, child,
-                                                    delay, errorCondition, named, to)
-
-OWNER = "owner@localhost/r"
-BOB = "bob@localhost/b"
-CAROL = "carol@localhost/c"
-
-
-def room(*users, **fields):
-    c = Conference()
-    if fields:
-        c.createConfigured(fields)
-    else:
-        c.createInstant()
-    for user in users:
-        c.join(user, user.split("@")[0])
-    c.take()
-    return c
+from tests.components.conference.muchelpers import (BOB, CAROL, OWNER, ROOM, Conference, bodyText,
+                                                    child, delay, errorCondition, named, room, to)
 
 
 def test_groupchatFanOut():

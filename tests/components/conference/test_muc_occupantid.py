@@ -7,12 +7,9 @@ the room features in disco#info (occupant ids, XEP-0410 self-ping).
 from jabberd.ns import NS_DISCO_INFO, NS_MUC_SELF_PING, NS_OCCUPANT_ID
 from components.conference.occupantid import newSecret, occupantId
 from components.conference.store import MemoryRoomStore
-from tests.components.conference.muchelpers import (ROOM, Conference, child, named, to)
+from tests.components.conference.muchelpers import BOB, CAROL, ROOM, Conference, child, named, to
 
-OWNER = "owner@localhost/r"
-BOB = "bob@localhost/b"
 BOB2 = "bob@localhost/phone"
-CAROL = "carol@localhost/c"
 OTHER = "other@conference.localhost"
 
 

@@ -5,11 +5,8 @@ cancel, destroy, owner lists.
 """
 
 from jabberd.ns import NS_DATA, NS_MUC_OWNER, NS_MUC_USER
-from tests.components.conference.muchelpers import (ROOM, Conference, child, codes,
+from tests.components.conference.muchelpers import (BOB, OWNER, ROOM, Conference, child, codes,
                                                     errorCondition, named, to)
-
-OWNER = "owner@localhost/r"
-BOB = "bob@localhost/b"
 
 
 def formFields(iq):

@@ -9,9 +9,7 @@ import os
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from tests.components.conference.muchelpers import ROOM, Conference, errorCondition
-
-OWNER = "owner@localhost/r"
+from tests.components.conference.muchelpers import OWNER, ROOM, Conference, errorCondition
 
 
 class PersistenceTests(unittest.TestCase):

@@ -11,10 +11,8 @@ from jabberd.config import ConfigError
 from jabberd.ns import NS_MUC
 from jabberd.host import Host
 from components import conference
-from tests.components.conference.muchelpers import (ROOM, Conference, codes, errorCondition,
+from tests.components.conference.muchelpers import (OWNER, ROOM, Conference, codes, errorCondition,
                                                     serverConfig)
-
-OWNER = "owner@localhost/r"
 
 
 def test_makeHostFromParsedConfig():
