@@ -25,10 +25,10 @@ from jabberd.cluster.components import ComponentRoutes, bounce
 from jabberd.cluster.directory import SessionDirectory, unavailable
 from jabberd.cluster.inflight import InFlight, keepsForRetry
 from jabberd.cluster.membership import Membership
-from jabberd.cluster.rooms import RoomDirectory, RoomRoute
+from jabberd.cluster.rooms import RoomDirectory, RoomRoute, roomOf
 from jabberd.cluster.tracker import SessionTracker
 from jabberd.cluster.wire import Subjects, WireError, decode, encode, stanzaOf, stanzaText
-from jabberd.jidutil import bareOf, domainOf
+from jabberd.jidutil import domainOf
 from jabberd.logs import Logger
 
 __all__ = ["ClusterNode"]
@@ -86,6 +86,7 @@ class ClusterNode(service.Service):
                 self.router.removeRoute(domain, route)
                 self.router.addRoute(domain, RoomRoute(self, route))
                 self.conferences.append(muc)
+                muc.roomGoneHooks.append(self.rooms.release)
 
     def startService(self):
         service.Service.startService(self)
@@ -267,15 +268,19 @@ class ClusterNode(service.Service):
     def op_room(self, message):
         """A room claim, or a stanza for a room this node holds (it claims it)."""
         if "xml" not in message:
-            self.rooms.claimed(message["room"], message["node"])
+            if message.get("released"):
+                self.rooms.released(message["room"], message["node"])
+            else:
+                self.rooms.claimed(message["room"], message["node"])
             return
         stanza = stanzaOf(message["xml"])
         route = self.router.routes.get(domainOf(stanza.getAttribute("to") or ""))
         if not isinstance(route, RoomRoute):
             bounce(self.router, stanza)
             return
-        self.rooms.claim(bareOf(stanza["to"]))
-        route.local.deliver(stanza)
+        room = roomOf(stanza)
+        self.rooms.claim(room)
+        route.deliverHere(room, stanza)
 
     def _relayed(self, function, stanza):
         """Run C{function(stanza)} for another node: nothing it does is sent on again."""
