@@ -194,7 +194,7 @@ class ClusterNode(service.Service):
                     continue
                 self._publish(subject, "bound", full=session.full,
                               at=self.directory.boundAt.get(session.full, 0))
-                fields = {"interested": session.interested}
+                fields = {"interested": session.interested, "snapshot": True}
                 if session.presence is not None:
                     fields.update(presence=stanzaText(session.presence),
                                   priority=session.priority)

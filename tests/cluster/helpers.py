@@ -36,14 +36,20 @@ class FakeLink:
     def __init__(self, bus):
         self.bus = bus
         self.closed = False
+        self.cut = False
         self.mine = []
 
     def subscribe(self, subject, callback):
-        self.bus.subscribers.setdefault(subject, []).append(callback)
-        self.mine.append((subject, callback))
+        def heard(subject, data):
+            if not self.cut:
+                callback(subject, data)
+
+        self.bus.subscribers.setdefault(subject, []).append(heard)
+        self.mine.append((subject, heard))
 
     def publish(self, subject, data):
-        if not self.closed:
+        """Queued on the bus; lost while the link is L{cut} off (a partition)."""
+        if not self.closed and not self.cut:
             self.bus.queue.append((subject, data))
 
     def unsubscribeAll(self):

@@ -225,3 +225,28 @@ def test_replacedSessionEndsWithItsHooks():
     assert presences(n2.take(alice), "unavailable", sender="bob@localhost/same")
     assert n1.node.status()["sessions"] == {"n1": 0, "n2": 2}  # alice's and bob's, on n2
     assert n2.sm.session("bob@localhost/same") is later
+
+
+def test_partitionedNodesTellTheirUsersWhenHealed():
+    """A node cut off and back: each side's users see the other's go, then come back, once."""
+    bus, clock, (n1, n2) = makeCluster("n1", "n2")
+    befriend(n1, n2, "alice", "bob")
+    alice = n1.login("alice", "a")
+    bob = n2.login("bob", "b")
+    bus.flush()
+    n1.take(alice), n2.take(bob)
+    n2.node.link.cut = True
+    for _ in range(5):
+        clock.advance(1)
+        bus.flush()
+    assert presences(n1.take(alice), "unavailable", sender="bob@localhost/b")
+    assert presences(n2.take(bob), "unavailable", sender="alice@localhost/a")
+    n2.node.link.cut = False
+    for _ in range(3):
+        clock.advance(1)
+        bus.flush()
+    assert len(presences(n1.take(alice), sender="bob@localhost/b")) == 1
+    assert len(presences(n2.take(bob), sender="alice@localhost/a")) == 1
+    n1.send(alice, "<message to='bob@localhost/b' type='chat'><body>back</body></message>")
+    bus.flush()
+    assert [str(m.body) for m in n2.take(bob)] == ["back"]
