@@ -5,7 +5,9 @@ see him go within the cluster's dead time (RFC 6121 section 4.5.2),
 every message alice's stream management (XEP-0198) acknowledged is in
 bob's archive (XEP-0313) when he logs in again on a surviving node, the
 messages sent after the death wait in offline storage (XEP-0160), and
-the killed node comes back and serves again.
+the killed node comes back and serves again.  Every test runs on loopback
+and with each node on a test host of its own (L{tests.netns}; root only),
+where a node is also cut off the network and put back (a partition).
 """
 
 import asyncio
@@ -21,17 +23,15 @@ PLUGINS = ["xep_0059", "xep_0313", "xep_0198"]
 MESSAGES = 60
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+@pytest.fixture(scope="module", params=["loopback", "netns"])
+def cluster(request, tmp_path_factory):
     """Nodes n1, n2, n3 (dead after 1.5 s of silence), accounts alice, bob and carol."""
     yield from runningCluster(tmp_path_factory, "failover", ("n1", "n2", "n3"),
-                              ("alice", "bob", "carol"))
+                              ("alice", "bob", "carol"), network=request.param == "netns")
 
 
 async def connect(cluster, node, user, resource, plugins=PLUGINS):
-    client = Client(f"{user}@localhost/{resource}", user + "pw", plugins=plugins)
-    assert await client.login(cluster.port(node))
-    return client
+    return await cluster.connect(node, user, resource, plugins=plugins)
 
 
 async def allAcknowledged(client):
@@ -85,7 +85,7 @@ def test_killedNodeUnderChatLoad(cluster):
         again = Client("bob@localhost/phone", "bobpw", plugins=PLUGINS)
         offline = []
         again.add_event_handler("message", lambda m: m["body"] and offline.append(m["body"]))
-        assert await again.login(cluster.port("n1"))
+        assert await again.login(cluster.port("n1"), host=cluster.address("n1"))
         everything = {f"m{n}" for n in range(MESSAGES)}
         for _ in range(100):
             if set(received) | set(offline) >= everything:
@@ -157,5 +157,46 @@ def test_persistentRoomComesBackOnAnotherNode(cluster):
         assert "Still here" in str(subject)
         assert "remember me" in [m["body"] for m in history]
         await alice.close()
+        await bob.close()
+    run(body())
+
+
+def test_partitionedNodeComesBackWithoutRestart(cluster):
+    """
+    n3 cut off the network: carol (n1) sees bob (n3) go; when n3 is back
+    each sees the other's presence again, re-sent by the nodes (the same
+    stanza, not a new one from the client), and they chat.
+    """
+    if cluster.network is None:
+        pytest.skip("a partition needs test hosts of their own")
+
+    def isFrom(jid, presenceType="available"):
+        return lambda p: p["from"] == jid and p["type"] == presenceType
+
+    async def body():
+        if cluster.nodes["n3"].process is None:
+            cluster.start("n3")
+            await asyncio.sleep(1)
+        carol = await connect(cluster, "n1", "carol", "partition", plugins=())
+        bob = await connect(cluster, "n3", "bob", "partition", plugins=())
+        await carol.get_roster()
+        await bob.get_roster()
+        carol.send_presence_subscription("bob@localhost")
+        bobWas = await carol.nextPresence(isFrom("bob@localhost/partition"))
+        carolWas = await bob.nextPresence(isFrom("carol@localhost/partition"))
+        host = cluster.network.hosts["n3"]
+        host.cut()
+        try:
+            assert await carol.nextPresence(isFrom("bob@localhost/partition", "unavailable"))
+            await asyncio.sleep(cluster.deadAfter / 1000 + 0.5)  # n3 finds the others dead too
+        finally:
+            host.restore()
+        bobBack = await carol.nextPresence(isFrom("bob@localhost/partition"))
+        carolBack = await bob.nextPresence(isFrom("carol@localhost/partition"))
+        assert (bobBack["id"], carolBack["id"]) == (bobWas["id"], carolWas["id"])
+        carol.send_message("bob@localhost/partition", "you are back", mtype="chat")
+        got = await bob.nextMessage(lambda m: m["body"] == "you are back")
+        assert got["from"] == "carol@localhost/partition"
+        await carol.close()
         await bob.close()
     run(body())
