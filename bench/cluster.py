@@ -4,6 +4,7 @@ message costs when it crosses from one node to another, and what a second
 worker process buys on one host.  Run on purpose, never in the test suite:
 
     python -m bench.cluster [--quick] [--duration S] [--pairs P] [--repeat N] [--no-workers]
+                            [--port-offset N]
 
 It needs the NATS server (127.0.0.1:4222, or --nats) and PostgreSQL
 (--database; a schema of its own is made and dropped).  In one run:
@@ -136,7 +137,7 @@ def run(args):
     results = {}
     try:
         nodes = [ClusterNode(os.path.join(work, n), cert, key, cluster, n, core="0",
-                             portOffset=offset)
+                             portOffset=args.port_offset + offset)
                  for n, offset in (("n1", 0), ("n2", 1000))]
         for node in nodes:
             node.configure()
@@ -153,7 +154,8 @@ def run(args):
             node.stop()
         for workers in (1, 2) if args.workers else ():
             node = ClusterNode(os.path.join(work, f"w{workers}"), cert, key, cluster,
-                               f"w{workers}", core="0,1", workers=workers)
+                               f"w{workers}", core="0,1", workers=workers,
+                               portOffset=args.port_offset)
             node.configure()
             node.start()
             time.sleep(2 + workers)
@@ -193,6 +195,8 @@ def parser():
     p.add_argument("--pairs", type=int, default=50)
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--quick", action="store_true", help="5 s measurements")
+    p.add_argument("--port-offset", type=int, default=0,
+                   help="added to every server port (another benchmark holds the defaults)")
     p.add_argument("--repeat", type=int, default=1,
                    help="same-node and cross-node runs, alternating (the last is tabled)")
     p.add_argument("--no-workers", dest="workers", action="store_false",

@@ -132,6 +132,25 @@ class SessionDirectory:
                 self.toOwnResources(session, unavailable(session.full))
         if "interested" in message:
             session.interested = bool(message["interested"])
+        if "carbons" in message:
+            self._carbons(session, bool(message["carbons"]))
+
+    def _carbons(self, session, enabled):
+        """
+        A remote session's carbons state (XEP-0280): in this node's carbons
+        handler, so that what this node routes is copied to it too (a copy
+        is made once, by the node that routes the message).
+        """
+        carbons = self.sm.handler("carbons")
+        if carbons is None:
+            return
+        resources = carbons.enabled.get(session.bare)
+        if enabled:
+            carbons.enabled.setdefault(session.bare, {})[session.resource] = session
+        elif resources is not None and resources.get(session.resource) is session:
+            del resources[session.resource]
+            if not resources:
+                del carbons.enabled[session.bare]
 
     def toOwnResources(self, session, presence):
         """
@@ -186,6 +205,7 @@ class SessionDirectory:
     def _forget(self, session):
         self.byNode.get(session.node, {}).pop(session.full, None)
         self.sm.unbindSession(session)
+        self._carbons(session, False)
         session.active = False
 
     def dropNode(self, node):
@@ -197,4 +217,5 @@ class SessionDirectory:
         available = [s for s in sessions if s.available]
         for session in sessions:
             self.sm.unbindSession(session)
+            self._carbons(session, False)
         return available

@@ -187,3 +187,25 @@ def test_clusterStatus(cluster):
         for client in (alice, bob, dave):
             await client.close()
     run(body())
+
+
+def test_carbonsToResourceOnOtherNode(cluster):
+    """Both sides of a conversation held on n1 reach the user's resource on n2 (XEP-0280)."""
+    async def body():
+        plugins = ["xep_0280"]
+        here = await cluster.connect("n1", "dave", "here", plugins=plugins)
+        there = await cluster.connect("n2", "dave", "there", plugins=plugins)
+        erin = await cluster.connect("n1", "erin", "carbons")
+        for client in (here, there):
+            await client["xep_0280"].enable()
+        await asyncio.sleep(0.3)
+        here.send_message(mto="erin@localhost/carbons", mbody="dave says", mtype="chat")
+        erin.send_message(mto="dave@localhost/here", mbody="erin says", mtype="chat")
+        sent = await there.nextMessage(lambda m: m["carbon_sent"]["body"])
+        assert (sent["from"], sent["carbon_sent"]["body"]) == ("dave@localhost", "dave says")
+        received = await there.nextMessage(lambda m: m["carbon_received"]["body"])
+        assert received["carbon_received"]["body"] == "erin says"
+        assert received["carbon_received"]["from"] == "erin@localhost/carbons"
+        for client in (here, there, erin):
+            await client.close()
+    run(body())
