@@ -108,13 +108,13 @@ class ClusterNode(service.Service):
         for loop in self._loops:
             loop.stop()
         self._loops = []
-        self.announce("bye", handled=self.inFlight.received)
+        self.announce("bye", handled=self.inFlight.confirmable())
         self.flush()
         return self.link.close()
 
     def _beat(self):
         self._publish(self.subjects.heartbeat, "beat", sessions=len(self.directory.boundAt),
-                      handled=self.inFlight.received)
+                      handled=self.inFlight.confirmable())
 
     # --- sending ---
 
@@ -271,11 +271,13 @@ class ClusterNode(service.Service):
 
     def _toLocal(self, message, kind):
         stanza = _stanza(message)
-        self.inFlight.handled(message["node"], message.get("seq"))
         session = self.sm.session(message["full"])
         if session is not None and not session.remote:
             getattr(session, kind)(stanza)
+            self.inFlight.handled(message["node"], message.get("seq"),
+                                  session if keepsForRetry(stanza) else None)
             return
+        self.inFlight.handled(message["node"], message.get("seq"))
         self.counters["relayed"] += 1
         self._relayed(self._undeliverable, stanza)
 

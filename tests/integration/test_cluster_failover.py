@@ -200,3 +200,45 @@ def test_partitionedNodeComesBackWithoutRestart(cluster):
         await carol.close()
         await bob.close()
     run(body())
+
+
+def test_unacknowledgedByClientRetriedWhenItsNodeDies(cluster):
+    """
+    Messages bob's node wrote to him but his client never acknowledged
+    (XEP-0198) are not confirmed to the sender's node: when bob's node is
+    killed they go to offline storage, and bob gets them on a survivor.
+    """
+    async def body():
+        if cluster.nodes["n3"].process is None:
+            cluster.start("n3")
+            await asyncio.sleep(1)
+        bob = await connect(cluster, "n3", "bob", "mute")
+        bob["xep_0198"].send_ack = lambda: None  # reads everything, acknowledges nothing
+        alice = await connect(cluster, "n1", "alice", "mute", plugins=())
+        await asyncio.sleep(0.3)
+        live = []
+        bob.add_event_handler("message", lambda m: m["body"] and live.append(m["body"]))
+        sent = [f"unacked {n}" for n in range(10)]
+        for text in sent:
+            alice.send_message("bob@localhost/mute", text, mtype="chat")
+        for _ in range(100):
+            if len(live) == len(sent):
+                break
+            await asyncio.sleep(0.05)
+        assert live == sent
+        await asyncio.sleep(cluster.heartbeat / 1000 * 3)  # heartbeats that could confirm them
+        cluster.nodes["n3"].stop(signal.SIGKILL)
+        bob.disconnect()
+        await asyncio.sleep(cluster.deadAfter / 1000 + 1)
+        again = Client("bob@localhost/again", "bobpw", plugins=PLUGINS)
+        offline = []
+        again.add_event_handler("message", lambda m: m["body"] and offline.append(m["body"]))
+        assert await again.login(cluster.port("n2"), host=cluster.address("n2"))
+        for _ in range(100):
+            if set(offline) >= set(sent):
+                break
+            await asyncio.sleep(0.1)
+        assert set(sent) <= set(offline)
+        await alice.close()
+        await again.close()
+    run(body())
