@@ -15,13 +15,21 @@ def befriend(a, b, user, contact):
     a.setItem(contact, user + "@localhost", "both")
 
 
-def test_messageToFullJIDOnOtherNode():
-    """A message to a full JID bound on another node is delivered there, once."""
-    bus, _, (n1, n2) = makeCluster("n1", "n2")
+def aliceAndBob(friends=False):
+    """Nodes n1 and n2 with alice/a logged in on n1 and bob/b on n2, all delivered and taken."""
+    bus, clock, (n1, n2) = makeCluster("n1", "n2")
+    if friends:
+        befriend(n1, n2, "alice", "bob")
     alice = n1.login("alice", "a")
     bob = n2.login("bob", "b")
     bus.flush()
     n1.take(alice), n2.take(bob)
+    return bus, clock, n1, n2, alice, bob
+
+
+def test_messageToFullJIDOnOtherNode():
+    """A message to a full JID bound on another node is delivered there, once."""
+    bus, _, n1, n2, alice, bob = aliceAndBob()
     n1.send(alice, "<message to='bob@localhost/b' type='chat'><body>hi</body></message>")
     bus.flush()
     [got] = n2.take(bob)
@@ -229,12 +237,7 @@ def test_replacedSessionEndsWithItsHooks():
 
 def test_partitionedNodesTellTheirUsersWhenHealed():
     """A node cut off and back: each side's users see the other's go, then come back, once."""
-    bus, clock, (n1, n2) = makeCluster("n1", "n2")
-    befriend(n1, n2, "alice", "bob")
-    alice = n1.login("alice", "a")
-    bob = n2.login("bob", "b")
-    bus.flush()
-    n1.take(alice), n2.take(bob)
+    bus, clock, n1, n2, alice, bob = aliceAndBob(friends=True)
     n2.node.link.cut = True
     for _ in range(5):
         clock.advance(1)
@@ -254,11 +257,7 @@ def test_partitionedNodesTellTheirUsersWhenHealed():
 
 def test_oneTurnsStanzasLeaveAsOneBatch():
     """Messages sent to one node in one reactor turn leave as one NATS message, in order."""
-    bus, _, (n1, n2) = makeCluster("n1", "n2")
-    alice = n1.login("alice", "a")
-    bob = n2.login("bob", "b")
-    bus.flush()
-    n1.take(alice), n2.take(bob)
+    bus, _, n1, n2, alice, bob = aliceAndBob()
     for n in range(5):
         n1.send(alice, f"<message to='bob@localhost/b' type='chat'><body>{n}</body></message>")
     published = [subject for subject, _ in bus.queue]
@@ -271,12 +270,8 @@ def test_oneTurnsStanzasLeaveAsOneBatch():
 
 def test_batchesStayUnderTheMessageLimit():
     """A turn's messages past half the message size limit leave in several batches."""
-    bus, _, (n1, n2) = makeCluster("n1", "n2")
+    bus, _, n1, n2, alice, bob = aliceAndBob()
     n1.node.config.maxMessage = 4000
-    alice = n1.login("alice", "a")
-    bob = n2.login("bob", "b")
-    bus.flush()
-    n1.take(alice), n2.take(bob)
     for n in range(10):
         n1.send(alice, f"<message to='bob@localhost/b' type='chat'><body>{'x' * 500}</body></message>")
     n1.clock.advance(0)

@@ -34,6 +34,22 @@ async def connect(cluster, node, user, resource, plugins=PLUGINS):
     return await cluster.connect(node, user, resource, plugins=plugins)
 
 
+async def revived(cluster, node="n3"):
+    """Start C{node} again if an earlier test killed it, and let the others hear it."""
+    if cluster.nodes[node].process is None:
+        cluster.start(node)
+        await asyncio.sleep(1)
+
+
+async def watching(watcher, contact):
+    """C{watcher} subscribes to C{contact}'s presence (approved): C{contact}'s presence."""
+    await watcher.get_roster()
+    await contact.get_roster()
+    watcher.send_presence_subscription(contact.boundjid.bare)
+    return await watcher.nextPresence(lambda p: p["from"] == contact.boundjid
+                                      and p["type"] == "available")
+
+
 async def allAcknowledged(client):
     """Wait until the server acknowledged everything C{client} sent (XEP-0198 <a h/>)."""
     plugin = client["xep_0198"]
@@ -57,11 +73,7 @@ def test_killedNodeUnderChatLoad(cluster):
         carol = await connect(cluster, "n1", "carol", "desk")
         bob = await connect(cluster, "n3", "bob", "phone")
         alice = await connect(cluster, "n2", "alice", "laptop")
-        await carol.get_roster()
-        await bob.get_roster()
-        carol.send_presence_subscription("bob@localhost")
-        await carol.nextPresence(lambda p: p["from"] == "bob@localhost/phone"
-                                 and p["type"] == "available")
+        await watching(carol, bob)
         received = []
         bob.add_event_handler("message", lambda m: m["body"] and received.append(m["body"]))
         for n in range(MESSAGES):
@@ -103,9 +115,7 @@ def test_killedNodeUnderChatLoad(cluster):
 def test_restartedNodeServesAgain(cluster):
     """The killed node restarts, rejoins, and its users chat with users on the other nodes."""
     async def body():
-        if cluster.nodes["n3"].process is None:
-            cluster.start("n3")
-        await asyncio.sleep(1)
+        await revived(cluster)
         bob = await connect(cluster, "n3", "bob", "back", plugins=())
         alice = await connect(cluster, "n2", "alice", "again", plugins=())
         await asyncio.sleep(0.5)
@@ -135,9 +145,7 @@ def test_persistentRoomComesBackOnAnotherNode(cluster):
     plugins = ["xep_0045", "xep_0004"]
 
     async def body():
-        if cluster.nodes["n3"].process is None:
-            cluster.start("n3")
-            await asyncio.sleep(1)
+        await revived(cluster)
         room = roomOn("n3", ["n1", "n2", "n3"])
         alice = await connect(cluster, "n1", "alice", "owner", plugins=plugins)
         await alice["xep_0045"].join_muc_wait(room, "Alice", timeout=10)
@@ -174,15 +182,10 @@ def test_partitionedNodeComesBackWithoutRestart(cluster):
         return lambda p: p["from"] == jid and p["type"] == presenceType
 
     async def body():
-        if cluster.nodes["n3"].process is None:
-            cluster.start("n3")
-            await asyncio.sleep(1)
+        await revived(cluster)
         carol = await connect(cluster, "n1", "carol", "partition", plugins=())
         bob = await connect(cluster, "n3", "bob", "partition", plugins=())
-        await carol.get_roster()
-        await bob.get_roster()
-        carol.send_presence_subscription("bob@localhost")
-        bobWas = await carol.nextPresence(isFrom("bob@localhost/partition"))
+        bobWas = await watching(carol, bob)
         carolWas = await bob.nextPresence(isFrom("carol@localhost/partition"))
         host = cluster.network.hosts["n3"]
         host.cut()
@@ -209,9 +212,7 @@ def test_unacknowledgedByClientRetriedWhenItsNodeDies(cluster):
     killed they go to offline storage, and bob gets them on a survivor.
     """
     async def body():
-        if cluster.nodes["n3"].process is None:
-            cluster.start("n3")
-            await asyncio.sleep(1)
+        await revived(cluster)
         bob = await connect(cluster, "n3", "bob", "mute")
         bob["xep_0198"].send_ack = lambda: None  # reads everything, acknowledges nothing
         alice = await connect(cluster, "n1", "alice", "mute", plugins=())
