@@ -166,9 +166,25 @@ def test_roomWithOccupantsOnBothNodes(cluster):
         for client in (alice, bob):
             message = await client.nextMessage(lambda m: m["body"] == "hello from n2")
             assert message["from"] == room + "/Bob"
+        assert await roomsHeld(cluster) == 1
         await alice.close()
         await bob.close()
+        # The temporary room vanished with its occupants: its claim is released.
+        for _ in range(10):
+            held = await roomsHeld(cluster)
+            if held == 0:
+                break
+            await asyncio.sleep(0.2)
+        assert held == 0
     run(body())
+
+
+async def roomsHeld(cluster):
+    """The rooms every node holds, as jabberdctl cluster status on n1 counts them."""
+    result = await asyncio.get_running_loop().run_in_executor(
+        None, cluster.nodes["n1"].ctl, "cluster", "status")
+    assert result.returncode == 0, result.stderr
+    return sum(int(line.split()[2]) for line in result.stdout.splitlines()[1:])
 
 
 def test_clusterStatus(cluster):
