@@ -126,7 +126,9 @@ class ClusterNode(service.Service):
         """
         self.counters["sent"] += 1
         fields["op"] = op
-        size = len(xml) + 200 if xml is not None else 200
+        size = 200  # the fields, with room to spare
+        if xml is not None:
+            size += len(xml) if xml.isascii() else 4 * len(xml)  # UTF-8 bytes, at most
         if self._outboxSize + size > self.config.maxMessage // 2:
             self.flush()
         self._outbox.append((subject, fields, xml))

@@ -338,3 +338,15 @@ def test_carbonsStateInSnapshot():
     withCarbons(n2)
     bus.flush()
     assert set(n2.sm.handler("carbons").enabled["alice@localhost"]) == {"here"}
+
+
+def test_batchesCountUTF8Bytes():
+    """Text outside ASCII counts by its UTF-8 size: no batch grows past the limit."""
+    bus, _, n1, n2, alice, bob = aliceAndBob()
+    n1.node.config.maxMessage = 8000
+    for n in range(10):
+        n1.send(alice, f"<message to='bob@localhost/b' type='chat'><body>{'😀' * 500}</body></message>")
+    n1.clock.advance(0)
+    assert all(len(data) <= 8000 for _, data in bus.queue)
+    bus.flush()
+    assert len(n2.take(bob)) == 10
