@@ -103,9 +103,14 @@ class InFlight:
         return confirmed
 
     def lost(self, node):
-        """C{node} is gone: what it never confirmed, oldest first; its numbering restarts."""
+        """
+        C{node} is gone: what it never confirmed, oldest first.  What this
+        node heard from it is forgotten (a new process numbers from 1), but
+        this node's numbering towards it goes on: if C{node} was only cut
+        off and still counts what it had from here, a confirmation it sends
+        for an old number cannot cover a message sent since.
+        """
         kept = self._kept.pop(node, ())
-        self._next.pop(node, None)
         self.received.pop(node, None)
         self._awaiting.pop(node, None)
         return [stanza for _, stanza in kept]

@@ -29,7 +29,18 @@ def test_confirmedAreForgotten():
     flight.confirmed("n2", 1)
     assert flight.pending("n2") == 2
     assert [str(m.body) for m in flight.lost("n2")] == ["b", "c"]
-    assert flight.sent("n2", message("d")) == 1  # numbering restarts with the new process
+    assert flight.sent("n2", message("d")) == 4  # numbering goes on
+
+
+def test_staleConfirmationAfterPartitionCoversNothingNew():
+    """A node found dead that never found us dead confirms its old count: nothing sent since."""
+    flight = InFlight(10)
+    for body in "ab":
+        flight.sent("n2", message(body))
+    flight.lost("n2")  # n2 was silent too long; it is back, still counting 2 from us
+    flight.sent("n2", message("new"))
+    flight.confirmed("n2", 2)
+    assert [str(m.body) for m in flight.lost("n2")] == ["new"]
 
 
 def test_onlyOfflineKindsKept():
