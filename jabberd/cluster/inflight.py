@@ -85,7 +85,10 @@ class InFlight:
             self.received[node] = seq
         management = getattr(session, "management", None)
         if management is not None and not management.ending:
-            self._awaiting[node].append((seq, session, management, management.sent))
+            awaiting = self._awaiting[node]
+            if len(awaiting) >= self.limit:
+                awaiting.popleft()  # the sender keeps no more than this either
+            awaiting.append((seq, session, management, management.sent))
 
     def confirmable(self):
         """
@@ -94,10 +97,12 @@ class InFlight:
         """
         confirmed = dict(self.received)
         for node, awaiting in list(self._awaiting.items()):
-            while awaiting and _settled(*awaiting[0][1:]):
-                awaiting.popleft()
-            if awaiting:
-                confirmed[node] = awaiting[0][0] - 1
+            # Settled ones go wherever they are: one client slow to
+            # acknowledge holds the confirmation back, not the memory.
+            left = collections.deque(entry for entry in awaiting if not _settled(*entry[1:]))
+            if left:
+                self._awaiting[node] = left
+                confirmed[node] = left[0][0] - 1
             else:
                 del self._awaiting[node]
         return confirmed

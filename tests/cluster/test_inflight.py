@@ -103,3 +103,20 @@ def test_endedSessionSettlesItsMessages():
     assert flight.confirmable() == {"n1": 0}
     session.active = False
     assert flight.confirmable() == {"n1": 2}
+
+
+def test_slowClientHoldsConfirmationNotMemory():
+    """Behind an unacknowledged message, acknowledged ones are forgotten; at most the limit is kept."""
+    flight = InFlight(3)
+    slow, quick = managedSession(), managedSession()
+    slow.write(message("slow"))
+    flight.handled("n1", 1, slow)
+    for seq in (2, 3):
+        quick.write(message(str(seq)))
+        flight.handled("n1", seq, quick)
+    quick.management.ack(2)
+    assert flight.confirmable() == {"n1": 0} and len(flight._awaiting["n1"]) == 1
+    for seq in (4, 5, 6, 7):
+        quick.write(message(str(seq)))
+        flight.handled("n1", seq, quick)
+    assert len(flight._awaiting["n1"]) == 3 and flight.confirmable() == {"n1": 4}
