@@ -122,7 +122,7 @@ class ClusterNode(service.Service):
         """
         Queue message C{op} (with the stanza XML text C{xml}) for
         C{subject}; the queue leaves at the end of this reactor turn, or
-        before it would make a batch larger than C{max_message_size}.
+        before it would pass half of C{max_message_size}.
         """
         self.counters["sent"] += 1
         fields["op"] = op
