@@ -4,6 +4,8 @@ on an in-memory bus deliver to each other's sessions, resolve a resource
 bound twice, and act for a node that died.
 """
 
+import pytest
+
 from jabberd.cluster.wire import encode
 from tests.cluster.helpers import makeCluster
 from tests.sm.helpers import TakeUndeliverable, presences
@@ -268,14 +270,19 @@ def test_oneTurnsStanzasLeaveAsOneBatch():
     assert [str(m.body) for m in n2.take(bob)] == ["0", "1", "2", "3", "4"]
 
 
-def test_batchesStayUnderTheMessageLimit():
-    """A turn's messages past half the message size limit leave in several batches."""
+@pytest.mark.parametrize("text, limit", [("x" * 500, 4000), ("\U0001F600" * 500, 8000)])
+def test_batchesStayUnderTheMessageLimit(text, limit):
+    """
+    A turn's messages past half the message size limit leave in several
+    batches, none over the limit (text outside ASCII counted by its UTF-8
+    size).
+    """
     bus, _, n1, n2, alice, bob = aliceAndBob()
-    n1.node.config.maxMessage = 4000
+    n1.node.config.maxMessage = limit
     for n in range(10):
-        n1.send(alice, f"<message to='bob@localhost/b' type='chat'><body>{'x' * 500}</body></message>")
+        n1.send(alice, f"<message to='bob@localhost/b' type='chat'><body>{text}</body></message>")
     n1.clock.advance(0)
-    assert all(len(data) <= 4000 for _, data in bus.queue) and len(bus.queue) > 2
+    assert all(len(data) <= limit for _, data in bus.queue) and len(bus.queue) > 2
     bus.flush()
     assert len(n2.take(bob)) == 10
 
@@ -338,15 +345,3 @@ def test_carbonsStateInSnapshot():
     withCarbons(n2)
     bus.flush()
     assert set(n2.sm.handler("carbons").enabled["alice@localhost"]) == {"here"}
-
-
-def test_batchesCountUTF8Bytes():
-    """Text outside ASCII counts by its UTF-8 size: no batch grows past the limit."""
-    bus, _, n1, n2, alice, bob = aliceAndBob()
-    n1.node.config.maxMessage = 8000
-    for n in range(10):
-        n1.send(alice, f"<message to='bob@localhost/b' type='chat'><body>{'😀' * 500}</body></message>")
-    n1.clock.advance(0)
-    assert all(len(data) <= 8000 for _, data in bus.queue)
-    bus.flush()
-    assert len(n2.take(bob)) == 10
