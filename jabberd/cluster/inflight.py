@@ -49,6 +49,7 @@ class InFlight:
         self._next = collections.defaultdict(int)
         self._kept = collections.defaultdict(collections.deque)
         self._awaiting = collections.defaultdict(collections.deque)
+        self._dropped = collections.defaultdict(int)
         self.received = {}
 
     def sent(self, node, stanza):
@@ -59,8 +60,11 @@ class InFlight:
             kept = self._kept[node]
             if len(kept) >= self.limit:
                 kept.popleft()
-                self.log.warn("more than {limit} messages unconfirmed by {node}; "
-                              "the oldest would not be retried", limit=self.limit, node=node)
+                self._dropped[node] += 1
+                if self._dropped[node] % 1000 == 1:  # the first, then one in a thousand
+                    self.log.warn("more than {limit} messages unconfirmed by {node}; "
+                                  "{count} oldest will not be retried", limit=self.limit,
+                                  node=node, count=self._dropped[node])
             kept.append((seq, stanza))
         return seq
 
@@ -117,6 +121,7 @@ class InFlight:
         """
         kept = self._kept.pop(node, ())
         self.received.pop(node, None)
+        self._dropped.pop(node, None)
         self._awaiting.pop(node, None)
         return [stanza for _, stanza in kept]
 
