@@ -52,12 +52,17 @@ def natsReachable(url=NATS_URL):
         return False
 
 
-def requireServices():
-    """Skip (or, under CI, fail) unless NATS and PostgreSQL are reachable."""
+def requireServices(network=False):
+    """
+    Skip (or, under CI, fail) unless NATS and PostgreSQL are reachable; on
+    test hosts of their own (C{network}) the cluster runs a C{nats-server}
+    of its own instead.
+    """
     from tests.integration.conftest import _postgresAvailable
 
-    missing = [name for name, ok in (("NATS at " + NATS_URL, natsReachable()),
-                                     ("PostgreSQL at 127.0.0.1:5432", _postgresAvailable()))
+    nats = (("the nats-server command", shutil.which("nats-server") is not None) if network
+            else ("NATS at " + NATS_URL, natsReachable()))
+    missing = [name for name, ok in (nats, ("PostgreSQL at 127.0.0.1:5432", _postgresAvailable()))
                if not ok]
     if missing:
         if os.environ.get("CI"):
@@ -180,7 +185,7 @@ def runningCluster(tmp_path_factory, label, nodes, users, workers=1, network=Fal
     cluster with accounts C{users}, closed when the module is done; with
     C{network}, each node on a test host of its own (L{tests.netns}).
     """
-    requireServices()
+    requireServices(network)
     made = net = None
     try:
         if network:
