@@ -3,7 +3,8 @@ The cluster benchmark (jabberd.cluster, docs/CLUSTER.md): what a chat
 message costs when it crosses from one node to another, and what a second
 worker process buys on one host.  Run on purpose, never in the test suite:
 
-    python -m bench.cluster [--quick] [--duration S] [--pairs P]
+    python -m bench.cluster [--quick] [--duration S] [--pairs P] [--repeat N] [--no-workers]
+                            [--port-offset N]
 
 It needs the NATS server (127.0.0.1:4222, or --nats) and PostgreSQL
 (--database; a schema of its own is made and dropped).  In one run:
@@ -31,6 +32,7 @@ import tempfile
 import time
 import uuid
 
+from bench.measure import treeCpuSeconds
 from bench.servers import makeCertificate
 from bench.servers.jabberd import Jabberd
 
@@ -99,12 +101,22 @@ def loadgen(args, port, extra=(), pid=None):
     return json.loads(lines[-1])
 
 
-def throughput(args, port, label, peer=None, pid=None):
+def throughput(args, port, label, peer=None, pid=None, nodes=()):
+    """
+    One throughput run; besides the generator's record, C{server_us_per_msg}:
+    the CPU time of every node in C{nodes} (their processes and workers) over
+    the whole run, per message received, a figure a busy machine disturbs
+    less than msgs/s.
+    """
     extra = ["throughput", "--pairs", str(args.pairs), "--duration", str(args.duration),
              "--label", label]
     if peer is not None:
         extra += ["--peer-port", str(peer)]
+    before = sum(treeCpuSeconds(node.pid) for node in nodes)
     record = loadgen(args, port, extra, pid)
+    used = sum(treeCpuSeconds(node.pid) for node in nodes) - before
+    if nodes and record.get("received"):
+        record["server_us_per_msg"] = round(used / record["received"] * 1e6, 1)
     record["scenario"] = label
     print(json.dumps(record), flush=True)
     return record
@@ -125,27 +137,30 @@ def run(args):
     results = {}
     try:
         nodes = [ClusterNode(os.path.join(work, n), cert, key, cluster, n, core="0",
-                             portOffset=offset)
+                             portOffset=args.port_offset + offset)
                  for n, offset in (("n1", 0), ("n2", 1000))]
         for node in nodes:
             node.configure()
             node.start()
         time.sleep(2)
         register(args, nodes[0].c2sPort)
-        results["same-node"] = throughput(args, nodes[0].c2sPort, "same-node",
-                                          pid=nodes[0].pid)
-        results["cross-node"] = throughput(args, nodes[0].c2sPort, "cross-node",
-                                           peer=nodes[1].c2sPort, pid=nodes[0].pid)
+        for _ in range(args.repeat):
+            results["same-node"] = throughput(args, nodes[0].c2sPort, "same-node",
+                                              pid=nodes[0].pid, nodes=nodes)
+            results["cross-node"] = throughput(args, nodes[0].c2sPort, "cross-node",
+                                               peer=nodes[1].c2sPort, pid=nodes[0].pid,
+                                               nodes=nodes)
         for node in nodes:
             node.stop()
-        for workers in (1, 2):
+        for workers in (1, 2) if args.workers else ():
             node = ClusterNode(os.path.join(work, f"w{workers}"), cert, key, cluster,
-                               f"w{workers}", core="0,1", workers=workers)
+                               f"w{workers}", core="0,1", workers=workers,
+                               portOffset=args.port_offset)
             node.configure()
             node.start()
             time.sleep(2 + workers)
             label = f"workers{workers}"
-            results[label] = throughput(args, node.c2sPort, label, pid=node.pid)
+            results[label] = throughput(args, node.c2sPort, label, pid=node.pid, nodes=[node])
             node.stop()
     finally:
         dropSchema(args.database, schema)
@@ -161,12 +176,13 @@ def table(results):
         x, y = results.get(a, {}).get(key), results.get(b, {}).get(key)
         return f"{x / y:.2f}" if x and y else "n/a"
 
-    rows = ["| run | msgs/s | p99 ms | lost |", "|---|---|---|---|"]
+    rows = ["| run | msgs/s | p99 ms | server µs/msg | lost |", "|---|---|---|---|---|"]
     for name in ("same-node", "cross-node", "workers1", "workers2"):
         rows.append(f"| {name} | {cell(name, 'delivered_per_s')} | {cell(name, 'p99_ms')} | "
-                    f"{cell(name, 'lost')} |")
+                    f"{cell(name, 'server_us_per_msg')} | {cell(name, 'lost')} |")
     rows.append(f"\ncross-node / same-node: msgs/s {ratio('cross-node', 'same-node', 'delivered_per_s')},"
-                f" p99 {ratio('cross-node', 'same-node', 'p99_ms')}")
+                f" p99 {ratio('cross-node', 'same-node', 'p99_ms')},"
+                f" server µs/msg {ratio('cross-node', 'same-node', 'server_us_per_msg')}")
     rows.append(f"workers 2 / 1: msgs/s {ratio('workers2', 'workers1', 'delivered_per_s')},"
                 f" p99 {ratio('workers2', 'workers1', 'p99_ms')}")
     return "\n".join(rows)
@@ -179,6 +195,12 @@ def parser():
     p.add_argument("--pairs", type=int, default=50)
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--quick", action="store_true", help="5 s measurements")
+    p.add_argument("--port-offset", type=int, default=0,
+                   help="added to every server port (another benchmark holds the defaults)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="same-node and cross-node runs, alternating (the last is tabled)")
+    p.add_argument("--no-workers", dest="workers", action="store_false",
+                   help="skip the workers = 1 / 2 comparison")
     return p
 
 

@@ -27,7 +27,7 @@ from twisted.words.xish import domish
 from jabberd.ns import NS_CLIENT, NS_COMPONENT, NS_SERVER
 
 __all__ = ["STANZAS", "SERVER_NAMESPACES", "toClientNamespace", "firstChild",
-           "parseElement", "serializeElement", "copyElement"]
+           "parseElement", "parseElements", "serializeElement", "copyElement"]
 
 #: The top-level elements that are stanzas (RFC 6120 section 8).
 STANZAS = frozenset(("message", "presence", "iq"))
@@ -113,6 +113,20 @@ def parseElement(text):
     @raise ValueError: if C{text} is not one well-formed element or uses a
         DTD or entity declaration.
     """
+    elements = parseElements(text)
+    if len(elements) != 1:
+        raise ValueError(f"expected one stored element, found {len(elements)}")
+    return elements[0]
+
+
+def parseElements(text):
+    """
+    Parse C{text} (str or UTF-8 bytes), the serialisations of elements one
+    after another, with one parser: the list of L{domish.Element}s.
+
+    @raise ValueError: if C{text} is not well-formed or uses a DTD or entity
+        declaration.
+    """
     elements = []
     stream = domish.ExpatElementStream()
     stream.DocumentStartEvent = lambda root: None
@@ -125,10 +139,8 @@ def parseElement(text):
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     try:
         parser.Parse(b"<stored>", False)
-        parser.Parse(text.encode("utf-8"), False)
+        parser.Parse(text.encode("utf-8") if isinstance(text, str) else text, False)
         parser.Parse(b"</stored>", True)
     except expat.ExpatError as e:
         raise ValueError(f"stored XML is not well-formed: {e}") from None
-    if len(elements) != 1:
-        raise ValueError(f"expected one stored element, found {len(elements)}")
-    return elements[0]
+    return elements

@@ -129,6 +129,9 @@ class MUCService:
         self.store = store
         self.options = options or ServiceOptions()
         self.rooms = {}
+        # Called with a room's JID when it is no longer here (destroyed, or
+        # a temporary room emptied): a cluster releases its claim.
+        self.roomGoneHooks = []
         self.ready = False
         self.pending = []
         self.legacyPresence = legacypresence.LegacyPresences(
@@ -178,6 +181,7 @@ class MUCService:
         """Forget C{room} (destroyed), and its stored state if persistent."""
         if self.rooms.get(room.jid) is room:
             del self.rooms[room.jid]
+            self._gone(room)
         if room.config.persistent:
             self._watch(self.store.deleteRoom(room.jid))
         self.archive.forget(room)
@@ -187,6 +191,11 @@ class MUCService:
         if room.empty and not room.config.persistent and self.rooms.get(room.jid) is room:
             del self.rooms[room.jid]
             self.archive.forget(room)
+            self._gone(room)
+
+    def _gone(self, room):
+        for hook in self.roomGoneHooks:
+            hook(room.jid)
 
     def visibleRooms(self):
         """Public, unlocked rooms, by JID (section 6.3)."""

@@ -12,7 +12,17 @@ A resource bound on two nodes at once (RFC 6120 section 7.7.2.2) is
 resolved the same way on every node: the later bind wins, by its time and
 then by node name, and the node holding the earlier one ends it with
 C{conflict}.
+
+After a partition (a node cut off NATS, then back), each side has dropped
+the other's sessions and told its own users they went.  When the nodes hear
+each other again they answer as to a C{hello}: the answer is a snapshot of
+the sessions, and each node delivers the presence of every session it
+learns from a snapshot to that user's contacts connected to it (RFC 6121
+section 4.2.2, as the broadcast they missed), so contacts see them come
+back without a restart.
 """
+
+from twisted.internet import defer
 
 from jabberd.cluster.remote import RemoteSession
 from jabberd.cluster.wire import WireError, stanzaOf
@@ -37,6 +47,15 @@ def _sessionJID(full):
     if jid is None or jid.user is None or jid.resource is None:
         raise WireError(f"not a full JID: {full!r}")
     return jid
+
+
+def _addressed(presence, to):
+    """A copy of C{presence} addressed to C{to} (children shared, never changed)."""
+    clone = domish.Element((presence.uri, presence.name), presence.defaultUri,
+                           dict(presence.attributes), dict(presence.localPrefixes))
+    clone.children = list(presence.children)
+    clone["to"] = to
+    return clone
 
 
 class SessionDirectory:
@@ -107,10 +126,31 @@ class SessionDirectory:
             session.priority = int(message.get("priority", 0))
             if session.presence is not None:
                 self.toOwnResources(session, session.presence)
+                if message.get("snapshot") and not wasAvailable:
+                    self.toLocalContacts(session)
             elif wasAvailable:
                 self.toOwnResources(session, unavailable(session.full))
         if "interested" in message:
             session.interested = bool(message["interested"])
+        if "carbons" in message:
+            self._carbons(session, bool(message["carbons"]))
+
+    def _carbons(self, session, enabled):
+        """
+        A remote session's carbons state (XEP-0280): in this node's carbons
+        handler, so that what this node routes is copied to it too (a copy
+        is made once, by the node that routes the message).
+        """
+        carbons = self.sm.handler("carbons")
+        if carbons is None:
+            return
+        resources = carbons.enabled.get(session.bare)
+        if enabled:
+            carbons.enabled.setdefault(session.bare, {})[session.resource] = session
+        elif resources is not None and resources.get(session.resource) is session:
+            del resources[session.resource]
+            if not resources:
+                del carbons.enabled[session.bare]
 
     def toOwnResources(self, session, presence):
         """
@@ -121,6 +161,33 @@ class SessionDirectory:
         for local in self.sm.sessionsOf(session.bare):
             if not local.remote and local.available:
                 local.deliver(presence)
+
+    def toLocalContacts(self, session):
+        """
+        Deliver a remote C{session}'s presence to the user's contacts (their
+        roster item has C{from} or C{both}) with resources on this node; the
+        first node alive also sends it to contacts on other servers, as it
+        told them when the session's node was lost.
+        """
+        d = defer.ensureDeferred(self._toLocalContacts(session))
+        d.addErrback(lambda f: self.log.failure("presence of a rejoined session failed", f))
+        return d
+
+    async def _toLocalContacts(self, session):
+        reaper = self.cluster.membership.isReaper()
+        for item in await self.sm.storage.roster.items(session.username):
+            if item.subscription not in ("from", "both") or session.presence is None:
+                continue
+            contact = parseJID(item.jid)
+            if contact is None:
+                continue
+            if not self.sm.isLocal(contact.host):
+                if reaper:
+                    self.sm.send(_addressed(session.presence, item.jid))
+                continue
+            for local in self.sm.sessionsOf(contact.userhost()):
+                if not local.remote and local.available:
+                    local.deliver(_addressed(session.presence, local.full))
 
     def ended(self, message):
         """A session of another node ended."""
@@ -138,6 +205,7 @@ class SessionDirectory:
     def _forget(self, session):
         self.byNode.get(session.node, {}).pop(session.full, None)
         self.sm.unbindSession(session)
+        self._carbons(session, False)
         session.active = False
 
     def dropNode(self, node):
@@ -149,4 +217,5 @@ class SessionDirectory:
         available = [s for s in sessions if s.available]
         for session in sessions:
             self.sm.unbindSession(session)
+            self._carbons(session, False)
         return available

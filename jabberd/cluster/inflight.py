@@ -13,11 +13,20 @@ confirmed, at most C{limit} per destination (the oldest go first, with a
 warning).  When a destination dies, what it never confirmed is handed
 back as undeliverable.  A message the dead node delivered in its last
 heartbeat interval is then delivered again: twice rather than never.
+
+A message written to a session with stream management (XEP-0198) is at
+risk until the client acknowledges it: if the node dies first, the
+client never had it for sure.  So the receiving node confirms a message
+to such a session only once the client's C{<a h/>} covers it, or the
+session ended (then its unacknowledged stanzas were dealt with as for a
+resource that is gone, XEP-0198 section 4); until then the sender keeps
+it, and retries it to offline storage if the receiving node dies.
 """
 
 import collections
 
 from jabberd.logs import Logger
+from jabberd.sm.acks import MODULO
 
 __all__ = ["InFlight", "keepsForRetry"]
 
@@ -39,6 +48,8 @@ class InFlight:
         self.limit = limit
         self._next = collections.defaultdict(int)
         self._kept = collections.defaultdict(collections.deque)
+        self._awaiting = collections.defaultdict(collections.deque)
+        self._dropped = collections.defaultdict(int)
         self.received = {}
 
     def sent(self, node, stanza):
@@ -49,8 +60,11 @@ class InFlight:
             kept = self._kept[node]
             if len(kept) >= self.limit:
                 kept.popleft()
-                self.log.warn("more than {limit} messages unconfirmed by {node}; "
-                              "the oldest would not be retried", limit=self.limit, node=node)
+                self._dropped[node] += 1
+                if self._dropped[node] % 1000 == 1:  # the first, then one in a thousand
+                    self.log.warn("more than {limit} messages unconfirmed by {node}; "
+                                  "{count} oldest will not be retried", limit=self.limit,
+                                  node=node, count=self._dropped[node])
             kept.append((seq, stanza))
         return seq
 
@@ -64,14 +78,60 @@ class InFlight:
         """How many messages to C{node} are not confirmed yet."""
         return len(self._kept.get(node, ()))
 
-    def handled(self, node, seq):
-        """A stanza from C{node} numbered C{seq} was handled here."""
-        if isinstance(seq, int) and seq > self.received.get(node, 0):
+    def handled(self, node, seq, session=None):
+        """
+        A stanza from C{node} numbered C{seq} was handed to C{session} here:
+        with stream management, it counts once the client acknowledged it.
+        """
+        if not isinstance(seq, int):
+            return
+        if seq > self.received.get(node, 0):
             self.received[node] = seq
+        management = getattr(session, "management", None)
+        if management is not None and not management.ending:
+            awaiting = self._awaiting[node]
+            if len(awaiting) >= self.limit:
+                awaiting.popleft()  # the sender keeps no more than this either
+            awaiting.append((seq, session, management, management.sent))
+
+    def confirmable(self):
+        """
+        Sender node -> the highest number this node confirms: everything
+        handled up to the first message a client has not acknowledged yet.
+        """
+        confirmed = dict(self.received)
+        for node, awaiting in list(self._awaiting.items()):
+            # Settled ones go wherever they are: one client slow to
+            # acknowledge holds the confirmation back, not the memory.
+            left = collections.deque(entry for entry in awaiting if not _settled(*entry[1:]))
+            if left:
+                self._awaiting[node] = left
+                confirmed[node] = left[0][0] - 1
+            else:
+                del self._awaiting[node]
+        return confirmed
 
     def lost(self, node):
-        """C{node} is gone: what it never confirmed, oldest first; its numbering restarts."""
+        """
+        C{node} is gone: what it never confirmed, oldest first.  What this
+        node heard from it is forgotten (a new process numbers from 1), but
+        this node's numbering towards it goes on: if C{node} was only cut
+        off and still counts what it had from here, a confirmation it sends
+        for an old number cannot cover a message sent since.
+        """
         kept = self._kept.pop(node, ())
-        self._next.pop(node, None)
         self.received.pop(node, None)
+        self._dropped.pop(node, None)
+        self._awaiting.pop(node, None)
         return [stanza for _, stanza in kept]
+
+
+def _settled(session, management, position):
+    """
+    Whether the stanza written at C{position} of C{management}'s count is
+    safe: acknowledged by the client, or its session is over (its
+    unacknowledged stanzas were handed on) or no longer counts it.
+    """
+    if not session.active or management.ending or session.management is not management:
+        return True
+    return (management.acked - position) % MODULO < MODULO // 2

@@ -17,6 +17,8 @@ manager to the others over NATS (L{jabberd.cluster.link}).
 
 import json
 import uuid
+from itertools import groupby
+from operator import itemgetter
 
 from twisted.application import service
 from twisted.internet import reactor as _reactor, task
@@ -25,10 +27,10 @@ from jabberd.cluster.components import ComponentRoutes, bounce
 from jabberd.cluster.directory import SessionDirectory, unavailable
 from jabberd.cluster.inflight import InFlight, keepsForRetry
 from jabberd.cluster.membership import Membership
-from jabberd.cluster.rooms import RoomDirectory, RoomRoute
+from jabberd.cluster.rooms import RoomDirectory, RoomRoute, roomOf
 from jabberd.cluster.tracker import SessionTracker
-from jabberd.cluster.wire import Subjects, WireError, decode, encode, stanzaOf, stanzaText
-from jabberd.jidutil import bareOf, domainOf
+from jabberd.cluster.wire import Subjects, WireError, decodeBatch, encodeBatch, stanzaOf, stanzaText
+from jabberd.jidutil import domainOf
 from jabberd.logs import Logger
 
 __all__ = ["ClusterNode"]
@@ -65,6 +67,9 @@ class ClusterNode(service.Service):
                          "retried": 0}
         self._relaying = False
         self._loops = []
+        self._outbox = []
+        self._outboxSize = 0
+        self._flushCall = None
         sm.addHandler(SessionTracker(self))
 
     # --- start and stop ---
@@ -86,6 +91,7 @@ class ClusterNode(service.Service):
                 self.router.removeRoute(domain, route)
                 self.router.addRoute(domain, RoomRoute(self, route))
                 self.conferences.append(muc)
+                muc.roomGoneHooks.append(self.rooms.release)
 
     def startService(self):
         service.Service.startService(self)
@@ -102,18 +108,44 @@ class ClusterNode(service.Service):
         for loop in self._loops:
             loop.stop()
         self._loops = []
-        self.announce("bye", handled=self.inFlight.received)
+        self.announce("bye", handled=self.inFlight.confirmable())
+        self.flush()
         return self.link.close()
 
     def _beat(self):
         self._publish(self.subjects.heartbeat, "beat", sessions=len(self.directory.boundAt),
-                      handled=self.inFlight.received)
+                      handled=self.inFlight.confirmable())
 
     # --- sending ---
 
-    def _publish(self, subject, op, **fields):
+    def _publish(self, subject, op, xml=None, **fields):
+        """
+        Queue message C{op} (with the stanza XML text C{xml}) for
+        C{subject}; the queue leaves at the end of this reactor turn, or
+        before it would pass half of C{max_message_size}.
+        """
         self.counters["sent"] += 1
-        self.link.publish(subject, encode(op, self.node, instance=self.instance, **fields))
+        fields["op"] = op
+        size = 200  # the fields, with room to spare
+        if xml is not None:
+            size += len(xml) if xml.isascii() else 4 * len(xml)  # UTF-8 bytes, at most
+        if self._outboxSize + size > self.config.maxMessage // 2:
+            self.flush()
+        self._outbox.append((subject, fields, xml))
+        self._outboxSize += size
+        if self._flushCall is None:
+            self._flushCall = self.reactor.callLater(0, self.flush)
+
+    def flush(self):
+        """Publish what is queued, one batch per run of messages to one subject."""
+        if self._flushCall is not None:
+            if self._flushCall.active():
+                self._flushCall.cancel()
+            self._flushCall = None
+        outbox, self._outbox, self._outboxSize = self._outbox, [], 0
+        for subject, run in groupby(outbox, key=itemgetter(0)):
+            items = [(fields, xml) for _, fields, xml in run]
+            self.link.publish(subject, encodeBatch(self.node, self.instance, items))
 
     def announce(self, op, **fields):
         """Tell every node about this node's sessions (the directory subject)."""
@@ -155,12 +187,16 @@ class ClusterNode(service.Service):
 
     def _received(self, subject, data):
         try:
-            message = decode(data, self.config.maxMessage)
+            messages = decodeBatch(data, self.config.maxMessage)
         except WireError as e:
             self.counters["unreadable"] += 1
             self.log.warn("unreadable cluster message on {subject}: {error}", subject=subject,
                           error=e)
             return
+        for message in messages:
+            self._handle(message)
+
+    def _handle(self, message):
         if message["node"] == self.node and message.get("instance") == self.instance:
             return  # our own announcement, heard back
         if message["op"] == "status":
@@ -187,13 +223,16 @@ class ClusterNode(service.Service):
 
     def _answerHello(self, node):
         subject = self.subjects.node(node)
+        carbons = self.sm.handler("carbons")
         for bare, resources in list(self.sm.sessions.items()):
             for session in resources.values():
                 if session.remote:
                     continue
                 self._publish(subject, "bound", full=session.full,
                               at=self.directory.boundAt.get(session.full, 0))
-                fields = {"interested": session.interested}
+                fields = {"interested": session.interested, "snapshot": True}
+                if carbons is not None and carbons.isEnabled(session):
+                    fields["carbons"] = True
                 if session.presence is not None:
                     fields.update(presence=stanzaText(session.presence),
                                   priority=session.priority)
@@ -233,12 +272,14 @@ class ClusterNode(service.Service):
         self._toLocal(message, "write")
 
     def _toLocal(self, message, kind):
-        stanza = stanzaOf(message["xml"])
-        self.inFlight.handled(message["node"], message.get("seq"))
+        stanza = _stanza(message)
         session = self.sm.session(message["full"])
         if session is not None and not session.remote:
             getattr(session, kind)(stanza)
+            self.inFlight.handled(message["node"], message.get("seq"),
+                                  session if keepsForRetry(stanza) else None)
             return
+        self.inFlight.handled(message["node"], message.get("seq"))
         self.counters["relayed"] += 1
         self._relayed(self._undeliverable, stanza)
 
@@ -262,20 +303,24 @@ class ClusterNode(service.Service):
 
     def op_route(self, message):
         """A stanza for a component connected here, checked by the sending node's router."""
-        self._relayed(self.router.route, stanzaOf(message["xml"]))
+        self._relayed(self.router.route, _stanza(message))
 
     def op_room(self, message):
         """A room claim, or a stanza for a room this node holds (it claims it)."""
-        if "xml" not in message:
-            self.rooms.claimed(message["room"], message["node"])
+        if "stanza" not in message and "xml" not in message:
+            if message.get("released"):
+                self.rooms.released(message["room"], message["node"])
+            else:
+                self.rooms.claimed(message["room"], message["node"])
             return
-        stanza = stanzaOf(message["xml"])
+        stanza = _stanza(message)
         route = self.router.routes.get(domainOf(stanza.getAttribute("to") or ""))
         if not isinstance(route, RoomRoute):
             bounce(self.router, stanza)
             return
-        self.rooms.claim(bareOf(stanza["to"]))
-        route.local.deliver(stanza)
+        room = roomOf(stanza)
+        self.rooms.claim(room)
+        route.deliverHere(room, stanza)
 
     def _relayed(self, function, stanza):
         """Run C{function(stanza)} for another node: nothing it does is sent on again."""
@@ -330,6 +375,7 @@ class ClusterNode(service.Service):
 
     def _answerStatus(self, reply):
         if isinstance(reply, str) and reply and " " not in reply:
+            self.flush()
             self.counters["sent"] += 1
             self.link.publish(reply, json.dumps(self.status()).encode("utf-8"))
 
@@ -346,3 +392,13 @@ class ClusterNode(service.Service):
                 if self.components is not None else {},
                 "counters": dict(self.counters)}
 
+
+
+def _stanza(message):
+    """The stanza a message carries: parsed with its batch, or as its own XML text."""
+    stanza = message.get("stanza")
+    if stanza is None:
+        stanza = stanzaOf(message.get("xml"))
+        if stanza is None:
+            raise WireError("no stanza")
+    return stanza

@@ -14,14 +14,29 @@ and the conference services read the stored (persistent) rooms again, so
 a persistent room comes back with its configuration, affiliations,
 subject and archive (occupants join again, as after a restart).  Two
 nodes that claim one room at once settle on the hash's choice.
+
+A claim lasts while its room exists on the node: when a temporary room
+vanishes with its last occupant (XEP-0045 section 4.2: "temporary room"),
+is destroyed (section 10.9), or a stanza claimed a room that does not
+exist, the claim is released and announced, so the directory holds no more
+claims than there are rooms and the room may next live on the hash's node.
+A persistent room keeps its claim while it exists: another node's copy of
+it was read from the store at that node's start and may be stale.
 """
 
 import hashlib
 
-from jabberd.jidutil import bareOf
+from jabberd.jidutil import bareOf, parseJID
 from jabberd.router import Route
 
-__all__ = ["RoomRoute", "RoomDirectory", "weight"]
+__all__ = ["RoomRoute", "RoomDirectory", "weight", "roomOf"]
+
+
+def roomOf(stanza):
+    """The prepared bare JID C{stanza} is addressed to (a room, or the service itself)."""
+    to = stanza.getAttribute("to") or ""
+    jid = parseJID(to)
+    return jid.userhost() if jid is not None else bareOf(to)
 
 
 def weight(room, node):
@@ -56,6 +71,17 @@ class RoomDirectory:
         if self.owners.get(room) != self.cluster.node:
             self.owners[room] = self.cluster.node
             self.cluster.announce("room", room=room)
+
+    def release(self, room):
+        """This node no longer holds C{room} (it is gone here): everyone is told."""
+        if self.owners.get(room) == self.cluster.node:
+            del self.owners[room]
+            self.cluster.announce("room", room=room, released=True)
+
+    def released(self, room, node):
+        """C{node} no longer holds C{room}."""
+        if self.owners.get(room) == node:
+            del self.owners[room]
 
     def claimed(self, room, node):
         """C{node} claims C{room}; against a claim of this node, the hash decides."""
@@ -97,15 +123,26 @@ class RoomRoute(Route):
         self.trusted = local.trusted
 
     def deliver(self, stanza):
-        room = bareOf(stanza.getAttribute("to") or "")
+        room = roomOf(stanza)
         if "@" not in room:
             self.local.deliver(stanza)
             return
         owner = self.cluster.rooms.ownerOf(room)
         if owner == self.cluster.node:
-            self.local.deliver(stanza)
+            self.deliverHere(room, stanza)
         else:
             self.cluster.toRoom(owner, stanza)
+
+    def deliverHere(self, room, stanza):
+        """
+        Deliver C{stanza} to C{room}, held by this node: if no room is
+        left afterwards (the stanza created none, or the room vanished
+        with it), the claim goes.
+        """
+        self.local.deliver(stanza)
+        muc = getattr(getattr(self.local, "host", None), "muc", None)
+        if muc is not None and muc.ready and muc.room(room) is None:
+            self.cluster.rooms.release(room)
 
     def mayClaim(self, address):
         return self.local.mayClaim(address)

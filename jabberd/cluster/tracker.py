@@ -3,8 +3,9 @@
 Tells the cluster about this node's sessions: a handler of the session
 manager whose hooks announce each bind, presence broadcast (RFC 6121
 sections 4.2, 4.4 and 4.5), roster request (section 2.1.6: the resource
-becomes interested in roster pushes) and end to the session directory
-(L{jabberd.cluster.directory}).
+becomes interested in roster pushes), carbons request (XEP-0280 sections 4
+and 5: other nodes copy the user's messages to it, or stop) and end to the
+session directory (L{jabberd.cluster.directory}).
 
 It runs in the routing stage, before the presence handler takes the
 broadcast, and takes nothing.
@@ -14,7 +15,7 @@ import time
 
 from jabberd.handler import Handler, Stage
 from jabberd.cluster.wire import stanzaText
-from jabberd.ns import NS_ROSTER
+from jabberd.ns import NS_CARBONS, NS_ROSTER
 from jabberd.sm.presence import priorityOf
 from jabberd.stanza import firstChild
 
@@ -48,11 +49,18 @@ class SessionTracker(Handler):
         if stanza.name == "presence":
             if not stanza.getAttribute("to"):
                 self._presence(session, stanza)
-        elif (stanza.name == "iq" and not session.interested
-              and stanza.getAttribute("type") == "get"):
+        elif stanza.name == "iq":
             query = firstChild(stanza)
-            if query is not None and query.uri == NS_ROSTER and not stanza.getAttribute("to"):
+            if query is None:
+                return False
+            if (query.uri == NS_ROSTER and not session.interested
+                    and stanza.getAttribute("type") == "get" and not stanza.getAttribute("to")):
                 self.cluster.announce("update", full=session.full, interested=True)
+            elif (query.uri == NS_CARBONS and stanza.getAttribute("type") == "set"
+                  and query.name in ("enable", "disable")
+                  and stanza.getAttribute("to") in (None, session.bare, session.jid.host)):
+                self.cluster.announce("update", full=session.full,
+                                      carbons=query.name == "enable")
         return False
 
     def _presence(self, session, stanza):

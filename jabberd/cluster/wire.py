@@ -1,9 +1,15 @@
 # -*- test-case-name: tests.cluster.test_wire -*-
 """
-What nodes say to each other over NATS: one JSON object per message, with
-an C{op} naming what it is and C{node} naming the sender; stanzas travel
-as their XML text (RFC 6120 section 4.8 namespaces kept, as
+What nodes say to each other over NATS: messages with an C{op} naming
+what each is and C{node} naming the sender; stanzas travel as their XML
+text (RFC 6120 section 4.8 namespaces kept, as
 L{jabberd.stanza.serializeElement} writes them).
+
+A node sends what it has for one subject in one reactor turn as one NATS
+message, a batch (L{encodeBatch}): a JSON line with the messages' fields
+in order, then the XML of their stanzas one after another, which the
+receiver parses with one parser (L{decodeBatch}).  A single JSON object
+(L{encode}: C{jabberdctl}'s status request) is a batch of one.
 
 Subjects, under the cluster's name C{P} (C{[cluster] name}):
 
@@ -15,9 +21,10 @@ Subjects, under the cluster's name C{P} (C{[cluster] name}):
 
 import json
 
-from jabberd.stanza import parseElement, serializeElement, toClientNamespace
+from jabberd.stanza import parseElement, parseElements, serializeElement, toClientNamespace
 
-__all__ = ["encode", "decode", "WireError", "stanzaText", "stanzaOf", "Subjects"]
+__all__ = ["encode", "decode", "encodeBatch", "decodeBatch", "WireError", "stanzaText",
+           "stanzaOf", "Subjects"]
 
 
 class WireError(ValueError):
@@ -57,6 +64,67 @@ def decode(data, maxSize):
         raise WireError(f"not JSON: {e}") from None
     if (not isinstance(message, dict) or not isinstance(message.get("op"), str)
             or not isinstance(message.get("node"), str)):
+        raise WireError("no op or node")
+    return message
+
+
+def encodeBatch(node, instance, items):
+    """
+    The bytes of several messages from C{node}'s process C{instance} on one
+    subject: C{items} are (fields, stanza XML text or None), in order.
+    """
+    headers, texts = [], []
+    for fields, text in items:
+        if text is not None:
+            fields["x"] = 1
+            texts.append(text)
+        headers.append(fields)
+    head = json.dumps({"node": node, "instance": instance, "ops": headers},
+                      separators=(",", ":"))
+    # JSON escapes every newline inside its strings: the first one ends the head.
+    return (head + "\n" + "".join(texts)).encode("utf-8")
+
+
+def decodeBatch(data, maxSize):
+    """
+    The messages of C{data} (a batch, or one L{encode}d message), in order,
+    each a dict with C{op}, C{node}, C{instance} and, for a stanza, the
+    element as C{stanza}; L{WireError} if it is larger than C{maxSize} bytes,
+    or its head, any of its messages or its XML cannot be read.
+    """
+    if len(data) > maxSize:
+        raise WireError(f"message of {len(data)} bytes, more than {maxSize}")
+    head, _, payload = data.partition(b"\n")
+    try:
+        batch = json.loads(head)
+    except ValueError as e:
+        raise WireError(f"not JSON: {e}") from None
+    if isinstance(batch, dict) and "ops" not in batch:
+        return [_checked(batch)]
+    if (not isinstance(batch, dict) or not isinstance(batch.get("ops"), list)
+            or not isinstance(batch.get("node"), str)):
+        raise WireError("no ops or node")
+    try:
+        stanzas = parseElements(payload) if payload else []
+    except ValueError as e:
+        raise WireError(str(e)) from None
+    messages, stanzas = [], iter(stanzas)
+    for fields in batch["ops"]:
+        if not isinstance(fields, dict):
+            raise WireError("a message must be an object")
+        fields["node"], fields["instance"] = batch["node"], batch.get("instance")
+        if fields.pop("x", None):
+            stanza = next(stanzas, None)
+            if stanza is None:
+                raise WireError("fewer stanzas than messages")
+            fields["stanza"] = toClientNamespace(stanza, _NO_NAMESPACE, skipPayloads=True)
+        messages.append(_checked(fields))
+    return messages
+
+
+def _checked(message):
+    if not isinstance(message, dict) or not isinstance(message.get("op"), str) \
+            or not isinstance(message.get("node"), str):
         raise WireError("no op or node")
     return message
 

@@ -17,10 +17,19 @@ class FakeBus:
     def __init__(self):
         self.subscribers = {}
         self.queue = []
+        self.clocks = []
 
     def flush(self):
-        """Deliver everything published, including what delivering publishes."""
-        while self.queue:
+        """
+        Deliver everything published, including what delivering publishes;
+        first the nodes' reactor turns end (their clocks run what is due
+        now), so what they queued for the turn is published.
+        """
+        while True:
+            for clock in self.clocks:
+                clock.advance(0)
+            if not self.queue:
+                return
             subject, data = self.queue.pop(0)
             for callback in list(self.subscribers.get(subject, ())):
                 callback(subject, data)
@@ -36,14 +45,20 @@ class FakeLink:
     def __init__(self, bus):
         self.bus = bus
         self.closed = False
+        self.cut = False
         self.mine = []
 
     def subscribe(self, subject, callback):
-        self.bus.subscribers.setdefault(subject, []).append(callback)
-        self.mine.append((subject, callback))
+        def heard(subject, data):
+            if not self.cut:
+                callback(subject, data)
+
+        self.bus.subscribers.setdefault(subject, []).append(heard)
+        self.mine.append((subject, heard))
 
     def publish(self, subject, data):
-        if not self.closed:
+        """Queued on the bus; lost while the link is L{cut} off (a partition)."""
+        if not self.closed and not self.cut:
             self.bus.queue.append((subject, data))
 
     def unsubscribeAll(self):
@@ -68,6 +83,8 @@ def makeNode(name, bus, clock=None, storage=None):
     else:
         harness = Harness(users=(), storage=storage)
     clock = clock or Clock()
+    if clock not in bus.clocks:
+        bus.clocks.append(clock)
     config = ClusterConfig(node=name, name="test", heartbeat=1.0, deadAfter=3.0,
                            secret="a test cluster's secret")
     node = ClusterNode(config, harness.sm, FakeLink(bus), reactor=clock)

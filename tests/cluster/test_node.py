@@ -4,6 +4,8 @@ on an in-memory bus deliver to each other's sessions, resolve a resource
 bound twice, and act for a node that died.
 """
 
+import pytest
+
 from jabberd.cluster.wire import encode
 from tests.cluster.helpers import makeCluster
 from tests.sm.helpers import TakeUndeliverable, presences
@@ -15,13 +17,21 @@ def befriend(a, b, user, contact):
     a.setItem(contact, user + "@localhost", "both")
 
 
-def test_messageToFullJIDOnOtherNode():
-    """A message to a full JID bound on another node is delivered there, once."""
-    bus, _, (n1, n2) = makeCluster("n1", "n2")
+def aliceAndBob(friends=False):
+    """Nodes n1 and n2 with alice/a logged in on n1 and bob/b on n2, all delivered and taken."""
+    bus, clock, (n1, n2) = makeCluster("n1", "n2")
+    if friends:
+        befriend(n1, n2, "alice", "bob")
     alice = n1.login("alice", "a")
     bob = n2.login("bob", "b")
     bus.flush()
     n1.take(alice), n2.take(bob)
+    return bus, clock, n1, n2, alice, bob
+
+
+def test_messageToFullJIDOnOtherNode():
+    """A message to a full JID bound on another node is delivered there, once."""
+    bus, _, n1, n2, alice, bob = aliceAndBob()
     n1.send(alice, "<message to='bob@localhost/b' type='chat'><body>hi</body></message>")
     bus.flush()
     [got] = n2.take(bob)
@@ -225,3 +235,113 @@ def test_replacedSessionEndsWithItsHooks():
     assert presences(n2.take(alice), "unavailable", sender="bob@localhost/same")
     assert n1.node.status()["sessions"] == {"n1": 0, "n2": 2}  # alice's and bob's, on n2
     assert n2.sm.session("bob@localhost/same") is later
+
+
+def test_partitionedNodesTellTheirUsersWhenHealed():
+    """A node cut off and back: each side's users see the other's go, then come back, once."""
+    bus, clock, n1, n2, alice, bob = aliceAndBob(friends=True)
+    n2.node.link.cut = True
+    for _ in range(5):
+        clock.advance(1)
+        bus.flush()
+    assert presences(n1.take(alice), "unavailable", sender="bob@localhost/b")
+    assert presences(n2.take(bob), "unavailable", sender="alice@localhost/a")
+    n2.node.link.cut = False
+    for _ in range(3):
+        clock.advance(1)
+        bus.flush()
+    assert len(presences(n1.take(alice), sender="bob@localhost/b")) == 1
+    assert len(presences(n2.take(bob), sender="alice@localhost/a")) == 1
+    n1.send(alice, "<message to='bob@localhost/b' type='chat'><body>back</body></message>")
+    bus.flush()
+    assert [str(m.body) for m in n2.take(bob)] == ["back"]
+
+
+def test_oneTurnsStanzasLeaveAsOneBatch():
+    """Messages sent to one node in one reactor turn leave as one NATS message, in order."""
+    bus, _, n1, n2, alice, bob = aliceAndBob()
+    for n in range(5):
+        n1.send(alice, f"<message to='bob@localhost/b' type='chat'><body>{n}</body></message>")
+    published = [subject for subject, _ in bus.queue]
+    n1.clock.advance(0)  # the turn ends
+    published = [subject for subject, _ in bus.queue[len(published):]]
+    assert published == ["test.node.n2"]
+    bus.flush()
+    assert [str(m.body) for m in n2.take(bob)] == ["0", "1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("text, limit", [("x" * 500, 4000), ("\U0001F600" * 500, 8000)])
+def test_batchesStayUnderTheMessageLimit(text, limit):
+    """
+    A turn's messages past half the message size limit leave in several
+    batches, none over the limit (text outside ASCII counted by its UTF-8
+    size).
+    """
+    bus, _, n1, n2, alice, bob = aliceAndBob()
+    n1.node.config.maxMessage = limit
+    for n in range(10):
+        n1.send(alice, f"<message to='bob@localhost/b' type='chat'><body>{text}</body></message>")
+    n1.clock.advance(0)
+    assert all(len(data) <= limit for _, data in bus.queue) and len(bus.queue) > 2
+    bus.flush()
+    assert len(n2.take(bob)) == 10
+
+
+def withCarbons(*nodes):
+    from jabberd.sm.carbons import CarbonsHandler
+
+    for harness in nodes:
+        harness.sm.addHandler(CarbonsHandler())
+
+
+def carbons(stanzas, direction):
+    """The bodies of the carbons (XEP-0280) of C{direction} among C{stanzas}."""
+    from jabberd.ns import NS_CARBONS
+
+    found = []
+    for stanza in stanzas:
+        for wrapper in stanza.elements(NS_CARBONS, direction):
+            [forwarded] = list(wrapper.elements())
+            [inner] = list(forwarded.elements())
+            found.append(str(inner.body))
+    return found
+
+
+def test_carbonsToResourceOnOtherNode():
+    """A carbons-enabled resource on another node gets sent and received copies, once each."""
+    bus, _, (n1, n2) = makeCluster("n1", "n2")
+    withCarbons(n1, n2)
+    here = n1.login("alice", "here")
+    there = n2.login("alice", "there")
+    bob = n1.login("bob", "b")
+    for harness, session in ((n1, here), (n2, there)):
+        harness.send(session, "<iq type='set' id='c'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
+    bus.flush()
+    n1.take(here), n2.take(there), n1.take(bob)
+    n1.send(here, "<message to='bob@localhost/b' type='chat'><body>out</body></message>")
+    n1.send(bob, "<message to='alice@localhost/here' type='chat'><body>in</body></message>")
+    bus.flush()
+    got = n2.take(there)
+    assert (carbons(got, "sent"), carbons(got, "received")) == (["out"], ["in"])
+    assert all(s["from"] == "alice@localhost" for s in got if s.name == "message")
+    n2.send(there, "<iq type='set' id='d'><disable xmlns='urn:xmpp:carbons:2'/></iq>")
+    bus.flush()
+    n2.take(there)
+    n1.send(bob, "<message to='alice@localhost/here' type='chat'><body>again</body></message>")
+    bus.flush()
+    assert n2.take(there) == []
+
+
+def test_carbonsStateInSnapshot():
+    """A node that joins learns which remote resources enabled carbons."""
+    bus, clock, (n1,) = makeCluster("n1")
+    withCarbons(n1)
+    here = n1.login("alice", "here")
+    n1.send(here, "<iq type='set' id='c'><enable xmlns='urn:xmpp:carbons:2'/></iq>")
+    bus.flush()
+    from tests.cluster.helpers import makeNode
+
+    n2 = makeNode("n2", bus, clock, storage=n1.storage)
+    withCarbons(n2)
+    bus.flush()
+    assert set(n2.sm.handler("carbons").enabled["alice@localhost"]) == {"here"}

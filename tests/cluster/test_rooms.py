@@ -98,3 +98,56 @@ def test_competingClaimsSettleByHash():
     second.rooms.claimed(room, "n1")
     assert first.rooms.owners[room] == second.rooms.owners[room] == "n1"
     assert first.rooms.countByNode() == {"n1": 1} and first.rooms.mine() == [room]
+
+
+def conferenceRoute(here):
+    """The room route of C{here} over a real conference host (in memory), released hooked in."""
+    from jabberd.router import HostRoute
+    from tests.components.conference.muchelpers import Conference
+
+    conference = Conference()
+    conference.service.roomGoneHooks.append(here.rooms.release)
+    route = RoomRoute(here, HostRoute(conference.host, "conference.localhost"))
+    return conference, route
+
+
+def test_emptiedTemporaryRoomReleasesItsClaim():
+    """A temporary room that vanishes with its last occupant gives up its claim, announced."""
+    from tests.components.conference.muchelpers import parseXml
+
+    names = ["n1"]
+    here = Node("n1", names)
+    conference, route = conferenceRoute(here)
+    room = roomFor("n1", names)
+    route.deliver(parseXml(f"<presence from='a@localhost/r' to='{room}/A'>"
+                           "<x xmlns='http://jabber.org/protocol/muc'/></presence>"))
+    assert here.rooms.owners == {room: "n1"} and conference.room(room) is not None
+    route.deliver(parseXml(f"<presence from='a@localhost/r' to='{room}/A' type='unavailable'/>"))
+    assert conference.room(room) is None
+    assert here.rooms.owners == {}
+    assert here.said[-1] == ("room", {"room": room, "released": True})
+
+
+def test_stanzaToMissingRoomKeepsNoClaim():
+    """A message to a room that does not exist is answered, and leaves no claim behind."""
+    from tests.components.conference.muchelpers import parseXml
+
+    here = Node("n1", ["n1"])
+    conference, route = conferenceRoute(here)
+    for n in range(5):
+        route.deliver(parseXml(f"<message from='a@localhost/r' to='gone{n}@conference.localhost'"
+                               " type='groupchat'><body>hi</body></message>"))
+    assert len(conference.take()) == 5  # each one answered with an error
+    assert here.rooms.owners == {}
+
+
+def test_releaseByOtherNodeLetsTheRoomMove():
+    """A room another node released goes to the hash's node again; a stale release is ignored."""
+    names = ["n1", "n2"]
+    here = Node("n1", names)
+    room = roomFor("n1", names)
+    here.rooms.claimed(room, "n2")
+    here.rooms.released(room, "n3")
+    assert here.rooms.owners[room] == "n2"
+    here.rooms.released(room, "n2")
+    assert here.rooms.ownerOf(room) == "n1"

@@ -2,7 +2,8 @@
 
 import pytest
 
-from jabberd.cluster.wire import Subjects, WireError, decode, encode, stanzaOf, stanzaText
+from jabberd.cluster.wire import (Subjects, WireError, decode, decodeBatch, encode, encodeBatch,
+                                  stanzaOf, stanzaText)
 from tests.sm.helpers import parse
 
 
@@ -53,3 +54,45 @@ def test_subjects():
     subjects = Subjects("c1")
     assert (subjects.directory, subjects.heartbeat, subjects.node("n2")) == \
         ("c1.dir", "c1.hb", "c1.node.n2")
+
+
+def test_batchRoundTrip():
+    """A batch decodes to its messages in order, each stanza parsed back in jabber:client."""
+    first = parse("<message to='b@localhost/r' type='chat'><body>one\ntwo</body></message>")
+    data = encodeBatch("n1", "i1", [({"op": "deliver", "full": "b@localhost/r", "seq": 1},
+                                     stanzaText(first)),
+                                    ({"op": "ended", "full": "c@localhost/r"}, None),
+                                    ({"op": "write", "full": "b@localhost/r"},
+                                     "<presence from='a@localhost/x'/>")])
+    messages = decodeBatch(data, 10000)
+    assert [(m["op"], m["node"], m["instance"]) for m in messages] == \
+        [("deliver", "n1", "i1"), ("ended", "n1", "i1"), ("write", "n1", "i1")]
+    assert str(messages[0]["stanza"].body) == "one\ntwo"
+    assert (messages[2]["stanza"].uri, messages[2]["stanza"].name) == ("jabber:client", "presence")
+    assert "stanza" not in messages[1]
+
+
+def test_singleMessageIsABatchOfOne():
+    """A message made by encode (jabdberdctl's) decodes as a batch of one."""
+    assert decodeBatch(encode("status", "jabberdctl", reply="r"), 1000) == \
+        [{"op": "status", "node": "jabberdctl", "reply": "r"}]
+
+
+@pytest.mark.parametrize("data", [
+    b'{"node":"n1","ops":[{"op":"write","x":1}]}\n',  # a stanza missing
+    b'{"node":"n1","ops":[{"op":"write","x":1}]}\n<a>',  # not well-formed
+    b'{"node":"n1","ops":[5]}\n',
+    b'{"ops":[]}\n',
+    b'{"node":"n1","ops":[{"op":"write","x":1}]}\n<!DOCTYPE a><a/>',
+])
+def test_badBatchRefused(data):
+    """A batch whose head, messages or stanzas cannot be read is refused."""
+    with pytest.raises(WireError):
+        decodeBatch(data, 1000)
+
+
+def test_largeBatchRefused():
+    """A batch over the size limit is refused before it is parsed."""
+    data = encodeBatch("n1", "i", [({"op": "write"}, "<a>" + "x" * 100 + "</a>")])
+    with pytest.raises(WireError):
+        decodeBatch(data, 50)

@@ -52,7 +52,7 @@ class Client(slixmpp.ClientXMPP):
                                        self.presences.put_nowait))
         self.add_event_handler("stream_error", self.streamErrors.put_nowait)
 
-    async def login(self, port, presence=True):
+    async def login(self, port, presence=True, host="127.0.0.1"):
         """Connect, authenticate and bind; send initial presence if asked."""
         started = self.loop.create_future()
         self.add_event_handler("session_start", lambda _: started.done() or started.set_result(True),
@@ -60,7 +60,7 @@ class Client(slixmpp.ClientXMPP):
         for failure in ("failed_all_auth", "failed_auth"):
             self.add_event_handler(failure, lambda *_: started.done() or started.set_result(False),
                                    disposable=True)
-        self.connect("127.0.0.1", port)
+        self.connect(host, port)
         ok = await asyncio.wait_for(started, TIMEOUT)
         if ok and presence:
             self.send_presence()
@@ -122,8 +122,8 @@ def run(coroutine, timeout=60):
 class RawStream:
     """Raw XML over a blocking TCP socket (optionally direct TLS)."""
 
-    def __init__(self, port, tls=False):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    def __init__(self, port, tls=False, host="127.0.0.1"):
+        sock = socket.create_connection((host, port), timeout=TIMEOUT)
         if tls:
             context = ssl.create_default_context()
             insecureContext(context)

@@ -6,17 +6,29 @@ tests running at the same time never hear each other.
 
 Without NATS (C{JABBERD_TEST_NATS}, default 127.0.0.1:4222) or PostgreSQL
 the tests are skipped, except under CI (C{CI} set), where they fail.
+
+On separate test hosts (C{network}, a L{tests.netns.Network}) each node
+runs in a network namespace of its own and listens on its address; the
+cluster has a NATS server of its own on the bridge (cutting a host off
+cuts it off NATS) and reaches PostgreSQL through its Unix socket, which
+no network namespace hides.
 """
 
 import os
+import shutil
 import socket
+import subprocess
+import time
 import uuid
 
 import pytest
 
+from tests.integration.clients import Client
 from tests.integration.harness import PostgresSchema, ServerProcess
 
 NATS_URL = os.environ.get("JABBERD_TEST_NATS", "nats://127.0.0.1:4222")
+PG_SOCKET_URL = os.environ.get("JABBERD_TEST_PG_SOCKET",
+                               "postgresql+psycopg://postgres@/test?host=/var/run/postgresql")
 
 CLUSTER_SECTION = """
 [cluster]
@@ -30,9 +42,9 @@ workers = {workers}
 """
 
 
-def natsReachable():
+def natsReachable(url=NATS_URL):
     """Whether something answers on the NATS server's port."""
-    host, _, port = NATS_URL.rpartition("//")[2].partition(":")
+    host, _, port = url.rpartition("//")[2].partition(":")
     try:
         with socket.create_connection((host, int(port or 4222)), timeout=3) as s:
             return s.recv(4).startswith(b"INFO")
@@ -40,12 +52,17 @@ def natsReachable():
         return False
 
 
-def requireServices():
-    """Skip (or, under CI, fail) unless NATS and PostgreSQL are reachable."""
+def requireServices(network=False):
+    """
+    Skip (or, under CI, fail) unless NATS and PostgreSQL are reachable; on
+    test hosts of their own (C{network}) the cluster runs a C{nats-server}
+    of its own instead.
+    """
     from tests.integration.conftest import _postgresAvailable
 
-    missing = [name for name, ok in (("NATS at " + NATS_URL, natsReachable()),
-                                     ("PostgreSQL at 127.0.0.1:5432", _postgresAvailable()))
+    nats = (("the nats-server command", shutil.which("nats-server") is not None) if network
+            else ("NATS at " + NATS_URL, natsReachable()))
+    missing = [name for name, ok in (nats, ("PostgreSQL at 127.0.0.1:5432", _postgresAvailable()))
                if not ok]
     if missing:
         if os.environ.get("CI"):
@@ -53,21 +70,60 @@ def requireServices():
         pytest.skip("no " + " and no ".join(missing))
 
 
+class NATSServer:
+    """A C{nats-server} of a test's own, listening on C{address}."""
+
+    def __init__(self, address, logPath):
+        with socket.socket() as probe:
+            probe.bind((address, 0))
+            port = probe.getsockname()[1]
+        self.url = f"nats://{address}:{port}"
+        self.log = open(logPath, "ab")
+        self.process = subprocess.Popen(
+            [shutil.which("nats-server") or "nats-server", "-a", address, "-p", str(port)],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while not natsReachable(self.url):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError("nats-server did not start on " + self.url)
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.log.close()
+
+
 class Cluster:
     """
     Nodes of one test cluster.
 
     @ivar nodes: node name -> L{ServerProcess}.
+    @ivar network: the L{tests.netns.Network} the nodes run on as hosts of
+        their own, or None (all on loopback here).
     """
 
-    def __init__(self, tmpdir, heartbeat=200, deadAfter=1500):
+    def __init__(self, tmpdir, heartbeat=200, deadAfter=1500, network=None):
         self.tmpdir = tmpdir
         self.name = "jdtest" + uuid.uuid4().hex[:10]
         self.secret = uuid.uuid4().hex
-        self.schema = PostgresSchema().create()
         self.heartbeat = heartbeat
         self.deadAfter = deadAfter
+        self.network = network
         self.nodes = {}
+        self.nats = None
+        self.schema = PostgresSchema().create()
+        self.database = self.schema.url()
+        if network is not None:
+            self.database = self.schema.url(PG_SOCKET_URL)
+            try:
+                self.nats = NATSServer(network.address, os.path.join(str(tmpdir), "nats.log"))
+            except Exception:
+                self.schema.drop()
+                raise
+        self.natsURL = self.nats.url if self.nats is not None else NATS_URL
 
     def start(self, node, extra="", workers=1):
         """Start (or restart) node C{node} and wait until it listens."""
@@ -75,17 +131,30 @@ class Cluster:
         if proc is None:
             directory = os.path.join(str(self.tmpdir), node)
             os.makedirs(directory, exist_ok=True)
-            section = CLUSTER_SECTION.format(node=node, nats=NATS_URL, name=self.name,
+            section = CLUSTER_SECTION.format(node=node, nats=self.natsURL, name=self.name,
                                              heartbeat=self.heartbeat,
                                              deadAfter=self.deadAfter, secret=self.secret,
                                              workers=workers)
-            proc = ServerProcess(directory, database=self.schema.url(), extra=section + extra)
+            host = self.network.add(node) if self.network is not None else None
+            proc = ServerProcess(directory, database=self.database, extra=section + extra,
+                                 host=host)
             self.nodes[node] = proc
         proc.start()
         return proc
 
     def port(self, node, listener="c2s"):
         return self.nodes[node].ports[listener]
+
+    def address(self, node):
+        """The address node C{node} listens on."""
+        return self.nodes[node].address
+
+    async def connect(self, node, user, resource="test", presence=True, plugins=()):
+        """A logged-in client of C{user} (password C{user + 'pw'}) on C{node}."""
+        client = Client(f"{user}@localhost/{resource}", user + "pw", plugins=plugins)
+        assert await client.login(self.port(node), presence=presence,
+                                  host=self.address(node))
+        return client
 
     def adduser(self, *names):
         """Accounts (password = name + 'pw') in the shared database."""
@@ -96,20 +165,41 @@ class Cluster:
     def close(self):
         for proc in self.nodes.values():
             proc.stop()
+        if self.nats is not None:
+            self.nats.stop()
         self.schema.drop()
 
 
-def runningCluster(tmp_path_factory, label, nodes, users, workers=1):
+async def befriend(a, b):
+    """Subscribe both ways (slixmpp approves and subscribes back) and wait for presence."""
+    await a.get_roster()
+    await b.get_roster()
+    a.send_presence_subscription(b.boundjid.bare)
+    await b.nextPresence(lambda p: p["type"] == "available" and p["from"] == a.boundjid)
+    await a.nextPresence(lambda p: p["type"] == "available" and p["from"] == b.boundjid)
+
+
+def runningCluster(tmp_path_factory, label, nodes, users, workers=1, network=False):
     """
     A generator for a module fixture: the started nodes C{nodes} of a new
-    cluster with accounts C{users}, closed when the module is done.
+    cluster with accounts C{users}, closed when the module is done; with
+    C{network}, each node on a test host of its own (L{tests.netns}).
     """
-    requireServices()
-    made = Cluster(tmp_path_factory.mktemp(label))
+    requireServices(network)
+    made = net = None
     try:
+        if network:
+            from tests.netns import Network, requireNamespaces
+
+            requireNamespaces()
+            net = Network()
+        made = Cluster(tmp_path_factory.mktemp(label), network=net)
         for node in nodes:
             made.start(node, workers=workers)
         made.adduser(*users)
         yield made
     finally:
-        made.close()
+        if made is not None:
+            made.close()
+        if net is not None:
+            net.close()

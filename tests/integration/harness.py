@@ -63,8 +63,10 @@ class PostgresSchema:
     def __init__(self):
         self.name = "jdtest_" + uuid.uuid4().hex[:12]
 
-    def url(self):
-        return f"{PG_URL}?options=-csearch_path%3D{self.name}"
+    def url(self, base=PG_URL):
+        """The URL of the schema on the server at C{base} (a URL without a query, or with one)."""
+        joiner = "&" if "?" in base else "?"
+        return f"{base}{joiner}options=-csearch_path%3D{self.name}"
 
     def _execute(self, sql):
         import psycopg
@@ -88,14 +90,20 @@ class ServerProcess:
     @ivar ports: listener name -> port, read from the server's ports.json.
     """
 
-    def __init__(self, tmpdir, database=None, extra="", domain="localhost"):
+    def __init__(self, tmpdir, database=None, extra="", domain="localhost", host=None):
+        """
+        @param host: a L{tests.netns.Host} to run the server in, listening on
+            its address; None for loopback here.
+        """
         self.datadir = os.path.join(str(tmpdir), "data")
         self.configPath = os.path.join(str(tmpdir), "jabberd.ini")
         self.logPath = os.path.join(str(tmpdir), "jabberd.log")
+        self.host = host
+        self.address = host.address if host is not None else "127.0.0.1"
         database = database or "sqlite:///" + os.path.join(self.datadir, "jabberd.db")
+        config = BASE_CONFIG.format(datadir=self.datadir, database=database, domain=domain)
         with open(self.configPath, "w") as f:
-            f.write(BASE_CONFIG.format(datadir=self.datadir, database=database, domain=domain)
-                    + extra)
+            f.write(config.replace("interface=127.0.0.1", "interface=" + self.address) + extra)
         self.listeners = {"c2s", "c2s-tls", "components", "http"}
         if "[s2s]" in extra:
             self.listeners.add("s2s")
@@ -109,10 +117,12 @@ class ServerProcess:
         if os.path.exists(portsFile):
             os.unlink(portsFile)
         self.log = open(self.logPath, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
-             "-n", "--pidfile=", "-l", "-", "jabberd", "-c", self.configPath],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        argv = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+                "-n", "--pidfile=", "-l", "-", "jabberd", "-c", self.configPath]
+        if self.host is not None:
+            argv = self.host.command(argv)
+        self.process = subprocess.Popen(argv, cwd=ROOT, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

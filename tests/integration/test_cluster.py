@@ -2,45 +2,32 @@
 Two jabberd nodes serving one domain through NATS and a shared PostgreSQL
 schema (jabberd.cluster): clients on different nodes chat, see each
 other's presence and get roster pushes; a resource bound on both nodes is
-resolved cluster-wide (RFC 6120 section 7.7.2.2).
+resolved cluster-wide (RFC 6120 section 7.7.2.2).  Every test runs twice:
+with both nodes on loopback here, and with each node on a test host of
+its own (a network namespace, L{tests.netns}; root only).
 """
 
 import asyncio
 
 import pytest
 
-from tests.integration.clients import Client, assertRosterPushReaches, run
-from tests.integration.clusterharness import runningCluster
+from tests.integration.clients import assertRosterPushReaches, run
+from tests.integration.clusterharness import befriend, runningCluster
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+@pytest.fixture(scope="module", params=["loopback", "netns"])
+def cluster(request, tmp_path_factory):
     """Nodes n1 and n2, with accounts alice, bob, carol, dave, erin and frank."""
     yield from runningCluster(tmp_path_factory, "cluster", ("n1", "n2"),
-                              ("alice", "bob", "carol", "dave", "erin", "frank"))
-
-
-async def connect(cluster, node, user, resource="test", presence=True, plugins=()):
-    """A logged-in client of C{user} on C{node}."""
-    client = Client(f"{user}@localhost/{resource}", user + "pw", plugins=plugins)
-    assert await client.login(cluster.port(node), presence=presence)
-    return client
-
-
-async def befriend(a, b):
-    """Subscribe both ways (slixmpp approves and subscribes back) and wait for presence."""
-    await a.get_roster()
-    await b.get_roster()
-    a.send_presence_subscription(b.boundjid.bare)
-    await b.nextPresence(lambda p: p["type"] == "available" and p["from"] == a.boundjid)
-    await a.nextPresence(lambda p: p["type"] == "available" and p["from"] == b.boundjid)
+                              ("alice", "bob", "carol", "dave", "erin", "frank"),
+                              network=request.param == "netns")
 
 
 def test_chatAcrossNodes(cluster):
     """A message to a full JID and one to a bare JID reach a client on the other node."""
     async def body():
-        alice = await connect(cluster, "n1", "alice")
-        bob = await connect(cluster, "n2", "bob")
+        alice = await cluster.connect("n1", "alice")
+        bob = await cluster.connect("n2", "bob")
         await asyncio.sleep(0.3)
         alice.send_message(mto=bob.boundjid.full, mbody="to your resource", mtype="chat")
         got = await bob.nextMessage(lambda m: m["body"])
@@ -56,8 +43,8 @@ def test_chatAcrossNodes(cluster):
 def test_presenceAcrossNodes(cluster):
     """Contacts on different nodes subscribe, see each other come, change status and go."""
     async def body():
-        carol = await connect(cluster, "n1", "carol")
-        dave = await connect(cluster, "n2", "dave")
+        carol = await cluster.connect("n1", "carol")
+        dave = await cluster.connect("n2", "dave")
         await befriend(carol, dave)
         dave.send_presence(pshow="away", pstatus="lunch")
         update = await carol.nextPresence(lambda p: p["from"] == dave.boundjid and p["show"])
@@ -74,14 +61,14 @@ def test_presenceAcrossNodes(cluster):
 def test_bareDeliverySeesResourcesOnBothNodes(cluster):
     """A message to a bare JID reaches the highest-priority resource, on whichever node it is."""
     async def body():
-        home = await connect(cluster, "n1", "erin", "home", presence=False)
-        work = await connect(cluster, "n2", "erin", "work", presence=False)
+        home = await cluster.connect("n1", "erin", "home", presence=False)
+        work = await cluster.connect("n2", "erin", "work", presence=False)
         home.send_presence(ppriority=1)
         work.send_presence(ppriority=5)
         # Each resource sees the other's presence: the directory is current on both nodes.
         await home.nextPresence(lambda p: p["from"] == work.boundjid)
         await work.nextPresence(lambda p: p["from"] == home.boundjid)
-        sender = await connect(cluster, "n1", "frank")
+        sender = await cluster.connect("n1", "frank")
         sender.send_message(mto="erin@localhost", mbody="highest first", mtype="chat")
         got = await work.nextMessage(lambda m: m["body"])
         assert got["body"] == "highest first"
@@ -99,8 +86,8 @@ def test_bareDeliverySeesResourcesOnBothNodes(cluster):
 def test_rosterPushToResourceOnOtherNode(cluster):
     """A roster change made by a resource on one node is pushed to the resource on the other."""
     async def body():
-        first = await connect(cluster, "n1", "frank", "one")
-        second = await connect(cluster, "n2", "frank", "two")
+        first = await cluster.connect("n1", "frank", "one")
+        second = await cluster.connect("n2", "frank", "two")
         await asyncio.sleep(0.3)
         await assertRosterPushReaches(first, second)
         await first.close()
@@ -111,12 +98,12 @@ def test_rosterPushToResourceOnOtherNode(cluster):
 def test_resourceConflictAcrossNodes(cluster):
     """Binding a resource held on the other node replaces it there with a conflict stream error."""
     async def body():
-        earlier = await connect(cluster, "n1", "bob", "same")
+        earlier = await cluster.connect("n1", "bob", "same")
         await asyncio.sleep(0.3)
-        later = await connect(cluster, "n2", "bob", "same")
+        later = await cluster.connect("n2", "bob", "same")
         error = await asyncio.wait_for(earlier.streamErrors.get(), 10)
         assert error["condition"] == "conflict"
-        watcher = await connect(cluster, "n1", "alice", "watch")
+        watcher = await cluster.connect("n1", "alice", "watch")
         await asyncio.sleep(0.3)
         watcher.send_message(mto="bob@localhost/same", mbody="which one", mtype="chat")
         got = await later.nextMessage(lambda m: m["body"])
@@ -133,12 +120,12 @@ def test_componentOnOneNodeReachableFromTheOther(cluster):
 
     async def body():
         loop = asyncio.get_running_loop()
-        raw = RawStream(cluster.port("n1", "components"))
+        raw = RawStream(cluster.port("n1", "components"), host=cluster.address("n1"))
         raw.send(COMPONENT_STREAM)
         reply = await loop.run_in_executor(None, _handshake, raw, "echo-secret")
         assert "<handshake" in reply and "error" not in reply
         await asyncio.sleep(0.3)
-        carol = await connect(cluster, "n2", "carol", "comp")
+        carol = await cluster.connect("n2", "carol", "comp")
         carol.send_message("bot@echo.localhost", "ping across", mtype="chat")
         received = await loop.run_in_executor(None, raw.readUntil, "ping across")
         assert "carol@localhost/comp" in received
@@ -147,7 +134,7 @@ def test_componentOnOneNodeReachableFromTheOther(cluster):
         message = await carol.nextMessage(lambda m: m["body"] == "pong across")
         assert message["from"] == "bot@echo.localhost"
         # A second connection for the domain, on the other node, is refused.
-        second = RawStream(cluster.port("n2", "components"))
+        second = RawStream(cluster.port("n2", "components"), host=cluster.address("n2"))
         second.send(COMPONENT_STREAM)
         refused = await loop.run_in_executor(None, _handshake, second, "echo-secret")
         refused += await loop.run_in_executor(None, second.readAll)
@@ -167,8 +154,8 @@ def test_roomWithOccupantsOnBothNodes(cluster):
     room = "crossroads@conference.localhost"
 
     async def body():
-        alice = await connect(cluster, "n1", "alice", "muc", plugins=["xep_0045", "xep_0004"])
-        bob = await connect(cluster, "n2", "bob", "muc", plugins=["xep_0045", "xep_0004"])
+        alice = await cluster.connect("n1", "alice", "muc", plugins=["xep_0045", "xep_0004"])
+        bob = await cluster.connect("n2", "bob", "muc", plugins=["xep_0045", "xep_0004"])
         await alice["xep_0045"].join_muc_wait(room, "Alice", timeout=10)
         form = await alice["xep_0045"].get_room_config(room)
         await alice["xep_0045"].set_room_config(room, form)
@@ -179,17 +166,33 @@ def test_roomWithOccupantsOnBothNodes(cluster):
         for client in (alice, bob):
             message = await client.nextMessage(lambda m: m["body"] == "hello from n2")
             assert message["from"] == room + "/Bob"
+        assert await roomsHeld(cluster) == 1
         await alice.close()
         await bob.close()
+        # The temporary room vanished with its occupants: its claim is released.
+        for _ in range(10):
+            held = await roomsHeld(cluster)
+            if held == 0:
+                break
+            await asyncio.sleep(0.2)
+        assert held == 0
     run(body())
+
+
+async def roomsHeld(cluster):
+    """The rooms every node holds, as jabberdctl cluster status on n1 counts them."""
+    result = await asyncio.get_running_loop().run_in_executor(
+        None, cluster.nodes["n1"].ctl, "cluster", "status")
+    assert result.returncode == 0, result.stderr
+    return sum(int(line.split()[2]) for line in result.stdout.splitlines()[1:])
 
 
 def test_clusterStatus(cluster):
     """jabberdctl cluster status lists both nodes with the sessions each holds."""
     async def body():
-        alice = await connect(cluster, "n1", "alice", "status")
-        bob = await connect(cluster, "n2", "bob", "status")
-        dave = await connect(cluster, "n2", "dave", "status")
+        alice = await cluster.connect("n1", "alice", "status")
+        bob = await cluster.connect("n2", "bob", "status")
+        dave = await cluster.connect("n2", "dave", "status")
         await asyncio.sleep(0.3)
         result = await asyncio.get_running_loop().run_in_executor(
             None, cluster.nodes["n1"].ctl, "cluster", "status")
@@ -198,5 +201,27 @@ def test_clusterStatus(cluster):
         assert set(rows) == {"n1", "n2"}
         assert (rows["n1"][1], rows["n2"][1]) == ("1", "2")
         for client in (alice, bob, dave):
+            await client.close()
+    run(body())
+
+
+def test_carbonsToResourceOnOtherNode(cluster):
+    """Both sides of a conversation held on n1 reach the user's resource on n2 (XEP-0280)."""
+    async def body():
+        plugins = ["xep_0280"]
+        here = await cluster.connect("n1", "dave", "here", plugins=plugins)
+        there = await cluster.connect("n2", "dave", "there", plugins=plugins)
+        erin = await cluster.connect("n1", "erin", "carbons")
+        for client in (here, there):
+            await client["xep_0280"].enable()
+        await asyncio.sleep(0.3)
+        here.send_message(mto="erin@localhost/carbons", mbody="dave says", mtype="chat")
+        erin.send_message(mto="dave@localhost/here", mbody="erin says", mtype="chat")
+        sent = await there.nextMessage(lambda m: m["carbon_sent"]["body"])
+        assert (sent["from"], sent["carbon_sent"]["body"]) == ("dave@localhost", "dave says")
+        received = await there.nextMessage(lambda m: m["carbon_received"]["body"])
+        assert received["carbon_received"]["body"] == "erin says"
+        assert received["carbon_received"]["from"] == "erin@localhost/carbons"
+        for client in (here, there, erin):
             await client.close()
     run(body())

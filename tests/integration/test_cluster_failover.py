@@ -5,7 +5,9 @@ see him go within the cluster's dead time (RFC 6121 section 4.5.2),
 every message alice's stream management (XEP-0198) acknowledged is in
 bob's archive (XEP-0313) when he logs in again on a surviving node, the
 messages sent after the death wait in offline storage (XEP-0160), and
-the killed node comes back and serves again.
+the killed node comes back and serves again.  Every test runs on loopback
+and with each node on a test host of its own (L{tests.netns}; root only),
+where a node is also cut off the network and put back (a partition).
 """
 
 import asyncio
@@ -21,17 +23,31 @@ PLUGINS = ["xep_0059", "xep_0313", "xep_0198"]
 MESSAGES = 60
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+@pytest.fixture(scope="module", params=["loopback", "netns"])
+def cluster(request, tmp_path_factory):
     """Nodes n1, n2, n3 (dead after 1.5 s of silence), accounts alice, bob and carol."""
     yield from runningCluster(tmp_path_factory, "failover", ("n1", "n2", "n3"),
-                              ("alice", "bob", "carol"))
+                              ("alice", "bob", "carol"), network=request.param == "netns")
 
 
 async def connect(cluster, node, user, resource, plugins=PLUGINS):
-    client = Client(f"{user}@localhost/{resource}", user + "pw", plugins=plugins)
-    assert await client.login(cluster.port(node))
-    return client
+    return await cluster.connect(node, user, resource, plugins=plugins)
+
+
+async def revived(cluster, node="n3"):
+    """Start C{node} again if an earlier test killed it, and let the others hear it."""
+    if cluster.nodes[node].process is None:
+        cluster.start(node)
+        await asyncio.sleep(1)
+
+
+async def watching(watcher, contact):
+    """C{watcher} subscribes to C{contact}'s presence (approved): C{contact}'s presence."""
+    await watcher.get_roster()
+    await contact.get_roster()
+    watcher.send_presence_subscription(contact.boundjid.bare)
+    return await watcher.nextPresence(lambda p: p["from"] == contact.boundjid
+                                      and p["type"] == "available")
 
 
 async def allAcknowledged(client):
@@ -57,11 +73,7 @@ def test_killedNodeUnderChatLoad(cluster):
         carol = await connect(cluster, "n1", "carol", "desk")
         bob = await connect(cluster, "n3", "bob", "phone")
         alice = await connect(cluster, "n2", "alice", "laptop")
-        await carol.get_roster()
-        await bob.get_roster()
-        carol.send_presence_subscription("bob@localhost")
-        await carol.nextPresence(lambda p: p["from"] == "bob@localhost/phone"
-                                 and p["type"] == "available")
+        await watching(carol, bob)
         received = []
         bob.add_event_handler("message", lambda m: m["body"] and received.append(m["body"]))
         for n in range(MESSAGES):
@@ -85,7 +97,7 @@ def test_killedNodeUnderChatLoad(cluster):
         again = Client("bob@localhost/phone", "bobpw", plugins=PLUGINS)
         offline = []
         again.add_event_handler("message", lambda m: m["body"] and offline.append(m["body"]))
-        assert await again.login(cluster.port("n1"))
+        assert await again.login(cluster.port("n1"), host=cluster.address("n1"))
         everything = {f"m{n}" for n in range(MESSAGES)}
         for _ in range(100):
             if set(received) | set(offline) >= everything:
@@ -103,9 +115,7 @@ def test_killedNodeUnderChatLoad(cluster):
 def test_restartedNodeServesAgain(cluster):
     """The killed node restarts, rejoins, and its users chat with users on the other nodes."""
     async def body():
-        if cluster.nodes["n3"].process is None:
-            cluster.start("n3")
-        await asyncio.sleep(1)
+        await revived(cluster)
         bob = await connect(cluster, "n3", "bob", "back", plugins=())
         alice = await connect(cluster, "n2", "alice", "again", plugins=())
         await asyncio.sleep(0.5)
@@ -135,9 +145,7 @@ def test_persistentRoomComesBackOnAnotherNode(cluster):
     plugins = ["xep_0045", "xep_0004"]
 
     async def body():
-        if cluster.nodes["n3"].process is None:
-            cluster.start("n3")
-            await asyncio.sleep(1)
+        await revived(cluster)
         room = roomOn("n3", ["n1", "n2", "n3"])
         alice = await connect(cluster, "n1", "alice", "owner", plugins=plugins)
         await alice["xep_0045"].join_muc_wait(room, "Alice", timeout=10)
@@ -158,4 +166,80 @@ def test_persistentRoomComesBackOnAnotherNode(cluster):
         assert "remember me" in [m["body"] for m in history]
         await alice.close()
         await bob.close()
+    run(body())
+
+
+def test_partitionedNodeComesBackWithoutRestart(cluster):
+    """
+    n3 cut off the network: carol (n1) sees bob (n3) go; when n3 is back
+    each sees the other's presence again, re-sent by the nodes (the same
+    stanza, not a new one from the client), and they chat.
+    """
+    if cluster.network is None:
+        pytest.skip("a partition needs test hosts of their own")
+
+    def isFrom(jid, presenceType="available"):
+        return lambda p: p["from"] == jid and p["type"] == presenceType
+
+    async def body():
+        await revived(cluster)
+        carol = await connect(cluster, "n1", "carol", "partition", plugins=())
+        bob = await connect(cluster, "n3", "bob", "partition", plugins=())
+        bobWas = await watching(carol, bob)
+        carolWas = await bob.nextPresence(isFrom("carol@localhost/partition"))
+        host = cluster.network.hosts["n3"]
+        host.cut()
+        try:
+            assert await carol.nextPresence(isFrom("bob@localhost/partition", "unavailable"))
+            await asyncio.sleep(cluster.deadAfter / 1000 + 0.5)  # n3 finds the others dead too
+        finally:
+            host.restore()
+        bobBack = await carol.nextPresence(isFrom("bob@localhost/partition"))
+        carolBack = await bob.nextPresence(isFrom("carol@localhost/partition"))
+        assert (bobBack["id"], carolBack["id"]) == (bobWas["id"], carolWas["id"])
+        carol.send_message("bob@localhost/partition", "you are back", mtype="chat")
+        got = await bob.nextMessage(lambda m: m["body"] == "you are back")
+        assert got["from"] == "carol@localhost/partition"
+        await carol.close()
+        await bob.close()
+    run(body())
+
+
+def test_unacknowledgedByClientRetriedWhenItsNodeDies(cluster):
+    """
+    Messages bob's node wrote to him but his client never acknowledged
+    (XEP-0198) are not confirmed to the sender's node: when bob's node is
+    killed they go to offline storage, and bob gets them on a survivor.
+    """
+    async def body():
+        await revived(cluster)
+        bob = await connect(cluster, "n3", "bob", "mute")
+        bob["xep_0198"].send_ack = lambda: None  # reads everything, acknowledges nothing
+        alice = await connect(cluster, "n1", "alice", "mute", plugins=())
+        await asyncio.sleep(0.3)
+        live = []
+        bob.add_event_handler("message", lambda m: m["body"] and live.append(m["body"]))
+        sent = [f"unacked {n}" for n in range(10)]
+        for text in sent:
+            alice.send_message("bob@localhost/mute", text, mtype="chat")
+        for _ in range(100):
+            if len(live) == len(sent):
+                break
+            await asyncio.sleep(0.05)
+        assert live == sent
+        await asyncio.sleep(cluster.heartbeat / 1000 * 3)  # heartbeats that could confirm them
+        cluster.nodes["n3"].stop(signal.SIGKILL)
+        bob.disconnect()
+        await asyncio.sleep(cluster.deadAfter / 1000 + 1)
+        again = Client("bob@localhost/again", "bobpw", plugins=PLUGINS)
+        offline = []
+        again.add_event_handler("message", lambda m: m["body"] and offline.append(m["body"]))
+        assert await again.login(cluster.port("n2"), host=cluster.address("n2"))
+        for _ in range(100):
+            if set(offline) >= set(sent):
+                break
+            await asyncio.sleep(0.1)
+        assert set(sent) <= set(offline)
+        await alice.close()
+        await again.close()
     run(body())
