@@ -125,13 +125,15 @@ class ClientStream(HardenedXmlStream):
 
     def __init__(self, factory):
         HardenedXmlStream.__init__(self)
-        # Every attribute a stream gets is set here, at most 30 of them with
-        # Twisted's: then CPython keeps one key table for all streams and
-        # each stream only its values, smaller than a dict of its own.
+        # Every attribute a stream gets is set here: with Twisted's and the
+        # C{closing} of connectionLost, 29 names at most.  Then CPython
+        # (3.11) keeps one key table for all streams and each stream only
+        # its values; a 30th name in the type's life gives every stream
+        # from then on a dict of its own, 1.3 KB more each (measured in
+        # bench/README.md, "What a held connection costs").  So what the
+        # factory has (config, sm) is read through it, not copied here.
         self.factory = factory
-        self.config = factory.config
-        self.sm = factory.sm
-        server = self.config.server
+        server = factory.config.server
         if server.logTraffic:
             self.logTraffic = True
         self.transport = None
@@ -150,6 +152,16 @@ class ClientStream(HardenedXmlStream):
                                  self.onIdle, self.sendKeepalive, self.restAfter, self.hibernate)
         self._tables = dispatchTables(type(self), factory.negotiators)
         self._negotiators = [klass(self) for klass in self._tables[0]]
+
+    @property
+    def config(self):
+        """The listener's configuration (the factory's, one for all its streams)."""
+        return self.factory.config
+
+    @property
+    def sm(self):
+        """The session manager these streams bind sessions on (the factory's)."""
+        return self.factory.sm
 
     @property
     def maxStanzaSize(self):

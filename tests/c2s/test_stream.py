@@ -492,3 +492,21 @@ def test_stanzasOverTheRateWaitEvenWithinOneRead():
     assert client.transport.producerState == "paused"
     server.clock.advance(1)
     assert [m["id"] for m in server.routed] == ["m0", "m1", "m2", "m3", "m4"]
+
+
+def test_streamNamesFitOneSharedKeyTable():
+    """
+    Over a whole life (connect, log in, bind, chat, lose the connection),
+    streams set at most 29 attribute names, so CPython keeps one shared key
+    table for all of them instead of a 1.5 KB dict per held connection.
+    """
+    server = Server()
+    server.addUser("alice", "pw")
+    names = set()
+    for _ in range(2):
+        client = login(server)
+        client.send("<message to='bob@example.org'><body>hi</body></message>")
+        names.update(vars(client.stream))
+        client.lose()
+        names.update(vars(client.stream))
+    assert len(names) <= 29, sorted(names)
