@@ -21,6 +21,7 @@ does not read its output or sends faster than its rate.
 
 import secrets
 
+from twisted.internet import abstract
 from twisted.internet.interfaces import ISSLTransport
 from twisted.words.xish import domish
 from twisted.words.xish.domish import escapeToXml
@@ -74,6 +75,31 @@ def parseVersion(value):
     if not dot or not major.isdigit() or not minor.isdigit():
         return (0, 9)
     return (int(major), int(minor))
+
+
+#: What Twisted's TCP transport sets on itself only once it writes or is
+#: paused (class attributes until then), in the order it sets them.
+_WRITE_STATE = ("dataBuffer", "offset", "producerPaused")
+
+
+def shareWriteState(transport):
+    """
+    Set on a new TCP transport, to the values they have, the attributes
+    Twisted would set at its first write (L{_WRITE_STATE}).
+
+    Why: CPython (3.11) keeps one key table per class for the attributes
+    of its instances, and each instance only its values, but it lets the
+    table grow by one name less with every instance made; names that
+    appear only later (the first write is a reactor turn after the accept,
+    by which time an accept storm has made dozens of transports) no longer
+    fit, and every transport from then on gets a dict of its own, about
+    540 bytes more per held connection (bench/README.md, "What a held
+    connection costs").  Set at the first connection, the names are in the
+    table for all.
+    """
+    if isinstance(transport, abstract.FileDescriptor):
+        for name in _WRITE_STATE:
+            setattr(transport, name, getattr(transport, name))
 
 
 class ClientStream(HardenedXmlStream):
@@ -216,6 +242,7 @@ class ClientStream(HardenedXmlStream):
 
     def connectionMade(self):
         setNoDelay(self.transport)
+        shareWriteState(self.transport)
         if self.factory.directTLS and not ISSLTransport.providedBy(self.transport):
             # XEP-0368: TLS from the first byte (an ssl: endpoint did it already)
             self.transport = self.factory.startTLS(self.transport, self)

@@ -3,11 +3,13 @@ Tests for L{jabberd.c2s.stream}: headers, features, stanza flow, errors and
 connection lifetime of a client stream (RFC 6120 sections 4, 7, 8).
 """
 
-from twisted.internet import defer
+import socket
+
+from twisted.internet import defer, reactor, tcp
 from twisted.words.xish import domish
 
 from jabberd.c2s.negotiation import Negotiator, handlesIQ
-from jabberd.c2s.stream import ClientStream, parseVersion
+from jabberd.c2s.stream import ClientStream, parseVersion, shareWriteState
 from jabberd.dispatch import handles
 from jabberd.stanza import toClientNamespace
 from jabberd.handler import Handler
@@ -510,3 +512,21 @@ def test_streamNamesFitOneSharedKeyTable():
         client.lose()
         names.update(vars(client.stream))
     assert len(names) <= 29, sorted(names)
+
+
+def test_newTransportHasItsWriteStateAlready():
+    """
+    A TCP transport gets the attributes Twisted sets at the first write
+    when the stream starts, with the values it had, so they are in the
+    class's shared key table before an accept storm closes it.
+    """
+    ours, theirs = socket.socketpair()
+    try:
+        transport = tcp.Connection(ours, None, reactor=reactor)
+        assert "dataBuffer" not in vars(transport)
+        shareWriteState(transport)
+        state = vars(transport)
+        assert (state["dataBuffer"], state["offset"], state["producerPaused"]) == (b"", 0, False)
+    finally:
+        ours.close()
+        theirs.close()
