@@ -47,7 +47,7 @@ import time
 
 from bench import xmpp
 from bench.loadgen import emit, ms, names, pinToCore
-from bench.measure import CpuMeter, percentile, treeRSS
+from bench.measure import CpuMeter, percentile, processTree, treeRSS
 from bench.scram import CachingScramClient as CachedScram
 
 __all__ = ["main"]
@@ -362,6 +362,52 @@ def raiseOpenFiles(wanted):
     return min(wanted, hard)
 
 
+def trimEvery(configPath, seconds):
+    """
+    Set the server's C{[server] trim_interval}: the ramp's handshakes leave
+    freed heap behind, which the server hands back at its next trim; a
+    hold longer than the interval measures what the held connections keep.
+    """
+    with open(configPath) as f:
+        text = f.read()
+    with open(configPath, "w") as f:
+        f.write(text.replace("[server]\n", f"[server]\ntrim_interval = {seconds}\n", 1))
+
+
+def listeningSockets(port):
+    """The inodes of the loopback IPv4 sockets listening on C{port} (/proc/net/tcp)."""
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def listensOn(pid, port):
+    """
+    Whether C{pid} (or a child) is what listens on C{port}.  Other
+    benchmarks on the machine pick their ports the same way: one started
+    between our check and our bind answers on the port L{Jabberd.start}
+    waits for, and refuses our accounts with C{not-authorized}.
+    """
+    inodes = listeningSockets(port)
+    for member in processTree(pid):
+        try:
+            fds = os.listdir(f"/proc/{member}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{member}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:[") and link[8:-1] in inodes:
+                return True
+    return False
+
+
 def provision(server, args):
     """Every account in bulk through jabberd's storage (server stopped)."""
     prefixes = f"{args.prefix},{args.prefix}pair,{args.prefix}probe"
@@ -399,11 +445,15 @@ def coordinatorMain(args):
     server.python = args.python
     try:
         server.configure()
+        trimEvery(server.configPath, args.trim_interval)
         started = time.perf_counter()
         made = provision(server, args)
         note(f"{made} accounts in {time.perf_counter() - started:.0f} s; starting jabberd "
              f"(open files {limit}) in {root}")
         server.start()
+        if not listensOn(server.pid, server.c2sPort):
+            raise SystemExit(f"port {server.c2sPort} answers, but not from our jabberd (another "
+                             "benchmark took it while ours started): run again")
         with asyncio.Runner() as runner:
             runner.run(asyncio.wait_for(_coordinateAll(args, server), args.timeout))
     finally:
@@ -426,6 +476,8 @@ def parser():
     p.add_argument("--chat-interval", type=float, default=0.05)
     p.add_argument("--probe-interval", type=float, default=0.5)
     p.add_argument("--probe-pool", type=int, default=50)
+    p.add_argument("--trim-interval", type=int, default=10,
+                   help="the server's [server] trim_interval, below --hold")
     p.add_argument("--keepalive", type=float, default=120.0,
                    help="seconds between a held client's whitespace keepalives")
     p.add_argument("--open-files", type=int, default=1048576)

@@ -35,6 +35,10 @@ from jabberd.logs import Logger
 
 __all__ = ["TokenBucket", "FlowControl"]
 
+#: The empty set of blocking reasons: one object, since CPython (3.10 on)
+#: makes a new 216-byte C{frozenset()} at each call.
+UNBLOCKED = frozenset()
+
 
 class TokenBucket:
     """
@@ -83,7 +87,7 @@ class FlowControl:
         self.bytes = TokenBucket(byteRate, byteBurst, now)
         self.stanzas = TokenBucket(stanzaRate, stanzaBurst, now)
         # The one empty frozenset until something blocks: no set per connection.
-        self.blocked = frozenset()
+        self.blocked = UNBLOCKED
         self.backlog = 0
         self._wake = None
         self._waiting = []
@@ -134,7 +138,7 @@ class FlowControl:
         if self.maxOutput and self.backlog > self.maxOutput:
             self.log.warn("dropping {peer}: {size} bytes of output not read",
                           peer=self.stream._peer(), size=self.backlog)
-            self.blocked = frozenset()
+            self.blocked = UNBLOCKED
             self._cancelWake()
             self.transport.abortConnection()
 
@@ -200,6 +204,8 @@ class FlowControl:
         if reason not in self.blocked:
             return
         self.blocked.discard(reason)
+        if not self.blocked:
+            self.blocked = UNBLOCKED  # the set made at the block goes with it
         transport = self.transport
         if not self.blocked and transport is not None and not self.stream.closing:
             transport.resumeProducing()

@@ -21,6 +21,7 @@ does not read its output or sends faster than its rate.
 
 import secrets
 
+from twisted.internet import abstract
 from twisted.internet.interfaces import ISSLTransport
 from twisted.words.xish import domish
 from twisted.words.xish.domish import escapeToXml
@@ -76,6 +77,31 @@ def parseVersion(value):
     return (int(major), int(minor))
 
 
+#: What Twisted's TCP transport sets on itself only once it writes or is
+#: paused (class attributes until then), in the order it sets them.
+_WRITE_STATE = ("dataBuffer", "offset", "producerPaused")
+
+
+def shareWriteState(transport):
+    """
+    Set on a new TCP transport, to the values they have, the attributes
+    Twisted would set at its first write (L{_WRITE_STATE}).
+
+    Why: CPython (3.11) keeps one key table per class for the attributes
+    of its instances, and each instance only its values, but it lets the
+    table grow by one name less with every instance made; names that
+    appear only later (the first write is a reactor turn after the accept,
+    by which time an accept storm has made dozens of transports) no longer
+    fit, and every transport from then on gets a dict of its own, about
+    540 bytes more per held connection (bench/README.md, "What a held
+    connection costs").  Set at the first connection, the names are in the
+    table for all.
+    """
+    if isinstance(transport, abstract.FileDescriptor):
+        for name in _WRITE_STATE:
+            setattr(transport, name, getattr(transport, name))
+
+
 class ClientStream(HardenedXmlStream):
     """
     One client connection, from stream header to bound session.
@@ -125,13 +151,15 @@ class ClientStream(HardenedXmlStream):
 
     def __init__(self, factory):
         HardenedXmlStream.__init__(self)
-        # Every attribute a stream gets is set here, at most 30 of them with
-        # Twisted's: then CPython keeps one key table for all streams and
-        # each stream only its values, smaller than a dict of its own.
+        # Every attribute a stream gets is set here: with Twisted's and the
+        # C{closing} of connectionLost, 29 names at most.  Then CPython
+        # (3.11) keeps one key table for all streams and each stream only
+        # its values; a 30th name in the type's life gives every stream
+        # from then on a dict of its own, 1.3 KB more each (measured in
+        # bench/README.md, "What a held connection costs").  So what the
+        # factory has (config, sm) is read through it, not copied here.
         self.factory = factory
-        self.config = factory.config
-        self.sm = factory.sm
-        server = self.config.server
+        server = factory.config.server
         if server.logTraffic:
             self.logTraffic = True
         self.transport = None
@@ -150,6 +178,16 @@ class ClientStream(HardenedXmlStream):
                                  self.onIdle, self.sendKeepalive, self.restAfter, self.hibernate)
         self._tables = dispatchTables(type(self), factory.negotiators)
         self._negotiators = [klass(self) for klass in self._tables[0]]
+
+    @property
+    def config(self):
+        """The listener's configuration (the factory's, one for all its streams)."""
+        return self.factory.config
+
+    @property
+    def sm(self):
+        """The session manager these streams bind sessions on (the factory's)."""
+        return self.factory.sm
 
     @property
     def maxStanzaSize(self):
@@ -204,6 +242,7 @@ class ClientStream(HardenedXmlStream):
 
     def connectionMade(self):
         setNoDelay(self.transport)
+        shareWriteState(self.transport)
         if self.factory.directTLS and not ISSLTransport.providedBy(self.transport):
             # XEP-0368: TLS from the first byte (an ssl: endpoint did it already)
             self.transport = self.factory.startTLS(self.transport, self)

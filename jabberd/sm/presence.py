@@ -40,6 +40,7 @@ from jabberd.ns import NS_PRESENCE_PREAPPROVAL
 from jabberd.sm import subscriptionrequests
 from jabberd.sm.blocking import isBlocked
 from jabberd.sm.roster import usernameOf
+from jabberd.sm.session import NO_DIRECTED
 from jabberd.storage import RosterItem
 from jabberd.stanza import firstChild, parseElement
 
@@ -263,7 +264,7 @@ class PresenceHandler(Handler):
         presence to; record the last logout (XEP-0012).
         """
         wasAvailable = session.available
-        directed, session.directed = session.directed, frozenset()
+        directed, session.directed = session.directed, NO_DIRECTED
         session.presence = None
         session.priority = 0
         self._run(self._unavailable(session, stanza, wasAvailable, directed))

@@ -7,7 +7,12 @@ the stream is anything with C{send(element)} and C{closeWithError(condition)}
 (TCP, BOSH and WebSocket streams alike).
 """
 
-__all__ = ["Session"]
+__all__ = ["Session", "NO_DIRECTED"]
+
+#: The empty set of directed presence every session starts with: one
+#: object, since CPython (3.10 on) makes a new 216-byte C{frozenset()} at
+#: each call.
+NO_DIRECTED = frozenset()
 
 
 class Session:
@@ -48,7 +53,7 @@ class Session:
         self.priority = 0
         self.interested = False
         # The one empty frozenset until directed presence is sent (a set then).
-        self.directed = frozenset()
+        self.directed = NO_DIRECTED
         self.active = True
         self.deliverHooks = ()
         self.management = None

@@ -116,3 +116,12 @@ def test_attachOnlyWithASocket():
     class Bare:
         pass
     assert FlowControl.attach(Stream(), Bare()) is None
+
+
+def test_unblockedConnectionsShareOneEmptySet():
+    """Connections that nothing blocks, new or resumed, all refer to one empty set."""
+    first, _, _ = flow()
+    second, _, _ = flow()
+    second.pauseProducing()
+    second.resumeProducing()
+    assert not first.blocked and first.blocked is second.blocked

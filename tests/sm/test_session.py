@@ -51,3 +51,12 @@ def test_endedSessionWritesNothing():
     alice.deliver(parse("<message><body>late</body></message>"))
     alice.write(parse("<message><body>late</body></message>"))
     assert alice.stream.sent == []
+
+
+def test_sessionsWithoutDirectedPresenceShareOneEmptySet():
+    """Sessions that sent no directed presence, new or gone unavailable, share one empty set."""
+    harness = Harness()
+    first = harness.login("alice", "a")
+    second = harness.login("alice", "b")
+    harness.send(second, "<presence type='unavailable'/>")
+    assert not first.directed and first.directed is second.directed
