@@ -19,7 +19,9 @@ subscription)}.
 
 A node whose payloads follow a profile (XEP-0402 bookmarks: one room per
 item) may have a publish check (L{NodeService.addPublishCheck}) that
-refuses an item before it is stored.
+refuses an item before it is stored; a service's checked publishes to one
+node are checked and stored one at a time (a check that counts the node's
+items sees the writes of the publishes before it).
 """
 
 from jabberd.error import StanzaError
@@ -58,6 +60,8 @@ class NodeService:
         # and the new node's write do not interleave with another's, so
         # pipelined creations cannot pass max_nodes together.
         self._creations = KeyedLocks()
+        # (service, node) -> the lock of its checked publishes (addPublishCheck).
+        self._checked = KeyedLocks()
 
     def addPublishCheck(self, node, check):
         """
@@ -156,16 +160,28 @@ class NodeService:
                 raise forbidden("only the owner publishes here")
             if options and not preconditionsMet(record.config, options, self.limits):
                 raise preconditionNotMet()
-        check = self.publishChecks.get(node)
-        if check is not None:
-            await check(service, record, itemId, payload)
         item = PubSubItem(xml=payload, id=itemId or randomId(), publisher=standing.jid)
-        if record.config.persist_items:
-            await self.store.publish(service, node, item)
+        check = self.publishChecks.get(node)
+        if check is None:
+            await self._store(service, node, record, item)
+        else:
+            # The check reads the node (a count against its limit) and the
+            # write follows: one service's checked publishes to the node run
+            # one at a time, so pipelined ones cannot pass the check together.
+            await self._checked.run((service, node), self._checkAndStore, check, service,
+                                    node, record, itemId, item)
         after = self.notifier.published(service, node, record.config, [item])
         if after is not None:
             await after  # what the notifier does before the publish is answered
         return item.id
+
+    async def _checkAndStore(self, check, service, node, record, itemId, item):
+        await check(service, record, itemId, item.xml)
+        await self._store(service, node, record, item)
+
+    async def _store(self, service, node, record, item):
+        if record.config.persist_items:
+            await self.store.publish(service, node, item)
 
     async def _autoCreate(self, service, node, standing, options):
         try:
