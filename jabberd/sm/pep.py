@@ -93,8 +93,9 @@ class PEPHandler(IQHandler):
     @ivar engine: the L{NodeService} over the server's PubSub store.
     @ivar contacts: the account's bare JID -> the full JIDs of contacts
         sharing presence that are available, as last heard.
-    @ivar sentLast: (account bare JID, full JID) -> the nodes whose last
-        item that available resource was sent.
+    @ivar sentLast: full JID -> {account bare JID: the nodes whose last
+        item that available resource was sent}, whichever trigger sent it
+        (presence, caps or subscription: section 4.3.2, once).
     """
 
     log = Logger()
@@ -220,7 +221,7 @@ class PEPHandler(IQHandler):
     def subscribed(self, service, node, config, subscription):
         """XEP-0060 section 6.1.7: a new subscriber gets the last item."""
         if config.send_last_published_item != "never":
-            self._run(self._sendLast(service, node, config, subscription.jid),
+            self._run(self._sendLastToSubscriber(service, node, config, subscription.jid),
                       "sending the last item of {node}", node=node)
 
     async def _broadcast(self, service, node, config, event, subscriptions=None):
@@ -294,6 +295,39 @@ class PEPHandler(IQHandler):
             event = itemsEvent(node, [item], payloads=config.deliver_payloads)
             self.send(eventMessage(service, to, event, stamp=item.stamp))
 
+    def _markSent(self, service, full, node):
+        """Note that C{full} has (or is about to get) C{node}'s last item; False if it had."""
+        sent = self.sentLast.setdefault(full, {}).setdefault(service, set())
+        if node in sent:
+            return False
+        sent.add(node)
+        return True
+
+    async def _sendLastToSubscriber(self, service, node, config, jid):
+        """
+        The last item for a new subscription of C{jid}: a resource that
+        got it already for its presence or caps (section 4.3.2) is not
+        sent it again, nor is one that gets it so later.
+        """
+        for to in self._resourcesOf(service, jid):
+            if "/" not in to or self._markSent(service, to, node):
+                await self._sendLast(service, node, config, to)
+
+    def _resourcesOf(self, service, jid):
+        """
+        Where a message to C{jid} goes: a full JID itself; a local
+        account's available resources of non-negative priority (RFC 6121
+        section 8.5.2.1.1); a remote contact's resources as its presence
+        told, or its bare JID when none is known.
+        """
+        if "/" in jid:
+            return [jid]
+        if self.host.isLocal(jid.rpartition("@")[2]):
+            return [session.full for session in self.host.sessionsOf(jid)
+                    if session.available and (session.priority or 0) >= 0]
+        known = [full for full in self.contacts.get(service, ()) if bareOf(full) == jid]
+        return known or [jid]
+
     async def sendLastItems(self, service, full):
         """
         A resource C{full} of the owner or of a contact became available,
@@ -311,15 +345,14 @@ class PEPHandler(IQHandler):
         subscribed |= {s.node for s in await store.getSubscriberSubscriptions(full, service)}
         affiliations = {} if standing.owner else \
             await store.getEntityAffiliations(service, bare)
-        sent = self.sentLast.setdefault((service, full), set())
         for record in await store.listNodes(service):
             config = record.config
-            if config.send_last_published_item != "on_sub_and_presence" or record.node in sent:
+            if config.send_last_published_item != "on_sub_and_presence":
                 continue
             wanted = record.node in subscribed or (
                 caps is not None and caps.wants(full, record.node + "+notify"))
-            if wanted and mayAccess(config, standing, affiliations.get(record.node, "none")):
-                sent.add(record.node)
+            if wanted and mayAccess(config, standing, affiliations.get(record.node, "none")) \
+                    and self._markSent(service, full, record.node):
                 await self._sendLast(service, record.node, config, full)
 
     def sessionAvailable(self, session):
@@ -364,7 +397,7 @@ class PEPHandler(IQHandler):
             known = self.contacts.get(service)
             if known is not None:
                 known.discard(full)
-            self.sentLast.pop((service, full), None)
+            self._forgetSent(service, full)
         return False
 
     async def _contactAvailable(self, service, full):
@@ -378,14 +411,25 @@ class PEPHandler(IQHandler):
         await self.sendLastItems(service, full)
 
     def sessionEnded(self, session):
-        """The account's last session: its contacts' resources are no longer followed."""
-        self.sentLast.pop((session.bare, session.full), None)
+        """
+        A local resource is gone: what it was sent is forgotten (at every
+        account); the account's last session: its contacts' resources are
+        no longer followed.
+        """
+        self.sentLast.pop(session.full, None)
         if session.bare not in self.host.sessions:
             self._forgetContacts(session.bare)
 
     def _forgetContacts(self, service):
         for full in self.contacts.pop(service, ()):
-            self.sentLast.pop((service, full), None)
+            self._forgetSent(service, full)
+
+    def _forgetSent(self, service, full):
+        sent = self.sentLast.get(full)
+        if sent is not None:
+            sent.pop(service, None)
+            if not sent:
+                del self.sentLast[full]
 
     # --- the account goes ---
 
