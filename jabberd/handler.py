@@ -132,6 +132,12 @@ HOOKS = {hook.name: hook for hook in (
          "because items (PubSubItem) were published to node of the PEP service of account "
          "bare JID service, by a client or by the server (XEP-0060 section 7.1.2); after the "
          "write, as subscribers are told; the publish is answered once they fire."),
+    Hook("pepRetracted", "collect",
+         "pepRetracted(service, node, ids): session manager: Deferreds of the work to do "
+         "because the items ids of node of the PEP service of account bare JID service were "
+         "retracted (XEP-0060 section 7.2), or every item went (ids None: the node was purged "
+         "or deleted, sections 8.5 and 8.4), notified or not; after the write; the request is "
+         "answered once they fire."),
     Hook("vcardChanged", "collect",
          "vcardChanged(jid, vcard, fromClient): session manager: Deferreds of the work to do "
          "because the vcard-temp vCard (XEP-0054) of account bare JID jid was stored; "

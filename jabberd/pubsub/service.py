@@ -11,11 +11,12 @@ node and the requester's L{Standing}; errors are the stanza errors of
 L{jabberd.pubsub.errors}; and what subscribers must hear is told to a
 notifier, which decides who hears it (PEP: presence and entity
 capabilities; a standalone service: its subscribers).  The notifier has
-C{published(service, node, config, items)} (which may answer a Deferred
-the publish waits for before it is answered), C{retracted(service, node,
-config, ids)}, C{purged(service, node, config)}, C{deleted(service, node,
-config, subscriptions)} and C{subscribed(service, node, config,
-subscription)}.
+C{published(service, node, config, items)}, C{retracted(service, node,
+config, ids, notify)} (every retraction; C{notify}: whether subscribers are
+to hear of it, section 7.2.2.1), C{purged(service, node, config)},
+C{deleted(service, node, config, subscriptions)} (each of these four may
+answer a Deferred the request waits for before it is answered) and
+C{subscribed(service, node, config, subscription)}.
 
 A node whose payloads follow a profile (XEP-0402 bookmarks: one room per
 item) may have a publish check (L{NodeService.addPublishCheck}) that
@@ -133,13 +134,13 @@ class NodeService:
         record = await self._owned(service, node, standing)
         subscriptions = await self.store.getSubscriptions(service, node)
         await self.store.deleteNode(service, node)
-        self.notifier.deleted(service, node, record.config, subscriptions)
+        await _settled(self.notifier.deleted(service, node, record.config, subscriptions))
 
     async def purge(self, service, node, standing):
         """Section 8.5: delete every item; subscribers hear of it."""
         record = await self._owned(service, node, standing)
         await self.store.purge(service, node)
-        self.notifier.purged(service, node, record.config)
+        await _settled(self.notifier.purged(service, node, record.config))
 
     # --- items (sections 6.5, 7.1, 7.2) ---
 
@@ -170,9 +171,8 @@ class NodeService:
             # one at a time, so pipelined ones cannot pass the check together.
             await self._checked.run((service, node), self._checkAndStore, check, service,
                                     node, record, itemId, item)
-        after = self.notifier.published(service, node, record.config, [item])
-        if after is not None:
-            await after  # what the notifier does before the publish is answered
+        # What the notifier does before the publish is answered.
+        await _settled(self.notifier.published(service, node, record.config, [item]))
         return item.id
 
     async def _checkAndStore(self, check, service, node, record, itemId, item):
@@ -216,8 +216,8 @@ class NodeService:
         gone = await self.store.retract(service, node, ids)
         if not gone:
             raise pubsubError("item-not-found")
-        if notify or record.config.notify_retract:
-            self.notifier.retracted(service, node, record.config, gone)
+        await _settled(self.notifier.retracted(service, node, record.config, gone,
+                                               bool(notify or record.config.notify_retract)))
         return gone
 
     # --- subscriptions and affiliations (sections 5.6, 5.7, 6.1, 6.2, 8.8, 8.9) ---
@@ -290,3 +290,9 @@ class NodeService:
                 continue
             visible.append(record)
         return visible
+
+
+async def _settled(after):
+    """Wait for what a notifier answered: a Deferred (or awaitable), or None for nothing."""
+    if after is not None:
+        await after

@@ -36,7 +36,8 @@ own lives here.
  - Other handlers see what is published: the C{pepPublishCheck} hooks may
    refuse a client's payload (XEP-0084 and XEP-0292 rules), the
    C{pepPublished} hooks hear of every publication and the publish is
-   answered once their work is done (the conversions of XEP-0398 and
+   answered once their work is done, as the C{pepRetracted} hooks hear of
+   every retraction, purge and deletion (notified or not) (the conversions of XEP-0398 and
    XEP-0292, which publish on the account's behalf with L{PEPHandler.publishAs}).
  - Every stored change of a node is told to the other handlers
    (C{pepChanged}: XEP-0402 bookmarks keep their older forms in step).
@@ -200,23 +201,27 @@ class PEPHandler(IQHandler):
         self.host.notify("pepChanged", service, node)
         return _settled(self.host.collect("pepPublished", service, node, items))
 
-    def retracted(self, service, node, config, ids):
-        """XEP-0060 section 7.2.2.1."""
-        self._run(self._broadcast(service, node, config, retractEvent(node, ids)),
-                  "notifying {node}", node=node)
+    def retracted(self, service, node, config, ids, notify):
+        """XEP-0060 section 7.2.2.1 (subscribers hear of it when C{notify})."""
+        if notify:
+            self._run(self._broadcast(service, node, config, retractEvent(node, ids)),
+                      "notifying {node}", node=node)
         self.host.notify("pepChanged", service, node)
+        return _settled(self.host.collect("pepRetracted", service, node, ids))
 
     def purged(self, service, node, config):
         """XEP-0060 section 8.5.2."""
         self._run(self._broadcast(service, node, config, purgeEvent(node)),
                   "notifying {node}", node=node)
         self.host.notify("pepChanged", service, node)
+        return _settled(self.host.collect("pepRetracted", service, node, None))
 
     def deleted(self, service, node, config, subscriptions):
         """XEP-0060 section 8.4.2 (the subscriptions were read before the node went)."""
         self._run(self._broadcast(service, node, config, deleteEvent(node), subscriptions),
                   "notifying {node}", node=node)
         self.host.notify("pepChanged", service, node)
+        return _settled(self.host.collect("pepRetracted", service, node, None))
 
     def subscribed(self, service, node, config, subscription):
         """XEP-0060 section 6.1.7: a new subscriber gets the last item."""

@@ -32,8 +32,9 @@ class Recorder:
     def published(self, service, node, config, items):
         self.calls.append(("published", node, [i.id for i in items]))
 
-    def retracted(self, service, node, config, ids):
-        self.calls.append(("retracted", node, ids))
+    def retracted(self, service, node, config, ids, notify):
+        if notify:
+            self.calls.append(("retracted", node, ids))
 
     def purged(self, service, node, config):
         self.calls.append(("purged", node, None))
