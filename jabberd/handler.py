@@ -147,6 +147,10 @@ HOOKS = {hook.name: hook for hook in (
          "vcardMissing(jid, requester): session manager: a vcard-temp get of the account "
          "bare JID jid found no stored vCard; a handler may answer with a Deferred of a <vCard/> built from "
          "elsewhere (XEP-0292's vCard4), or of None."),
+    Hook("rosterChanged", "all",
+         "rosterChanged(bare, contact): session manager: the item for the bare JID contact "
+         "in the roster of account bare JID bare was stored or removed (RFC 6121 section "
+         "2.1.6, as it is pushed); PEP forgets who hears of the account's nodes."),
     Hook("pepChanged", "all",
          "pepChanged(service, node): session manager: items of the PEP node of account "
          "service (a bare JID) were published or retracted, or the node was purged or deleted "

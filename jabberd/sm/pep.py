@@ -97,6 +97,10 @@ class PEPHandler(IQHandler):
     @ivar sentLast: full JID -> {account bare JID: the nodes whose last
         item that available resource was sent}, whichever trigger sent it
         (presence, caps or subscription: section 4.3.2, once).
+    @ivar audiences: account bare JID -> {node: the JIDs its notifications
+        go to}, as L{recipients} found them: a publish reads no roster,
+        affiliations or subscriptions and asks no caps while nothing they
+        depend on changed (see L{invalidate}).
     """
 
     log = Logger()
@@ -109,6 +113,7 @@ class PEPHandler(IQHandler):
         self.protocol = None
         self.contacts = {}
         self.sentLast = {}
+        self.audiences = {}
         # Accounts with nodes (jabberd.sm.userindex): a resource of anyone
         # else coming online costs no read.
         self.withNodes = UserIndex()
@@ -152,10 +157,19 @@ class PEPHandler(IQHandler):
             raise StanzaError(UNKNOWN_ACCOUNT)
         service = target.jid.userhost()
         standing = await self.standing(service, target.requester)
-        if standing.owner and iq.getAttribute("type") == "set":
+        request = firstChild(iq)
+        if iq.getAttribute("type") != "set":
+            return await self.protocol.handle("get", service, standing, request)
+        if standing.owner:
             self.withNodes.add(service)  # it may create a node (before the write starts)
-        return await self.protocol.handle(iq.getAttribute("type"), service, standing,
-                                          firstChild(iq))
+        if _changesItemsOnly(request):
+            return await self.protocol.handle("set", service, standing, request)
+        # Subscriptions, affiliations, configuration, deletion: who hears
+        # what may change (once stored, and whatever the outcome).
+        try:
+            return await self.protocol.handle("set", service, standing, request)
+        finally:
+            self.invalidate(service)
 
     async def standing(self, service, requester):
         """What C{requester} (a L{JID} or None) is to the account C{service}, from its roster."""
@@ -243,11 +257,36 @@ class PEPHandler(IQHandler):
         return blocking is not None and parsed is not None \
             and blocking.blocks(service.partition("@")[0], parsed)
 
+    def invalidate(self, service=None):
+        """
+        What decides who hears of the nodes of C{service} (every account
+        when None) changed: a contact's or the owner's resource came or
+        went, caps became known, the roster, a subscription, an affiliation
+        or a configuration changed.  The next notification looks again.
+        """
+        if service is None:
+            self.audiences.clear()
+        else:
+            self.audiences.pop(service, None)
+
     async def recipients(self, service, node, config, subscriptions=None):
         """
         The JIDs to notify of C{node} (section 4.3): interested resources
-        by caps, then explicit subscribers, each address once.
+        by caps, then explicit subscribers, each address once.  For the
+        node's items (C{subscriptions} None) the answer is kept in
+        L{audiences} until L{invalidate}d.
         """
+        if subscriptions is not None:
+            return await self._lookRecipients(service, node, config, subscriptions)
+        known = self.audiences.setdefault(service, {})
+        found = known.get(node)
+        if found is None:
+            found = await self._lookRecipients(service, node, config, None)
+            if self.audiences.get(service) is known:  # not invalidated meanwhile
+                known[node] = found
+        return found
+
+    async def _lookRecipients(self, service, node, config, subscriptions):
         roster = await self._roster(service)
         affiliations = await self._affiliations(service, node, subscriptions is not None)
         found = dict.fromkeys(self._interested(service, node, config, roster, affiliations))
@@ -362,6 +401,7 @@ class PEPHandler(IQHandler):
 
     def sessionAvailable(self, session):
         """Section 4.3.3 item 2: the owner's new resource gets the last items."""
+        self.invalidate(session.bare)
         self._run(self.sendLastItems(session.bare, session.full),
                   "sending last items to {jid}", jid=session.full)
 
@@ -376,6 +416,8 @@ class PEPHandler(IQHandler):
         session = self.host.session(full)
         if session is not None and session.available:
             owners.append(bare)
+        for service in owners:
+            self.invalidate(service)
         for service in owners:
             self._run(self.sendLastItems(service, full), "sending last items to {jid}", jid=full)
 
@@ -400,8 +442,9 @@ class PEPHandler(IQHandler):
                           "presence of {jid} for PEP", jid=full)
         elif presenceType == "unavailable":
             known = self.contacts.get(service)
-            if known is not None:
+            if known is not None and full in known:
                 known.discard(full)
+                self.invalidate(service)
             self._forgetSent(service, full)
         return False
 
@@ -413,6 +456,7 @@ class PEPHandler(IQHandler):
         if full in known:
             return
         known.add(full)
+        self.invalidate(service)
         await self.sendLastItems(service, full)
 
     def sessionEnded(self, session):
@@ -422,10 +466,12 @@ class PEPHandler(IQHandler):
         no longer followed.
         """
         self.sentLast.pop(session.full, None)
+        self.invalidate(session.bare)
         if session.bare not in self.host.sessions:
             self._forgetContacts(session.bare)
 
     def _forgetContacts(self, service):
+        self.invalidate(service)
         for full in self.contacts.pop(service, ()):
             self._forgetSent(service, full)
 
@@ -438,8 +484,13 @@ class PEPHandler(IQHandler):
 
     # --- the account goes ---
 
+    def rosterChanged(self, bare, contact):
+        """An item of the account's roster changed: standing by roster may have."""
+        self.invalidate(bare)
+
     def userDeleted(self, username):
         """The account's services, in every local domain, and its subscriptions elsewhere."""
+        self.invalidate()  # its subscriptions at every other account go too
         for domain in self.host.domains:
             service = f"{username}@{domain}"
             self._forgetContacts(service)
@@ -476,6 +527,14 @@ class PEPHandler(IQHandler):
         standing = await self.standing(service, requester)
         return [(service, record.node, record.config.title or None)
                 for record in await self.engine.visibleNodes(service, standing)]
+
+
+def _changesItemsOnly(request):
+    """Whether a PubSub set C{request} publishes or retracts (who hears of the node stays)."""
+    if request is None or request.uri != NS_PUBSUB:
+        return False
+    return all(child.name in ("publish", "retract", "publish-options")
+               for child in request.elements())
 
 
 def _settled(deferreds):
