@@ -23,6 +23,12 @@ item) may have a publish check (L{NodeService.addPublishCheck}) that
 refuses an item before it is stored; a service's checked publishes to one
 node are checked and stored one at a time (a check that counts the node's
 items sees the writes of the publishes before it).
+
+Node records (the configuration every publish and notification needs) are
+kept in memory once read, as this engine is what creates, configures and
+deletes nodes: a publish reads nothing before its write.  Another process
+changing the same store's nodes (the admin command removing an account)
+is not seen until L{NodeService.forgetService} or a restart.
 """
 
 from jabberd.error import StanzaError
@@ -31,12 +37,16 @@ from jabberd.pubsub.access import checkAccess
 from jabberd.pubsub.config import applyForm, defaultConfig, preconditionsMet
 from jabberd.pubsub.errors import (forbidden, nodeNotFound, preconditionNotMet,
                                    pubsubError)
-from jabberd.storage.records import NodeExists, PubSubItem, randomId
+from jabberd.storage.records import NodeExists, NodeNotFound, PubSubItem, randomId
 
 __all__ = ["NodeService", "AFFILIATIONS"]
 
 #: The affiliations an owner may set (section 4.1).
 AFFILIATIONS = ("owner", "publisher", "publish-only", "member", "none", "outcast")
+
+#: Node records kept in memory at most (past it the kept ones are dropped
+#: and read again as needed): about 1 KB each.
+MAX_KEPT_NODES = 20000
 
 
 class NodeService:
@@ -63,6 +73,7 @@ class NodeService:
         self._creations = KeyedLocks()
         # (service, node) -> the lock of its checked publishes (addPublishCheck).
         self._checked = KeyedLocks()
+        self._records = {}  # (service, node) -> its PubSubNode, as last read or written
 
     def addPublishCheck(self, node, check):
         """
@@ -76,10 +87,30 @@ class NodeService:
     # --- helpers ---
 
     async def _node(self, service, node):
-        record = await self.store.getNode(service, node)
+        record = await self.getNode(service, node)
         if record is None:
             raise nodeNotFound()
         return record
+
+    async def getNode(self, service, node):
+        """The record of C{node}, or None: from memory when it was read or written before."""
+        key = (service, node)
+        record = self._records.get(key)
+        if record is None:
+            record = await self.store.getNode(service, node)
+            if record is not None:
+                self._keep(key, record)
+        return record
+
+    def _keep(self, key, record):
+        if len(self._records) >= MAX_KEPT_NODES and key not in self._records:
+            self._records.clear()
+        self._records[key] = record
+
+    def forgetService(self, service):
+        """The nodes of C{service} changed elsewhere (removed): read them again."""
+        for key in [key for key in self._records if key[0] == service]:
+            del self._records[key]
 
     async def _affiliation(self, service, node, standing):
         if standing.owner or not standing.jid:
@@ -114,9 +145,11 @@ class NodeService:
         if await self.store.countNodes(service) >= self.limits.maxNodes:
             raise pubsubError("not-allowed", "max-nodes-exceeded")
         try:
-            return await self.store.createNode(service, node, config, owner=owner)
+            record = await self.store.createNode(service, node, config, owner=owner)
         except NodeExists:
             raise pubsubError("conflict") from None
+        self._keep((service, node), record)
+        return record
 
     async def configuration(self, service, node, standing):
         """Section 8.2.1: the node's configuration, for its owner."""
@@ -126,14 +159,22 @@ class NodeService:
         """Section 8.2.4: apply the submitted form."""
         record = await self._owned(service, node, standing)
         config = applyForm(record.config, values, self.limits)
-        await self.store.configureNode(service, node, config)
+        self._records.pop((service, node), None)
+        try:
+            await self.store.configureNode(service, node, config)
+        finally:
+            self._records.pop((service, node), None)  # read again, as stored
         return config
 
     async def deleteNode(self, service, node, standing):
         """Section 8.4: delete the node; its subscribers hear of it."""
         record = await self._owned(service, node, standing)
         subscriptions = await self.store.getSubscriptions(service, node)
-        await self.store.deleteNode(service, node)
+        self._records.pop((service, node), None)
+        try:
+            await self.store.deleteNode(service, node)
+        finally:
+            self._records.pop((service, node), None)
         await _settled(self.notifier.deleted(service, node, record.config, subscriptions))
 
     async def purge(self, service, node, standing):
@@ -153,7 +194,7 @@ class NodeService:
         """
         if len(payload.encode("utf-8")) > self.limits.maxItemSize:
             raise pubsubError("not-acceptable", "payload-too-big")
-        record = await self.store.getNode(service, node)
+        record = await self.getNode(service, node)
         if record is None:
             record = await self._autoCreate(service, node, standing, options)
         else:
@@ -181,7 +222,11 @@ class NodeService:
 
     async def _store(self, service, node, record, item):
         if record.config.persist_items:
-            await self.store.publish(service, node, item)
+            try:
+                await self.store.publish(service, node, item)
+            except NodeNotFound:
+                self._records.pop((service, node), None)  # removed elsewhere
+                raise nodeNotFound() from None
 
     async def _autoCreate(self, service, node, standing, options):
         try:

@@ -201,7 +201,7 @@ class PEPHandler(IQHandler):
         configuration.  Returns the item id.
         """
         self.withNodes.add(service)
-        exists = await self.host.storage.pubsub.getNode(service, node) is not None
+        exists = await self.engine.getNode(service, node) is not None
         return await self.engine.publish(service, node, Standing(service, owner=True),
                                          serializeElement(payload), itemId,
                                          None if exists else newNode)
@@ -499,7 +499,11 @@ class PEPHandler(IQHandler):
 
     async def _removeAccount(self, service):
         store = self.host.storage.pubsub
-        await store.removeService(service)
+        self.engine.forgetService(service)
+        try:
+            await store.removeService(service)
+        finally:
+            self.engine.forgetService(service)
         for subscription in await store.getSubscriberSubscriptions(service):
             await store.unsubscribe(subscription.service, subscription.node, subscription.jid)
 
