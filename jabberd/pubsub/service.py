@@ -74,6 +74,7 @@ class NodeService:
         # (service, node) -> the lock of its checked publishes (addPublishCheck).
         self._checked = KeyedLocks()
         self._records = {}  # (service, node) -> its PubSubNode, as last read or written
+        self._forgotten = 0  # records forgotten so far: a read begun before one is not kept
 
     def addPublishCheck(self, node, check):
         """
@@ -97,10 +98,15 @@ class NodeService:
         key = (service, node)
         record = self._records.get(key)
         if record is None:
+            forgotten = self._forgotten
             record = await self.store.getNode(service, node)
-            if record is not None:
+            if record is not None and forgotten == self._forgotten:
                 self._keep(key, record)
         return record
+
+    def _forget(self, service, node):
+        self._forgotten += 1
+        self._records.pop((service, node), None)
 
     def _keep(self, key, record):
         if len(self._records) >= MAX_KEPT_NODES and key not in self._records:
@@ -109,6 +115,7 @@ class NodeService:
 
     def forgetService(self, service):
         """The nodes of C{service} changed elsewhere (removed): read them again."""
+        self._forgotten += 1
         for key in [key for key in self._records if key[0] == service]:
             del self._records[key]
 
@@ -159,22 +166,22 @@ class NodeService:
         """Section 8.2.4: apply the submitted form."""
         record = await self._owned(service, node, standing)
         config = applyForm(record.config, values, self.limits)
-        self._records.pop((service, node), None)
+        self._forget(service, node)
         try:
             await self.store.configureNode(service, node, config)
         finally:
-            self._records.pop((service, node), None)  # read again, as stored
+            self._forget(service, node)  # read again, as stored
         return config
 
     async def deleteNode(self, service, node, standing):
         """Section 8.4: delete the node; its subscribers hear of it."""
         record = await self._owned(service, node, standing)
         subscriptions = await self.store.getSubscriptions(service, node)
-        self._records.pop((service, node), None)
+        self._forget(service, node)
         try:
             await self.store.deleteNode(service, node)
         finally:
-            self._records.pop((service, node), None)
+            self._forget(service, node)
         await _settled(self.notifier.deleted(service, node, record.config, subscriptions))
 
     async def purge(self, service, node, standing):
@@ -225,7 +232,7 @@ class NodeService:
             try:
                 await self.store.publish(service, node, item)
             except NodeNotFound:
-                self._records.pop((service, node), None)  # removed elsewhere
+                self._forget(service, node)  # removed elsewhere
                 raise nodeNotFound() from None
 
     async def _autoCreate(self, service, node, standing, options):
