@@ -36,11 +36,18 @@ own lives here.
  - Other handlers see what is published: the C{pepPublishCheck} hooks may
    refuse a client's payload (XEP-0084 and XEP-0292 rules), the
    C{pepPublished} hooks hear of every publication and the publish is
-   answered once their work is done, as the C{pepRetracted} hooks hear of
-   every retraction, purge and deletion (notified or not) (the conversions of XEP-0398 and
-   XEP-0292, which publish on the account's behalf with L{PEPHandler.publishAs}).
+   answered once their work is done (the conversions of XEP-0398 and
+   XEP-0292, which publish on the account's behalf with
+   L{PEPHandler.publishAs}); the C{pepRetracted} hooks likewise hear of
+   every retraction, purge and deletion, notified or not.
  - Every stored change of a node is told to the other handlers
    (C{pepChanged}: XEP-0402 bookmarks keep their older forms in step).
+
+Who hears of a node's items is worked out once and kept (L{PEPHandler.audiences})
+until a resource of the owner or of a contact comes or goes, caps become
+known, the roster changes (the C{rosterChanged} hook) or a PubSub set
+other than a publish or retract is made to the account: a publish then
+costs no roster, affiliation, subscription or caps look-up.
 
 Contacts' available resources are learnt from the presence that reaches
 the account (RFC 6121 section 4.2.2 broadcasts and probe answers), only for
