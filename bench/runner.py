@@ -146,8 +146,10 @@ class Runner:
             note(f"{server.name}: {count} accounts made via {how}")
             server.start()
         if scenario.mesh:
+            # Provisioning, not measured: 2,550 subscriptions may take minutes on a busy machine.
             mesh = self.loadgen(server, ["mesh", "--prefix", scenario.prefix, "--count",
-                                         str(count), "--concurrency", "51"], 600)
+                                         str(count), "--concurrency", "51",
+                                         "--step-timeout", "400"], 600)
             if mesh.get("error"):
                 raise ServerError(f"roster provisioning failed: {mesh['error']}")
         if scenario.archive:

@@ -132,6 +132,12 @@ HOOKS = {hook.name: hook for hook in (
          "because items (PubSubItem) were published to node of the PEP service of account "
          "bare JID service, by a client or by the server (XEP-0060 section 7.1.2); after the "
          "write, as subscribers are told; the publish is answered once they fire."),
+    Hook("pepRetracted", "collect",
+         "pepRetracted(service, node, ids): session manager: Deferreds of the work to do "
+         "because the items ids of node of the PEP service of account bare JID service were "
+         "retracted (XEP-0060 section 7.2), or every item went (ids None: the node was purged "
+         "or deleted, sections 8.5 and 8.4), notified or not; after the write; the request is "
+         "answered once they fire."),
     Hook("vcardChanged", "collect",
          "vcardChanged(jid, vcard, fromClient): session manager: Deferreds of the work to do "
          "because the vcard-temp vCard (XEP-0054) of account bare JID jid was stored; "
@@ -141,6 +147,10 @@ HOOKS = {hook.name: hook for hook in (
          "vcardMissing(jid, requester): session manager: a vcard-temp get of the account "
          "bare JID jid found no stored vCard; a handler may answer with a Deferred of a <vCard/> built from "
          "elsewhere (XEP-0292's vCard4), or of None."),
+    Hook("rosterChanged", "all",
+         "rosterChanged(bare, contact): session manager: the item for the bare JID contact "
+         "in the roster of account bare JID bare was stored or removed (RFC 6121 section "
+         "2.1.6, as it is pushed); PEP forgets who hears of the account's nodes."),
     Hook("pepChanged", "all",
          "pepChanged(service, node): session manager: items of the PEP node of account "
          "service (a bare JID) were published or retracted, or the node was purged or deleted "

@@ -11,15 +11,24 @@ node and the requester's L{Standing}; errors are the stanza errors of
 L{jabberd.pubsub.errors}; and what subscribers must hear is told to a
 notifier, which decides who hears it (PEP: presence and entity
 capabilities; a standalone service: its subscribers).  The notifier has
-C{published(service, node, config, items)} (which may answer a Deferred
-the publish waits for before it is answered), C{retracted(service, node,
-config, ids)}, C{purged(service, node, config)}, C{deleted(service, node,
-config, subscriptions)} and C{subscribed(service, node, config,
-subscription)}.
+C{published(service, node, config, items)}, C{retracted(service, node,
+config, ids, notify)} (every retraction; C{notify}: whether subscribers are
+to hear of it, section 7.2.2.1), C{purged(service, node, config)},
+C{deleted(service, node, config, subscriptions)} (each of these four may
+answer a Deferred the request waits for before it is answered) and
+C{subscribed(service, node, config, subscription)}.
 
 A node whose payloads follow a profile (XEP-0402 bookmarks: one room per
 item) may have a publish check (L{NodeService.addPublishCheck}) that
-refuses an item before it is stored.
+refuses an item before it is stored; a service's checked publishes to one
+node are checked and stored one at a time (a check that counts the node's
+items sees the writes of the publishes before it).
+
+Node records (the configuration every publish and notification needs) are
+kept in memory once read, as this engine is what creates, configures and
+deletes nodes: a publish reads nothing before its write.  Another process
+changing the same store's nodes (the admin command removing an account)
+is not seen until L{NodeService.forgetService} or a restart.
 """
 
 from jabberd.error import StanzaError
@@ -28,12 +37,16 @@ from jabberd.pubsub.access import checkAccess
 from jabberd.pubsub.config import applyForm, defaultConfig, preconditionsMet
 from jabberd.pubsub.errors import (forbidden, nodeNotFound, preconditionNotMet,
                                    pubsubError)
-from jabberd.storage.records import NodeExists, PubSubItem, randomId
+from jabberd.storage.records import NodeExists, NodeNotFound, PubSubItem, randomId
 
 __all__ = ["NodeService", "AFFILIATIONS"]
 
 #: The affiliations an owner may set (section 4.1).
 AFFILIATIONS = ("owner", "publisher", "publish-only", "member", "none", "outcast")
+
+#: Node records kept in memory at most (past it the kept ones are dropped
+#: and read again as needed): about 1 KB each.
+MAX_KEPT_NODES = 20000
 
 
 class NodeService:
@@ -58,6 +71,10 @@ class NodeService:
         # and the new node's write do not interleave with another's, so
         # pipelined creations cannot pass max_nodes together.
         self._creations = KeyedLocks()
+        # (service, node) -> the lock of its checked publishes (addPublishCheck).
+        self._checked = KeyedLocks()
+        self._records = {}  # (service, node) -> its PubSubNode, as last read or written
+        self._forgotten = 0  # records forgotten so far: a read begun before one is not kept
 
     def addPublishCheck(self, node, check):
         """
@@ -71,10 +88,36 @@ class NodeService:
     # --- helpers ---
 
     async def _node(self, service, node):
-        record = await self.store.getNode(service, node)
+        record = await self.getNode(service, node)
         if record is None:
             raise nodeNotFound()
         return record
+
+    async def getNode(self, service, node):
+        """The record of C{node}, or None: from memory when it was read or written before."""
+        key = (service, node)
+        record = self._records.get(key)
+        if record is None:
+            forgotten = self._forgotten
+            record = await self.store.getNode(service, node)
+            if record is not None and forgotten == self._forgotten:
+                self._keep(key, record)
+        return record
+
+    def _forget(self, service, node):
+        self._forgotten += 1
+        self._records.pop((service, node), None)
+
+    def _keep(self, key, record):
+        if len(self._records) >= MAX_KEPT_NODES and key not in self._records:
+            self._records.clear()
+        self._records[key] = record
+
+    def forgetService(self, service):
+        """The nodes of C{service} changed elsewhere (removed): read them again."""
+        self._forgotten += 1
+        for key in [key for key in self._records if key[0] == service]:
+            del self._records[key]
 
     async def _affiliation(self, service, node, standing):
         if standing.owner or not standing.jid:
@@ -109,9 +152,11 @@ class NodeService:
         if await self.store.countNodes(service) >= self.limits.maxNodes:
             raise pubsubError("not-allowed", "max-nodes-exceeded")
         try:
-            return await self.store.createNode(service, node, config, owner=owner)
+            record = await self.store.createNode(service, node, config, owner=owner)
         except NodeExists:
             raise pubsubError("conflict") from None
+        self._keep((service, node), record)
+        return record
 
     async def configuration(self, service, node, standing):
         """Section 8.2.1: the node's configuration, for its owner."""
@@ -121,21 +166,29 @@ class NodeService:
         """Section 8.2.4: apply the submitted form."""
         record = await self._owned(service, node, standing)
         config = applyForm(record.config, values, self.limits)
-        await self.store.configureNode(service, node, config)
+        self._forget(service, node)
+        try:
+            await self.store.configureNode(service, node, config)
+        finally:
+            self._forget(service, node)  # read again, as stored
         return config
 
     async def deleteNode(self, service, node, standing):
         """Section 8.4: delete the node; its subscribers hear of it."""
         record = await self._owned(service, node, standing)
         subscriptions = await self.store.getSubscriptions(service, node)
-        await self.store.deleteNode(service, node)
-        self.notifier.deleted(service, node, record.config, subscriptions)
+        self._forget(service, node)
+        try:
+            await self.store.deleteNode(service, node)
+        finally:
+            self._forget(service, node)
+        await _settled(self.notifier.deleted(service, node, record.config, subscriptions))
 
     async def purge(self, service, node, standing):
         """Section 8.5: delete every item; subscribers hear of it."""
         record = await self._owned(service, node, standing)
         await self.store.purge(service, node)
-        self.notifier.purged(service, node, record.config)
+        await _settled(self.notifier.purged(service, node, record.config))
 
     # --- items (sections 6.5, 7.1, 7.2) ---
 
@@ -148,7 +201,7 @@ class NodeService:
         """
         if len(payload.encode("utf-8")) > self.limits.maxItemSize:
             raise pubsubError("not-acceptable", "payload-too-big")
-        record = await self.store.getNode(service, node)
+        record = await self.getNode(service, node)
         if record is None:
             record = await self._autoCreate(service, node, standing, options)
         else:
@@ -156,16 +209,31 @@ class NodeService:
                 raise forbidden("only the owner publishes here")
             if options and not preconditionsMet(record.config, options, self.limits):
                 raise preconditionNotMet()
-        check = self.publishChecks.get(node)
-        if check is not None:
-            await check(service, record, itemId, payload)
         item = PubSubItem(xml=payload, id=itemId or randomId(), publisher=standing.jid)
-        if record.config.persist_items:
-            await self.store.publish(service, node, item)
-        after = self.notifier.published(service, node, record.config, [item])
-        if after is not None:
-            await after  # what the notifier does before the publish is answered
+        check = self.publishChecks.get(node)
+        if check is None:
+            await self._store(service, node, record, item)
+        else:
+            # The check reads the node (a count against its limit) and the
+            # write follows: one service's checked publishes to the node run
+            # one at a time, so pipelined ones cannot pass the check together.
+            await self._checked.run((service, node), self._checkAndStore, check, service,
+                                    node, record, itemId, item)
+        # What the notifier does before the publish is answered.
+        await _settled(self.notifier.published(service, node, record.config, [item]))
         return item.id
+
+    async def _checkAndStore(self, check, service, node, record, itemId, item):
+        await check(service, record, itemId, item.xml)
+        await self._store(service, node, record, item)
+
+    async def _store(self, service, node, record, item):
+        if record.config.persist_items:
+            try:
+                await self.store.publish(service, node, item)
+            except NodeNotFound:
+                self._forget(service, node)  # removed elsewhere
+                raise nodeNotFound() from None
 
     async def _autoCreate(self, service, node, standing, options):
         try:
@@ -200,8 +268,8 @@ class NodeService:
         gone = await self.store.retract(service, node, ids)
         if not gone:
             raise pubsubError("item-not-found")
-        if notify or record.config.notify_retract:
-            self.notifier.retracted(service, node, record.config, gone)
+        await _settled(self.notifier.retracted(service, node, record.config, gone,
+                                               bool(notify or record.config.notify_retract)))
         return gone
 
     # --- subscriptions and affiliations (sections 5.6, 5.7, 6.1, 6.2, 8.8, 8.9) ---
@@ -274,3 +342,9 @@ class NodeService:
                 continue
             visible.append(record)
         return visible
+
+
+async def _settled(after):
+    """Wait for what a notifier answered: a Deferred (or awaitable), or None for nothing."""
+    if after is not None:
+        await after

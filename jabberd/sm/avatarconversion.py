@@ -8,7 +8,9 @@ published in one protocol is available in the other, for clients of both.
    looked up in the C{urn:xmpp:avatar:data} node by its id, its SHA-1 is
    checked, and the image becomes the vCard C{<PHOTO/>} (C{<TYPE/>} from
    the info, C{<BINVAL/>}); the rest of the vCard stays.  Metadata that
-   disables the avatar (section 3.5 of XEP-0084) removes the photo.
+   disables the avatar (XEP-0084 section 4.5, an empty C{<metadata/>}),
+   and retracting the metadata (or purging or deleting its node) with none
+   left, remove the photo; the XEP-0153 hash in presence follows.
  - From vCard to PEP (section 3.2): when a client sets a vCard whose
    photo has a C{<BINVAL/>} other than the current one, the image is
    published on the account's behalf to the data node (item id: its
@@ -86,6 +88,25 @@ class AvatarConversion(Handler):
             work.append(self._run(self.toVCard(service, item), "converting the avatar of {jid}",
                                   service))
         return work
+
+    def pepRetracted(self, service, node, ids):
+        """
+        Metadata retracted, purged or deleted: the avatar the vCard shows
+        is the newest metadata left, and with none left it is disabled
+        (XEP-0084 section 4.5), so the photo goes.
+        """
+        if node != NS_AVATAR_METADATA:
+            return []
+        return [self._run(self.afterRetraction(service), "converting the avatar of {jid}",
+                          service)]
+
+    async def afterRetraction(self, service):
+        """Make the vCard photo follow the metadata node's newest item, or remove it."""
+        left = await self._items(service, NS_AVATAR_METADATA, maxItems=1)
+        if left:
+            await self.toVCard(service, left[0])
+        else:
+            await self._storePhoto(service, None)
 
     async def toVCard(self, service, item):
         """Store the image of the metadata C{item} as the vCard photo of C{service}."""

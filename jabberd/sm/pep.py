@@ -37,9 +37,17 @@ own lives here.
    refuse a client's payload (XEP-0084 and XEP-0292 rules), the
    C{pepPublished} hooks hear of every publication and the publish is
    answered once their work is done (the conversions of XEP-0398 and
-   XEP-0292, which publish on the account's behalf with L{PEPHandler.publishAs}).
+   XEP-0292, which publish on the account's behalf with
+   L{PEPHandler.publishAs}); the C{pepRetracted} hooks likewise hear of
+   every retraction, purge and deletion, notified or not.
  - Every stored change of a node is told to the other handlers
    (C{pepChanged}: XEP-0402 bookmarks keep their older forms in step).
+
+Who hears of a node's items is worked out once and kept (L{PEPHandler.audiences})
+until a resource of the owner or of a contact comes or goes, caps become
+known, the roster changes (the C{rosterChanged} hook) or a PubSub set
+other than a publish or retract is made to the account: a publish then
+costs no roster, affiliation, subscription or caps look-up.
 
 Contacts' available resources are learnt from the presence that reaches
 the account (RFC 6121 section 4.2.2 broadcasts and probe answers), only for
@@ -93,8 +101,13 @@ class PEPHandler(IQHandler):
     @ivar engine: the L{NodeService} over the server's PubSub store.
     @ivar contacts: the account's bare JID -> the full JIDs of contacts
         sharing presence that are available, as last heard.
-    @ivar sentLast: (account bare JID, full JID) -> the nodes whose last
-        item that available resource was sent.
+    @ivar sentLast: full JID -> {account bare JID: the nodes whose last
+        item that available resource was sent}, whichever trigger sent it
+        (presence, caps or subscription: section 4.3.2, once).
+    @ivar audiences: account bare JID -> {node: the JIDs its notifications
+        go to}, as L{recipients} found them: a publish reads no roster,
+        affiliations or subscriptions and asks no caps while nothing they
+        depend on changed (see L{invalidate}).
     """
 
     log = Logger()
@@ -107,6 +120,7 @@ class PEPHandler(IQHandler):
         self.protocol = None
         self.contacts = {}
         self.sentLast = {}
+        self.audiences = {}
         # Accounts with nodes (jabberd.sm.userindex): a resource of anyone
         # else coming online costs no read.
         self.withNodes = UserIndex()
@@ -150,10 +164,19 @@ class PEPHandler(IQHandler):
             raise StanzaError(UNKNOWN_ACCOUNT)
         service = target.jid.userhost()
         standing = await self.standing(service, target.requester)
-        if standing.owner and iq.getAttribute("type") == "set":
+        request = firstChild(iq)
+        if iq.getAttribute("type") != "set":
+            return await self.protocol.handle("get", service, standing, request)
+        if standing.owner:
             self.withNodes.add(service)  # it may create a node (before the write starts)
-        return await self.protocol.handle(iq.getAttribute("type"), service, standing,
-                                          firstChild(iq))
+        if _changesItemsOnly(request):
+            return await self.protocol.handle("set", service, standing, request)
+        # Subscriptions, affiliations, configuration, deletion: who hears
+        # what may change (once stored, and whatever the outcome).
+        try:
+            return await self.protocol.handle("set", service, standing, request)
+        finally:
+            self.invalidate(service)
 
     async def standing(self, service, requester):
         """What C{requester} (a L{JID} or None) is to the account C{service}, from its roster."""
@@ -185,7 +208,7 @@ class PEPHandler(IQHandler):
         configuration.  Returns the item id.
         """
         self.withNodes.add(service)
-        exists = await self.host.storage.pubsub.getNode(service, node) is not None
+        exists = await self.engine.getNode(service, node) is not None
         return await self.engine.publish(service, node, Standing(service, owner=True),
                                          serializeElement(payload), itemId,
                                          None if exists else newNode)
@@ -199,28 +222,32 @@ class PEPHandler(IQHandler):
         self.host.notify("pepChanged", service, node)
         return _settled(self.host.collect("pepPublished", service, node, items))
 
-    def retracted(self, service, node, config, ids):
-        """XEP-0060 section 7.2.2.1."""
-        self._run(self._broadcast(service, node, config, retractEvent(node, ids)),
-                  "notifying {node}", node=node)
+    def retracted(self, service, node, config, ids, notify):
+        """XEP-0060 section 7.2.2.1 (subscribers hear of it when C{notify})."""
+        if notify:
+            self._run(self._broadcast(service, node, config, retractEvent(node, ids)),
+                      "notifying {node}", node=node)
         self.host.notify("pepChanged", service, node)
+        return _settled(self.host.collect("pepRetracted", service, node, ids))
 
     def purged(self, service, node, config):
         """XEP-0060 section 8.5.2."""
         self._run(self._broadcast(service, node, config, purgeEvent(node)),
                   "notifying {node}", node=node)
         self.host.notify("pepChanged", service, node)
+        return _settled(self.host.collect("pepRetracted", service, node, None))
 
     def deleted(self, service, node, config, subscriptions):
         """XEP-0060 section 8.4.2 (the subscriptions were read before the node went)."""
         self._run(self._broadcast(service, node, config, deleteEvent(node), subscriptions),
                   "notifying {node}", node=node)
         self.host.notify("pepChanged", service, node)
+        return _settled(self.host.collect("pepRetracted", service, node, None))
 
     def subscribed(self, service, node, config, subscription):
         """XEP-0060 section 6.1.7: a new subscriber gets the last item."""
         if config.send_last_published_item != "never":
-            self._run(self._sendLast(service, node, config, subscription.jid),
+            self._run(self._sendLastToSubscriber(service, node, config, subscription.jid),
                       "sending the last item of {node}", node=node)
 
     async def _broadcast(self, service, node, config, event, subscriptions=None):
@@ -237,11 +264,36 @@ class PEPHandler(IQHandler):
         return blocking is not None and parsed is not None \
             and blocking.blocks(service.partition("@")[0], parsed)
 
+    def invalidate(self, service=None):
+        """
+        What decides who hears of the nodes of C{service} (every account
+        when None) changed: a contact's or the owner's resource came or
+        went, caps became known, the roster, a subscription, an affiliation
+        or a configuration changed.  The next notification looks again.
+        """
+        if service is None:
+            self.audiences.clear()
+        else:
+            self.audiences.pop(service, None)
+
     async def recipients(self, service, node, config, subscriptions=None):
         """
         The JIDs to notify of C{node} (section 4.3): interested resources
-        by caps, then explicit subscribers, each address once.
+        by caps, then explicit subscribers, each address once.  For the
+        node's items (C{subscriptions} None) the answer is kept in
+        L{audiences} until L{invalidate}d.
         """
+        if subscriptions is not None:
+            return await self._lookRecipients(service, node, config, subscriptions)
+        known = self.audiences.setdefault(service, {})
+        found = known.get(node)
+        if found is None:
+            found = await self._lookRecipients(service, node, config, None)
+            if self.audiences.get(service) is known:  # not invalidated meanwhile
+                known[node] = found
+        return found
+
+    async def _lookRecipients(self, service, node, config, subscriptions):
         roster = await self._roster(service)
         affiliations = await self._affiliations(service, node, subscriptions is not None)
         found = dict.fromkeys(self._interested(service, node, config, roster, affiliations))
@@ -294,6 +346,39 @@ class PEPHandler(IQHandler):
             event = itemsEvent(node, [item], payloads=config.deliver_payloads)
             self.send(eventMessage(service, to, event, stamp=item.stamp))
 
+    def _markSent(self, service, full, node):
+        """Note that C{full} has (or is about to get) C{node}'s last item; False if it had."""
+        sent = self.sentLast.setdefault(full, {}).setdefault(service, set())
+        if node in sent:
+            return False
+        sent.add(node)
+        return True
+
+    async def _sendLastToSubscriber(self, service, node, config, jid):
+        """
+        The last item for a new subscription of C{jid}: a resource that
+        got it already for its presence or caps (section 4.3.2) is not
+        sent it again, nor is one that gets it so later.
+        """
+        for to in self._resourcesOf(service, jid):
+            if "/" not in to or self._markSent(service, to, node):
+                await self._sendLast(service, node, config, to)
+
+    def _resourcesOf(self, service, jid):
+        """
+        Where a message to C{jid} goes: a full JID itself; a local
+        account's available resources of non-negative priority (RFC 6121
+        section 8.5.2.1.1); a remote contact's resources as its presence
+        told, or its bare JID when none is known.
+        """
+        if "/" in jid:
+            return [jid]
+        if self.host.isLocal(jid.rpartition("@")[2]):
+            return [session.full for session in self.host.sessionsOf(jid)
+                    if session.available and (session.priority or 0) >= 0]
+        known = [full for full in self.contacts.get(service, ()) if bareOf(full) == jid]
+        return known or [jid]
+
     async def sendLastItems(self, service, full):
         """
         A resource C{full} of the owner or of a contact became available,
@@ -311,19 +396,19 @@ class PEPHandler(IQHandler):
         subscribed |= {s.node for s in await store.getSubscriberSubscriptions(full, service)}
         affiliations = {} if standing.owner else \
             await store.getEntityAffiliations(service, bare)
-        sent = self.sentLast.setdefault((service, full), set())
         for record in await store.listNodes(service):
             config = record.config
-            if config.send_last_published_item != "on_sub_and_presence" or record.node in sent:
+            if config.send_last_published_item != "on_sub_and_presence":
                 continue
             wanted = record.node in subscribed or (
                 caps is not None and caps.wants(full, record.node + "+notify"))
-            if wanted and mayAccess(config, standing, affiliations.get(record.node, "none")):
-                sent.add(record.node)
+            if wanted and mayAccess(config, standing, affiliations.get(record.node, "none")) \
+                    and self._markSent(service, full, record.node):
                 await self._sendLast(service, record.node, config, full)
 
     def sessionAvailable(self, session):
         """Section 4.3.3 item 2: the owner's new resource gets the last items."""
+        self.invalidate(session.bare)
         self._run(self.sendLastItems(session.bare, session.full),
                   "sending last items to {jid}", jid=session.full)
 
@@ -338,6 +423,8 @@ class PEPHandler(IQHandler):
         session = self.host.session(full)
         if session is not None and session.available:
             owners.append(bare)
+        for service in owners:
+            self.invalidate(service)
         for service in owners:
             self._run(self.sendLastItems(service, full), "sending last items to {jid}", jid=full)
 
@@ -362,9 +449,10 @@ class PEPHandler(IQHandler):
                           "presence of {jid} for PEP", jid=full)
         elif presenceType == "unavailable":
             known = self.contacts.get(service)
-            if known is not None:
+            if known is not None and full in known:
                 known.discard(full)
-            self.sentLast.pop((service, full), None)
+                self.invalidate(service)
+            self._forgetSent(service, full)
         return False
 
     async def _contactAvailable(self, service, full):
@@ -375,22 +463,41 @@ class PEPHandler(IQHandler):
         if full in known:
             return
         known.add(full)
+        self.invalidate(service)
         await self.sendLastItems(service, full)
 
     def sessionEnded(self, session):
-        """The account's last session: its contacts' resources are no longer followed."""
-        self.sentLast.pop((session.bare, session.full), None)
+        """
+        A local resource is gone: what it was sent is forgotten (at every
+        account); the account's last session: its contacts' resources are
+        no longer followed.
+        """
+        self.sentLast.pop(session.full, None)
+        self.invalidate(session.bare)
         if session.bare not in self.host.sessions:
             self._forgetContacts(session.bare)
 
     def _forgetContacts(self, service):
+        self.invalidate(service)
         for full in self.contacts.pop(service, ()):
-            self.sentLast.pop((service, full), None)
+            self._forgetSent(service, full)
+
+    def _forgetSent(self, service, full):
+        sent = self.sentLast.get(full)
+        if sent is not None:
+            sent.pop(service, None)
+            if not sent:
+                del self.sentLast[full]
 
     # --- the account goes ---
 
+    def rosterChanged(self, bare, contact):
+        """An item of the account's roster changed: standing by roster may have."""
+        self.invalidate(bare)
+
     def userDeleted(self, username):
         """The account's services, in every local domain, and its subscriptions elsewhere."""
+        self.invalidate()  # its subscriptions at every other account go too
         for domain in self.host.domains:
             service = f"{username}@{domain}"
             self._forgetContacts(service)
@@ -399,7 +506,11 @@ class PEPHandler(IQHandler):
 
     async def _removeAccount(self, service):
         store = self.host.storage.pubsub
-        await store.removeService(service)
+        self.engine.forgetService(service)
+        try:
+            await store.removeService(service)
+        finally:
+            self.engine.forgetService(service)
         for subscription in await store.getSubscriberSubscriptions(service):
             await store.unsubscribe(subscription.service, subscription.node, subscription.jid)
 
@@ -427,6 +538,14 @@ class PEPHandler(IQHandler):
         standing = await self.standing(service, requester)
         return [(service, record.node, record.config.title or None)
                 for record in await self.engine.visibleNodes(service, standing)]
+
+
+def _changesItemsOnly(request):
+    """Whether a PubSub set C{request} publishes or retracts (who hears of the node stays)."""
+    if request is None or request.uri != NS_PUBSUB:
+        return False
+    return all(child.name in ("publish", "retract", "publish-options")
+               for child in request.elements())
 
 
 def _settled(deferreds):

@@ -229,7 +229,11 @@ class RosterHandler(IQHandler):
         return version
 
     def pushItem(self, bare, item, version, remove=False):
-        """Send a roster push of C{item} to every interested resource of C{bare}."""
+        """
+        Send a roster push of C{item} to every interested resource of
+        C{bare}; the C{rosterChanged} hooks hear of it first.
+        """
+        self.host.notify("rosterChanged", bare, item.jid)
         for session in self.host.sessionsOf(bare):
             if session.interested:
                 session.deliver(self._push(session.full, item, version, remove))

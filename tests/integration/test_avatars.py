@@ -57,12 +57,12 @@ async def photoOf(client, jid):
 
 
 async def presenceWithHash(client, sender, photoHash):
-    """The next available presence from C{sender} (bare) whose XEP-0153 photo is C{photoHash}."""
+    """The next available presence from C{sender} (bare) whose XEP-0153 photo is C{photoHash} ("" for none)."""
     return await client.nextPresence(
         lambda p: p["from"].bare == sender and p["type"] in ("available", "away", "chat",
                                                               "dnd", "xa")
         and p.match("presence/vcard_temp_update")
-        and p["vcard_temp_update"]["photo"] == photoHash)
+        and (p["vcard_temp_update"]["photo"] or "") == photoHash)  # "": an empty <photo/>
 
 
 async def metadataIds(client, jid):
@@ -118,6 +118,30 @@ def test_oldClientPhotoBecomesMetadata(server):
         payload = data["pubsub"]["items"]["item"].xml.find(f"{{{NS_DATA}}}data")
         assert base64.b64decode(payload.text) == JPEG
         await closeAll(carol, dave)
+    run(body())
+
+
+def test_disabledAvatarClearsPhoto(server):
+    """Retracting the avatar metadata, and publishing empty metadata (XEP-0084 section 4.5), remove the vCard photo; a contact sees the empty XEP-0153 hash in presence."""
+    async def body():
+        erin = await login(server, "erin@localhost/modern", ["xep_0084"])
+        frank = await login(server, "frank@localhost/watcher", ["xep_0054", "xep_0153"])
+        await subscribeBoth(erin, frank)
+        await publishAvatar(erin)
+        assert await photoOf(frank, "erin@localhost") == IMAGE
+        await presenceWithHash(frank, "erin@localhost", IMAGE_HASH)
+        await erin["xep_0060"].retract("erin@localhost", NS_METADATA, IMAGE_HASH,
+                                       timeout=TIMEOUT)
+        # Converted when the retraction is answered (XEP-0398 section 3.1).
+        assert await photoOf(frank, "erin@localhost") == b""
+        await presenceWithHash(frank, "erin@localhost", "")
+        await publishAvatar(erin)
+        assert await photoOf(frank, "erin@localhost") == IMAGE
+        await presenceWithHash(frank, "erin@localhost", IMAGE_HASH)
+        await erin["xep_0084"].stop(timeout=TIMEOUT)
+        assert await photoOf(frank, "erin@localhost") == b""
+        await presenceWithHash(frank, "erin@localhost", "")
+        await closeAll(erin, frank)
     run(body())
 
 

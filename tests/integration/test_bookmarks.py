@@ -6,6 +6,8 @@ slixmpp's xep_0048 over private XML storage (xep_0049) or over PEP
 and both see the same rooms, with notifications by caps (xep_0115).
 """
 
+import re
+
 from slixmpp.plugins.xep_0048 import Bookmarks
 from slixmpp.plugins.xep_0402.stanza import Conference
 from slixmpp.stanza.error import Error
@@ -13,6 +15,7 @@ from slixmpp.stanza.error import Error
 from tests.integration.clients import run
 from tests.integration.harness import ServerProcess
 from tests.integration.test_pep import NS_EVENT, TIMEOUT, closeAll, failure, options, rawIq
+from tests.integration.test_pep_abuse import rawUser, readCount
 from tests.integration.test_pep_caps import login as capsLogin
 
 # COMPAT: slixmpp knows the stanza error conditions of RFC 3920 only; without
@@ -223,5 +226,41 @@ def test_restartKeepsBookmarksAndLimit(tmp_path):
             assert (await oldRooms(old))[0] == expected
             await closeAll(new, old)
         run(after())
+    finally:
+        proc.stop()
+
+
+def test_pipelinedPublishesKeepLimit(backend, tmp_path):
+    """Twenty new rooms published in one write to a node holding 2 of [pep] max_items_per_node = 5: three are stored, seventeen get policy-violation."""
+    proc = ServerProcess(tmp_path, database=backend, extra="\n[pep]\nmax_items_per_node = 5\n")
+    proc.start()
+    try:
+        proc.adduser("olga", "olgapw")
+
+        async def first():
+            client = await login(proc, "olga@localhost/new", NEW)
+            for room in (ROOM, OTHER):
+                await publish(client, room)
+            await client.close()
+        run(first())
+        raw = rawUser(proc, "olga", "pipelined")
+        item = ("<iq type='set' id='b{n}'><pubsub xmlns='http://jabber.org/protocol/pubsub'>"
+                f"<publish node='{NS_BOOKMARKS2}'><item id='room{{n}}@conference.localhost'>"
+                f"<conference xmlns='{NS_BOOKMARKS2}' autojoin='false'/></item></publish>"
+                "</pubsub></iq>")
+        raw.send("".join(item.format(n=n) for n in range(20)))
+        text = readCount(raw, r"<iq [^>]*id=.b\d+", 20, seconds=60)
+        raw.close()
+        answers = [a for a in text.split("<iq ")[1:] if re.match(r"[^>]*id=.b\d+", a)]
+        assert len(answers) == 20, text[-1000:]
+        assert sum(bool(re.match(r"[^>]*type=.result", a)) for a in answers) == 3
+        assert sum("<policy-violation" in a for a in answers) == 17
+
+        async def after():
+            client = await login(proc, "olga@localhost/check", NEW)
+            rooms = await newRooms(client)
+            await client.close()
+            return rooms
+        assert len(run(after())) == 5
     finally:
         proc.stop()

@@ -32,8 +32,9 @@ class Recorder:
     def published(self, service, node, config, items):
         self.calls.append(("published", node, [i.id for i in items]))
 
-    def retracted(self, service, node, config, ids):
-        self.calls.append(("retracted", node, ids))
+    def retracted(self, service, node, config, ids, notify):
+        if notify:
+            self.calls.append(("retracted", node, ids))
 
     def purged(self, service, node, config):
         self.calls.append(("purged", node, None))
@@ -284,3 +285,26 @@ def test_eventMessage():
     assert message.delay["stamp"] == "1970-01-01T00:00:00Z"
     bare = eventMessage(SERVICE, "bob@localhost", itemsEvent("n", [item], payloads=False))
     assert next(bare.elements(NS_PUBSUB_EVENT, "event")).items.item.firstChildElement() is None
+
+
+def test_configurationKeptAndFollowed():
+    """A node's record is read once and kept; a configuration change, a deletion and a removal elsewhere (forgetService) are followed."""
+    service = Service()
+    service.publish("n", "one")
+    reads = []
+    getNode = service.store.getNode
+    service.store.getNode = lambda *args: reads.append(args) or getNode(*args)
+    service.publish("n", "two")
+    assert reads == []
+    form = ("<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'>"
+            "<value>http://jabber.org/protocol/pubsub#node_config</value></field>"
+            "<field var='pubsub#access_model'><value>open</value></field></x>")
+    service.request("set", f"<configure node='n'>{form}</configure>", uri=NS_PUBSUB_OWNER)
+    assert service.itemIds("n", standing=STRANGER) == [service.itemIds("n")[0]]
+    service.request("set", "<delete node='n'/>", uri=NS_PUBSUB_OWNER)
+    assert service.refused("get", "<items node='n'/>") == ("item-not-found", None)
+    service.publish("n", "three")  # created again, with the default (presence) access
+    assert service.refused("get", "<items node='n'/>", standing=STRANGER)[0] == "not-authorized"
+    result(service.store.removeService(SERVICE))
+    service.engine.forgetService(SERVICE)
+    assert service.refused("get", "<items node='n'/>") == ("item-not-found", None)

@@ -188,6 +188,84 @@ def test_capsKnownSendsLastItemOnce():
     assert events(h.take(bob)) == ["late"]
 
 
+def test_audienceFollowsRosterChange():
+    """Who hears of a node is kept between publishes until the roster changes: a contact whose subscription no longer shares presence is not notified."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice")
+    bob = h.login("bob")
+    h.caps.features.add((bob.full, NODE + "+notify"))
+    h.publish(alice, itemId="one")
+    assert events(h.take(bob)) == ["one"]
+    h.publish(alice, itemId="two")
+    assert events(h.take(bob)) == ["two"]
+    item = result(h.storage.roster.item("alice", BOB))
+    item.subscription = "to"
+    result(h.roster.updateItem(ALICE, item))
+    h.publish(alice, itemId="three")
+    assert events(h.take(bob)) == []
+
+
+def test_audienceFollowsCapsAndPresence():
+    """A contact whose caps become known after a publish hears the next one; after its unavailable presence, not."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice")
+    bob = h.login("bob")
+    h.publish(alice, itemId="one")
+    assert events(h.take(bob)) == []
+    h.caps.features.add((bob.full, NODE + "+notify"))
+    h.sm.notify("capsKnown", bob.jid, frozenset([NODE + "+notify"]))
+    assert events(h.take(bob)) == ["one"]  # the last item (section 4.3.4)
+    h.publish(alice, itemId="two")
+    assert events(h.take(bob)) == ["two"]
+    h.send(bob, "<presence type='unavailable'/>")
+    h.publish(alice, itemId="three")
+    assert events(h.take(bob)) == []
+
+
+def subscribe(h, session, jid=BOB):
+    """C{session} subscribes C{jid} to alice's NODE (XEP-0060 section 6.1)."""
+    return h.iq(session, f"<iq type='set' to='{ALICE}'><pubsub xmlns='{NS_PUBSUB}'>"
+                         f"<subscribe node='{NODE}' jid='{jid}'/></pubsub></iq>")
+
+
+def test_lastItemOnceForPresenceThenSubscription():
+    """A contact's resource sent the last item for its presence and caps is not sent it again when it subscribes (XEP-0163 section 4.3.2)."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice")
+    h.publish(alice, itemId="once")
+    bob = h.bind("bob", "phone")
+    h.caps.features.add((bob.full, NODE + "+notify"))
+    h.send(bob, "<presence/>")
+    assert events(h.take(bob)) == ["once"]
+    assert subscribe(h, bob)["type"] == "result"
+    assert events(h.take(bob)) == []
+
+
+def test_lastItemOnceForSubscriptionThenPresence():
+    """A resource sent the last item on subscription is not sent it again when its presence or caps arrive; a new resource is."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    alice = h.login("alice")
+    h.publish(alice, itemId="once")
+    bob = h.login("bob", "phone")
+    h.take(bob)
+    assert subscribe(h, bob)["type"] == "result"
+    assert events(h.take(bob)) == ["once"]
+    h.caps.features.add((bob.full, NODE + "+notify"))
+    h.sm.notify("capsKnown", bob.jid, frozenset([NODE + "+notify"]))
+    assert events(h.take(bob)) == []
+    laptop = h.bind("bob", "laptop")
+    h.send(laptop, "<presence/>")
+    assert events(h.take(laptop)) == ["once"]  # subscribed as a bare JID (section 4.3.3)
+
+
 def test_remoteContactResourcesFollowed():
     """A remote contact's resources are learnt from its presence and notified, until unavailable."""
     h = PEPHarness()

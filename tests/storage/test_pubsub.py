@@ -227,6 +227,23 @@ class PubSubStoreTestsMixin:
         self.assertEqual((yield self.itemIds()), ["i4", "i3", "i2"])
 
     @defer.inlineCallbacks
+    def test_publishesAtOnce(self):
+        """Publishes issued together are all stored in order, trimmed to max_items; one to a missing node fails alone."""
+        yield self.createNode(max_items=3)
+        yield self.createNode(node=BOOKMARKS, max_items=MAX)
+        issued = [self.store.publish(ALICE, TUNE, item(n, id=f"i{n}")) for n in range(5)]
+        issued.append(self.store.publish(ALICE, "urn:missing", item(5, id="lost")))
+        issued += [self.store.publish(ALICE, BOOKMARKS, item(n, id=f"b{n}")) for n in range(6, 8)]
+        issued.append(self.store.publish(ALICE, TUNE, item(8, id="i1")))
+        outcomes = yield defer.DeferredList(issued, consumeErrors=True)
+        self.assertEqual([ok for ok, _ in outcomes], [True] * 5 + [False] + [True] * 3)
+        outcomes[5][1].trap(NodeNotFound)
+        self.assertEqual([value for ok, value in outcomes if ok],
+                         ["i0", "i1", "i2", "i3", "i4", "b6", "b7", "i1"])
+        self.assertEqual((yield self.itemIds()), ["i1", "i4", "i3"])
+        self.assertEqual((yield self.itemIds(node=BOOKMARKS)), ["b7", "b6"])
+
+    @defer.inlineCallbacks
     def test_maxItemsOne(self):
         """With the PEP default of one item, the node holds only the last published."""
         yield self.createNode()

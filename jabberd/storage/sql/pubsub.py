@@ -9,13 +9,22 @@ commit).
 Writes to a node first lock its row (SELECT ... FOR UPDATE on PostgreSQL;
 SQLite has a single writer), so concurrent publishes replace and trim to
 C{max_items} one after the other and a node never holds more.
+
+Publishes are group commits: one write is under way at a time, and the
+items published meanwhile go together in the next transaction, each
+publish's Deferred firing once that transaction has committed.  Under load
+(PEP fan-out, a client publishing again before the last answer) the
+commits get larger rather than more numerous.
 """
 
 import json
 import time
 
+from twisted.python.failure import Failure
+
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from twisted.internet import defer
 from zope.interface import implementer
 
 from jabberd.storage.interfaces import IPubSubStore
@@ -67,6 +76,30 @@ def _trimItems(connection, nodeId, maxItems):
         connection.execute(delete(pubsubItems).where(_items.seq.in_(oldest.scalar_subquery())))
 
 
+def _publishAll(connection, batch):
+    """
+    The publishes of C{batch} in order, each node trimmed once at the end;
+    per publish, None or the L{NodeNotFound} it met (nothing written for it).
+    """
+    rows, outcomes = {}, []
+    for service, node, values, _d in batch:
+        key = (service, node)
+        try:
+            row = rows.get(key) or _nodeRow(connection, service, node, lock=True)
+        except NodeNotFound as e:
+            outcomes.append(e)
+            continue
+        rows[key] = row
+        # Deleting and inserting makes a replaced item the newest.
+        connection.execute(delete(pubsubItems).where(
+            _items.node_id == row.id, _items.item_id == values["item_id"]))
+        connection.execute(insert(pubsubItems).values(node_id=row.id, **values))
+        outcomes.append(None)
+    for row in rows.values():
+        _trimItems(connection, row.id, NodeConfig.fromDict(json.loads(row.config)).max_items)
+    return outcomes
+
+
 def _subscriptionsQuery():
     return select(_subscriptions.jid, _subscriptions.subid, _subscriptions.state,
                   _subscriptions.options, _nodes.service, _nodes.node).join(
@@ -84,6 +117,8 @@ class SQLPubSubStore:
 
     def __init__(self, database):
         self.database = database
+        self._writing = False
+        self._queued = []  # (service, node, values, Deferred) for the next group commit
 
     def _onNode(self, run, service, node, work, lock=False):
         """Run C{work(connection, nodeRow)} with C{run} (read or write)."""
@@ -163,15 +198,30 @@ class SQLPubSubStore:
         values = {"item_id": itemId, "publisher": item.publisher or "", "xml": item.xml,
                   "stamp": time.time() if item.stamp is None else item.stamp}
 
-        def work(connection, row):
-            # Deleting and inserting makes a replaced item the newest.
-            connection.execute(delete(pubsubItems).where(
-                _items.node_id == row.id, _items.item_id == itemId))
-            connection.execute(insert(pubsubItems).values(node_id=row.id, **values))
-            _trimItems(connection, row.id,
-                       NodeConfig.fromDict(json.loads(row.config)).max_items)
-            return itemId
-        return self._writeNode(service, node, work)
+        d = defer.Deferred()
+        self._queued.append((service, node, values, d))
+        if not self._writing:
+            self._commitQueued()
+        return d
+
+    def _commitQueued(self):
+        """Write every queued publish in one transaction (the next waits for it)."""
+        batch, self._queued = self._queued, []
+        self._writing = True
+        done = self.database.write(_publishAll, batch)
+        done.addBoth(self._committed, batch)
+
+    def _committed(self, outcome, batch):
+        self._writing = False
+        if self._queued:
+            self._commitQueued()
+        for index, (_service, _node, values, d) in enumerate(batch):
+            if isinstance(outcome, Failure):
+                d.errback(outcome)  # the transaction failed: none of it was written
+            elif outcome[index] is not None:
+                d.errback(outcome[index])
+            else:
+                d.callback(values["item_id"])
 
     def getItems(self, service, node, ids=None, maxItems=None):
         def work(connection, row):
