@@ -16,7 +16,7 @@ and the new node asks each of them.
    'h' (section 4), and freezes the session: its open stream, if any, gets
    C{conflict}; its state leaves in the answer (full JID, both counters,
    the unacknowledged stanzas with the time each was written, presence,
-   roster interest, carbons).  It then ends its copy quietly: no
+   roster interest, carbons; what CSI held joins the queue).  It then ends its copy quietly: no
    unavailable presence, nothing to offline storage, no C{ended} in the
    directory.  It lists the session as a remote one on the new node, and
    forwards there what still reaches it for that full JID (one hop).
@@ -34,10 +34,13 @@ and the new node asks each of them.
 import collections
 import secrets
 
+from twisted.words.xish import domish
+
 from jabberd.cluster.remote import RemoteSession
 from jabberd.cluster.wire import stanzaOf, stanzaText
 from jabberd.jidutil import parseJID
 from jabberd.logs import Logger
+from jabberd.ns import NS_CSI
 from jabberd.sm.acks import AckState, HandledCountTooHigh, MODULO, parseH
 from jabberd.sm.manager import DetachedStream
 from jabberd.sm.session import Session
@@ -227,6 +230,11 @@ class Handover:
     def _freeze(self, session, management):
         """Stop the session here; its state, as the answer's fields."""
         self.handler.freeze(session, management)
+        csi = self.sm.handler("csi")
+        if csi is not None and csi.isInactive(session):
+            # What CSI holds goes with the queue: the new stream starts
+            # active (XEP-0352 section 5: the state is the stream's).
+            csi.onNonza(session, domish.Element((NS_CSI, "active")))
         carbons = self.sm.handler("carbons")
         return {"full": session.full, "previd": management.smId,
                 "handled": management.handled, "sent": management.sent,

@@ -3,8 +3,9 @@ Tests for L{jabberd.cluster.handover}: a stream management session
 (XEP-0198 section 5) resumed on another node than the one holding it.
 """
 
-from jabberd.ns import NS_SM
+from jabberd.ns import NS_CSI, NS_SM
 from jabberd.sm.carbons import CarbonsHandler
+from jabberd.sm.csi import CSIHandler
 from jabberd.sm.streammanagement import StreamManagementHandler
 from tests.cluster.helpers import makeCluster
 from tests.cluster.test_node import befriend
@@ -21,6 +22,7 @@ def managed(*names):
         h.stored = []
         h.sm.addHandler(TakeUndeliverable(lambda s, kept=h.stored: kept.append(s) or True))
         h.sm.addHandler(CarbonsHandler())
+        h.csi = h.sm.addHandler(CSIHandler())
         h.handler = h.sm.addHandler(StreamManagementHandler(300, 500, clock=clock))
         h.node.resumeElsewhere()
     return bus, clock, nodes
@@ -225,3 +227,19 @@ def test_lateAnswerEndsTheSession():
     assert n1.sm.session(ALICE) is None and n2.sm.session(ALICE) is None
     assert bodies(n2.stored) == ["late"]
     assert len(presences(n2.take(bob), "unavailable", sender=ALICE)) == 1
+
+
+def test_whatCsiHeldMovesWithTheSession():
+    """Presence CSI held for an inactive session on n1 is written on n2 after <resumed/>."""
+    bus, clock, n1, n2, alice, bob, previd = twoNodes()
+    n1.sm.nonza(alice, parse("<inactive/>", NS_CSI))
+    n2.send(bob, "<presence><show>away</show></presence>")
+    bus.flush()
+    assert n1.take(alice) == []
+    cut(n1, alice)
+    stream = resume(n2, previd, 0)
+    bus.flush()
+    resumed, *rest = stream.sent
+    assert resumed.name == "resumed"
+    assert [p.getAttribute("from") for p in presences(rest)] == ["bob@localhost/desk"]
+    assert n2.csi.isInactive(n2.sm.session(ALICE)) is False
