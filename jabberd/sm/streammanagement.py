@@ -31,7 +31,9 @@ sessions that outlive their connection.
    XEP-0203 delay with the time they were first written (as Prosody's
    mod_smacks and ejabberd's mod_stream_mgmt add), so the client shows when
    they arrived, not when it came back.  An unknown, expired or
-   other account's SM-ID gets C{<failed/>} with C{item-not-found}; an 'h'
+   other account's SM-ID gets C{<failed/>} with C{item-not-found} (in a
+   cluster, once the nodes of the account's other sessions said they do
+   not hold it: L{elsewhere}, L{jabberd.cluster.handover}); an 'h'
    above what was sent gets C{<failed h/>} with C{undefined-condition},
    and the old session ends.
  - Nothing is lost silently (section 4: "treat unacknowledged stanzas in
