@@ -70,6 +70,7 @@ class Handover:
     @ivar cluster: the L{jabberd.cluster.node.ClusterNode}.
     @ivar timeout: seconds the new node waits for the old one.
     @ivar requests: request id -> L{_Request} of this node's clients waiting.
+    @ivar asking: the client streams in L{requests}.
     @ivar movedTo: full JID -> node it was handed to, for stanzas that still
         reach this node (the other nodes' directories lag).
     """
@@ -80,6 +81,7 @@ class Handover:
         self.cluster = cluster
         self.timeout = timeout
         self.requests = {}
+        self.asking = set()
         self.movedTo = collections.OrderedDict()
 
     @property
@@ -105,6 +107,12 @@ class Handover:
         if h is None:
             stream.send(failed("bad-request", text="'h' must be an unsignedInt"))
             return True
+        if stream in self.asking:
+            # One question per stream at a time: a client repeating
+            # <resume/> does not multiply requests to other nodes.
+            stream.send(failed("unexpected-request", text="resumption under way"))
+            return True
+        self.asking.add(stream)
         rid = secrets.token_hex(12)
         request = self.requests[rid] = _Request(stream, element.getAttribute("previd"), nodes)
         request.call = self.cluster.reactor.callLater(self.timeout, self._timedOut, rid)
@@ -113,8 +121,17 @@ class Handover:
                                   previd=request.previd, bare=bare, h=h)
         return True
 
-    def _timedOut(self, rid):
+    def _done(self, rid):
+        """The request C{rid} is answered or given up: its L{_Request}, or None."""
         request = self.requests.pop(rid, None)
+        if request is not None:
+            self.asking.discard(request.stream)
+            if request.call.active():
+                request.call.cancel()
+        return request
+
+    def _timedOut(self, rid):
+        request = self._done(rid)
         if request is not None:
             self.log.info("resumption asked of {nodes} unanswered: item-not-found",
                           nodes=sorted(request.waiting))
@@ -138,13 +155,10 @@ class Handover:
             else:
                 h = text = None
             if not request.waiting or h is not None:
-                del self.requests[message["id"]]
-                request.call.cancel()
+                self._done(message["id"])
                 self._fail(request, h, text)
             return
-        if request is not None:
-            del self.requests[message["id"]]
-            request.call.cancel()
+        self._done(message.get("id"))
         stream = request.stream if request is not None else None
         if stream is None or stream.session is not None or getattr(stream, "closing", False):
             self._abandoned(message)

@@ -243,3 +243,28 @@ def test_whatCsiHeldMovesWithTheSession():
     assert resumed.name == "resumed"
     assert [p.getAttribute("from") for p in presences(rest)] == ["bob@localhost/desk"]
     assert n2.csi.isInactive(n2.sm.session(ALICE)) is False
+
+
+def test_repeatedResumeWhileAskingIsRefused():
+    """A second <resume/> on a stream still waiting gets unexpected-request; the first goes on."""
+    bus, clock, n1, n2, alice, bob, previd = twoNodes()
+    cut(n1, alice)
+    stream = resume(n2, previd, 0)
+    resume(n2, previd, 0, stream)
+    [refused] = stream.sent
+    assert refused.name == "failed" and refused.firstChildElement().name == "unexpected-request"
+    bus.flush()
+    assert stream.sent[1].name == "resumed" and n2.node.handover.asking == set()
+
+
+def test_clientGoneBeforeTheAnswer():
+    """The resuming client leaves before n1 answers: the session ends, its messages go offline."""
+    bus, clock, n1, n2, alice, bob, previd = twoNodes()
+    cut(n1, alice)
+    chat(n2, bob, "nobody")
+    bus.flush()
+    stream = resume(n2, previd, 0)
+    stream.closing = True  # its connection was lost
+    bus.flush()
+    assert stream.sent == [] and n2.sm.session(ALICE) is None and n1.sm.session(ALICE) is None
+    assert bodies(n2.stored) == ["nobody"]
