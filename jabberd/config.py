@@ -439,6 +439,9 @@ class ClusterConfig:
         them (L{jabberd.cluster.inflight}).
     @ivar reusePort: listen with C{SO_REUSEPORT} (on by default with
         C{workers} above 1; L{jabberd.cluster.workers}).
+    @ivar handoverTimeout: seconds a node waits for another to hand over a
+        stream management session a client resumes here
+        (L{jabberd.cluster.handover}); then C{item-not-found}.
     @ivar secret: the text every node shares, from which the keys a single
         server keeps in its data directory are derived
         (L{jabberd.cluster.secrets}).
@@ -453,6 +456,7 @@ class ClusterConfig:
     workers: int = 1
     maxMessage: int = 1048576
     maxInFlight: int = 10000
+    handoverTimeout: float = 3.0
     secret: str = ""
     reusePort: bool = False
 
@@ -901,6 +905,7 @@ def _clusterConfig(c):
         maxMessage=c.int("max_message_size", 1048576, parse=_size,
                          expected="bytes, or a number with K or M"),
         maxInFlight=c.int("max_in_flight", 10000),
+        handoverTimeout=c.positive("handover_ms", 3000) / 1000,
         secret=c.str("secret", ""),
     )
     config.reusePort = c.bool("reuse_port", config.workers > 1)

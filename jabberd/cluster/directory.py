@@ -66,6 +66,8 @@ class SessionDirectory:
     @ivar node: this node's name.
     @ivar byNode: node name -> {full JID: L{RemoteSession}}.
     @ivar boundAt: full JID -> bind time of this node's own sessions.
+    @ivar quiet: full JIDs of own sessions being handed to another node
+        (L{jabberd.cluster.handover}), whose end is not announced.
     """
 
     log = Logger()
@@ -76,6 +78,7 @@ class SessionDirectory:
         self.node = node
         self.byNode = {}
         self.boundAt = {}
+        self.quiet = set()
 
     def sessionCount(self, node):
         """How many sessions C{node} holds, as this node knows."""
@@ -124,7 +127,7 @@ class SessionDirectory:
             wasAvailable = session.available
             session.presence = stanzaOf(message["presence"])
             session.priority = int(message.get("priority", 0))
-            if session.presence is not None:
+            if session.presence is not None and not message.get("resumed"):
                 self.toOwnResources(session, session.presence)
                 if message.get("snapshot") and not wasAvailable:
                     self.toLocalContacts(session)

@@ -25,6 +25,7 @@ from twisted.internet import reactor as _reactor, task
 
 from jabberd.cluster.components import ComponentRoutes, bounce
 from jabberd.cluster.directory import SessionDirectory, unavailable
+from jabberd.cluster.handover import Handover
 from jabberd.cluster.inflight import InFlight, keepsForRetry
 from jabberd.cluster.membership import Membership
 from jabberd.cluster.rooms import RoomDirectory, RoomRoute, roomOf
@@ -70,7 +71,15 @@ class ClusterNode(service.Service):
         self._outbox = []
         self._outboxSize = 0
         self._flushCall = None
+        self.handover = Handover(self, config.handoverTimeout)
         sm.addHandler(SessionTracker(self))
+        self.resumeElsewhere()
+
+    def resumeElsewhere(self):
+        """Let this node's stream management ask the others for SM-IDs it does not hold."""
+        management = self.sm.handler("streammanagement")
+        if management is not None:
+            management.elsewhere = self.handover
 
     # --- start and stop ---
 
@@ -280,6 +289,13 @@ class ClusterNode(service.Service):
                                   session if keepsForRetry(stanza) else None)
             return
         self.inFlight.handled(message["node"], message.get("seq"))
+        moved = self.handover.forwardTo(message["full"]) if not message.get("moved") else None
+        if moved is not None:
+            # Handed over from here (XEP-0198 resumption elsewhere): on to
+            # its new node, once; this node keeps it until that node confirms.
+            self._publish(self.subjects.node(moved.node), kind, full=moved.full, moved=True,
+                          xml=stanzaText(stanza), seq=self.inFlight.sent(moved.node, stanza))
+            return
         self.counters["relayed"] += 1
         self._relayed(self._undeliverable, stanza)
 
@@ -291,6 +307,14 @@ class ClusterNode(service.Service):
         """
         if keepsForRetry(stanza):
             self.sm.undeliverable(stanza)
+
+    def op_handover(self, message):
+        """A node's client resumes with an SM-ID (XEP-0198 section 5): hand it over if ours."""
+        self.handover.requested(message)
+
+    def op_handed(self, message):
+        """The answer to this node's C{handover}: the session's state, or why not."""
+        self.handover.answered(message)
 
     def op_component(self, message):
         """A component connected to, or left, the sending node."""

@@ -37,12 +37,22 @@ class SessionTracker(Handler):
         """A resource was bound here: the later bind of a full JID wins cluster-wide."""
         at = time.time()
         self.cluster.directory.boundAt[session.full] = at
-        self.cluster.announce("bound", full=session.full, at=at)
+        fields = {}
+        if session.presence is not None:
+            # Resumed here from another node (XEP-0198 section 5): already
+            # available, which its contacts and resources know.
+            fields.update(presence=stanzaText(session.presence), priority=session.priority,
+                          interested=session.interested, resumed=True)
+            carbons = self.cluster.directory.sm.handler("carbons")
+            if carbons is not None and carbons.isEnabled(session):
+                fields["carbons"] = True
+        self.cluster.announce("bound", full=session.full, at=at, **fields)
 
     def sessionEnded(self, session):
-        """The session is gone for good."""
+        """The session is gone for good (not when handed to another node)."""
         self.cluster.directory.boundAt.pop(session.full, None)
-        self.cluster.announce("ended", full=session.full)
+        if session.full not in self.cluster.directory.quiet:
+            self.cluster.announce("ended", full=session.full)
 
     def onOutbound(self, session, stanza):
         """Presence broadcasts and roster requests change what other nodes know."""

@@ -31,7 +31,9 @@ sessions that outlive their connection.
    XEP-0203 delay with the time they were first written (as Prosody's
    mod_smacks and ejabberd's mod_stream_mgmt add), so the client shows when
    they arrived, not when it came back.  An unknown, expired or
-   other account's SM-ID gets C{<failed/>} with C{item-not-found}; an 'h'
+   other account's SM-ID gets C{<failed/>} with C{item-not-found} (in a
+   cluster, once the nodes of the account's other sessions said they do
+   not hold it: L{elsewhere}, L{jabberd.cluster.handover}); an 'h'
    above what was sent gets C{<failed h/>} with C{undefined-condition},
    and the old session ends.
  - Nothing is lost silently (section 4: "treat unacknowledged stanzas in
@@ -106,6 +108,8 @@ class StreamManagementHandler(Handler):
     @ivar maxQueue: unacknowledged stanzas kept per session (C{[c2s]
         resumption_max_queue}); one more ends the session for good.
     @ivar resumable: SM-ID -> L{AckState} of the sessions that may be resumed.
+    @ivar elsewhere: in a cluster, what asks the other nodes for an SM-ID
+        this node does not hold (L{jabberd.cluster.handover.Handover}).
     """
 
     handlerName = "streammanagement"
@@ -116,6 +120,7 @@ class StreamManagementHandler(Handler):
         self.maxQueue = maxQueue
         self.clock = clock if clock is not None else reactor
         self.resumable = {}
+        self.elsewhere = None
 
     @classmethod
     def fromConfig(cls, config):
@@ -279,6 +284,9 @@ class StreamManagementHandler(Handler):
         take over the session or answer C{<failed/>}.
         """
         management = self.resumable.get(element.getAttribute("previd") or "")
+        if management is None and self.elsewhere is not None and \
+                self.elsewhere.resume(stream, element):
+            return  # another node of the cluster may hold it
         session = management.session if management is not None else None
         if (session is None or session.username != stream.username
                 or session.jid.host != stream.domain or management.ending):
@@ -292,19 +300,36 @@ class StreamManagementHandler(Handler):
             management.ack(h)
         except HandledCountTooHigh as e:
             stream.send(failed("undefined-condition", management.handled, str(e)))
-            self._end(session)
+            self.end(session)
             return
         self._takeOver(stream, session, management)
 
     def _takeOver(self, stream, session, management):
-        old = session.stream
+        self._detachOld(session)
+        self._cancelExpiry(management)
+        stream.adoptSession(session)
+        self.resumed(stream, session, management)
+
+    def _detachOld(self, session):
         if not session.detached:
             # The old connection is still open (section 5: conflict, then close).
+            old = session.stream
             old.session = None
             old.closeWithError("conflict", "Replaced by a resumed stream")
             self.host.detachSession(session)
+
+    def freeze(self, session, management):
+        """
+        Another node of a cluster takes C{session} over
+        (L{jabberd.cluster.handover}): its open stream gets C{conflict}, and
+        it can no longer be resumed or expire here.
+        """
+        self._detachOld(session)
         self._cancelExpiry(management)
-        stream.adoptSession(session)
+        self.resumable.pop(management.smId, None)
+
+    def resumed(self, stream, session, management):
+        """C{stream} carries C{session} now: C{<resumed/>}, then what the client lacks."""
         stream.send(_element("resumed", previd=management.smId, h=management.handled))
         domain = session.jid.host
         for stamp, stanza in management.unacked:
@@ -322,7 +347,8 @@ class StreamManagementHandler(Handler):
             self.log.info("{jid}: not resumed in time, session ended", jid=session.full)
             self.host.unbindSession(session)
 
-    def _end(self, session):
+    def end(self, session):
+        """The session's stream management state is lost: it ends."""
         if session.detached:
             self.host.unbindSession(session)
         else:

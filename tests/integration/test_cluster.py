@@ -2,24 +2,28 @@
 Two jabberd nodes serving one domain through NATS and a shared PostgreSQL
 schema (jabberd.cluster): clients on different nodes chat, see each
 other's presence and get roster pushes; a resource bound on both nodes is
-resolved cluster-wide (RFC 6120 section 7.7.2.2).  Every test runs twice:
+resolved cluster-wide (RFC 6120 section 7.7.2.2); a stream management
+session (XEP-0198) resumes on the other node.  Every test runs twice:
 with both nodes on loopback here, and with each node on a test host of
 its own (a network namespace, L{tests.netns}; root only).
 """
 
 import asyncio
+import signal
 
 import pytest
 
-from tests.integration.clients import assertRosterPushReaches, run
+from tests.integration.clients import TIMEOUT, assertRosterPushReaches, run
 from tests.integration.clusterharness import befriend, runningCluster
+from tests.integration.test_streammanagement import cut, drain, settle, unavailableFrom
 
 
 @pytest.fixture(scope="module", params=["loopback", "netns"])
 def cluster(request, tmp_path_factory):
-    """Nodes n1 and n2, with accounts alice, bob, carol, dave, erin and frank."""
+    """Nodes n1 and n2, with accounts alice to frank, and grace to judy for resumption."""
     yield from runningCluster(tmp_path_factory, "cluster", ("n1", "n2"),
-                              ("alice", "bob", "carol", "dave", "erin", "frank"),
+                              ("alice", "bob", "carol", "dave", "erin", "frank",
+                               "grace", "heidi", "ivan", "judy"),
                               network=request.param == "netns")
 
 
@@ -224,4 +228,76 @@ def test_carbonsToResourceOnOtherNode(cluster):
         assert received["carbon_received"]["from"] == "erin@localhost/carbons"
         for client in (here, there, erin):
             await client.close()
+    run(body())
+
+
+async def resumeOn(cluster, client, node):
+    """C{client} connects to C{node} and resumes: True once resumed, False if refused."""
+    outcome = client.loop.create_future()
+    client.add_event_handler("session_resumed",
+                             lambda *_: outcome.done() or outcome.set_result(True), disposable=True)
+    client.add_event_handler("sm_failed", lambda *_: outcome.done() or outcome.set_result(False),
+                             disposable=True)
+    client.connect(cluster.address(node), cluster.port(node))
+    return await asyncio.wait_for(outcome, TIMEOUT)
+
+
+def test_resumeOnOtherNode(cluster):
+    """
+    Cut on n1 (no </stream>), a message meanwhile, resumed on n2 (XEP-0198
+    section 5): the message arrives once, the contact on n1 sees no
+    unavailable presence, and chat goes on both ways.
+    """
+    async def body():
+        phone = await cluster.connect("n1", "grace", "phone", plugins=["xep_0198"])
+        friend = await cluster.connect("n1", "heidi", "desk")
+        await befriend(phone, friend)
+        friend.send_message(phone.boundjid.full, "before", mtype="chat")
+        await phone.nextMessage(lambda m: m["body"] == "before")
+        await settle(phone)
+        drain(phone.messages)
+        drain(friend.presences)
+        await cut(phone)
+        friend.send_message(phone.boundjid.full, "while away", mtype="chat")
+        await settle(friend)
+        await asyncio.sleep(0.5)
+        assert await resumeOn(cluster, phone, "n2")
+        missed = await phone.nextMessage(lambda m: m["body"] == "while away")
+        assert missed.xml.find("{urn:xmpp:delay}delay") is not None
+        friend.send_message(phone.boundjid.full, "after", mtype="chat")
+        await phone.nextMessage(lambda m: m["body"] == "after")
+        phone.send_message(friend.boundjid.full, "reply", mtype="chat")
+        await friend.nextMessage(lambda m: m["body"] == "reply")
+        await settle(phone)
+        assert [m["body"] for m in drain(phone.messages) if m["body"]] == []  # nothing twice
+        assert not unavailableFrom(drain(friend.presences), phone.boundjid)
+        await phone.close()
+        await friend.close()
+    run(body())
+
+
+def test_resumeAfterNodeKilled(cluster):
+    """
+    n1 killed (kill -9) with a message its client never acknowledged:
+    resuming on n2 gets item-not-found, and the message waits in offline
+    storage.  This kills n1: it is the module's last test.
+    """
+    async def body():
+        phone = await cluster.connect("n1", "ivan", "phone", plugins=["xep_0198"])
+        phone["xep_0198"].send_ack = lambda: None  # reads everything, acknowledges nothing
+        friend = await cluster.connect("n2", "judy", "desk")
+        await asyncio.sleep(0.3)
+        friend.send_message(phone.boundjid.full, "unacked", mtype="chat")
+        await phone.nextMessage(lambda m: m["body"] == "unacked")
+        await asyncio.sleep(cluster.heartbeat / 1000 * 3)  # heartbeats that could confirm it
+        cluster.nodes["n1"].stop(signal.SIGKILL)
+        await cut(phone)
+        await asyncio.sleep(cluster.deadAfter / 1000 + 1)
+        drain(phone.messages)
+        assert not await resumeOn(cluster, phone, "n2")
+        phone.send_presence()
+        again = await phone.nextMessage(lambda m: m["body"] == "unacked")
+        assert again.xml.find("{urn:xmpp:delay}delay") is not None
+        await phone.close()
+        await friend.close()
     run(body())
