@@ -100,7 +100,7 @@ class Database:
         own opens a subclass naming its chain instead (or none, and calls
         L{migrate}).
     @ivar engine: the SQLAlchemy engine (use it only from the workers, or
-        at start-up).
+        at start-up); an SQLite file's writer has one of its own (L{engines}).
     @ivar url: the database URL, password hidden, for messages.
     @ivar dialect: the backend's name, C{"sqlite"} or C{"postgresql"}.
     @ivar threadCount: the number of writer threads.
@@ -144,6 +144,13 @@ class Database:
             self._groupCommit = GroupCommit(reactor, self._writerEngine)
         self._shutdownTrigger = None
         self._closed = False
+
+    @property
+    def engines(self):
+        """Every engine of this database: the readers' (and migrations'), and the writer's own."""
+        if self._writerEngine is None:
+            return (self.engine,)
+        return (self.engine, self._writerEngine)
 
     def migrate(self, chain):
         """
