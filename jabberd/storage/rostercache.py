@@ -68,6 +68,16 @@ class RosterCache(RosterStoreWrapper):
             return self.store.item(username, jid)
         return self._tables.get(username).addCallback(lambda table: _clone(table.get(jid)))
 
+    def peek(self, username):
+        """
+        C{username}'s roster in memory as {jid: item}, or None when it is
+        not there (not pinned, or not read yet): what L{items} would answer
+        at once, for callers that only look and never keep or change it.
+        """
+        if not self._tables.pinned(username):
+            return None
+        return self._tables.cached(username)
+
     def set(self, username, item):
         self._tables.written(username)
         copy = _clone(item)

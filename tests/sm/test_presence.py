@@ -8,6 +8,7 @@ from jabberd.handler import Handler
 from jabberd.ns import NS_PRESENCE_PREAPPROVAL
 from jabberd.sm.presence import (INBOUND, OUTBOUND, SUBSCRIPTION_TYPES, PresenceHandler,
                                  priorityOf)
+from jabberd.storage.cached import CachedStorage
 from tests.sm.helpers import (ALICE, BOB, CAROL, Harness, SlowStorage, errorCondition, parse,
                               presences, pushes, result)
 
@@ -644,3 +645,55 @@ def test_lastStampIsNumber():
     h.sm.unbindSession(home)
     stamp, status = result(h.storage.last.get("alice"))
     assert isinstance(stamp, float) and status == ""
+
+
+def _cachedHarness():
+    """A harness whose roster reads wait (SlowStorage) behind the session manager's cache."""
+    slow = SlowStorage()
+    h = Harness(storage=CachedStorage(slow))
+    return h, slow
+
+
+def test_probeAnsweredFromMemory():
+    """
+    A probe to an available user whose roster is in memory is answered at
+    once, with no storage read: presence for a subscriber (4.3.2).
+    """
+    h, slow = _cachedHarness()
+    h.setItem("alice", CAROL, "from")
+    h.storage.pin("alice")
+    alice = h.login("alice", "home")
+    slow.flush()
+    h.routed()
+    h.inbound(f"<presence from='{CAROL}/x' to='{ALICE}' type='probe'/>")
+    assert slow.queue == []
+    [reply] = h.routed()
+    assert reply.getAttribute("type") is None
+    assert reply["from"] == alice.full and reply["to"] == CAROL + "/x"
+
+
+def test_probeFromStrangerRefusedFromMemory():
+    """A probe from a contact without 'from' is answered unsubscribed from memory (4.3.2)."""
+    h, slow = _cachedHarness()
+    h.setItem("alice", CAROL, "to")
+    h.storage.pin("alice")
+    h.login("alice", "home")
+    slow.flush()
+    h.routed()
+    h.inbound(f"<presence from='{CAROL}' to='{ALICE}' type='probe'/>")
+    assert slow.queue == []
+    [reply] = h.routed()
+    assert (reply["type"], reply["from"], reply["to"]) == ("unsubscribed", ALICE, CAROL)
+
+
+def test_probeBeforeRosterInMemoryWaitsForStorage():
+    """A probe that arrives before the roster is in memory is answered once storage has it."""
+    h, slow = _cachedHarness()
+    h.setItem("alice", CAROL, "from")
+    alice = h.login("alice", "home")  # not pinned: nothing is kept in memory
+    h.routed()
+    h.inbound(f"<presence from='{CAROL}' to='{ALICE}' type='probe'/>")
+    assert h.routed() == []
+    slow.flush()
+    [reply] = h.routed()
+    assert reply["from"] == alice.full and reply["to"] == CAROL

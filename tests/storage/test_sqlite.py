@@ -172,8 +172,9 @@ class SQLiteFileTests(TempDirMixin, unittest.TestCase):
         """Statements of the storage methods run in a worker thread, not the reactor's."""
         storage = self.openFile(os.path.join(self.tempDir(), "jabberd.db"))
         seen = []
-        event.listen(storage.database.engine, "before_cursor_execute",
-                     lambda *args: seen.append(threading.get_ident()))
+        for engine in storage.database.engines:
+            event.listen(engine, "before_cursor_execute",
+                         lambda *args: seen.append(threading.get_ident()))
         yield storage.accounts.create("alice", CREDS)
         yield storage.accounts.get("alice")
         yield storage.offline.store("alice", MESSAGE)

@@ -7,7 +7,7 @@ and write.  The credentials dictionary is kept as JSON text.
 
 import json
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from zope.interface import implementer
 
@@ -15,8 +15,14 @@ from jabberd.storage import UserExists
 from jabberd.storage.interfaces import IAccountStore
 from jabberd.storage.schema import users
 from jabberd.storage.sql.common import SQLStore
+from jabberd.storage.sql.prepared import Prepared
 
 __all__ = ["SQLAccountStore"]
+
+# Read at every SASL exchange (and in-band registration's existence check).
+_CREDENTIALS = Prepared(select(users.c.credentials).where(
+    users.c.username == bindparam("username")))
+_EXISTS = Prepared(select(users.c.username).where(users.c.username == bindparam("username")))
 
 
 @implementer(IAccountStore)
@@ -35,14 +41,12 @@ class SQLAccountStore(SQLStore):
 
     def exists(self, username):
         def work(connection):
-            return connection.execute(select(users.c.username).where(
-                users.c.username == username)).first() is not None
+            return bool(_EXISTS.rows(connection, username=username))
         return self.database.read(work)
 
     def get(self, username):
         def work(connection):
-            raw = connection.execute(select(users.c.credentials).where(
-                users.c.username == username)).scalar()
+            raw = _CREDENTIALS.scalar(connection, username=username)
             return json.loads(raw) if raw is not None else None
         return self.database.read(work)
 

@@ -9,6 +9,9 @@ serialises writes, and runs in WAL mode with C{synchronous=FULL}, so a
 commit (an acknowledged offline message) is on disk before its Deferred
 fires and survives a crash or power loss; in WAL mode readers may run
 beside the writer, so a file database gets reader threads of its own.
+Its writer commits the writes queued together at once
+(L{jabberd.storage.sql.groupcommit}), on an engine of its own, so that
+one sync of the log covers them all.
 PostgreSQL (psycopg 3) gets several threads that both read and write.
 
 The constructor is the one blocking exception: it creates the engine and
@@ -25,6 +28,7 @@ from twisted.internet import defer
 
 from jabberd.logs import Logger
 from jabberd.storage.migrations import CORE
+from jabberd.storage.sql.groupcommit import GroupCommit, explicitBegin
 from jabberd.storage.workers import Workers
 
 __all__ = ["Database", "StorageClosed", "normaliseURL", "SQLITE_READERS"]
@@ -96,7 +100,7 @@ class Database:
         own opens a subclass naming its chain instead (or none, and calls
         L{migrate}).
     @ivar engine: the SQLAlchemy engine (use it only from the workers, or
-        at start-up).
+        at start-up); an SQLite file's writer has one of its own (L{engines}).
     @ivar url: the database URL, password hidden, for messages.
     @ivar dialect: the backend's name, C{"sqlite"} or C{"postgresql"}.
     @ivar threadCount: the number of writer threads.
@@ -129,13 +133,24 @@ class Database:
             self.engine.dispose()
             raise
         self._writers = Workers(reactor, self.threadCount, "storage")
+        self._groupCommit = self._writerEngine = None
         # SQLite has one writer, so a commit's fsync would hold up every
         # read queued behind it.
         self._readers = self._writers
         if isSQLite and _sqliteFile(self._parsed) is not None:
             self._readers = Workers(reactor, SQLITE_READERS, "storage-read")
+            self._writerEngine = _makeEngine(self._parsed, dict(engineKwargs), 1)
+            explicitBegin(self._writerEngine)
+            self._groupCommit = GroupCommit(reactor, self._writerEngine)
         self._shutdownTrigger = None
         self._closed = False
+
+    @property
+    def engines(self):
+        """Every engine of this database: the readers' (and migrations'), and the writer's own."""
+        if self._writerEngine is None:
+            return (self.engine,)
+        return (self.engine, self._writerEngine)
 
     def migrate(self, chain):
         """
@@ -156,12 +171,15 @@ class Database:
         """Run C{function()} in C{workers}; a Deferred of its result."""
         if self._closed:
             return defer.fail(StorageClosed(self.url))
+        self._watchShutdown()
+        return workers.submit(function)
+
+    def _watchShutdown(self):
         if self._shutdownTrigger is None:
             # Queued writes are acknowledged work: finish them at shutdown
             # (the workers are daemon threads, which exit would cut off).
             self._shutdownTrigger = self._reactor.addSystemEventTrigger(
                 "during", "shutdown", self._reactorShutdown)
-        return workers.submit(function)
 
     def read(self, work, *args):
         """
@@ -183,6 +201,12 @@ class Database:
 
         @return: a Deferred of its result, fired once committed.
         """
+        if self._groupCommit is not None:
+            if self._closed:
+                return defer.fail(StorageClosed(self.url))
+            self._watchShutdown()
+            return self._groupCommit.submit(work, *args)
+
         def run():
             with self.engine.begin() as connection:
                 return work(connection, *args)
@@ -207,5 +231,8 @@ class Database:
             self._shutdownTrigger = None
         for workers in {self._writers, self._readers}:
             workers.stop()  # runs the queued work first, then joins the workers
+        if self._groupCommit is not None:
+            self._groupCommit.stop()
+            self._writerEngine.dispose()
         self.engine.dispose()
         return defer.succeed(None)

@@ -10,21 +10,36 @@ A change and its version bump are one transaction, so concurrent writers
 
 import json
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from zope.interface import implementer
 
 from jabberd.storage import RosterItem
 from jabberd.storage.interfaces import IRosterStore
 from jabberd.storage.schema import pendingSubscriptions, rosterItems, rosterVersions
 from jabberd.storage.sql.common import SQLStore, dialectInsert, upsert, usernamesIn
+from jabberd.storage.sql.prepared import Prepared
 
 __all__ = ["SQLRosterStore"]
 
 
+_ITEM_COLUMNS = (rosterItems.c.jid, rosterItems.c.name, rosterItems.c.subscription,
+                 rosterItems.c.ask, rosterItems.c.approved, rosterItems.c.groups)
+# What a login, a roster get and every subscription change read.
+_ITEMS = Prepared(select(*_ITEM_COLUMNS).where(rosterItems.c.username == bindparam("username"))
+                  .order_by(rosterItems.c.jid))
+_ITEM = Prepared(select(*_ITEM_COLUMNS).where(rosterItems.c.username == bindparam("username"),
+                                              rosterItems.c.jid == bindparam("jid")))
+_VERSION = Prepared(select(rosterVersions.c.version).where(
+    rosterVersions.c.username == bindparam("username")))
+_PENDING = Prepared(select(pendingSubscriptions.c.jid, pendingSubscriptions.c.xml)
+                    .where(pendingSubscriptions.c.username == bindparam("username"))
+                    .order_by(pendingSubscriptions.c.jid))
+
+
 def _rowToItem(row):
-    groups = row.groups
+    jid, name, subscription, ask, approved, groups = row
     # Most items are in no group: no JSON decoder for those.
-    return RosterItem(row.jid, row.name, row.subscription, row.ask, bool(row.approved),
+    return RosterItem(jid, name, subscription, ask, bool(approved),
                       json.loads(groups) if groups != "[]" else [])
 
 
@@ -55,16 +70,13 @@ class SQLRosterStore(SQLStore):
 
     def items(self, username):
         def work(connection):
-            rows = connection.execute(select(rosterItems).where(
-                rosterItems.c.username == username).order_by(rosterItems.c.jid))
-            return [_rowToItem(row) for row in rows]
+            return [_rowToItem(row) for row in _ITEMS.rows(connection, username=username)]
         return self.database.read(work)
 
     def item(self, username, jid):
         def work(connection):
-            row = connection.execute(select(rosterItems).where(
-                rosterItems.c.username == username, rosterItems.c.jid == jid)).first()
-            return _rowToItem(row) if row is not None else None
+            rows = _ITEM.rows(connection, username=username, jid=jid)
+            return _rowToItem(rows[0]) if rows else None
         return self.database.read(work)
 
     def set(self, username, item):
@@ -84,9 +96,7 @@ class SQLRosterStore(SQLStore):
 
     def version(self, username):
         def work(connection):
-            version = connection.execute(select(rosterVersions.c.version).where(
-                rosterVersions.c.username == username)).scalar()
-            return version or 0
+            return _VERSION.scalar(connection, username=username) or 0
         return self.database.read(work)
 
     def addPending(self, username, jid, xml):
@@ -97,11 +107,7 @@ class SQLRosterStore(SQLStore):
 
     def pending(self, username):
         def work(connection):
-            rows = connection.execute(
-                select(pendingSubscriptions.c.jid, pendingSubscriptions.c.xml)
-                .where(pendingSubscriptions.c.username == username)
-                .order_by(pendingSubscriptions.c.jid))
-            return [tuple(row) for row in rows]
+            return [tuple(row) for row in _PENDING.rows(connection, username=username)]
         return self.database.read(work)
 
     def removePending(self, username, jid):
