@@ -122,8 +122,8 @@ def run(coroutine, timeout=60):
 class RawStream:
     """Raw XML over a blocking TCP socket (optionally direct TLS)."""
 
-    def __init__(self, port, tls=False):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    def __init__(self, port, tls=False, host="127.0.0.1"):
+        sock = socket.create_connection((host, port), timeout=TIMEOUT)
         if tls:
             context = ssl.create_default_context()
             insecureContext(context)
