@@ -17,7 +17,7 @@ from slixmpp.exceptions import IqError
 
 from tests.integration.clients import Client, RawStream, run
 from tests.integration.harness import ServerProcess
-from tests.integration.watch import startServer
+from tests.integration.watch import rawLogin, startServer
 
 PING_BOUND = 2.0
 MAX_PENDING = 5
@@ -28,7 +28,7 @@ COMPONENT_STREAM = ("<stream:stream xmlns='jabber:component:accept' "
 
 @pytest.fixture(scope="module")
 def server(backend, tmp_path_factory):
-    """A jabberd with small store bounds; accounts alice, bob and carol."""
+    """A jabberd with small store bounds and no input shaping; accounts alice, bob and carol."""
     proc = ServerProcess(tmp_path_factory.mktemp("stores"), database=backend,
                          extra=f"[presence]\nmax_pending_subscriptions = {MAX_PENDING}\n")
     with open(proc.configPath) as f:
@@ -36,6 +36,7 @@ def server(backend, tmp_path_factory):
     text = text.replace("delegate = http://jabber.org/protocol/offline\n",
                         f"delegate = http://jabber.org/protocol/offline\n"
                         f"quota_bytes = {QUOTA_BYTES}\n")
+    text = text.replace("[c2s]\n", "[c2s]\ninput_rate = 0\n", 1)  # floods arrive at once
     with open(proc.configPath, "w") as f:
         f.write(text)
     proc.start()
@@ -122,6 +123,47 @@ def test_offlineQuotaInBytes(server):
         await carol.close()
         await alice.close()
     run(body())
+
+
+def test_offlineFloodCostsNeitherEchoNorMemory(server):
+    """200 messages of 60 KB to a full spool bounce without their payload; server memory and pings stay bounded."""
+    raw = rawLogin(server.ports["c2s-tls"], "bob", "bobpw", "flood")
+    body = "f" * 60000
+
+    def flood():
+        for n in range(200):
+            raw.send(f"<message to='carol@localhost' type='chat' id='f{n}'><body>{body}</body>"
+                     "</message>")
+        received = ""
+        while received.count("<message") < 195:  # the spool keeps one 60 KB message at most
+            more = raw.readUntil("</message>", limit=10 ** 6)
+            if not more:
+                break
+            received += more
+        return received
+
+    async def body_():
+        alice = Client("alice@localhost/honest", "alicepw")
+        assert await alice.login(server.ports["c2s"])
+        before = rss(server)
+        flooding = asyncio.get_running_loop().run_in_executor(None, flood)
+        while not flooding.done():
+            await pingWithin(alice)
+            await asyncio.sleep(0.2)
+        received = await flooding
+        await pingWithin(alice)
+        grown = rss(server) - before
+        await alice.close()
+        return received, grown
+
+    try:
+        received, grown = run(body_())
+    finally:
+        raw.close()
+    bounces = received.count("type='error'") + received.count('type="error"')
+    assert bounces >= 195, bounces  # the quota keeps one 60 KB message at most
+    assert len(received) < 200 * 1000, len(received)  # echoing the bodies was 12 MB
+    assert grown < 40 * 1024 * 1024, grown  # 12 MB went through; freed buffers wait for the trim
 
 
 def test_legacyRoomPresenceFloodBounded(server):
