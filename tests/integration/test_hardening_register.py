@@ -13,7 +13,7 @@ import pytest
 from tests.integration.clients import Client, run
 from tests.integration.harness import ServerProcess
 from tests.integration.test_register import PreAuthStream
-from tests.integration.watch import PING_LIMIT, whilePinging
+from tests.integration.watch import PING_LIMIT, rewriteConfig, whilePinging
 from tests.netns import Network
 
 SERVER = "fd00:14::1"
@@ -40,15 +40,10 @@ def server(network, tmp_path_factory):
     its own loopback (for the honest client), two registrations per /64.
     """
     proc = ServerProcess(tmp_path_factory.mktemp("register6"))
-    with open(proc.configPath) as f:
-        text = f.read()
     escaped = SERVER.replace(":", "\\:")
-    text = text.replace("listen_tls = tcp:0:interface=127.0.0.1",
-                        f"listen_tls = tcp6:0:interface={escaped}")
-    assert text.count(REGISTER) == 1
-    text = text.replace(REGISTER, REGISTER + f"max_per_ip = {PER_PREFIX}\n")
-    with open(proc.configPath, "w") as f:
-        f.write(text)
+    rewriteConfig(proc, {"listen_tls = tcp:0:interface=127.0.0.1":
+                         f"listen_tls = tcp6:0:interface={escaped}",
+                         REGISTER: REGISTER + f"max_per_ip = {PER_PREFIX}\n"})
     # A process started from inside the namespace lives in it.
     network.hosts["server"].call(proc.start)
     proc.adduser("honest", "honestpw")

@@ -17,9 +17,8 @@ from slixmpp.exceptions import IqError
 
 from tests.integration.clients import Client, RawStream, run
 from tests.integration.harness import ServerProcess
-from tests.integration.watch import rawLogin, startServer
+from tests.integration.watch import pingWithin, rawLogin, rewriteConfig, serverRSS, startServer
 
-PING_BOUND = 2.0
 MAX_PENDING = 5
 QUOTA_BYTES = 100 * 1024
 COMPONENT_STREAM = ("<stream:stream xmlns='jabber:component:accept' "
@@ -31,14 +30,9 @@ def server(backend, tmp_path_factory):
     """A jabberd with small store bounds and no input shaping; accounts alice, bob and carol."""
     proc = ServerProcess(tmp_path_factory.mktemp("stores"), database=backend,
                          extra=f"[presence]\nmax_pending_subscriptions = {MAX_PENDING}\n")
-    with open(proc.configPath) as f:
-        text = f.read()
-    text = text.replace("delegate = http://jabber.org/protocol/offline\n",
-                        f"delegate = http://jabber.org/protocol/offline\n"
-                        f"quota_bytes = {QUOTA_BYTES}\n")
-    text = text.replace("[c2s]\n", "[c2s]\ninput_rate = 0\n", 1)  # floods arrive at once
-    with open(proc.configPath, "w") as f:
-        f.write(text)
+    rewriteConfig(proc, {"delegate = http://jabber.org/protocol/offline\n":
+                         f"delegate = http://jabber.org/protocol/offline\nquota_bytes = {QUOTA_BYTES}\n",
+                         "[c2s]\n": "[c2s]\ninput_rate = 0\n"})  # floods arrive at once
     proc.start()
     for name in ("alice", "bob", "carol"):
         proc.adduser(name, name + "pw")
@@ -56,19 +50,6 @@ def component(server):
              "</handshake>")
     assert "<handshake" in raw.readUntil("handshake")
     return raw
-
-
-def rss(server):
-    """The server's resident memory, in bytes (/proc/PID/status VmRSS)."""
-    with open(f"/proc/{server.process.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
-async def pingWithin(client, bound=PING_BOUND):
-    await asyncio.wait_for(client["xep_0199"].send_ping("localhost", timeout=bound), bound)
 
 
 def test_subscriptionRequestsBounded(server):
@@ -145,14 +126,14 @@ def test_offlineFloodCostsNeitherEchoNorMemory(server):
     async def body_():
         alice = Client("alice@localhost/honest", "alicepw")
         assert await alice.login(server.ports["c2s"])
-        before = rss(server)
+        before = serverRSS(server)
         flooding = asyncio.get_running_loop().run_in_executor(None, flood)
         while not flooding.done():
             await pingWithin(alice)
             await asyncio.sleep(0.2)
         received = await flooding
         await pingWithin(alice)
-        grown = rss(server) - before
+        grown = serverRSS(server) - before
         await alice.close()
         return received, grown
 
@@ -184,7 +165,7 @@ def test_legacyRoomPresenceFloodBounded(server):
     async def body():
         alice = Client("alice@localhost/honest", "alicepw")
         assert await alice.login(server.ports["c2s"])
-        before = rss(server)
+        before = serverRSS(server)
         loop = asyncio.get_running_loop()
         flooding = loop.run_in_executor(None, flood)
         while not flooding.done():
@@ -192,7 +173,7 @@ def test_legacyRoomPresenceFloodBounded(server):
             await asyncio.sleep(0.2)
         assert "fence" in await flooding
         await pingWithin(alice)
-        grown = rss(server) - before
+        grown = serverRSS(server) - before
         assert grown < 15 * 1024 * 1024, grown
         await alice.close()
     try:
