@@ -161,13 +161,17 @@ class MessageHandler(Handler):
         C{service-unavailable} unless an C{onUndeliverable} hook takes it.
         """
         d = self.host.undeliverable(stanza)
-        d.addCallback(lambda taken: None if taken else self._bounce(stanza))
+        d.addCallback(lambda taken: None if taken else self._refused(stanza))
         d.addErrback(self._failed, stanza)
         return d
 
     def _bounce(self, stanza):
-        # Without the payload: a stranger flooding a missing account, or an
-        # offline one whose store is full, is not sent each message back.
+        self.send(errorReply(stanza, "service-unavailable"))
+
+    def _refused(self, stanza):
+        # Not taken for an offline account (its spool full, or no store):
+        # bounced without the payload, so a flood at a full spool is not
+        # sent back to its sender message by message; the id says which.
         self.send(errorReply(_envelope(stanza), "service-unavailable"))
 
     def _failed(self, failure, stanza):
