@@ -42,6 +42,7 @@ class ServerConfig:
     offlineBacklog: int = 1048576
     maxOpenFiles: int = 65536
     trimInterval: int = 30
+    mmapThreshold: int = 131072
 
 
 @dataclass
@@ -634,7 +635,16 @@ def _serverConfig(s, base):
         offlineBacklog=s.int("offline_backlog", 1048576),
         maxOpenFiles=s.int("max_open_files", 65536),
         trimInterval=s.int("trim_interval", 30),
+        mmapThreshold=_mmapThreshold(s),
     )
+
+
+def _mmapThreshold(s):
+    """C{[server] mmap_threshold}: 0, or 4096 bytes to glibc's 32 MB maximum."""
+    value = s.int("mmap_threshold", 131072)
+    if value and not 4096 <= value <= 32 * 1024 * 1024:
+        raise ConfigError("[server] mmap_threshold: expected 0 or 4096 to 33554432")
+    return value
 
 
 _MECHANISMS = {"SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"}

@@ -216,6 +216,8 @@ def mountWebClients(http, config, c2s):
 
 def makeService(options):
     """The twistd entry point."""
-    server = buildServer(options["parsed"])
+    config = options["parsed"]
+    gcpolicy.mapLargeAllocations(config.server.mmapThreshold)
+    server = buildServer(config)
     gcpolicy.settle()  # the long-lived start-up objects are made by now
     return server

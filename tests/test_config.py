@@ -146,6 +146,8 @@ def test_hardeningDefaults():
             c2s.stanzaBurst) == (1048576, 262144, 1048576, 500, 2000)
     assert (http.boshMaxBody, http.boshMaxPayloads, http.boshMaxElements,
             http.websocketMaxMessage) == (0, 100, 10000, 0)
+    assert config.server.mmapThreshold == 131072
+    assert parse("[server]\nmmap_threshold = 0\n").server.mmapThreshold == 0
 
 
 def test_shippedConfigParses():
@@ -176,6 +178,8 @@ def test_shippedConfigParses():
     ("[c2s]\nmax_output_buffer = lots", "[c2s] max_output_buffer"),
     ("[http]\nbosh_max_payloads = 0", "[http] bosh_max_payloads"),
     ("[http]\nbosh_max_elements = -1", "[http] bosh_max_elements"),
+    ("[server]\nmmap_threshold = 100", "[server] mmap_threshold"),
+    ("[server]\nmmap_threshold = 67108864", "[server] mmap_threshold"),
 ])
 def test_hardeningErrorsNameSectionAndKey(text, where):
     """A bad limit is a start-up error naming its section and key."""

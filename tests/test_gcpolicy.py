@@ -45,3 +45,12 @@ def test_periodicTrimService():
         return
     service = gcpolicy.periodicTrim(30)
     assert service.step == 30 and service.call[0] is gcpolicy.trim
+
+
+def test_mapLargeAllocations():
+    """glibc takes a fixed threshold (mallopt answers 1); 0 leaves the C library alone."""
+    import platform
+    assert gcpolicy.mapLargeAllocations(0) is False
+    if platform.libc_ver()[0] != "glibc":
+        return
+    assert gcpolicy.mapLargeAllocations(131072) is True

@@ -189,10 +189,9 @@ def runningCluster(tmp_path_factory, label, nodes, users, workers=1, network=Fal
     made = net = None
     try:
         if network:
-            from tests.netns import Network, requireNamespaces
+            from tests.netns import Network
 
-            requireNamespaces()
-            net = Network()
+            net = Network(uplink="auto")
         made = Cluster(tmp_path_factory.mktemp(label), network=net)
         for node in nodes:
             made.start(node, workers=workers)

@@ -16,7 +16,8 @@ import time
 import pytest
 
 from tests.integration.clients import Client, run
-from tests.integration.watch import PING_LIMIT, cpuSeconds, rssKB, startServer, whilePinging
+from tests.integration.watch import (PING_LIMIT, cpuSeconds, pingedThroughout, rssKB, startServer,
+                                     whilePinging)
 
 NS_HTTPBIND = "http://jabber.org/protocol/httpbind"
 
@@ -79,17 +80,18 @@ def test_hugeUnauthenticatedBodyRefusedBeforeParsing(server):
 
 
 def test_tooManyElementsIsPolicyViolation(server):
-    """A body under the size limit with more elements than bosh_max_elements is terminated with policy-violation."""
-    status, answer = post(server.ports["http"],
-                          body("<m>" + "<a/>" * 20000 + "</m>", rid="1", to="localhost"))
+    """A body under the size limit with more elements than bosh_max_elements is terminated with policy-violation; pings are answered meanwhile."""
+    status, answer = pingedThroughout(server, post, server.ports["http"],
+                                      body("<m>" + "<a/>" * 20000 + "</m>", rid="1", to="localhost"))
     assert status == 200
     assert b"type='terminate'" in answer and b"condition='policy-violation'" in answer
 
 
 def test_tooManyPayloadsIsPolicyViolation(server):
-    """A body with more first-level elements than bosh_max_payloads is terminated with policy-violation."""
+    """A body with more first-level elements than bosh_max_payloads is terminated with policy-violation; pings are answered meanwhile."""
     inner = "<presence xmlns='jabber:client'/>" * 101
-    status, answer = post(server.ports["http"], body(inner, rid="1", to="localhost"))
+    status, answer = pingedThroughout(server, post, server.ports["http"],
+                                      body(inner, rid="1", to="localhost"))
     assert status == 200 and b"condition='policy-violation'" in answer
 
 

@@ -6,7 +6,6 @@ cannot make it open more than the configured number of verification
 connections.  An honest client's ping stays answered within 2 s.
 """
 
-import asyncio
 import socket
 import time
 
@@ -14,8 +13,7 @@ import pytest
 
 from tests.integration.clients import Client, RawStream, run
 from tests.integration.harness import ServerProcess
-
-PING_BOUND = 2.0
+from tests.integration.watch import pingWithin
 
 
 class Trap:
@@ -60,11 +58,6 @@ def _server(tmp_path, extra):
     return server
 
 
-async def _pingWithin(client, bound=PING_BOUND):
-    """The server answers C{client}'s ping within C{bound} seconds."""
-    await asyncio.wait_for(client["xep_0199"].send_ping("localhost", timeout=bound), bound)
-
-
 def test_privateDestinationsRefused(tmp_path, trap):
     """Messages to an IP literal and to a domain on loopback bounce; nothing is dialed."""
     server = _server(tmp_path, f"hosts = inside.test=127.0.0.1:{trap.port}\n")
@@ -76,7 +69,7 @@ def test_privateDestinationsRefused(tmp_path, trap):
             alice.send_message(mto=target, mbody="knock", mtype="chat")
             error = await alice.nextMessage(lambda m: m["type"] == "error")
             assert error["error"]["condition"] == "remote-server-not-found"
-        await _pingWithin(alice)
+        await pingWithin(alice)
         await alice.close()
     try:
         run(body())
@@ -113,7 +106,7 @@ def test_dialbackChecksBounded(tmp_path, trap):
         async def body():
             alice = Client("alice@localhost/honest", "alicepw")
             assert await alice.login(server.ports["c2s"])
-            await _pingWithin(alice)
+            await pingWithin(alice)
             await alice.close()
         run(body())
         assert trap.collect(1.0) == 4

@@ -17,9 +17,8 @@ from slixmpp.exceptions import IqError
 
 from tests.integration.clients import Client, RawStream, run
 from tests.integration.harness import ServerProcess
-from tests.integration.watch import startServer
+from tests.integration.watch import pingWithin, rawLogin, rewriteConfig, serverRSS, startServer
 
-PING_BOUND = 2.0
 MAX_PENDING = 5
 QUOTA_BYTES = 100 * 1024
 COMPONENT_STREAM = ("<stream:stream xmlns='jabber:component:accept' "
@@ -28,16 +27,12 @@ COMPONENT_STREAM = ("<stream:stream xmlns='jabber:component:accept' "
 
 @pytest.fixture(scope="module")
 def server(backend, tmp_path_factory):
-    """A jabberd with small store bounds; accounts alice, bob and carol."""
+    """A jabberd with small store bounds and no input shaping; accounts alice, bob and carol."""
     proc = ServerProcess(tmp_path_factory.mktemp("stores"), database=backend,
                          extra=f"[presence]\nmax_pending_subscriptions = {MAX_PENDING}\n")
-    with open(proc.configPath) as f:
-        text = f.read()
-    text = text.replace("delegate = http://jabber.org/protocol/offline\n",
-                        f"delegate = http://jabber.org/protocol/offline\n"
-                        f"quota_bytes = {QUOTA_BYTES}\n")
-    with open(proc.configPath, "w") as f:
-        f.write(text)
+    rewriteConfig(proc, {"delegate = http://jabber.org/protocol/offline\n":
+                         f"delegate = http://jabber.org/protocol/offline\nquota_bytes = {QUOTA_BYTES}\n",
+                         "[c2s]\n": "[c2s]\ninput_rate = 0\n"})  # floods arrive at once
     proc.start()
     for name in ("alice", "bob", "carol"):
         proc.adduser(name, name + "pw")
@@ -55,19 +50,6 @@ def component(server):
              "</handshake>")
     assert "<handshake" in raw.readUntil("handshake")
     return raw
-
-
-def rss(server):
-    """The server's resident memory, in bytes (/proc/PID/status VmRSS)."""
-    with open(f"/proc/{server.process.pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
-async def pingWithin(client, bound=PING_BOUND):
-    await asyncio.wait_for(client["xep_0199"].send_ping("localhost", timeout=bound), bound)
 
 
 def test_subscriptionRequestsBounded(server):
@@ -124,6 +106,47 @@ def test_offlineQuotaInBytes(server):
     run(body())
 
 
+def test_offlineFloodCostsNeitherEchoNorMemory(server):
+    """200 messages of 60 KB to a full spool bounce without their payload; server memory and pings stay bounded."""
+    raw = rawLogin(server.ports["c2s-tls"], "bob", "bobpw", "flood")
+    body = "f" * 60000
+
+    def flood():
+        for n in range(200):
+            raw.send(f"<message to='carol@localhost' type='chat' id='f{n}'><body>{body}</body>"
+                     "</message>")
+        received = ""
+        while received.count("<message") < 195:  # the spool keeps one 60 KB message at most
+            more = raw.readUntil("</message>", limit=10 ** 6)
+            if not more:
+                break
+            received += more
+        return received
+
+    async def body_():
+        alice = Client("alice@localhost/honest", "alicepw")
+        assert await alice.login(server.ports["c2s"])
+        before = serverRSS(server)
+        flooding = asyncio.get_running_loop().run_in_executor(None, flood)
+        while not flooding.done():
+            await pingWithin(alice)
+            await asyncio.sleep(0.2)
+        received = await flooding
+        await pingWithin(alice)
+        grown = serverRSS(server) - before
+        await alice.close()
+        return received, grown
+
+    try:
+        received, grown = run(body_())
+    finally:
+        raw.close()
+    bounces = received.count("type='error'") + received.count('type="error"')
+    assert bounces >= 195, bounces  # the quota keeps one 60 KB message at most
+    assert len(received) < 200 * 1000, len(received)  # echoing the bodies was 12 MB
+    assert grown < 40 * 1024 * 1024, grown  # 12 MB went through; freed buffers wait for the trim
+
+
 def test_legacyRoomPresenceFloodBounded(server):
     """Presences from 1500 senders to a room's bare address do not keep their 30 MB."""
     raw = component(server)
@@ -142,7 +165,7 @@ def test_legacyRoomPresenceFloodBounded(server):
     async def body():
         alice = Client("alice@localhost/honest", "alicepw")
         assert await alice.login(server.ports["c2s"])
-        before = rss(server)
+        before = serverRSS(server)
         loop = asyncio.get_running_loop()
         flooding = loop.run_in_executor(None, flood)
         while not flooding.done():
@@ -150,7 +173,7 @@ def test_legacyRoomPresenceFloodBounded(server):
             await asyncio.sleep(0.2)
         assert "fence" in await flooding
         await pingWithin(alice)
-        grown = rss(server) - before
+        grown = serverRSS(server) - before
         assert grown < 15 * 1024 * 1024, grown
         await alice.close()
     try:

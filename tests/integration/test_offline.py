@@ -199,14 +199,16 @@ def test_outOfProcessStoreWithQuota(ownServer):
         alice = await login(proc, "alice@localhost/out")
         bob = await login(proc, "bob@localhost/out", presence=False)
         for text in ("one", "two", "three"):
-            alice.send_message("bob@localhost", text, mtype="chat")
+            message = alice.make_message("bob@localhost", text, mtype="chat")
+            message["id"] = text
+            message.send()
         bounce = await alice.nextMessage(lambda m: m["type"] == "error")
-        assert errorConditionOf(bounce) == "service-unavailable"
+        assert errorConditionOf(bounce) == "service-unavailable" and not bounce["body"]
         await countReaches(bob, 2)
         bob.send_presence()
         messages = [await bob.nextMessage(lambda m: m["body"]) for _ in range(2)]
         assert sorted(m["body"] for m in messages) == sorted(
-            {"one", "two", "three"} - {bounce["body"]})
+            {"one", "two", "three"} - {bounce["id"]})
         for message in messages:
             assertDelayed(message, "alice@localhost/out")
         assert await count(bob) == 0

@@ -24,8 +24,8 @@ SECTION = "[component:register.localhost]\n"
 class PreAuthStream:
     """A raw direct-TLS client stream that stops before authentication."""
 
-    def __init__(self, port):
-        self.raw = RawStream(port, tls=True)
+    def __init__(self, port, host="127.0.0.1"):
+        self.raw = RawStream(port, tls=True, host=host)
         self.elements = []
         self.parser = domish.elementStream()
         self.parser.DocumentStartEvent = lambda root: None

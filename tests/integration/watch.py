@@ -29,11 +29,37 @@ def rssKB(pid):
         return int(re.search(r"^VmRSS:\s+(\d+)", f.read(), re.M).group(1))
 
 
+def serverRSS(server):
+    """The resident memory of the running L{ServerProcess} C{server}, in bytes."""
+    return rssKB(server.process.pid) * 1024
+
+
+def serverCPU(server):
+    """The CPU seconds the running L{ServerProcess} C{server} has used so far."""
+    return cpuSeconds(server.process.pid)
+
+
 def cpuSeconds(pid):
     """User plus system CPU time of process C{pid} (all its threads), in seconds."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rewriteConfig(proc, replacements):
+    """Replace text in C{proc}'s configuration file before it starts; each old text must be there."""
+    with open(proc.configPath) as f:
+        text = f.read()
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    with open(proc.configPath, "w") as f:
+        f.write(text)
+
+
+async def pingWithin(client, bound=PING_LIMIT):
+    """The server answers C{client}'s ping within C{bound} seconds (else C{asyncio.TimeoutError})."""
+    await asyncio.wait_for(client["xep_0199"].send_ping("localhost", timeout=bound), bound)
 
 
 def startServer(tmp_path_factory, users=("alice", "bob"), **sections):
@@ -84,6 +110,27 @@ async def whilePinging(client, attack, *args):
     if inFlight is not None:
         times.append(time.monotonic() - inFlight)
     return result, times
+
+
+def pingedThroughout(server, attack, *args, user="bob"):
+    """
+    Log C{user} in on C{server}'s c2s port, run C{attack(*args)} in a thread
+    while it pings, assert every ping was answered within L{PING_LIMIT};
+    return what the attack returned.
+    """
+    from tests.integration.clients import Client, run
+
+    async def main():
+        honest = Client(f"{user}@localhost/honest", user + "pw")
+        assert await honest.login(server.ports["c2s"])
+        try:
+            return await whilePinging(honest, attack, *args)
+        finally:
+            await honest.close()
+
+    result, pings = run(main())
+    assert pings and max(pings) < PING_LIMIT, pings
+    return result
 
 
 def plainAuth(username, password):

@@ -149,6 +149,17 @@ def test_offlineHookMayAnswerLater():
     _bounced(h)
 
 
+def test_bounceLeavesThePayloadOut():
+    """A message the offline store refuses bounces with its id and addresses but without its body."""
+    h = Harness()
+    h.sm.addHandler(TakeUndeliverable(lambda stanza: False))
+    h.inbound(f"<message from='{CAROL}/phone' to='{BOB}' type='chat' id='m1'>"
+              f"<body>{'x' * 50000}</body></message>")
+    error = _bounced(h)
+    assert error["id"] == "m1" and error["from"] == BOB
+    assert [c.name for c in error.elements()] == ["error"]
+
+
 def test_messagesWaitingForAnOfflineAccountAreBounded():
     """Past [server] offline_backlog bytes waiting for a slow store, messages bounce resource-constraint; the rest are stored in order."""
     h = Harness()

@@ -138,14 +138,14 @@ def test_normalMessageStored():
 
 
 def test_quotaFullBounces():
-    """When the recipient's quota is full the sender gets service-unavailable."""
+    """When the recipient's quota is full the sender gets service-unavailable, its id, not its body back."""
     w = World(quota="1")
     alice = w.bind("alice")
     _chat(w, alice, body="one")
-    _chat(w, alice, body="two")
+    w.send(alice, "<message to='bob@localhost' type='chat' id='m2'><body>two</body></message>")
     [error] = w.take(alice)
     assert errorCondition(error) == "service-unavailable"
-    assert str(error.body) == "two"
+    assert error["id"] == "m2" and error.body is None
     assert len(w.stored()) == 1
 
 
