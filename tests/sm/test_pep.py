@@ -62,6 +62,14 @@ class PEPHarness(Harness):
                                 f"<tune xmlns='{NODE}'/></item></publish></pubsub></iq>")
 
 
+def mutualContacts():
+    """A harness where alice and bob have a mutual presence subscription."""
+    h = PEPHarness()
+    h.befriend("alice", BOB)
+    h.befriend("bob", ALICE)
+    return h
+
+
 def events(elements, node=NODE):
     """The item ids of the PEP event messages among C{elements} about C{node}, as the client reads them."""
     found = []
@@ -78,9 +86,7 @@ def events(elements, node=NODE):
 
 def test_capsInterestedResourcesNotified():
     """A publication reaches the owner's and contacts' resources whose caps want NODE+notify, from the bare JID."""
-    h = PEPHarness()
-    h.befriend("alice", BOB)
-    h.befriend("bob", ALICE)
+    h = mutualContacts()
     alice = h.login("alice", "desk")
     bob = h.login("bob", "phone")
     other = h.login("bob", "laptop")
@@ -96,9 +102,7 @@ def test_capsInterestedResourcesNotified():
 
 def test_fanOutSerialisesTheEventOnce():
     """The messages of one publication to several resources share one serialised event, not a copy each."""
-    h = PEPHarness()
-    h.befriend("alice", BOB)
-    h.befriend("bob", ALICE)
+    h = mutualContacts()
     alice = h.login("alice", "desk")
     bob = h.login("bob", "phone")
     h.caps.features |= {(alice.full, NODE + "+notify"), (bob.full, NODE + "+notify")}
@@ -142,9 +146,7 @@ def test_withoutCapsOnlySubscribersNotified():
 
 def test_lastItemWhenContactComesOnline():
     """A contact's resource that comes online wanting the node gets the last item with a delay."""
-    h = PEPHarness()
-    h.befriend("alice", BOB)
-    h.befriend("bob", ALICE)
+    h = mutualContacts()
     alice = h.login("alice")
     h.publish(alice, itemId="old")
     bob = h.bind("bob", "phone")
@@ -171,9 +173,7 @@ def test_lastItemToOwnerResource():
 
 def test_capsKnownSendsLastItemOnce():
     """Features learnt after presence (capsKnown) bring the last item, once while available."""
-    h = PEPHarness()
-    h.befriend("alice", BOB)
-    h.befriend("bob", ALICE)
+    h = mutualContacts()
     alice = h.login("alice")
     h.publish(alice, itemId="late")
     bob = h.login("bob")
@@ -190,9 +190,7 @@ def test_capsKnownSendsLastItemOnce():
 
 def test_audienceFollowsRosterChange():
     """Who hears of a node is kept between publishes until the roster changes: a contact whose subscription no longer shares presence is not notified."""
-    h = PEPHarness()
-    h.befriend("alice", BOB)
-    h.befriend("bob", ALICE)
+    h = mutualContacts()
     alice = h.login("alice")
     bob = h.login("bob")
     h.caps.features.add((bob.full, NODE + "+notify"))
@@ -209,9 +207,7 @@ def test_audienceFollowsRosterChange():
 
 def test_audienceFollowsCapsAndPresence():
     """A contact whose caps become known after a publish hears the next one; after its unavailable presence, not."""
-    h = PEPHarness()
-    h.befriend("alice", BOB)
-    h.befriend("bob", ALICE)
+    h = mutualContacts()
     alice = h.login("alice")
     bob = h.login("bob")
     h.publish(alice, itemId="one")
@@ -234,9 +230,7 @@ def subscribe(h, session, jid=BOB):
 
 def test_lastItemOnceForPresenceThenSubscription():
     """A contact's resource sent the last item for its presence and caps is not sent it again when it subscribes (XEP-0163 section 4.3.2)."""
-    h = PEPHarness()
-    h.befriend("alice", BOB)
-    h.befriend("bob", ALICE)
+    h = mutualContacts()
     alice = h.login("alice")
     h.publish(alice, itemId="once")
     bob = h.bind("bob", "phone")
@@ -249,9 +243,7 @@ def test_lastItemOnceForPresenceThenSubscription():
 
 def test_lastItemOnceForSubscriptionThenPresence():
     """A resource sent the last item on subscription is not sent it again when its presence or caps arrive; a new resource is."""
-    h = PEPHarness()
-    h.befriend("alice", BOB)
-    h.befriend("bob", ALICE)
+    h = mutualContacts()
     alice = h.login("alice")
     h.publish(alice, itemId="once")
     bob = h.login("bob", "phone")
@@ -389,9 +381,7 @@ def test_attachedWithLimitsFromConfig():
 
 def test_noNodesNoReads():
     """Contacts of an account without nodes come online with no read of its (empty) service."""
-    h = PEPHarness()
-    h.befriend("alice", BOB)
-    h.befriend("bob", ALICE)
+    h = mutualContacts()
     asked = []
     h.storage.pubsub.listNodes = lambda service: asked.append(service)
     h.storage.pubsub.getSubscriberSubscriptions = lambda *args: asked.append(args)
@@ -402,9 +392,7 @@ def test_noNodesNoReads():
 
 def test_firstNodeIndexed():
     """An account that publishes its first node is in the index at once: contacts get it."""
-    h = PEPHarness()
-    h.befriend("alice", BOB)
-    h.befriend("bob", ALICE)
+    h = mutualContacts()
     alice = h.login("alice")
     assert not h.pep.withNodes.mayHave(ALICE)
     h.publish(alice, itemId="first")
