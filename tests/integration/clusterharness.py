@@ -179,6 +179,19 @@ async def befriend(a, b):
     await a.nextPresence(lambda p: p["type"] == "available" and p["from"] == b.boundjid)
 
 
+def clusterPlaces():
+    """
+    Where the cluster tests put their nodes: each on a test host of its own
+    (L{tests.netns}) where namespaces can be made, and always under CI
+    (which fails without them), else all on loopback.  The test hosts do
+    everything loopback does and more (addresses other than 127.0.0.1, a
+    node cut off the network), so one run of each test is enough.
+    """
+    from tests.netns import unavailableReason
+
+    return ["netns"] if unavailableReason() is None or os.environ.get("CI") else ["loopback"]
+
+
 def runningCluster(tmp_path_factory, label, nodes, users, workers=1, network=False):
     """
     A generator for a module fixture: the started nodes C{nodes} of a new

@@ -3,9 +3,9 @@ Two jabberd nodes serving one domain through NATS and a shared PostgreSQL
 schema (jabberd.cluster): clients on different nodes chat, see each
 other's presence and get roster pushes; a resource bound on both nodes is
 resolved cluster-wide (RFC 6120 section 7.7.2.2); a stream management
-session (XEP-0198) resumes on the other node.  Every test runs twice:
-with both nodes on loopback here, and with each node on a test host of
-its own (a network namespace, L{tests.netns}; root only).
+session (XEP-0198) resumes on the other node.  Each node runs on a test
+host of its own (a network namespace, L{tests.netns}) where the tests may
+make them (root), else on loopback.
 """
 
 import asyncio
@@ -14,11 +14,11 @@ import signal
 import pytest
 
 from tests.integration.clients import TIMEOUT, assertRosterPushReaches, run
-from tests.integration.clusterharness import befriend, runningCluster
+from tests.integration.clusterharness import befriend, clusterPlaces, runningCluster
 from tests.integration.test_streammanagement import cut, drain, settle, unavailableFrom
 
 
-@pytest.fixture(scope="module", params=["loopback", "netns"])
+@pytest.fixture(scope="module", params=clusterPlaces())
 def cluster(request, tmp_path_factory):
     """Nodes n1 and n2, with accounts alice to frank, and grace to judy for resumption."""
     yield from runningCluster(tmp_path_factory, "cluster", ("n1", "n2"),

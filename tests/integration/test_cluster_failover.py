@@ -5,9 +5,10 @@ see him go within the cluster's dead time (RFC 6121 section 4.5.2),
 every message alice's stream management (XEP-0198) acknowledged is in
 bob's archive (XEP-0313) when he logs in again on a surviving node, the
 messages sent after the death wait in offline storage (XEP-0160), and
-the killed node comes back and serves again.  Every test runs on loopback
-and with each node on a test host of its own (L{tests.netns}; root only),
-where a node is also cut off the network and put back (a partition).
+the killed node comes back and serves again.  Each node runs on a test
+host of its own (L{tests.netns}) where the tests may make them (root),
+else on loopback; on test hosts a node is also cut off the network and put
+back (a partition).
 """
 
 import asyncio
@@ -17,13 +18,13 @@ import time
 import pytest
 
 from tests.integration.clients import Client, run
-from tests.integration.clusterharness import runningCluster
+from tests.integration.clusterharness import clusterPlaces, runningCluster
 
 PLUGINS = ["xep_0059", "xep_0313", "xep_0198"]
 MESSAGES = 60
 
 
-@pytest.fixture(scope="module", params=["loopback", "netns"])
+@pytest.fixture(scope="module", params=clusterPlaces())
 def cluster(request, tmp_path_factory):
     """Nodes n1, n2, n3 (dead after 1.5 s of silence), accounts alice, bob and carol."""
     yield from runningCluster(tmp_path_factory, "failover", ("n1", "n2", "n3"),
