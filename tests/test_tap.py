@@ -112,3 +112,9 @@ def test_sampleLoadsNoClientService():
     """The sample configuration (components in process) imports neither ClientService nor automat."""
     assert loadedBySample("automat", "twisted.application.internet",
                           "jabberd.component.connect") == "[]"
+
+
+def test_sampleLoadsNoWebServerUntilARequest():
+    """The sample configuration's HTTP service (BOSH, upload, web chat) imports no twisted.web.server or static."""
+    assert loadedBySample("twisted.web.server", "twisted.web.static", "twisted.web.util",
+                          "jabberd.web.site", "jabberd.web.webchat.assets") == "[]"

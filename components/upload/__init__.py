@@ -43,7 +43,7 @@ def makeHost(config, componentConfig, storage, clock=None):
     Besides its handlers the host carries:
 
      - C{httpResources}: C{{path: resource}} to attach to an HTTP site
-       (L{jabberd.web.site.HTTPService.attach}, or L{jabberd.web.site.mountHost});
+       (L{jabberd.web.service.HTTPService.attach}, or L{jabberd.web.service.mountHost});
      - C{services}: Twisted services to start and stop with the host (the
        sweep of expired files and slots).
 
