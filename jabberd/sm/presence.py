@@ -38,6 +38,7 @@ from jabberd.handler import Handler
 from jabberd.jidutil import bareOf, parseJID
 from jabberd.ns import NS_PRESENCE_PREAPPROVAL
 from jabberd.sm import subscriptionrequests
+from jabberd.sm.fanout import FanOut, fanOutOf
 from jabberd.sm.blocking import isBlocked
 from jabberd.sm.roster import usernameOf
 from jabberd.sm.session import NO_DIRECTED
@@ -254,9 +255,10 @@ class PresenceHandler(Handler):
         items = self._rosterNow(session.username)
         if items is None:
             items = await self.storage.roster.items(session.username)
+        fanOut = FanOut(stanza)  # one serialisation for every subscriber
         for item in items:
             if item.subscription in _FROM:
-                send(_retarget(stanza, item.jid))
+                send(fanOut.to(item.jid))
             if probe and item.subscription in _TO:
                 # Section 4.3.1: probes go out on behalf of the account.
                 send(_presence(session.bare, item.jid, "probe"))
@@ -286,6 +288,7 @@ class PresenceHandler(Handler):
     async def _unavailable(self, session, stanza, wasAvailable, directed):
         told = set()
         send = self._senderFor(session.username)
+        fanOut = FanOut(stanza)
         if wasAvailable:
             others = [s for s in self.host.sessionsOf(session.bare)
                       if s.available and s is not session]
@@ -294,10 +297,10 @@ class PresenceHandler(Handler):
             for item in await self.storage.roster.items(session.username):
                 if item.subscription in _FROM:
                     told.add(item.jid)
-                    send(_retarget(stanza, item.jid))
+                    send(fanOut.to(item.jid))
         for address in directed:
             if bareOf(address) not in told:
-                send(_retarget(stanza, address))
+                send(fanOut.to(address))
         if wasAvailable and not others:
             await self.storage.last.set(session.username, time.time(),
                                         _childText(stanza, "status") or "")
@@ -343,7 +346,7 @@ class PresenceHandler(Handler):
         send = self._senderFor(usernameOf(bare))
         for session in self.host.sessionsOf(bare):
             if session.available:
-                send(_retarget(session.presence, contact, session.full))
+                send(fanOutOf(session.presence, session.full).to(contact))
 
     def sendUnavailable(self, bare, contact):
         """Send unavailable presence from every available resource of C{bare}."""
@@ -369,7 +372,7 @@ class PresenceHandler(Handler):
         replyTo = prober.full()
         available = [s for s in self.host.sessionsOf(bare) if s.available]
         for session in available:
-            send(_retarget(session.presence, replyTo, session.full))
+            send(fanOutOf(session.presence, session.full).to(replyTo))
         if not available:
             last = await self.storage.last.get(usernameOf(bare))
             reply = _presence(bare, replyTo, "unavailable")
@@ -407,7 +410,7 @@ class PresenceHandler(Handler):
             return True
         replyTo = prober.full()
         for session in available:
-            send(_retarget(session.presence, replyTo, session.full))
+            send(fanOutOf(session.presence, session.full).to(replyTo))
         return True
 
     async def _mayProbe(self, bare, prober):
