@@ -50,6 +50,7 @@ __all__ = ["PresenceHandler", "priorityOf", "SUBSCRIPTION_TYPES"]
 SUBSCRIPTION_TYPES = frozenset(("subscribe", "subscribed", "unsubscribe", "unsubscribed"))
 _FROM = ("from", "both")  # the contact receives the user's presence
 _TO = ("to", "both")  # the user receives the contact's presence
+_UNKNOWN = object()  # what memory does not hold
 
 #: L{jabberd.dispatch} tables of the subscription handlers, keyed by presence type.
 OUTBOUND = "outbound subscription"
@@ -100,6 +101,17 @@ def _retarget(stanza, to, sender=None):
     if sender is not None:
         clone["from"] = sender
     return clone
+
+
+def _unavailableAnswer(bare, replyTo, last):
+    """
+    Section 4.3.2: the answer to a probe of an account with no available
+    resource, with the status of its last logout (XEP-0012) if it had one.
+    """
+    reply = _presence(bare, replyTo, "unavailable")
+    if last and last[1]:
+        reply.addElement("status", content=last[1])
+    return reply
 
 
 class PresenceHandler(Handler):
@@ -374,17 +386,14 @@ class PresenceHandler(Handler):
         for session in available:
             send(fanOutOf(session.presence, session.full).to(replyTo))
         if not available:
-            last = await self.storage.last.get(usernameOf(bare))
-            reply = _presence(bare, replyTo, "unavailable")
-            if last and last[1]:
-                reply.addElement("status", content=last[1])
-            send(reply)
+            send(_unavailableAnswer(bare, replyTo, await self.storage.last.get(usernameOf(bare))))
 
     def answerProbeNow(self, bare, probe):
         """
         Answer a probe as L{answerProbe} does, at once, when memory has all
-        it needs: the prober's roster item (the user is pinned) and an
-        available session (none means the last logout, from storage).
+        it needs: the prober's roster item (the user is pinned), and an
+        available session or else the user's last logout (pinned too, and
+        read: a user who bound a resource but sent no presence yet).
         Whether it answered; if not, L{answerProbe} must.  Fifty contacts
         logging in probe each other 2,500 times (section 4.3.2).
         """
@@ -392,9 +401,13 @@ class PresenceHandler(Handler):
         if prober is None:
             return True  # answerProbe ignores it too
         available = [s for s in self.host.sessionsOf(bare) if s.available]
-        if not available:
-            return False
         username = usernameOf(bare)
+        last = _UNKNOWN
+        if not available:
+            peekLast = getattr(self.storage.last, "peek", None)
+            last = peekLast(username, _UNKNOWN) if peekLast is not None else _UNKNOWN
+            if last is _UNKNOWN:
+                return False
         allowed = prober.userhost() == bare or (
             prober.user is None and self.host.isLocal(prober.host))
         if not allowed:
@@ -411,6 +424,8 @@ class PresenceHandler(Handler):
         replyTo = prober.full()
         for session in available:
             send(fanOutOf(session.presence, session.full).to(replyTo))
+        if not available:
+            send(_unavailableAnswer(bare, replyTo, last))
         return True
 
     async def _mayProbe(self, bare, prober):
