@@ -15,7 +15,7 @@ plaintext on the wire, and the other page shows the plaintext.
 
 import os
 
-from tests.browser.conversepage import ConverseDriver, elements
+from tests.browser.conversepage import elements
 from tests.browser.test_converse import driven, slixmppUser, subscribeBoth
 from tests.integration.clients import run
 
