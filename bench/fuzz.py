@@ -40,8 +40,10 @@ def runTarget(name, examples, seed):
         if seed is not None:
             command += ["--seed", str(seed)]
     else:
-        command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                   TARGETS[name]]
+        # One file, one process (-n 0: setup.cfg's xdist workers would only
+        # add start-up and hold back the output of Hypothesis's shrinking).
+        command = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0",
+                   "-p", "no:cacheprovider", TARGETS[name]]
         if seed is not None:
             command.append("--hypothesis-seed=%d" % seed)
     environment = dict(os.environ, **{EXAMPLES_VARIABLE: str(examples)})

@@ -81,6 +81,23 @@ def _sweepStale():
             subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=30)
 
 
+def _freeUplink():
+    """
+    An address in a random 10.x.y.0/24 that no route of the test's own
+    namespace covers yet: networks made at the same time by other processes
+    (pytest-xdist workers, other test runs) have uplinks there too, and two
+    uplinks in one subnet would take each other's traffic.
+    """
+    taken = [ipaddress.ip_network(line.split()[0], strict=False)
+             for line in _ip("-4", "route", "show", "table", "all").splitlines()
+             if line and line.split()[0][0].isdigit()]
+    for _ in range(100):
+        subnet = ipaddress.ip_network(f"10.{random.randint(64, 250)}.{random.randint(0, 255)}.0/24")
+        if not any(subnet.overlaps(route) for route in taken):
+            return f"{subnet.network_address + 1}/24"
+    raise OSError("no free 10.x.y.0/24 for a test network's uplink")
+
+
 class Host:
     """
     One namespace on a L{Network}: interface C{eth0} with C{addresses},
@@ -165,7 +182,8 @@ class Network:
         without a router.
     @param uplink: an interface address (CIDR text) for the test's own
         namespace on the bridge, or C{"auto"} for one in a random
-        10.x.y.0/24; None leaves the network out of the test's reach.
+        10.x.y.0/24 no route covers yet; None leaves the network out of
+        the test's reach.
     @ivar address: the uplink's address, as text (None without one).
     """
 
@@ -177,7 +195,7 @@ class Network:
         self.hosts = {}
         self.bridgeNamespace = self.prefix + "-net"
         if uplink == "auto":
-            uplink = f"10.{random.randint(64, 250)}.{random.randint(0, 255)}.1/24"
+            uplink = _freeUplink()
         self.uplink = ipaddress.ip_interface(uplink) if uplink else None
         self.address = str(self.uplink.ip) if self.uplink else None
         _ip("netns", "add", self.bridgeNamespace)

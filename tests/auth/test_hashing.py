@@ -2,9 +2,6 @@
 
 import threading
 
-import pytest
-from twisted.internet import defer
-
 from jabberd.auth.hashing import HashingBusy, InlineHashing, PasswordHashing
 
 

@@ -52,6 +52,11 @@ import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 const STEP_TIMEOUT = 20000;
+// OMEMO's start makes its keys in the page's JavaScript (an identity key, a
+// signed prekey and a hundred prekeys) before it publishes them: CPU time a
+// loaded machine (parallel test workers) may stretch past one UI step.  The
+// test's own command timeout (conversepage.COMMAND_TIMEOUT, 60 s) stays above.
+const OMEMO_TIMEOUT = 45000;
 const started = Date.now();
 
 function log(...args) {
@@ -274,7 +279,7 @@ const commands = {
       await Promise.race([api.waitUntil("OMEMOInitialized"),
         new Promise((_, reject) => setTimeout(() => reject(new Error("OMEMO not initialised")), timeout))]);
       return window.testConverse.state.omemo_store.get("device_id");
-    }, STEP_TIMEOUT);
+    }, OMEMO_TIMEOUT);
   },
 
   async encryptChat(entry, { jid }) {

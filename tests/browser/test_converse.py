@@ -24,6 +24,8 @@ import os
 import re
 from collections import Counter
 
+import pytest
+
 from tests.browser.conversepage import (
     NS_MAM, ConverseDriver, advertises, carbonBodies, joinHistory, mamQueries, mamResultBodies,
     parse)
@@ -32,6 +34,9 @@ from tests.integration.clients import Client, run
 DOMAIN = "localhost"
 # A bound on each test body: a browser on a loaded machine is slow to start.
 BODY_TIMEOUT = 150
+# pytest's own timeout (setup.cfg) counts the module's server start as well;
+# it stays above the body's, which says how long a loaded machine may take.
+pytestmark = pytest.mark.timeout(BODY_TIMEOUT + 60)
 
 
 async def slixmppUser(server, name, resource, plugins=()):

@@ -15,12 +15,17 @@ plaintext on the wire, and the other page shows the plaintext.
 
 import os
 
-from tests.browser.conversepage import ConverseDriver, elements
+import pytest
+
+from tests.browser.conversepage import elements
 from tests.browser.test_converse import driven, slixmppUser, subscribeBoth
 from tests.integration.clients import run
 
 DOMAIN = "localhost"
 BODY_TIMEOUT = 180
+# pytest's own timeout (setup.cfg) counts the module's server start as well;
+# it stays above the body's, which says how long a loaded machine may take.
+pytestmark = pytest.mark.timeout(BODY_TIMEOUT + 60)
 NS_CLIENT = "jabber:client"
 NS_AXOLOTL = "eu.siacs.conversations.axolotl"
 NS_OMEMO2 = "urn:xmpp:omemo:2"

@@ -25,6 +25,7 @@ import pytest
 
 from tests.integration.clients import Client
 from tests.integration.harness import PostgresSchema, ServerProcess
+from tests.ports import freePort
 
 NATS_URL = os.environ.get("JABBERD_TEST_NATS", "nats://127.0.0.1:4222")
 PG_SOCKET_URL = os.environ.get("JABBERD_TEST_PG_SOCKET",
@@ -74,9 +75,7 @@ class NATSServer:
     """A C{nats-server} of a test's own, listening on C{address}."""
 
     def __init__(self, address, logPath):
-        with socket.socket() as probe:
-            probe.bind((address, 0))
-            port = probe.getsockname()[1]
+        port = freePort(address)
         self.url = f"nats://{address}:{port}"
         self.log = open(logPath, "ab")
         self.process = subprocess.Popen(

@@ -9,7 +9,6 @@ C{jabber:x:oob}, and the recipient downloads the same bytes.
 
 import asyncio
 import os
-import socket
 import urllib.request
 from xml.etree import ElementTree
 
@@ -18,6 +17,7 @@ from slixmpp.exceptions import IqError, XMPPError
 from tests.integration.clients import Client, run
 from tests.integration.harness import ServerProcess
 from tests.integration.test_offline import countReaches
+from tests.ports import freePort
 
 PLUGINS = ["xep_0066", "xep_0013"]
 NS_UPLOAD = "urn:xmpp:http:upload:0"
@@ -177,9 +177,7 @@ UPLOAD_OUT_OF_PROCESS = ("[component:upload.localhost]\nplugin = upload\nexterna
 
 def test_uploadOutOfProcess(tmp_path):
     """The same upload scenario with the upload component in its own process: a config change only."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = freePort()
     proc = ServerProcess(tmp_path)
     with open(proc.configPath) as f:
         text = f.read()

@@ -42,7 +42,7 @@ globalLogPublisher.addObserver(_watchFailures)
 
 
 def assertNoFailures():
-    """Fail if a handler logged a failure since the last L{Harness} was made."""
+    """Fail if a handler logged a failure since this test began or its last L{Harness} was made."""
     if _failures:
         failure = _failures[0]
         _failures.clear()

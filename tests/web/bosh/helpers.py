@@ -15,7 +15,7 @@ from twisted.words.xish import domish
 from jabberd.web.bosh import BOSHResource
 from jabberd.sm.message import MessageHandler
 from jabberd.sm.presence import PresenceHandler
-from tests.c2s.helpers import Server, b64, plain  # noqa: F401  (re-exported for the tests)
+from tests.c2s.helpers import Server, plain
 from tests.sm.helpers import StubRouter
 
 NS_HTTPBIND = "http://jabber.org/protocol/httpbind"
