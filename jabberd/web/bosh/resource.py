@@ -179,7 +179,8 @@ class BOSHResource(resource.Resource):
                               contentType=_contentType(body), onEnd=self._ended,
                               maxOutput=h.boshMaxOutput, byteRate=c2s.inputRate,
                               byteBurst=c2s.inputBurst, stanzaRate=c2s.stanzaRate,
-                              stanzaBurst=c2s.stanzaBurst, onOutput=self._noteOutput)
+                              stanzaBurst=c2s.stanzaBurst, onOutput=self._noteOutput,
+                              onHandled=self._flushTouched)
         peer = request.getClientAddress()
         stream.makeConnection(SessionTransport(peer, request.getHost()))
         stream.secure = countsAsSecure(h, request.isSecure(), peer)

@@ -27,7 +27,8 @@ response cache and the session's timers, around one client stream.
    with C{policy-violation}, as a TCP client that does not read is dropped.
  - Output for a held request leaves when the request whose handling made
    it has been handled (L{flushNow}, called by the resource, so stanzas one
-   request caused share one response), or else at the end of the reactor
+   request caused share one response, and before that request's session
+   answers its own surplus held request), or else at the end of the reactor
    turn; a response is sent on its socket at once (L{sendQueued}), not at
    the next poll round.
 
@@ -85,6 +86,10 @@ class BOSHSession:
     @ivar onOutput: called with the session when output starts waiting for
         a flush (the resource then calls L{flushNow} once the request it is
         handling is done), or None.
+    @ivar onHandled: called when this session's requests in order have been
+        handled, before its surplus held requests are answered, or None:
+        the resource then flushes the sessions they sent stanzas to, so a
+        message's response leaves before its sender's empty one.
     """
 
     log = Logger()
@@ -92,7 +97,7 @@ class BOSHSession:
     def __init__(self, sid, stream, clock, wait, hold, inactivity, polling=0, maxPause=0,
                  version=BOSH_VERSION, contentType=b"text/xml; charset=utf-8", onEnd=None,
                  maxOutput=0, byteRate=0, byteBurst=0, stanzaRate=0, stanzaBurst=0,
-                 onOutput=None):
+                 onOutput=None, onHandled=None):
         self.sid = sid
         self.stream = stream
         stream.boshSession = self
@@ -103,6 +108,7 @@ class BOSHSession:
         self.contentType = contentType
         self.onEnd = onEnd
         self.onOutput = onOutput
+        self.onHandled = onHandled
         self.lastRid = None
         self.held = deque()
         self.early = {}
@@ -190,6 +196,8 @@ class BOSHSession:
             request, body, payloads, size = self.early.pop(self.lastRid)
             self._process(self.lastRid, request, body, payloads)
             self._spend(size, len(payloads))
+        if self.onHandled is not None:
+            self.onHandled()  # what these requests sent to other sessions leaves first
         self._release()
 
     def _spend(self, size, stanzas):
