@@ -100,8 +100,8 @@ def periodicTrim(interval):
     """A service that calls L{trim} every C{interval} seconds, or None (0: never)."""
     if not interval or _mallocTrim() is None:
         return None
-    from twisted.application.internet import TimerService
+    from jabberd.periodic import PeriodicService
 
-    service = TimerService(interval, trim)
+    service = PeriodicService(interval, trim)
     service.setName("trim")
     return service

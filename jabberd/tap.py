@@ -129,7 +129,7 @@ def buildServer(config):
     """Assemble the L{Server} for C{config} (blocking start-up work included)."""
     from jabberd.c2s.listener import C2SFactory, makeAuthentication
     from jabberd.component import ComponentServerFactory, startInternalComponents
-    from jabberd.web.site import makeHTTPService
+    from jabberd.web.service import makeHTTPService
     from jabberd.sm.modules import buildSessionManager
     from jabberd.storage import openStorage
 

@@ -38,13 +38,13 @@ def test_trimFoundOnGlibc():
 
 
 def test_periodicTrimService():
-    """trim_interval makes a timer service calling trim at that interval; 0 makes none."""
+    """trim_interval makes a periodic service calling trim at that interval; 0 makes none."""
     import platform
     assert gcpolicy.periodicTrim(0) is None
     if platform.libc_ver()[0] != "glibc":
         return
     service = gcpolicy.periodicTrim(30)
-    assert service.step == 30 and service.call[0] is gcpolicy.trim
+    assert service.interval == 30 and service.function is gcpolicy.trim
 
 
 def test_mapLargeAllocations():

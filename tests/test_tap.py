@@ -79,3 +79,42 @@ def test_aloneLoadsNoCluster():
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+_SAMPLE = """
+import os, shutil, sys, tempfile
+from jabberd import tap
+from jabberd.config import load
+d = tempfile.mkdtemp()
+overrides = {("server", "datadir"): d}
+for section, key in (("c2s", "listen"), ("c2s", "listen_tls"), ("s2s", "listen"),
+                     ("components", "listen"), ("http", "listen")):
+    overrides[(section, key)] = "tcp:0:interface=127.0.0.1"
+tap.buildServer(load(os.path.join("etc", "jabberd.ini"), overrides))
+shutil.rmtree(d)
+print(sorted(m for m in sys.argv[1:] if m in sys.modules))
+"""
+
+
+def loadedBySample(*modules):
+    """Which of C{modules} a child interpreter holds once it has built the sample configuration."""
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", _SAMPLE] + list(modules), cwd=root,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_sampleLoadsNoClientService():
+    """The sample configuration (components in process) imports neither ClientService nor automat."""
+    assert loadedBySample("automat", "twisted.application.internet",
+                          "jabberd.component.connect") == "[]"
+
+
+def test_sampleLoadsNoWebServerUntilARequest():
+    """The sample configuration's HTTP service (BOSH, upload, web chat) imports no twisted.web.server or static."""
+    assert loadedBySample("twisted.web.server", "twisted.web.static", "twisted.web.util",
+                          "jabberd.web.site", "jabberd.web.webchat.assets") == "[]"

@@ -20,10 +20,10 @@ Besides its handlers, the host made here offers what the process running
 it must start (see L{makeHost}): an HTTP resource and a cleanup service.
 """
 
-from twisted.application.internet import TimerService
 from jabberd.logs import Logger
 
 from jabberd.host import Host
+from jabberd.periodic import PeriodicService
 from jabberd.component.info import ServiceInfoHandler
 from components.upload.handler import UploadHandler
 from components.upload.options import UploadOptions
@@ -43,7 +43,7 @@ def makeHost(config, componentConfig, storage, clock=None):
     Besides its handlers the host carries:
 
      - C{httpResources}: C{{path: resource}} to attach to an HTTP site
-       (L{jabberd.web.site.HTTPService.attach}, or L{jabberd.web.site.mountHost});
+       (L{jabberd.web.service.HTTPService.attach}, or L{jabberd.web.service.mountHost});
      - C{services}: Twisted services to start and stop with the host (the
        sweep of expired files and slots).
 
@@ -68,11 +68,11 @@ def makeHost(config, componentConfig, storage, clock=None):
 def _sweeper(domain, slots, store, interval, clock):
     def sweep():
         slots.expireSlots()
-        # A failure would stop the TimerService's loop: log it and sweep again later.
+        # A failure would stop the sweeper's calls: log it and sweep again later.
         return store.expire().addErrback(
             lambda f: log.failure("sweeping expired uploads failed", f))
 
-    sweeper = TimerService(interval, sweep)
+    sweeper = PeriodicService(interval, sweep)
     sweeper.setName("upload-expiry:" + domain)
     if clock is not None:
         sweeper.clock = clock

@@ -20,10 +20,9 @@ from urllib.parse import quote
 
 from jabberd.logs import Logger
 from twisted.python.failure import Failure
-from twisted.web import resource, static
-from twisted.web.server import NOT_DONE_YET
+from twisted.web import resource
 
-from jabberd.web.site import setCORSHeaders
+from jabberd.web.cors import setCORSHeaders
 
 __all__ = ["UploadResource", "contentDisposition"]
 
@@ -104,6 +103,8 @@ class UploadResource(resource.Resource):
         source = getattr(request, "contentPath", None) or request.content
         d = self.store.add(slot, source)
         d.addBoth(self._stored, request, slot, lost)
+        from twisted.web.server import NOT_DONE_YET  # loaded by the request's site
+
         return NOT_DONE_YET
 
     def _checkBody(self, request, slot):
@@ -141,6 +142,8 @@ class UploadResource(resource.Resource):
                           contentDisposition(record.filename, record.contentType))
         request.setHeader(b"x-content-type-options", b"nosniff")
         request.setHeader(b"content-security-policy", b"default-src 'none'; sandbox")
+        from twisted.web import static  # at the first download, not when the component is made
+
         served = static.File(self.store.dataPath(record.token))
         served.type, served.encoding = record.contentType, None
         return served.render(request)

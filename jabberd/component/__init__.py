@@ -13,9 +13,21 @@ C{jabber:component:accept} stream, and components run in process.
 """
 
 from jabberd.component.accept import ComponentServerFactory, acceptsConnection
-from jabberd.component.connect import ExternalComponentService
 from jabberd.component.internal import (loadPlugin, makeComponentHost, runsInProcess,
                                         startInternalComponents)
 
 __all__ = ["ComponentServerFactory", "ExternalComponentService", "startInternalComponents",
            "loadPlugin", "makeComponentHost", "runsInProcess", "acceptsConnection"]
+
+
+def __getattr__(name):
+    """
+    L{ExternalComponentService} on first use (PEP 562): its module imports
+    Twisted's C{ClientService} and automat with it, which a server whose
+    components all run in process never needs.
+    """
+    if name == "ExternalComponentService":
+        from jabberd.component.connect import ExternalComponentService
+
+        return ExternalComponentService
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -110,7 +110,7 @@ def addHostServices(parent, host, http=None):
     for child in getattr(host, "services", ()):
         child.setServiceParent(parent)
     if http is not None:
-        from jabberd.web.site import mountHost
+        from jabberd.web.service import mountHost
 
         mountHost(http, host)
 

@@ -20,7 +20,7 @@ from twisted.python import usage
 from jabberd import config as configmod
 from jabberd.component.connect import ExternalComponentService
 from jabberd.component.internal import addHostServices, loadPlugin, makeComponentHost
-from jabberd.web.site import makeComponentHTTPService
+from jabberd.web.service import makeComponentHTTPService
 
 __all__ = ["Options", "makeService", "routerEndpoint"]
 

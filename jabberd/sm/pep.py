@@ -444,7 +444,8 @@ class PEPHandler(IQHandler):
         presenceType = stanza.getAttribute("type")
         if presenceType is None:
             known = self.contacts.get(service)
-            if known is None or full not in known:
+            if (known is None or full not in known) \
+                    and not self._contactAvailableNow(service, sender.userhost(), full):
                 self._run(self._contactAvailable(service, full),
                           "presence of {jid} for PEP", jid=full)
         elif presenceType == "unavailable":
@@ -455,16 +456,39 @@ class PEPHandler(IQHandler):
             self._forgetSent(service, full)
         return False
 
+    def _contactAvailableNow(self, service, bare, full):
+        """
+        L{_contactAvailable} at once, when memory has the account's roster
+        (a pinned account's, L{jabberd.storage.rostercache}): whether it
+        was done.  Every available presence a logged-in account receives
+        passes here (fifty contacts' broadcasts and probe answers at each
+        login), and most need no more than a look at one roster item.
+        """
+        peek = getattr(self.host.storage.roster, "peek", None)
+        table = peek(service.partition("@")[0]) if peek is not None else None
+        if table is None:
+            return False
+        item = table.get(bare)
+        if item is None or item.subscription not in _FROM:
+            return True  # no presence subscription: not followed (section 4)
+        self._followContact(service, full)
+        return True
+
     async def _contactAvailable(self, service, full):
         standing = await self.standing(service, parseJID(full))
         if not standing.presence or not self.host.sessionsOf(service):
             return
+        self._followContact(service, full)
+
+    def _followContact(self, service, full):
+        """A contact's resource C{full} is available to C{service}: follow it, send last items."""
         known = self.contacts.setdefault(service, set())
         if full in known:
             return
         known.add(full)
         self.invalidate(service)
-        await self.sendLastItems(service, full)
+        if self.withNodes.mayHave(service):
+            self._run(self.sendLastItems(service, full), "sending last items to {jid}", jid=full)
 
     def sessionEnded(self, session):
         """

@@ -38,6 +38,7 @@ from jabberd.handler import Handler
 from jabberd.jidutil import bareOf, parseJID
 from jabberd.ns import NS_PRESENCE_PREAPPROVAL
 from jabberd.sm import subscriptionrequests
+from jabberd.sm.fanout import FanOut, fanOutOf
 from jabberd.sm.blocking import isBlocked
 from jabberd.sm.roster import usernameOf
 from jabberd.sm.session import NO_DIRECTED
@@ -49,6 +50,7 @@ __all__ = ["PresenceHandler", "priorityOf", "SUBSCRIPTION_TYPES"]
 SUBSCRIPTION_TYPES = frozenset(("subscribe", "subscribed", "unsubscribe", "unsubscribed"))
 _FROM = ("from", "both")  # the contact receives the user's presence
 _TO = ("to", "both")  # the user receives the contact's presence
+_UNKNOWN = object()  # what memory does not hold
 
 #: L{jabberd.dispatch} tables of the subscription handlers, keyed by presence type.
 OUTBOUND = "outbound subscription"
@@ -99,6 +101,17 @@ def _retarget(stanza, to, sender=None):
     if sender is not None:
         clone["from"] = sender
     return clone
+
+
+def _unavailableAnswer(bare, replyTo, last):
+    """
+    Section 4.3.2: the answer to a probe of an account with no available
+    resource, with the status of its last logout (XEP-0012) if it had one.
+    """
+    reply = _presence(bare, replyTo, "unavailable")
+    if last and last[1]:
+        reply.addElement("status", content=last[1])
+    return reply
 
 
 class PresenceHandler(Handler):
@@ -254,9 +267,10 @@ class PresenceHandler(Handler):
         items = self._rosterNow(session.username)
         if items is None:
             items = await self.storage.roster.items(session.username)
+        fanOut = FanOut(stanza)  # one serialisation for every subscriber
         for item in items:
             if item.subscription in _FROM:
-                send(_retarget(stanza, item.jid))
+                send(fanOut.to(item.jid))
             if probe and item.subscription in _TO:
                 # Section 4.3.1: probes go out on behalf of the account.
                 send(_presence(session.bare, item.jid, "probe"))
@@ -286,6 +300,7 @@ class PresenceHandler(Handler):
     async def _unavailable(self, session, stanza, wasAvailable, directed):
         told = set()
         send = self._senderFor(session.username)
+        fanOut = FanOut(stanza)
         if wasAvailable:
             others = [s for s in self.host.sessionsOf(session.bare)
                       if s.available and s is not session]
@@ -294,10 +309,10 @@ class PresenceHandler(Handler):
             for item in await self.storage.roster.items(session.username):
                 if item.subscription in _FROM:
                     told.add(item.jid)
-                    send(_retarget(stanza, item.jid))
+                    send(fanOut.to(item.jid))
         for address in directed:
             if bareOf(address) not in told:
-                send(_retarget(stanza, address))
+                send(fanOut.to(address))
         if wasAvailable and not others:
             await self.storage.last.set(session.username, time.time(),
                                         _childText(stanza, "status") or "")
@@ -343,7 +358,7 @@ class PresenceHandler(Handler):
         send = self._senderFor(usernameOf(bare))
         for session in self.host.sessionsOf(bare):
             if session.available:
-                send(_retarget(session.presence, contact, session.full))
+                send(fanOutOf(session.presence, session.full).to(contact))
 
     def sendUnavailable(self, bare, contact):
         """Send unavailable presence from every available resource of C{bare}."""
@@ -369,19 +384,16 @@ class PresenceHandler(Handler):
         replyTo = prober.full()
         available = [s for s in self.host.sessionsOf(bare) if s.available]
         for session in available:
-            send(_retarget(session.presence, replyTo, session.full))
+            send(fanOutOf(session.presence, session.full).to(replyTo))
         if not available:
-            last = await self.storage.last.get(usernameOf(bare))
-            reply = _presence(bare, replyTo, "unavailable")
-            if last and last[1]:
-                reply.addElement("status", content=last[1])
-            send(reply)
+            send(_unavailableAnswer(bare, replyTo, await self.storage.last.get(usernameOf(bare))))
 
     def answerProbeNow(self, bare, probe):
         """
         Answer a probe as L{answerProbe} does, at once, when memory has all
-        it needs: the prober's roster item (the user is pinned) and an
-        available session (none means the last logout, from storage).
+        it needs: the prober's roster item (the user is pinned), and an
+        available session or else the user's last logout (pinned too, and
+        read: a user who bound a resource but sent no presence yet).
         Whether it answered; if not, L{answerProbe} must.  Fifty contacts
         logging in probe each other 2,500 times (section 4.3.2).
         """
@@ -389,9 +401,13 @@ class PresenceHandler(Handler):
         if prober is None:
             return True  # answerProbe ignores it too
         available = [s for s in self.host.sessionsOf(bare) if s.available]
-        if not available:
-            return False
         username = usernameOf(bare)
+        last = _UNKNOWN
+        if not available:
+            peekLast = getattr(self.storage.last, "peek", None)
+            last = peekLast(username, _UNKNOWN) if peekLast is not None else _UNKNOWN
+            if last is _UNKNOWN:
+                return False
         allowed = prober.userhost() == bare or (
             prober.user is None and self.host.isLocal(prober.host))
         if not allowed:
@@ -407,7 +423,9 @@ class PresenceHandler(Handler):
             return True
         replyTo = prober.full()
         for session in available:
-            send(_retarget(session.presence, replyTo, session.full))
+            send(fanOutOf(session.presence, session.full).to(replyTo))
+        if not available:
+            send(_unavailableAnswer(bare, replyTo, last))
         return True
 
     async def _mayProbe(self, bare, prober):

@@ -44,6 +44,13 @@ class LastActivityCache:
             return self.store.get(username)
         return self._entries.get(username)
 
+    def peek(self, username, default=None):
+        """
+        C{username}'s entry if memory has it (pinned and read): what L{get}
+        would answer at once, (stamp, status) or None; else C{default}.
+        """
+        return self._entries.cached(username, default)
+
     def set(self, username, stamp, status):
         self._entries.written(username)
 

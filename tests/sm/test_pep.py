@@ -3,6 +3,8 @@ Tests for L{jabberd.sm.pep}: PEP (XEP-0163) on the session manager, with
 a fake entity capabilities handler standing in for XEP-0115.
 """
 
+import pytest
+
 from jabberd.config import parse as parseConfig
 from jabberd.handler import Handler
 from jabberd.ns import NS_BLOCKING, NS_DELAY, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PUBSUB, NS_PUBSUB_EVENT
@@ -14,7 +16,9 @@ from jabberd.sm.modules import handlerFactories
 from jabberd.sm.pep import PEPHandler
 from jabberd.sm.presence import PresenceHandler
 from jabberd.sm.roster import RosterHandler
+from jabberd.sm.rosterpins import RosterPins
 from jabberd.stanza import parseElement
+from jabberd.storage.cached import CachedStorage
 from jabberd.storage.memory import MemoryStorage
 from tests.sm.helpers import ALICE, BOB, CAROL, Harness, StubRouter, errorCondition, result
 
@@ -36,12 +40,15 @@ class FakeCaps(Handler):
 class PEPHarness(Harness):
     """The harness with PEP attached before presence (as in L{jabberd.sm.modules})."""
 
-    def __init__(self, caps=True):
+    def __init__(self, caps=True, cached=False):
         from tests.sm import helpers
         helpers._failures.clear()
         self.storage = MemoryStorage()
         for user in ("alice", "bob", "dave"):
             self.storage.accounts.create(user, {"password": "secret"})
+        if cached:
+            # As the server runs: online users' rosters in memory (RosterCache).
+            self.storage = CachedStorage(self.storage)
         self.sm = SessionManager(["localhost"], self.storage)
         self.messages = self.sm.addHandler(MessageHandler())
         self.pep = self.sm.addHandler(PEPHandler())
@@ -49,6 +56,8 @@ class PEPHarness(Harness):
         self.roster = self.sm.addHandler(RosterHandler())
         self.sm.addHandler(DiscoHandler())
         self.caps = self.sm.addHandler(FakeCaps()) if caps else None
+        if cached:
+            self.sm.addHandler(RosterPins())
         self.router = StubRouter(self.sm)
         self.sm.output = self.router
 
@@ -62,9 +71,9 @@ class PEPHarness(Harness):
                                 f"<tune xmlns='{NODE}'/></item></publish></pubsub></iq>")
 
 
-def mutualContacts():
+def mutualContacts(cached=False):
     """A harness where alice and bob have a mutual presence subscription."""
-    h = PEPHarness()
+    h = PEPHarness(cached=cached)
     h.befriend("alice", BOB)
     h.befriend("bob", ALICE)
     return h
@@ -144,9 +153,15 @@ def test_withoutCapsOnlySubscribersNotified():
     assert events(h.take(alice)) == []
 
 
-def test_lastItemWhenContactComesOnline():
+#: The storage a harness runs on: as given, and behind the server's caches
+#: (where a contact's presence is followed from the roster in memory).
+STORAGES = pytest.mark.parametrize("cached", [False, True], ids=["plain", "cached"])
+
+
+@STORAGES
+def test_lastItemWhenContactComesOnline(cached):
     """A contact's resource that comes online wanting the node gets the last item with a delay."""
-    h = mutualContacts()
+    h = mutualContacts(cached)
     alice = h.login("alice")
     h.publish(alice, itemId="old")
     bob = h.bind("bob", "phone")
@@ -205,9 +220,10 @@ def test_audienceFollowsRosterChange():
     assert events(h.take(bob)) == []
 
 
-def test_audienceFollowsCapsAndPresence():
+@STORAGES
+def test_audienceFollowsCapsAndPresence(cached):
     """A contact whose caps become known after a publish hears the next one; after its unavailable presence, not."""
-    h = mutualContacts()
+    h = mutualContacts(cached)
     alice = h.login("alice")
     bob = h.login("bob")
     h.publish(alice, itemId="one")
@@ -274,9 +290,10 @@ def test_remoteContactResourcesFollowed():
     assert h.pep.contacts[ALICE] == set()
 
 
-def test_strangersNotFollowed():
+@STORAGES
+def test_strangersNotFollowed(cached):
     """Presence from someone without a presence subscription is not followed."""
-    h = PEPHarness()
+    h = PEPHarness(cached=cached)
     h.login("alice")
     h.inbound(f"<presence from='{CAROL}/mobile' to='{ALICE}'/>")
     assert h.pep.contacts.get(ALICE, set()) == set()

@@ -697,3 +697,41 @@ def test_probeBeforeRosterInMemoryWaitsForStorage():
     slow.flush()
     [reply] = h.routed()
     assert reply["from"] == alice.full and reply["to"] == CAROL
+
+
+def test_probeOfBoundUnavailableUserAnsweredFromMemory():
+    """
+    A probe to a user who bound a resource but sent no presence yet is
+    answered unavailable with the last status (4.3.2), from memory once
+    the last logout was read.
+    """
+    h, slow = _cachedHarness()
+    h.setItem("alice", CAROL, "from")
+    result(h.storage.last.set("alice", 1000.0, "gone fishing"))
+    h.storage.pin("alice")
+    h.login("alice", "home", available=False)
+    slow.flush()
+    h.routed()
+    probe = parse(f"<presence from='{CAROL}/x' to='{ALICE}' type='probe'/>")
+    assert not h.presence.answerProbeNow(ALICE, probe)  # the last logout is not read yet
+    h.inbound(probe.toXml())
+    [first] = h.routed()
+    assert h.presence.answerProbeNow(ALICE, probe)
+    [second] = h.routed()
+    for reply in (first, second):
+        assert (reply["type"], reply["from"], reply["to"]) == ("unavailable", ALICE, CAROL + "/x")
+        assert str(next(reply.elements())) == "gone fishing"
+
+
+def test_probeOfBoundUserFromStrangerRefusedFromMemory():
+    """A stranger's probe of a bound, unavailable user is answered unsubscribed from memory."""
+    h, slow = _cachedHarness()
+    h.setItem("alice", CAROL, "to")
+    h.storage.pin("alice")
+    h.login("alice", "home", available=False)
+    slow.flush()
+    result(h.storage.last.get("alice"))  # read once: kept while pinned
+    h.routed()
+    assert h.presence.answerProbeNow(ALICE, parse(f"<presence from='{CAROL}' to='{ALICE}' type='probe'/>"))
+    [reply] = h.routed()
+    assert (reply["type"], reply["from"], reply["to"]) == ("unsubscribed", ALICE, CAROL)

@@ -121,3 +121,20 @@ def test_forgetDropsTheCopy():
     cache.forget("alice")
     value(cache.get("alice"))
     assert store.reads == 2
+
+
+def test_peekAnswersOnlyWhatMemoryHolds():
+    """peek gives a pinned user's entry once read, and the default before or when unpinned."""
+    store, cache = makeCache()
+    missing = object()
+    assert cache.peek("alice", missing) is missing
+    cache.pin("alice")
+    assert cache.peek("alice", missing) is missing
+    value(cache.get("alice"))
+    assert cache.peek("alice", missing) == (100.0, "gone")
+    cache.pin("bob")
+    value(cache.get("bob"))
+    assert cache.peek("bob", missing) is None  # read: no logout recorded
+    cache.unpin("alice")
+    assert cache.peek("alice", missing) is missing
+    assert store.reads == 2

@@ -20,12 +20,12 @@ checked before the session is looked up.
 import secrets
 
 from jabberd.logs import Logger
-from twisted.web import resource, server
+from twisted.web import resource
 
 from jabberd.web.bosh.body import BodyError, intAttribute, parseBody, ridAttribute, terminateBody
 from jabberd.web.bosh.session import BOSH_VERSION, BOSHSession
 from jabberd.web.bosh.stream import BOSHStream
-from jabberd.web.site import setCORSHeaders
+from jabberd.web.cors import setCORSHeaders
 from jabberd.listening import setNoDelay
 from jabberd.web.framing import SessionTransport, countsAsSecure
 
@@ -114,7 +114,9 @@ class BOSHResource(resource.Resource):
         finally:
             self._handling = False
             self._flushTouched()
-        return server.NOT_DONE_YET
+        from twisted.web.server import NOT_DONE_YET  # loaded by the request's site
+
+        return NOT_DONE_YET
 
     def _dispatch(self, request):
         h = self.config.http

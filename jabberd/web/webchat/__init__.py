@@ -17,11 +17,11 @@ in here, once, when the page is mounted.
 
 import os
 
-from twisted.web import resource, static, util
+from twisted.web import resource
 
 from jabberd.c2s.register import registrationOpen
 
-__all__ = ["mountWebChat", "WebChatPage", "AssetDirectory", "pageSettings", "renderPage"]
+__all__ = ["mountWebChat", "WebChatPage", "Assets", "pageSettings", "renderPage"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STATIC = os.path.join(HERE, "static")
@@ -81,14 +81,31 @@ class WebChatPage(resource.Resource):
         return self.body
 
 
-class AssetDirectory(static.File):
-    """The page's scripts and style, without a directory listing."""
+class Assets(resource.Resource):
+    """
+    The page's scripts and style: a L{jabberd.web.webchat.assets.AssetDirectory}
+    made at the first request below it, so a server whose page nobody has
+    opened holds no C{twisted.web.static} (nor its MIME type tables).
+    """
 
-    contentTypes = dict(static.File.contentTypes, **{".js": "text/javascript; charset=utf-8",
-                                                     ".css": "text/css; charset=utf-8"})
+    def __init__(self, path):
+        resource.Resource.__init__(self)
+        self.path = path
+        self._directory = None
 
-    def directoryListing(self):
-        return resource.NoResource()
+    def directory(self):
+        """The directory resource that answers, made once."""
+        if self._directory is None:
+            from jabberd.web.webchat.assets import AssetDirectory
+
+            self._directory = AssetDirectory(self.path)
+        return self._directory
+
+    def getChildWithDefault(self, name, request):
+        return self.directory().getChildWithDefault(name, request)
+
+    def render(self, request):
+        return self.directory().render(request)
 
 
 class _Mount(resource.Resource):
@@ -101,13 +118,15 @@ class _Mount(resource.Resource):
 
     def render_GET(self, request):
         # /PATH without the slash: the page's relative URLs need it.
+        from twisted.web import util
+
         return util.redirectTo(request.path + b"/", request)
 
 
 def mountWebChat(http, config):
-    """Attach the page to the L{jabberd.web.site.HTTPService} C{http} per C{config.http}."""
+    """Attach the page to the L{jabberd.web.service.HTTPService} C{http} per C{config.http}."""
     page = WebChatPage(renderPage(pageSettings(config)))
-    assets = AssetDirectory(STATIC)
+    assets = Assets(STATIC)
     path = config.http.webchatPath
     if path:
         http.attach(path, _Mount(page, assets))
