@@ -2,7 +2,8 @@
 Paired A/B of two jabberd source trees: C{python -m bench.abtrees}.
 
     python -m bench.abtrees --a /tmp/base --b . --scenarios login,relogin,roster \\
-        --rounds 4 [--profile deployment] [--concurrency 20] [--spy OUT]
+        --rounds 4 [--profile deployment] [--concurrency 20] [--spy OUT] [--quick]
+        [--duration S]
 
 Each round runs every scenario on a fresh server of each tree, exactly as
 L{bench.runner} does (same config, provisioning, restart, generator), in
@@ -11,7 +12,7 @@ falls on both.  One JSON line per run, with the generator's record and
 C{threads_ms}: the server's CPU milliseconds per login (per user for
 roster) split into its reactor thread (C{main}) and the others (storage
 and hashing workers), from C{/proc/PID/task}: a figure the other core's
-load does not bound.  C{--spy OUT} also records each measured run with
+load does not bound.  C{--spy OUT} also records each measured run (of any scenario) with
 py-spy (C{pip install py-spy}; C{--gil} for the thread holding the GIL
 only) into C{OUT.TREE.SCENARIO.TIME.txt}, in py-spy's raw (collapsed)
 format.  Make the base tree with C{git archive BASE | tar -x -C /tmp/base}.
@@ -55,8 +56,10 @@ class TreeRunner(Runner):
     gil = False
 
     def loadgen(self, server, argv, timeout):
-        if argv[0] not in ("login", "roster") or not server.pid:
+        if not server.pid:
             return Runner.loadgen(self, server, argv, timeout)
+        if argv[0] not in ("login", "roster"):
+            return self._spied(server, argv, timeout)
         before = threadCpu(server.pid)
         record = self._spied(server, argv, timeout)
         after = threadCpu(server.pid)
@@ -91,7 +94,7 @@ def treeServer(label, tree):
 
 
 KEPT = ("scenario", "logins_per_s", "server_ms_per_login", "p50_ms", "p99_ms", "server_cpu",
-        "gen_cpu", "all_presence_s", "threads_ms", "error")
+        "gen_cpu", "all_presence_s", "threads_ms", "delivered_per_s", "server_ms_per_msg", "csi_bytes", "lost", "error")
 
 
 def main(argv=None):
@@ -104,9 +107,12 @@ def main(argv=None):
     p.add_argument("--concurrency", type=int, default=20, help="logins in flight")
     p.add_argument("--spy", default=None, help="py-spy output prefix")
     p.add_argument("--gil", action="store_true", help="py-spy: the GIL holder only")
+    p.add_argument("--quick", action="store_true", help="the runner's smaller sizes")
+    p.add_argument("--duration", default="10", help="measured seconds per scenario")
     a = p.parse_args(argv)
-    args = runnerParser().parse_args(["--duration", "10", "--profile", a.profile,
-                                      "--login-concurrency", str(a.concurrency)])
+    args = runnerParser().parse_args(["--duration", a.duration, "--profile", a.profile,
+                                      "--login-concurrency", str(a.concurrency)]
+                                     + (["--quick"] if a.quick else []))
     runner = TreeRunner(args)
     runner.spy, runner.gil = a.spy, a.gil
     trees = [("A", os.path.abspath(a.a)), ("B", os.path.abspath(a.b))]

@@ -257,6 +257,10 @@ async def runBosh(args, target, ctx):
     alive = sum(1 for s in sessions if not s.lost)
     _closeAll(sessions)
     result.update(phases.report(wall))
+    if result.get("server_cpu") and result.get("delivered_per_s"):
+        # CPU per message: a figure the other core's load does not bound.
+        result["server_ms_per_msg"] = round(result["server_cpu"] * 1000
+                                            / result["delivered_per_s"], 3)
     result.update({"sessions": len(users), "alive": alive, "pairs": pairs,
                    "login_per_s": round(len(users) / loginSeconds, 1),
                    "lost": phases.sent - phases.received,

@@ -14,10 +14,14 @@ writes the latest presence of each contact, so the figures include what
 that costs, and the time until the message arrives.
 
 Presence and messages are found by their start tags only (see
-L{bench.roster.presenceTags}); nothing is parsed.
+L{bench.roster.presenceTags}); nothing is parsed.  With C{BENCH_CSI_DUMP=DIR}
+in the environment the observer also writes what it read, one file per round
+and phase (C{DIR/plain-idle.xml}, C{DIR/csi-wake.xml}, ...), each read on a
+line of its own, to see what a server sent.
 """
 
 import asyncio
+import os
 import time
 
 from bench import xmpp
@@ -44,8 +48,10 @@ class Observer:
         self.woken = asyncio.Event()
         self.wokenAt = None
 
-    def reset(self):
-        """Start counting afresh."""
+    def reset(self, dumpName=None):
+        """Start counting afresh; with C{dumpName} keep the reads for L{dump}."""
+        self.dumpName = dumpName
+        self.kept = []
         self.bytes = 0
         self.reads = 0
         self.presences = 0
@@ -54,6 +60,8 @@ class Observer:
     def __call__(self, data):
         self.bytes += len(data)
         self.reads += 1
+        if self.dumpName is not None:
+            self.kept.append(data)
         for sender, kind in presenceTags(data):
             if sender in self.contacts:
                 self.presences += 1
@@ -63,6 +71,14 @@ class Observer:
         if b"wake up" in data and self.wokenAt is None:
             self.wokenAt = time.perf_counter()
             self.woken.set()
+
+    def dump(self):
+        """Write the kept reads to C{$BENCH_CSI_DUMP/NAME.xml}, when that is set."""
+        folder = os.environ.get("BENCH_CSI_DUMP")
+        if folder and self.dumpName is not None:
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, self.dumpName + ".xml"), "wb") as out:
+                out.write(b"\n".join(self.kept) + b"\n")
 
 
 async def sync(conn, observer, timeout):
@@ -99,12 +115,14 @@ async def observe(args, target, ctx, observerName, contacts, contactJids, inacti
             conn.send(f"<inactive xmlns='{NS_CSI}'/>".encode())
         await sync(conn, observer, args.step_timeout)
         await asyncio.sleep(args.settle)  # initial presence and probes answered
-        observer.reset()
+        label = "csi" if inactive else "plain"
+        observer.reset(label + "-idle")
         updates = await churn(contacts, args.rate, args.duration)
         await asyncio.sleep(0.5)  # the last updates reach the observer, or are held
         idle = {"bytes": observer.bytes, "reads": observer.reads,
                 "presences": observer.presences}
-        observer.reset()
+        observer.dump()
+        observer.reset(label + "-wake")
         started = time.perf_counter()
         contacts[0].send(f"<message to='{conn.jid}' type='chat'><body>wake up</body>"
                          "</message>".encode())
@@ -112,6 +130,9 @@ async def observe(args, target, ctx, observerName, contacts, contactJids, inacti
         woken = {"bytes": observer.bytes, "reads": observer.reads,
                  "presences": observer.presences, "contacts_seen": len(observer.senders),
                  "message_ms": ms(observer.wokenAt - started)}
+        if os.environ.get("BENCH_CSI_DUMP"):
+            await asyncio.sleep(0.2)  # what follows the message, for the dump only
+        observer.dump()
     finally:
         conn.close()
     return updates, idle, woken

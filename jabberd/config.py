@@ -79,6 +79,7 @@ class C2SConfig:
     storePlaintext: bool = False
     scramIterations: int = 4096
     csiMaxHeld: int = 500
+    csiUrgentFlush: str = "sender"
     authFailFree: int = 5
     authFailDelay: int = 1
     authFailMaxDelay: int = 60
@@ -664,6 +665,7 @@ def _c2sConfig(c):
         storePlaintext=c.bool("store_plaintext", False),
         scramIterations=c.int("scram_iterations", 4096),
         csiMaxHeld=c.int("csi_max_held", 500),
+        csiUrgentFlush=c.choice("csi_urgent_flush", "sender", ("sender", "all")),
         **_authLimits(c),
         maxOutputBuffer=c.int("max_output_buffer", 1048576),
         inputRate=c.int("input_rate", 262144),

@@ -16,7 +16,7 @@ from twisted.internet import endpoints
 
 from jabberd.logs import Logger
 
-__all__ = ["ListenerService", "setNoDelay", "listenReusable", "withPort"]
+__all__ = ["ListenerService", "setNoDelay", "sendQueued", "listenReusable", "withPort"]
 
 log = Logger()
 
@@ -31,6 +31,25 @@ def setNoDelay(transport):
     setTcpNoDelay = getattr(transport, "setTcpNoDelay", None)
     if setTcpNoDelay is not None:
         setTcpNoDelay(True)
+
+
+def sendQueued(transport):
+    """
+    Send what C{transport} (a Twisted TCP transport) has queued now, not at
+    the next poll round.  Twisted only queues a write and sends it when the
+    reactor next finds the socket writable, after the other connections
+    that poll round reports have been read and handled: an answer written
+    at the end of one request's handling (a BOSH response) would wait for
+    all of them.  A transport without a send queue of its own (a TLS layer)
+    is left alone; a failed send is left for the reactor, which still
+    watches the socket and closes it.
+    """
+    doWrite = getattr(transport, "doWrite", None)
+    if (doWrite is None or not getattr(transport, "connected", False)
+            or transport.disconnecting):
+        return
+    if getattr(transport, "_tempDataLen", 0) or transport.offset != len(transport.dataBuffer):
+        doWrite()
 
 
 class ListenerService(service.Service):

@@ -1,9 +1,15 @@
-"""Tests for L{jabberd.listening}: the listener service and the no-delay socket option."""
+"""
+Tests for L{jabberd.listening}: the listener service, the no-delay socket option and sending
+queued bytes at once.
+"""
 
-from twisted.internet import error, protocol
+import socket
+
+from twisted.internet import defer, endpoints, error, protocol, reactor
 from twisted.internet.testing import MemoryReactor
+from twisted.trial import unittest
 
-from jabberd.listening import ListenerService, setNoDelay
+from jabberd.listening import ListenerService, sendQueued, setNoDelay
 
 
 class RefusingReactor(MemoryReactor):
@@ -72,3 +78,66 @@ def test_setNoDelay():
     assert transport.noDelay is True
     setNoDelay(object())
     setNoDelay(None)
+
+
+class QueuingTransport:
+    """The parts of a Twisted TCP transport that sendQueued reads, recording doWrite calls."""
+
+    connected = True
+    disconnecting = False
+
+    def __init__(self, queued=b""):
+        self.dataBuffer, self.offset, self._tempDataLen = queued, 0, 0
+        self.writes = 0
+
+    def doWrite(self):
+        self.writes += 1
+        self.offset = len(self.dataBuffer)
+
+
+def test_sendQueuedSendsWhatIsQueued():
+    """sendQueued sends a TCP transport's queued bytes now, whether buffered or in its list."""
+    transport = QueuingTransport(b"HTTP/1.1 200 OK")
+    sendQueued(transport)
+    assert transport.writes == 1
+    listed = QueuingTransport()
+    listed._tempDataLen = 10
+    sendQueued(listed)
+    assert listed.writes == 1
+
+
+def test_sendQueuedLeavesOthersAlone():
+    """Nothing queued, a closing or closed connection, or no send queue: nothing is called."""
+    empty = QueuingTransport()
+    sendQueued(empty)
+    closing = QueuingTransport(b"x")
+    closing.disconnecting = True
+    sendQueued(closing)
+    closed = QueuingTransport(b"x")
+    closed.connected = False
+    sendQueued(closed)
+    assert (empty.writes, closing.writes, closed.writes) == (0, 0, 0)
+    sendQueued(object())
+    sendQueued(None)
+
+
+class SendQueuedLiveTests(unittest.TestCase):
+    """sendQueued on a real loopback TCP connection."""
+
+    @defer.inlineCallbacks
+    def test_bytesAreInTheKernelBeforeTheReactorPolls(self):
+        """What a transport queued is readable by the peer before the reactor runs again."""
+        server = socket.socket()
+        self.addCleanup(server.close)
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        endpoint = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", server.getsockname()[1])
+        client = yield endpoint.connect(protocol.Factory.forProtocol(protocol.Protocol))
+        self.addCleanup(client.transport.loseConnection)
+        server.settimeout(5)
+        accepted, _ = server.accept()
+        self.addCleanup(accepted.close)
+        client.transport.write(b"answer")
+        sendQueued(client.transport)
+        accepted.settimeout(1)
+        self.assertEqual(accepted.recv(100), b"answer")

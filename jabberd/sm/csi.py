@@ -16,10 +16,14 @@ wait (section 3.2), so that a phone's radio and CPU stay asleep.
    well as room messages that do not mention the user's nick in a room
    where the nick is known.  Everything else is urgent: a message with a
    body, any iq, subscription requests and answers, errors.  Before an
-   urgent stanza is written, everything held is written, in the order it
-   came, so no sender's stanzas are reordered.
- - C{<active/>} writes everything held, before the stream reads on: section
-   5.1 wants all its effects on the wire before the next request's answer.
+   urgent stanza is written, what is held from its sender's bare JID is
+   written, in the order it came, so no sender's stanzas are reordered
+   (RFC 6120 section 10.1 orders a sender's stanzas, not different
+   senders'); the rest stays held until C{<active/>}, as section 3.2
+   suggests ("suppress presence updates until the client becomes active
+   again").  A phone woken by one contact's message so gets that contact's
+   latest presence with it, not every contact's.  C{[c2s] csi_urgent_flush
+   = all} writes everything held before any urgent stanza instead.
  - The number held is bounded (C{[c2s] csi_max_held}); past it, all is
    written.
  - A session that ends while inactive loses nothing that matters: held
@@ -42,33 +46,58 @@ __all__ = ["CSIHandler", "Held"]
 
 class Held:
     """
-    What an inactive session holds: key -> stanza, in the order to write
-    them.  A presence is keyed by its sender's full JID, so a newer one
-    replaces the older and moves to the end; anything else gets a key of
-    its own.
+    What an inactive session holds: key -> (sender's bare JID, stanza), in
+    the order to write them.  A presence is keyed by its sender's full JID,
+    so a newer one replaces the older and moves to the end; anything else
+    gets a key of its own.  C{senders} counts the stanzas held per bare
+    JID, so an urgent stanza from a sender with nothing held costs one
+    look-up.
     """
 
-    __slots__ = ("stanzas", "serial")
+    __slots__ = ("stanzas", "serial", "senders")
 
     def __init__(self):
         self.stanzas = {}
         self.serial = 0
+        self.senders = {}
 
-    def keep(self, stanza, sender=None):
-        """Hold C{stanza}; a presence (C{sender} given) replaces the sender's last one."""
-        if sender is None:
+    def keep(self, stanza, sender, presence=False):
+        """
+        Hold C{stanza} from the full JID C{sender}; a presence replaces the
+        sender's last one.
+        """
+        if presence:
+            key = ("presence", sender)
+            if self.stanzas.pop(key, None) is not None:
+                self._forget(bareOf(sender))
+        else:
             self.serial += 1
             key = self.serial
-        else:
-            key = ("presence", sender)
-            self.stanzas.pop(key, None)
-        self.stanzas[key] = stanza
+        bare = bareOf(sender)
+        self.stanzas[key] = (bare, stanza)
+        self.senders[bare] = self.senders.get(bare, 0) + 1
 
     def take(self):
         """Everything held, in order, and hold nothing any more."""
-        stanzas = list(self.stanzas.values())
+        stanzas = [stanza for _bare, stanza in self.stanzas.values()]
         self.stanzas.clear()
+        self.senders.clear()
         return stanzas
+
+    def takeFrom(self, bare):
+        """What is held from the bare JID C{bare}, in order, and hold it no more."""
+        if bare not in self.senders:
+            return []
+        del self.senders[bare]
+        keys = [key for key, (sender, _s) in self.stanzas.items() if sender == bare]
+        return [self.stanzas.pop(key)[1] for key in keys]
+
+    def _forget(self, bare):
+        left = self.senders[bare] - 1
+        if left:
+            self.senders[bare] = left
+        else:
+            del self.senders[bare]
 
     def __len__(self):
         return len(self.stanzas)
@@ -80,20 +109,23 @@ class CSIHandler(Handler):
     description).
 
     @ivar maxHeld: stanzas held per session before all are written.
+    @ivar urgentFlush: what an urgent stanza writes first: C{"sender"}, what
+        is held from its sender's bare JID, or C{"all"}, everything held.
     """
 
     handlerName = "csi"
     stage = Stage.QUEUE
 
-    def __init__(self, maxHeld=500):
+    def __init__(self, maxHeld=500, urgentFlush="sender"):
         self.maxHeld = maxHeld
+        self.urgentFlush = urgentFlush
         # Inactive sessions only: an active one costs onDeliver one look-up.
         self._held = {}
 
     @classmethod
     def fromConfig(cls, config):
-        """The handler with C{[c2s] csi_max_held}."""
-        return cls(maxHeld=config.c2s.csiMaxHeld)
+        """The handler with C{[c2s] csi_max_held} and C{csi_urgent_flush}."""
+        return cls(maxHeld=config.c2s.csiMaxHeld, urgentFlush=config.c2s.csiUrgentFlush)
 
     def isInactive(self, session):
         """Whether C{session} said it is inactive (and has not said active since)."""
@@ -125,12 +157,18 @@ class CSIHandler(Handler):
         if held is None:
             return False
         name = stanza.name
+        # No 'from': from the user's own account (RFC 6120 section 8.1.2.1).
+        sender = stanza.getAttribute("from") or session.bare
         if name == "presence" and stanza.getAttribute("type") in (None, "unavailable"):
-            held.keep(stanza, stanza.getAttribute("from") or "")
+            held.keep(stanza, sender, presence=True)
         elif name == "message" and canWait(session, stanza):
-            held.keep(stanza)
+            held.keep(stanza, sender)
         else:
-            self._write(session, held)
+            if self.urgentFlush == "all":
+                self._write(session, held)
+            else:
+                for earlier in held.takeFrom(bareOf(sender)):
+                    session.write(earlier)
             return False  # urgent: the next hooks and the stream have it now
         if len(held) > self.maxHeld:
             self._write(session, held)

@@ -17,6 +17,12 @@ Two things C{twisted.web.server.Site} does not do are added here:
  - large bodies are spooled to a I{named} file, so a resource can move an
    upload into place with a rename instead of copying it.
 
+And one thing it does is left out: parsing C{POST} bodies into
+C{request.args}.  No resource here reads form fields (BOSH bodies are XML,
+uploads are C{PUT}), and Twisted parses every C{POST}'s C{Content-Type}
+header for it with the C{email} package: about a quarter of the server's
+CPU per BOSH request (see C{bench/README.md}).
+
 Browsers call these resources from other origins (a web chat page uploading
 a file), so L{jabberd.web.cors.setCORSHeaders} answers the Fetch standard's
 CORS headers from the C{[http] cors_origins} setting.  The service's names
@@ -127,7 +133,8 @@ class HTTPSite(server.Site):
 
     def __init__(self, root=None, maxBodySize=DEFAULT_MAX_BODY, spoolDirectory=None,
                  corsOrigins=("*",), accessLog=False):
-        server.Site.__init__(self, root if root is not None else HTTPRoot())
+        server.Site.__init__(self, root if root is not None else HTTPRoot(),
+                             parsePOSTFormSubmission=False)
         self.maxBodySize = maxBodySize
         self.bodyLimits = {}
         self.spoolDirectory = spoolDirectory

@@ -1,7 +1,7 @@
 """
 Tests for L{jabberd.sm.csi}: Client State Indication (XEP-0352) holding
-presence and chat states for an inactive session, and writing them before
-anything urgent.
+presence and chat states for an inactive session, and writing its sender's
+before anything urgent.
 """
 
 from jabberd import config as configmod
@@ -13,10 +13,10 @@ from tests.sm.helpers import ALICE, CAROL, Harness, errorCondition, parse
 ROOM = "room@conference.remote.example"
 
 
-def csiHarness(maxHeld=500):
+def csiHarness(maxHeld=500, urgentFlush="sender"):
     """A harness with the CSI handler attached and alice logged in."""
     h = Harness()
-    h.csi = h.sm.addHandler(CSIHandler(maxHeld=maxHeld))
+    h.csi = h.sm.addHandler(CSIHandler(maxHeld=maxHeld, urgentFlush=urgentFlush))
     h.alice = h.login("alice", "res")
     return h
 
@@ -157,14 +157,62 @@ def test_iqFlushes():
 
 
 def test_subscriptionRequestFlushes():
-    """A subscription request is urgent: written at once, after what was held."""
+    """A subscription request is urgent: written at once, after what was held from its sender."""
     h = csiHarness()
     nonza(h, h.alice, "inactive")
-    presenceFrom(h, "dave@remote.example/pc", "away")
+    presenceFrom(h, CAROL + "/phone", "away")
     h.inbound(f"<presence from='{CAROL}' to='{ALICE}' type='subscribe'/>")
     received = h.take(h.alice)
     assert [(e.name, e.getAttribute("type")) for e in received] == [
         ("presence", None), ("presence", "subscribe")]
+
+
+def test_urgentStanzaWritesOnlyItsSendersHeld():
+    """
+    An urgent stanza writes first what is held from its sender's bare JID (any resource), in
+    order; other contacts' presence stays held until <active/>.
+    """
+    h = csiHarness()
+    nonza(h, h.alice, "inactive")
+    presenceFrom(h, "dave@remote.example/pc", "away")
+    presenceFrom(h, CAROL + "/phone", "dnd")
+    chatFrom(h, CAROL + "/desk", COMPOSING)
+    presenceFrom(h, "dave@remote.example/pc", "xa")
+    chatFrom(h, CAROL + "/desk", "<body>hello</body>")
+    assert summary(h.take(h.alice)) == [
+        ("presence", CAROL + "/phone", "dnd"),
+        ("message", CAROL + "/desk", None),
+        ("message", CAROL + "/desk", "hello"),
+    ]
+    chatFrom(h, CAROL + "/desk", "<body>again</body>")
+    assert summary(h.take(h.alice)) == [("message", CAROL + "/desk", "again")]
+    nonza(h, h.alice, "active")
+    assert summary(h.take(h.alice)) == [("presence", "dave@remote.example/pc", "xa")]
+
+
+def test_urgentStanzaWithoutFromWritesOwnAccountsHeld():
+    """A stanza without 'from' is from the user's account: it writes what that bare JID sent."""
+    h = csiHarness()
+    nonza(h, h.alice, "inactive")
+    presenceFrom(h, CAROL + "/phone", "away")
+    chatFrom(h, ALICE, carbon(COMPOSING))
+    h.inbound(f"<iq to='{ALICE}/res' type='set' id='push1'>"
+              "<query xmlns='jabber:iq:roster'/></iq>")
+    assert [e.name for e in h.take(h.alice)] == ["message", "iq"]
+    nonza(h, h.alice, "active")
+    assert [e.getAttribute("from") for e in h.take(h.alice)] == [CAROL + "/phone"]
+
+
+def test_urgentFlushAllWritesEverything():
+    """With csi_urgent_flush = all, an urgent stanza writes everything held first, in order."""
+    h = csiHarness(urgentFlush="all")
+    nonza(h, h.alice, "inactive")
+    presenceFrom(h, "dave@remote.example/pc", "away")
+    h.inbound(f"<presence from='{CAROL}' to='{ALICE}' type='subscribe'/>")
+    received = h.take(h.alice)
+    assert [(e.getAttribute("from"), e.getAttribute("type")) for e in received] == [
+        ("dave@remote.example/pc", None), (CAROL, "subscribe")]
+    assert h.csi.isInactive(h.alice)
 
 
 def joined(h, nick="alice"):
@@ -273,6 +321,16 @@ def test_attachedWithConfiguredLimit():
         return [h for h in handlers if isinstance(h, CSIHandler)]
 
     [default] = csiOf("")
-    assert default.maxHeld == 500
-    [configured] = csiOf("[c2s]\ncsi_max_held = 7\n")
-    assert configured.maxHeld == 7
+    assert (default.maxHeld, default.urgentFlush) == (500, "sender")
+    [configured] = csiOf("[c2s]\ncsi_max_held = 7\ncsi_urgent_flush = All\n")
+    assert (configured.maxHeld, configured.urgentFlush) == (7, "all")
+
+
+def test_urgentFlushSettingChecked():
+    """An unknown csi_urgent_flush value is a configuration error naming the choices."""
+    try:
+        configmod.parse("[server]\ndomains = localhost\n[c2s]\ncsi_urgent_flush = some\n")
+    except configmod.ConfigError as e:
+        assert "csi_urgent_flush" in str(e) and "sender" in str(e)
+    else:
+        raise AssertionError("csi_urgent_flush = some was accepted")

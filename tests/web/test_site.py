@@ -44,6 +44,10 @@ class Recorder(resource.Resource):
         setCORSHeaders(request)
         return b"ok"
 
+    def render_POST(self, request):
+        self.seen.append((request.args, request.content.read()))
+        return b"ok"
+
 
 class UnknownLengthProducer(FileBodyProducer):
     """A body sent chunked, its length not declared."""
@@ -99,6 +103,15 @@ class SiteTests(unittest.TestCase):
         self.assertTrue(existed and path.startswith(self.spool))
         self.assertEqual(body, data)
         self.assertEqual(os.listdir(self.spool), [])
+
+    @defer.inlineCallbacks
+    def test_postBodyNotParsedAsAForm(self):
+        """A form-encoded POST body reaches the resource as it came, not parsed into args."""
+        response, _ = yield self.fetch(
+            b"POST", "/rec/x", FileBodyProducer(BytesIO(b"a=1&b=2")),
+            {b"Content-Type": [b"application/x-www-form-urlencoded"]})
+        self.assertEqual(response.code, 200)
+        self.assertEqual(self.recorder.seen, [({}, b"a=1&b=2")])
 
     @defer.inlineCallbacks
     def test_declaredBodyOverLimit(self):

@@ -89,6 +89,8 @@ class BOSHResource(resource.Resource):
         self.clock = clock if clock is not None else factory.clock
         self.sessions = {}
         self.maxBodySize = maxBodyOf(self.config)
+        self._touched = []
+        self._handling = False
 
     def render_OPTIONS(self, request):
         """The CORS preflight of a browser on another origin."""
@@ -104,10 +106,14 @@ class BOSHResource(resource.Resource):
         setCORSHeaders(request, **_CORS)
         request.setHeader(b"x-content-type-options", b"nosniff")
         setNoDelay(getattr(getattr(request, "channel", None), "transport", None))  # answers go at once
+        self._handling = True
         try:
             self._dispatch(request)
         except BodyError as e:
             self._refuse(request, e)
+        finally:
+            self._handling = False
+            self._flushTouched()
         from twisted.web.server import NOT_DONE_YET  # loaded by the request's site
 
         return NOT_DONE_YET
@@ -128,6 +134,22 @@ class BOSHResource(resource.Resource):
             return
         request.notifyFinish().addErrback(lambda _: session.requestLost(request))
         session.receive(request, rid, body, payloads, len(data))
+
+    def _noteOutput(self, session):
+        """Output waits in C{session}: kept for L{_flushTouched} while a request is handled."""
+        if self._handling:
+            self._touched.append(session)
+
+    def _flushTouched(self):
+        """
+        The sessions this request sent stanzas to answer their held requests
+        now: a message from one BOSH client to another leaves before the
+        other requests of this poll round are read.
+        """
+        while self._touched:
+            touched, self._touched = self._touched, []
+            for session in touched:
+                session.flushNow()
 
     def _refuse(self, request, exc):
         """A bad request ends its session when it named one (section 17.2)."""
@@ -159,7 +181,8 @@ class BOSHResource(resource.Resource):
                               contentType=_contentType(body), onEnd=self._ended,
                               maxOutput=h.boshMaxOutput, byteRate=c2s.inputRate,
                               byteBurst=c2s.inputBurst, stanzaRate=c2s.stanzaRate,
-                              stanzaBurst=c2s.stanzaBurst)
+                              stanzaBurst=c2s.stanzaBurst, onOutput=self._noteOutput,
+                              onHandled=self._flushTouched)
         peer = request.getClientAddress()
         stream.makeConnection(SessionTransport(peer, request.getHost()))
         stream.secure = countsAsSecure(h, request.isSecure(), peer)

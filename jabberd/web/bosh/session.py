@@ -25,6 +25,12 @@ response cache and the session's timers, around one client stream.
  - Output with no request to carry it (a client that stopped polling)
    is queued up to C{maxOutput} bytes; past it the session is terminated
    with C{policy-violation}, as a TCP client that does not read is dropped.
+ - Output for a held request leaves when the request whose handling made
+   it has been handled (L{flushNow}, called by the resource, so stanzas one
+   request caused share one response, and before that request's session
+   answers its own surplus held request), or else at the end of the reactor
+   turn; a response is sent on its socket at once (L{sendQueued}), not at
+   the next poll round.
 
 Whatever ends the session, the stream sees a lost connection, so the
 session manager unbinds the resource (unavailable presence goes out).
@@ -33,6 +39,7 @@ session manager unbinds the resource (unavailable presence goes out).
 from collections import OrderedDict, deque
 
 from jabberd.c2s.flow import TokenBucket
+from jabberd.listening import sendQueued
 from jabberd.logs import Logger
 from twisted.python import failure
 from twisted.internet import error
@@ -76,13 +83,21 @@ class BOSHSession:
         is held (0: no limit).
     @ivar bytes, stanzas: the L{TokenBucket}s of body bytes and payloads.
     @ivar ended: the session is over (or only waits to tell the client).
+    @ivar onOutput: called with the session when output starts waiting for
+        a flush (the resource then calls L{flushNow} once the request it is
+        handling is done), or None.
+    @ivar onHandled: called when this session's requests in order have been
+        handled, before its surplus held requests are answered, or None:
+        the resource then flushes the sessions they sent stanzas to, so a
+        message's response leaves before its sender's empty one.
     """
 
     log = Logger()
 
     def __init__(self, sid, stream, clock, wait, hold, inactivity, polling=0, maxPause=0,
                  version=BOSH_VERSION, contentType=b"text/xml; charset=utf-8", onEnd=None,
-                 maxOutput=0, byteRate=0, byteBurst=0, stanzaRate=0, stanzaBurst=0):
+                 maxOutput=0, byteRate=0, byteBurst=0, stanzaRate=0, stanzaBurst=0,
+                 onOutput=None, onHandled=None):
         self.sid = sid
         self.stream = stream
         stream.boshSession = self
@@ -92,6 +107,8 @@ class BOSHSession:
         self.version = version
         self.contentType = contentType
         self.onEnd = onEnd
+        self.onOutput = onOutput
+        self.onHandled = onHandled
         self.lastRid = None
         self.held = deque()
         self.early = {}
@@ -179,6 +196,8 @@ class BOSHSession:
             request, body, payloads, size = self.early.pop(self.lastRid)
             self._process(self.lastRid, request, body, payloads)
             self._spend(size, len(payloads))
+        if self.onHandled is not None:
+            self.onHandled()  # what these requests sent to other sessions leaves first
         self._release()
 
     def _spend(self, size, stanzas):
@@ -341,11 +360,19 @@ class BOSHSession:
         if self.held and self._flushCall is None:
             # Stanzas sent in the same reactor turn share one response.
             self._flushCall = self.clock.callLater(0, self._scheduledFlush)
+            if self.onOutput is not None:
+                self.onOutput(self)
 
     def _scheduledFlush(self):
         self._flushCall = None
         self.flush()
         self._idle()
+
+    def flushNow(self):
+        """Answer a held request with the waiting output now, not at the end of the turn."""
+        if self._flushCall is not None:
+            self._flushCall.cancel()
+            self._scheduledFlush()
 
     def flush(self):
         """Answer the oldest held request with what is waiting, if anything."""
@@ -378,6 +405,7 @@ class BOSHSession:
         request.setHeader(b"content-length", b"%d" % len(data))
         request.write(data)
         request.finish()
+        sendQueued(getattr(request, "transport", None))
 
     # the stream's end
 

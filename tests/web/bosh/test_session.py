@@ -160,6 +160,31 @@ def test_stanzasOfOneTurnShareAResponse():
     assert [str(child(m, "body")) for m in payloads(request)] == ["one", "two"]
 
 
+def test_messageBetweenBOSHSessionsLeavesWithItsRequest():
+    """
+    A message from one BOSH session to another answers the recipient's held request while the
+    sender's request is handled, before the reactor turn ends; the sender's older held request
+    is released empty right after.
+    """
+    rig = Rig()
+    bobSid = rig.login("bob", resource="web")
+    bobRid = rig.rid
+    bobHeld = rig.post(body(sid=bobSid, rid=bobRid + 1))
+    rig.rid += 100
+    aliceSid = rig.login("alice")
+    aliceHeld = rig.next()
+    rig.clock.advance(2)  # not faster than 'polling'
+    answered = []
+    bobHeld.notifyFinish().addCallback(lambda _: answered.append("bob"))
+    aliceHeld.notifyFinish().addCallback(lambda _: answered.append("alice"))
+    sent = rig.next(message("bob@localhost/web", "now"))
+    assert [str(child(m, "body")) for m in payloads(bobHeld)] == ["now"]
+    assert answered == ["bob", "alice"] and not sent.answered
+    assert not rig.clock.getDelayedCalls() or all(
+        call.getTime() > rig.clock.seconds() for call in rig.clock.getDelayedCalls())
+    assert rig.resource.sessions[aliceSid] is not rig.resource.sessions[bobSid]
+
+
 def test_holdIsHonoured():
     """With hold=1 a new request releases the held one; the new one is held."""
     rig = Rig()
