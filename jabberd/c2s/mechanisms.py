@@ -124,7 +124,7 @@ class CredentialSource:
 
     def _salt(self, mechanism, username):
         message = (mechanism + "\0" + username).encode("utf-8")
-        return hmac.new(self.secret, message, "sha256").digest()[:16]
+        return hmac.digest(self.secret, message, "sha256")[:16]
 
     def scramEntry(self, credentials, mechanism, username):
         """
@@ -294,12 +294,12 @@ class ScramMechanism:
         authMessage = ",".join((self.bare, self.serverFirst, withoutProof)).encode("utf-8")
         if not (self._verify(proof, authMessage) and self.real and self.username):
             raise SASLFailure("not-authorized")
-        verifier = hmac.new(self.serverKey, authMessage, self.hashName).digest()
+        verifier = hmac.digest(self.serverKey, authMessage, self.hashName)
         return Success(self.username, self.authzid, b"v=" + base64.b64encode(verifier))
 
     def _verify(self, proof, authMessage):
         """ClientKey = proof XOR HMAC(StoredKey, AuthMessage); H(ClientKey) must be StoredKey."""
-        signature = hmac.new(self.storedKey, authMessage, self.hashName).digest()
+        signature = hmac.digest(self.storedKey, authMessage, self.hashName)
         if len(proof) != len(signature):
             return False
         clientKey = (int.from_bytes(proof, "big") ^ int.from_bytes(signature, "big")).to_bytes(
