@@ -16,7 +16,8 @@ from twisted.internet import endpoints
 
 from jabberd.logs import Logger
 
-__all__ = ["ListenerService", "setNoDelay", "sendQueued", "listenReusable", "withPort"]
+__all__ = ["ListenerService", "setNoDelay", "hasQueuedOutput", "sendQueued", "listenReusable",
+           "withPort"]
 
 log = Logger()
 
@@ -31,6 +32,17 @@ def setNoDelay(transport):
     setTcpNoDelay = getattr(transport, "setTcpNoDelay", None)
     if setTcpNoDelay is not None:
         setTcpNoDelay(True)
+
+
+def hasQueuedOutput(transport):
+    """
+    Whether the Twisted TCP transport C{transport} holds data it has not
+    sent yet (its write buffer, or writes not yet joined to it).  A
+    transport that is not one (no C{_tempDataLen}) counts as holding some,
+    so its own C{write} is used.
+    """
+    return bool(getattr(transport, "_tempDataLen", 1)
+                or transport.offset != len(transport.dataBuffer))
 
 
 def sendQueued(transport):
@@ -48,7 +60,7 @@ def sendQueued(transport):
     if (doWrite is None or not getattr(transport, "connected", False)
             or transport.disconnecting):
         return
-    if getattr(transport, "_tempDataLen", 0) or transport.offset != len(transport.dataBuffer):
+    if hasQueuedOutput(transport):
         doWrite()
 
 

@@ -72,6 +72,7 @@ from jabberd.pubsub.service import NodeService
 from jabberd.sm.target import UNKNOWN_ACCOUNT, accountExists, iqTarget
 from jabberd.sm.userindex import UserIndex
 from jabberd.stanza import firstChild, serializeElement
+from jabberd.storage.rostercache import rosterInMemory
 
 __all__ = ["PEPHandler", "FEATURES", "PUBLIC_NODE"]
 
@@ -464,8 +465,7 @@ class PEPHandler(IQHandler):
         passes here (fifty contacts' broadcasts and probe answers at each
         login), and most need no more than a look at one roster item.
         """
-        peek = getattr(self.host.storage.roster, "peek", None)
-        table = peek(service.partition("@")[0]) if peek is not None else None
+        table = rosterInMemory(self.host.storage.roster, service.partition("@")[0])
         if table is None:
             return False
         item = table.get(bare)

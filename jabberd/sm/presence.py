@@ -42,6 +42,7 @@ from jabberd.sm.fanout import FanOut, fanOutOf
 from jabberd.sm.blocking import isBlocked
 from jabberd.sm.roster import usernameOf
 from jabberd.sm.session import NO_DIRECTED
+from jabberd.storage.rostercache import rosterInMemory
 from jabberd.storage import RosterItem
 from jabberd.stanza import firstChild, parseElement
 
@@ -258,8 +259,7 @@ class PresenceHandler(Handler):
         L{jabberd.storage.rostercache}), uncopied, to be read at once and
         not kept; None when only storage has them.
         """
-        peek = getattr(self.storage.roster, "peek", None)
-        table = peek(username) if peek is not None else None
+        table = rosterInMemory(self.storage.roster, username)
         return list(table.values()) if table is not None else None
 
     async def _toContacts(self, session, stanza, probe):
@@ -411,8 +411,7 @@ class PresenceHandler(Handler):
         allowed = prober.userhost() == bare or (
             prober.user is None and self.host.isLocal(prober.host))
         if not allowed:
-            peek = getattr(self.storage.roster, "peek", None)
-            table = peek(username) if peek is not None else None
+            table = rosterInMemory(self.storage.roster, username)
             if table is None:
                 return False
             item = table.get(prober.userhost())

@@ -19,7 +19,17 @@ from jabberd.storage import RosterItem
 from jabberd.storage.pinned import PinnedValues
 from jabberd.storage.rosterwrapper import RosterStoreWrapper
 
-__all__ = ["RosterCache"]
+__all__ = ["RosterCache", "rosterInMemory"]
+
+
+def rosterInMemory(roster, username):
+    """
+    C{username}'s roster as {jid: item} if C{roster} (a store, cached or
+    not) holds it in memory (L{RosterCache.peek}), uncopied, to be read at
+    once and not kept; None when only storage has it.
+    """
+    peek = getattr(roster, "peek", None)
+    return peek(username) if peek is not None else None
 
 
 def _clone(item):

@@ -28,6 +28,7 @@ import weakref
 
 from OpenSSL import SSL
 from twisted.internet import interfaces
+from jabberd.listening import hasQueuedOutput
 from jabberd.logs import Logger
 from zope.interface import implementer
 
@@ -131,8 +132,7 @@ def _sendNow(transport, data):
     epoll_ctl calls (start and stop writing) per connection, which for a
     room message fanned out to 100 occupants is 200 system calls.
     """
-    if (transport.disconnecting or getattr(transport, "_tempDataLen", 1)
-            or transport.offset != len(transport.dataBuffer)):
+    if transport.disconnecting or hasQueuedOutput(transport):
         transport.write(data)
         return
     sent = transport.writeSomeData(data)
